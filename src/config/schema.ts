@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import { decodeKeyMaterial } from '../crypto/keyring.ts';
+import { parseDuration } from './duration.ts';
+
+/**
+ * The one schema of Tokengate's configuration. `Config` is inferred from it; nothing else
+ * declares the shape. Durations are written as `30s`, `5m`, `12h` (or a number of seconds) and
+ * come out as milliseconds. Secrets arrive here already resolved from env or files (see load.ts).
+ */
+
+const duration = (fallback: string) =>
+  z
+    .union([z.number(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as "30s", "5m" or "12h", got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const secret = z.string().min(1, 'must not be empty');
+
+const port = z.number().int().min(0).max(65535);
+
+const listener = (defaultPort: number) =>
+  z
+    .object({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(defaultPort),
+    })
+    .strict();
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const encryptionKey = z
+  .object({
+    kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'kid must be 1-32 characters of [A-Za-z0-9_-]'),
+    key: secret.superRefine((key, ctx) => {
+      const material = decodeKeyMaterial(key);
+      if (typeof material === 'string') ctx.addIssue({ code: 'custom', message: material });
+    }),
+  })
+  .strict();
+
+const providerId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'provider id must be 1-32 lowercase letters, digits, _ or -');
+
+const providerBase = {
+  id: providerId,
+  clientId: z.string().min(1),
+  clientSecret: secret,
+  scopes: z.array(z.string().min(1)).optional(),
+  /** Extra parameters for the authorization request (e.g. `prompt`, `hd`). */
+  authorizationParams: z.record(z.string(), z.string()).default({}),
+  /** Display name for login pages and logs. */
+  name: z.string().optional(),
+  timeout: duration('10s'),
+};
+
+const oidcProvider = z
+  .object({
+    ...providerBase,
+    type: z.literal('oidc'),
+    issuer: httpUrl,
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** Where the provider sends the browser after RP-initiated logout; a path on this gateway. */
+    postLogoutRedirectPath: z.string().startsWith('/').default('/'),
+  })
+  .strict();
+
+const googleProvider = z.object({ ...providerBase, type: z.literal('google') }).strict();
+const githubProvider = z
+  .object({
+    ...providerBase,
+    type: z.literal('github'),
+    /** GitHub Enterprise Server base, e.g. https://github.example.com. */
+    baseUrl: httpUrl.default('https://github.com'),
+    apiUrl: httpUrl.default('https://api.github.com'),
+  })
+  .strict();
+const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }).strict();
+
+export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
+
+const routeSchema = z
+  .object({
+    /** Path prefix, e.g. `/api`. Matches `/api` and `/api/...`, never `/apiary`. */
+    prefix: z.string().regex(/^\/[^?#]*$/, 'prefix must start with / and contain no ? or #'),
+    upstream: httpUrl,
+    /** Which provider's token to attach; defaults to the session's own provider. */
+    provider: providerId.optional(),
+    auth: z.enum(['required', 'optional', 'public']).default('required'),
+    stripPrefix: z.boolean().default(false),
+    /** Upstream response timeout. */
+    timeout: duration('30s'),
+    /** Bodies up to this size are buffered so that a request can be replayed once after a 401. */
+    replayBodyLimit: z.number().int().min(0).default(1024 * 1024),
+    websocket: z.boolean().default(true),
+  })
+  .strict();
+
+const redisNode = z.object({ host: z.string().min(1), port }).strict();
+
+const redisSchema = z
+  .object({
+    /** Standalone Redis: `redis://[user:pass@]host:port/db` or `rediss://...`. */
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    sentinel: z
+      .object({
+        sentinels: z.array(redisNode).min(1),
+        name: z.string().min(1),
+        sentinelPassword: secret.optional(),
+      })
+      .strict()
+      .optional(),
+    cluster: z.object({ nodes: z.array(redisNode).min(1) }).strict().optional(),
+    username: z.string().optional(),
+    password: secret.optional(),
+    tls: z.boolean().default(false),
+    keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'keyPrefix may hold letters, digits, :, _ and -').default('tg:'),
+    /** Every store call fails with STORE_UNAVAILABLE after this long. */
+    commandTimeout: duration('1s'),
+    connectTimeout: duration('1s'),
+    /** Commands queued while disconnected; past this they fail at once. */
+    maxOfflineQueue: z.number().int().min(0).default(1000),
+  })
+  .strict()
+  .superRefine((redis, ctx) => {
+    const modes = [redis.url, redis.sentinel, redis.cluster].filter((mode) => mode !== undefined).length;
+    if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster' });
+  });
+
+const storeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('memory') }).strict(),
+  z.object({ type: z.literal('redis'), redis: redisSchema }).strict(),
+]);
+
+export const configSchema = z
+  .object({
+    /** The origin browsers use to reach this gateway, e.g. https://app.example.com. */
+    publicOrigin: httpUrl.transform((value) => new URL(value).origin),
+    listen: listener(8080).default({ host: '127.0.0.1', port: 8080 }),
+    /** Operations listener: /metrics, /healthz, /readyz. */
+    ops: listener(9464).default({ host: '127.0.0.1', port: 9464 }),
+    keys: z
+      .object({
+        /** AES-256-GCM keys for sealing tokens. The first seals; every key opens. */
+        encryption: z.array(encryptionKey).min(1, 'at least one encryption key is required'),
+        /** Session-cookie signing keys. The first signs; every key verifies. */
+        cookie: z.array(secret.min(32, 'cookie keys must be at least 32 characters')).min(1, 'at least one cookie key is required'),
+      })
+      .strict(),
+    store: storeSchema.default({ type: 'memory' }),
+    session: z
+      .object({
+        cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tg_session'),
+        idleTimeout: duration('30m'),
+        absoluteTimeout: duration('12h'),
+        loginTimeout: duration('10m'),
+      })
+      .strict()
+      .default({ cookieName: 'tg_session', idleTimeout: '30m', absoluteTimeout: '12h', loginTimeout: '10m' } as never),
+    providers: z.array(providerSchema).min(1, 'configure at least one provider'),
+    tokens: z
+      .object({
+        refreshBuffer: duration('5m'),
+        lockLease: duration('10s'),
+        /** How long a request waits for another replica's refresh before giving up with 503. */
+        refreshWait: duration('10s'),
+      })
+      .strict()
+      .default({ refreshBuffer: '5m', lockLease: '10s', refreshWait: '10s' } as never),
+    routes: z.array(routeSchema).default([]),
+    csrf: z
+      .object({
+        header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-csrf'),
+        value: z.string().min(1).default('1'),
+        /** Origins allowed on state-changing requests; the public origin is always allowed. */
+        allowedOrigins: z.array(httpUrl.transform((value) => new URL(value).origin)).default([]),
+      })
+      .strict()
+      .default({ header: 'x-csrf', value: '1', allowedOrigins: [] }),
+    forwardAuth: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Its own listener, reachable by the ingress only. */
+        listen: listener(8081).optional(),
+        /** Or a shared secret header that the ingress adds, on the main listener. */
+        sharedSecret: secret.optional(),
+        secretHeader: z.string().default('x-tokengate-forward-auth'),
+        path: z.string().startsWith('/').default('/auth/verify'),
+      })
+      .strict()
+      .default({ enabled: false, secretHeader: 'x-tokengate-forward-auth', path: '/auth/verify' })
+      .superRefine((fa, ctx) => {
+        if (fa.enabled && !fa.listen && !fa.sharedSecret) {
+          ctx.addIssue({ code: 'custom', message: 'forward-auth needs its own listener or a sharedSecret, so browsers cannot reach it' });
+        }
+      }),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        pretty: z.boolean().default(false),
+      })
+      .strict()
+      .default({ level: 'info', pretty: false }),
+    shutdown: z.object({ grace: duration('25s') }).strict().default({ grace: '25s' } as never),
+    workers: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const ids = new Set<string>();
+    config.providers.forEach((provider, index) => {
+      if (ids.has(provider.id)) ctx.addIssue({ code: 'custom', path: ['providers', index, 'id'], message: `duplicate provider id "${provider.id}"` });
+      ids.add(provider.id);
+    });
+    const prefixes = new Set<string>();
+    config.routes.forEach((route, index) => {
+      if (route.provider && !ids.has(route.provider)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'provider'], message: `unknown provider "${route.provider}"` });
+      }
+      if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
+      prefixes.add(route.prefix);
+      if (route.prefix === '/auth' || route.prefix.startsWith('/auth/')) {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: 'the /auth prefix belongs to Tokengate' });
+      }
+    });
+    if (config.session.absoluteTimeout < config.session.idleTimeout) {
+      ctx.addIssue({ code: 'custom', path: ['session', 'absoluteTimeout'], message: 'must not be shorter than idleTimeout' });
+    }
+    if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
+    }
+    const origin = new URL(config.publicOrigin);
+    if (origin.protocol === 'http:' && !isLoopbackHost(origin.hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['publicOrigin'], message: 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])' });
+    }
+  });
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = Config['providers'][number];
+export type RouteConfig = Config['routes'][number];
+export type RedisConfig = Extract<Config['store'], { type: 'redis' }>['redis'];

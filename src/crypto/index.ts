@@ -1,0 +1,1 @@
+export { Keyring, decodeKeyMaterial, generateKey, type KeySpec } from './keyring.ts';

@@ -1,0 +1,93 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { DecryptionFailedError } from '../errors.ts';
+
+/**
+ * Sealing with AES-256-GCM under a keyring.
+ *
+ * Format: `v1.<kid>.<iv>.<ciphertext+tag>`, base64url parts, a fresh random 96-bit IV per seal,
+ * associated data `<sid>|<field>` so a value copied into another session or field fails to open.
+ * The first key seals; every key opens. Any failure to open is the same DecryptionFailedError.
+ */
+
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const MIN_KEY_BYTES = 32;
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+export interface KeySpec {
+  kid: string;
+  /** base64, base64url or hex; at least 32 bytes once decoded. */
+  key: string;
+}
+
+/** Decodes key material, or returns a reason it is unusable. Never includes the key in the reason. */
+export function decodeKeyMaterial(text: string): Buffer | string {
+  const trimmed = text.trim();
+  let bytes: Buffer;
+  if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0 && trimmed.length >= 2 * MIN_KEY_BYTES) {
+    bytes = Buffer.from(trimmed, 'hex');
+  } else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
+    bytes = Buffer.from(trimmed.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'), 'base64url');
+  } else {
+    return 'key must be base64, base64url or hex';
+  }
+  if (bytes.length < MIN_KEY_BYTES) return `key must be at least ${MIN_KEY_BYTES} bytes (got ${bytes.length})`;
+  return bytes;
+}
+
+/** A new random 256-bit key, base64url, for `tokengate keygen`. */
+export function generateKey(): string {
+  return randomBytes(MIN_KEY_BYTES).toString('base64url');
+}
+
+export class Keyring {
+  readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #primary: string;
+
+  constructor(specs: readonly KeySpec[]) {
+    if (specs.length === 0) throw new TypeError('a keyring needs at least one key');
+    const keys = new Map<string, Buffer>();
+    for (const spec of specs) {
+      if (!B64URL.test(spec.kid)) throw new TypeError(`invalid kid "${spec.kid}"`);
+      if (keys.has(spec.kid)) throw new TypeError(`duplicate kid "${spec.kid}"`);
+      const material = decodeKeyMaterial(spec.key);
+      if (typeof material === 'string') throw new TypeError(`key "${spec.kid}": ${material}`);
+      // Domain-separate the configured secret from the AES key actually used.
+      keys.set(spec.kid, Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'tokengate seal v1', 32)));
+    }
+    this.#keys = keys;
+    this.#primary = specs[0]!.kid;
+  }
+
+  get primaryKid(): string {
+    return this.#primary;
+  }
+
+  seal(plaintext: string, sid: string, field: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#primary)!, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(`${sid}|${field}`, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return `${VERSION}.${this.#primary}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  }
+
+  open(sealed: string, sid: string, field: string): string {
+    try {
+      const parts = sealed.split('.');
+      if (parts.length !== 4) throw new Error('parts');
+      const [version, kid, ivText, bodyText] = parts as [string, string, string, string];
+      const key = this.#keys.get(kid);
+      if (version !== VERSION || key === undefined || !B64URL.test(ivText) || !B64URL.test(bodyText)) throw new Error('header');
+      const iv = Buffer.from(ivText, 'base64url');
+      const body = Buffer.from(bodyText, 'base64url');
+      if (iv.length !== IV_BYTES || body.length < TAG_BYTES) throw new Error('length');
+      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(`${sid}|${field}`, 'utf8'));
+      decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new DecryptionFailedError();
+    }
+  }
+}

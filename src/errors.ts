@@ -1,0 +1,167 @@
+/**
+ * The one error registry. Every error Tokengate raises on purpose is a `GatewayError` with a
+ * stable `code`, an HTTP `status`, an `expose` flag (may the browser see the message?) and an
+ * optional `cause`. Code branches on `code` or `instanceof`, never on message text.
+ */
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'REAUTHENTICATION_REQUIRED'
+  | 'SESSION_EXPIRED'
+  | 'CSRF_REJECTED'
+  | 'FORBIDDEN'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'TOKEN_SERVICE_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'CONFIG_INVALID'
+  | 'DECRYPTION_FAILED'
+  | 'PROVIDER_ERROR'
+  | 'INTERNAL';
+
+export interface GatewayErrorOptions {
+  cause?: unknown;
+  /** Seconds for a `Retry-After` header. */
+  retryAfter?: number;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, status: number, message: string, expose: boolean, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.expose = expose;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export class BadRequestError extends GatewayError {
+  constructor(message: string, options?: GatewayErrorOptions) {
+    super('BAD_REQUEST', 400, message, true, options);
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor(message = 'No route matches this path', options?: GatewayErrorOptions) {
+    super('NOT_FOUND', 404, message, true, options);
+  }
+}
+
+export class ReauthenticationRequiredError extends GatewayError {
+  constructor(message = 'Please log in again', options?: GatewayErrorOptions) {
+    super('REAUTHENTICATION_REQUIRED', 401, message, true, options);
+  }
+}
+
+export class SessionExpiredError extends GatewayError {
+  constructor(message = 'No valid session', options?: GatewayErrorOptions) {
+    super('SESSION_EXPIRED', 401, message, true, options);
+  }
+}
+
+export class CsrfRejectedError extends GatewayError {
+  constructor(message = 'Cross-site request rejected', options?: GatewayErrorOptions) {
+    super('CSRF_REJECTED', 403, message, true, options);
+  }
+}
+
+export class ForbiddenError extends GatewayError {
+  constructor(message = 'Forbidden', options?: GatewayErrorOptions) {
+    super('FORBIDDEN', 403, message, true, options);
+  }
+}
+
+export class UpstreamUnavailableError extends GatewayError {
+  constructor(message = 'The upstream service is unavailable', options?: GatewayErrorOptions) {
+    super('UPSTREAM_UNAVAILABLE', 502, message, true, options);
+  }
+}
+
+/** DESIGN.md names one code for both 502 and 504; the timeout keeps the code, status 504. */
+export class UpstreamTimeoutError extends GatewayError {
+  constructor(message = 'The upstream service timed out', options?: GatewayErrorOptions) {
+    super('UPSTREAM_UNAVAILABLE', 504, message, true, options);
+  }
+}
+
+export class TokenServiceUnavailableError extends GatewayError {
+  constructor(message = 'The identity provider is unavailable; try again shortly', options: GatewayErrorOptions = {}) {
+    super('TOKEN_SERVICE_UNAVAILABLE', 503, message, true, { retryAfter: 5, ...options });
+  }
+}
+
+export class StoreUnavailableError extends GatewayError {
+  constructor(message = 'The session store is unavailable', options: GatewayErrorOptions = {}) {
+    super('STORE_UNAVAILABLE', 503, message, true, { retryAfter: 1, ...options });
+  }
+}
+
+export class PayloadTooLargeError extends GatewayError {
+  constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
+    super('PAYLOAD_TOO_LARGE', 413, message, true, options);
+  }
+}
+
+/** Any failure to open a sealed value. Deliberately says nothing about what went wrong. */
+export class DecryptionFailedError extends GatewayError {
+  constructor() {
+    super('DECRYPTION_FAILED', 500, 'Sealed value could not be opened', false);
+  }
+}
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends GatewayError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
+    super('CONFIG_INVALID', 500, `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, false);
+    this.issues = issues;
+  }
+}
+
+/**
+ * A failure at the OAuth provider. `oauthError` is the OAuth `error` code when the provider sent
+ * one (`invalid_grant`, GitHub's `bad_refresh_token`, ...). `transient` marks network errors,
+ * timeouts, 5xx and 429: the grant may still be good. The message never contains a URL with a
+ * query string or a token.
+ */
+export class ProviderError extends GatewayError {
+  readonly providerId: string;
+  readonly oauthError: string | undefined;
+  readonly transient: boolean;
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    providerId: string,
+    message: string,
+    details: { oauthError?: string; transient: boolean; httpStatus?: number; cause?: unknown; retryAfter?: number },
+  ) {
+    super('PROVIDER_ERROR', 502, message, false, { cause: details.cause, retryAfter: details.retryAfter });
+    this.providerId = providerId;
+    this.oauthError = details.oauthError;
+    this.transient = details.transient;
+    this.httpStatus = details.httpStatus;
+  }
+
+  /** The grant is gone: the refresh token (or code) will never work again. */
+  get grantRevoked(): boolean {
+    return this.oauthError === 'invalid_grant' || this.oauthError === 'bad_refresh_token';
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}

@@ -1,0 +1,102 @@
+import { inspectSymbol, redactedView } from '../secret.ts';
+
+export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
+
+const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+
+/** What a token endpoint returned. Prints as `{ accessToken: '[present]', ... }`, never the values. */
+export class ProviderTokens {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly idToken: string | undefined;
+  /** Seconds; undefined when the token does not expire (GitHub OAuth Apps). */
+  readonly expiresIn: number | undefined;
+  readonly refreshTokenExpiresIn: number | undefined;
+  readonly scope: string | undefined;
+  readonly tokenType: string;
+
+  constructor(fields: {
+    accessToken: string;
+    refreshToken?: string | undefined;
+    idToken?: string | undefined;
+    expiresIn?: number | undefined;
+    refreshTokenExpiresIn?: number | undefined;
+    scope?: string | undefined;
+    tokenType?: string | undefined;
+  }) {
+    this.accessToken = fields.accessToken;
+    this.refreshToken = fields.refreshToken;
+    this.idToken = fields.idToken;
+    this.expiresIn = fields.expiresIn;
+    this.refreshTokenExpiresIn = fields.refreshTokenExpiresIn;
+    this.scope = fields.scope;
+    this.tokenType = fields.tokenType ?? 'Bearer';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return redactedView(this, SECRET_FIELDS);
+  }
+
+  [inspectSymbol](): Record<string, unknown> {
+    return this.toJSON();
+  }
+}
+
+export interface UserProfile {
+  sub: string;
+  name?: string;
+  email?: string;
+  picture?: string;
+  /** OIDC `sid` claim of the ID token, for back-channel logout. */
+  providerSid?: string;
+}
+
+export interface AuthorizationRequest {
+  state: string;
+  codeChallenge: string;
+  /** OIDC providers only. */
+  nonce?: string;
+  redirectUri: string;
+  /** Ask the user for consent again (Google, when no refresh token came back). */
+  forceConsent?: boolean;
+}
+
+export interface LogoutTokenClaims {
+  sub?: string;
+  sid?: string;
+  jti: string;
+  iat: number;
+  exp?: number;
+}
+
+export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
+
+/**
+ * One configured identity provider. Every HTTP call goes through got with the provider's
+ * timeout; failures are ProviderError (with `oauthError` and `transient`). The code exchange is
+ * never retried; refresh and revocation may be retried for network errors only by the caller.
+ */
+export interface Provider {
+  readonly id: string;
+  readonly type: ProviderType;
+  /** Issuer identifier for the RFC 9207 `iss` check, when the provider has one. */
+  readonly issuer: string | undefined;
+  /** True when the provider issues ID tokens (so login sends a nonce and verifies the ID token). */
+  readonly oidc: boolean;
+  /** Loads discovery metadata and JWKS location. Resolves when the provider is usable. */
+  init(): Promise<void>;
+  /** Discovery metadata loaded (always true for providers with fixed endpoints). */
+  readonly ready: boolean;
+
+  authorizationUrl(request: AuthorizationRequest): URL;
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens>;
+  /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
+  identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
+  refresh(refreshToken: string): Promise<ProviderTokens>;
+  /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
+  /** RP-initiated logout URL, for providers that have an end_session_endpoint. */
+  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined;
+  /** Validates a back-channel logout_token (OIDC providers only); throws BadRequestError when invalid. */
+  verifyLogoutToken(logoutToken: string): Promise<LogoutTokenClaims>;
+}

@@ -1,0 +1,99 @@
+/**
+ * The Store contract. Only `src/store/` knows key names and Redis; everything else sees this
+ * interface. Every method either completes or rejects with StoreUnavailableError within the
+ * configured command timeout: it never hangs.
+ *
+ * Token sets hold only sealed values (see src/crypto). Tokens are written only through
+ * `compareAndSetTokens` (or together with a brand-new session in `createSession`), never by
+ * writing back a record that was read earlier.
+ */
+
+/** The session record: who is logged in. Never holds a token. */
+export interface SessionRecord {
+  sid: string;
+  /** Provider id from config. */
+  provider: string;
+  /** Subject at the provider. */
+  sub: string;
+  /** Display claims only. */
+  claims: { name?: string; email?: string; picture?: string };
+  /** The provider's own session id (OIDC `sid` claim), for back-channel logout. */
+  providerSid?: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms; the session never outlives this, however active. */
+  absoluteExpiresAt: number;
+}
+
+/** A token set as stored: every token field is sealed (`v1.<kid>.<iv>.<ct>`). */
+export interface StoredTokenSet {
+  /** Incremented by every successful write. A new session starts at 1. */
+  ver: number;
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  /** Access-token expiry, epoch ms. Absent: the token does not expire (GitHub OAuth Apps). */
+  expiresAt?: number;
+  /** When the access token was obtained, epoch ms (for the lifetime/2 rule). */
+  obtainedAt: number;
+  scope?: string;
+  tokenType: string;
+}
+
+export interface SessionBundle {
+  session: SessionRecord;
+  tokens: StoredTokenSet | null;
+}
+
+export type CompareAndSetResult = { ok: true; ver: number } | { ok: false; current: StoredTokenSet | null };
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+
+  /** Creates a session and its first token set (ver 1), indexes it by user and provider sid. */
+  createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void>;
+  /**
+   * Reads the session and its token set and slides both TTLs to `min(idleTtlMs, absolute
+   * expiry - now)`, in one round trip. Null when there is no such session.
+   */
+  loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null>;
+  getSession(sid: string): Promise<SessionRecord | null>;
+  /** Overwrites the session record (not tokens) and sets its TTL. */
+  putSession(session: SessionRecord, ttlMs: number): Promise<void>;
+  touchSession(sid: string, ttlMs: number): Promise<void>;
+  /** Removes the session, its tokens, its lock and its index entries. Returns what was there. */
+  destroySession(sid: string): Promise<SessionRecord | null>;
+
+  getTokens(sid: string): Promise<StoredTokenSet | null>;
+  /**
+   * Atomically: if the stored `ver` equals `expectedVer`, writes `next` with `ver =
+   * expectedVer + 1`, keeping the key's TTL. Otherwise writes nothing and returns what is
+   * stored (null when the token set is gone, e.g. the session was destroyed meanwhile).
+   */
+  compareAndSetTokens(sid: string, expectedVer: number, next: Omit<StoredTokenSet, 'ver'>): Promise<CompareAndSetResult>;
+  /** Deletes the token set only if its `ver` is still `expectedVer` (reuse incident handling). */
+  deleteTokens(sid: string, expectedVer?: number): Promise<boolean>;
+
+  /** Takes the refresh lock if free. */
+  acquireLock(sid: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Extends the lease only if `owner` still holds it. */
+  renewLock(sid: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Releases only if `owner` still holds it. */
+  releaseLock(sid: string, owner: string): Promise<boolean>;
+
+  listUserSessions(provider: string, sub: string): Promise<string[]>;
+  /** Destroys every session of the user; returns the sids ended. */
+  destroyUserSessions(provider: string, sub: string): Promise<string[]>;
+  /** The Tokengate sids bound to a provider session id (back-channel logout by `sid`). */
+  findByProviderSid(provider: string, providerSid: string): Promise<string[]>;
+
+  /** Short-lived one-use records (login transactions). `take` reads and deletes atomically. */
+  putEphemeral(namespace: string, id: string, value: string, ttlMs: number): Promise<void>;
+  takeEphemeral(namespace: string, id: string): Promise<string | null>;
+  /** True the first time a key is marked within ttl (replay guard, e.g. logout_token `jti`). */
+  markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean>;
+
+  /** Round trip to the backend; rejects with StoreUnavailableError when it does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

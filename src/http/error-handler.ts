@@ -1,0 +1,39 @@
+import type { Context, Next } from 'koa';
+import { GatewayError } from '../errors.ts';
+import type { GatewayState } from './state.ts';
+
+export interface ErrorBody {
+  error: string;
+  code: string;
+  requestId?: string;
+}
+
+/**
+ * The one error-to-response middleware. A GatewayError with `expose` answers its status, code
+ * and message as JSON; anything else becomes an opaque 500 with the request id and is logged
+ * once. Nothing about the cause reaches the browser.
+ */
+export function errorHandler() {
+  return async function handleErrors(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (ctx.headerSent || !ctx.writable) {
+        ctx.state.log?.warn({ err }, 'error after the response started');
+        return;
+      }
+      const body = toErrorBody(err, ctx.state.requestId);
+      ctx.status = err instanceof GatewayError && err.expose ? err.status : err instanceof GatewayError ? err.status : 500;
+      if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ err }, 'request failed');
+      if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = body;
+    }
+  };
+}
+
+export function toErrorBody(err: unknown, requestId: string | undefined): ErrorBody {
+  if (err instanceof GatewayError && err.expose) return { error: err.message, code: err.code };
+  const code = err instanceof GatewayError ? err.code : 'INTERNAL';
+  return { error: 'Internal error', code, ...(requestId ? { requestId } : {}) };
+}

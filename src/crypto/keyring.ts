@@ -5,7 +5,8 @@ import { DecryptionFailedError } from '../errors.ts';
  * Sealing with AES-256-GCM under a keyring.
  *
  * Format: `v1.<kid>.<iv>.<ciphertext+tag>`, base64url parts, a fresh random 96-bit IV per seal,
- * associated data `<sid>|<field>` so a value copied into another session or field fails to open.
+ * associated data `<sid>|<field>` so a value copied into another session or field fails to open
+ * (neither may contain `|`, so the pair is unambiguous).
  * The first key seals; every key opens. Any failure to open is the same DecryptionFailedError.
  */
 
@@ -65,6 +66,7 @@ export class Keyring {
   }
 
   seal(plaintext: string, sid: string, field: string): string {
+    if (sid.includes('|') || field.includes('|')) throw new TypeError('sid and field must not contain "|"');
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#primary)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(`${sid}|${field}`, 'utf8'));
@@ -75,7 +77,7 @@ export class Keyring {
   open(sealed: string, sid: string, field: string): string {
     try {
       const parts = sealed.split('.');
-      if (parts.length !== 4) throw new Error('parts');
+      if (parts.length !== 4 || sid.includes('|') || field.includes('|')) throw new Error('parts');
       const [version, kid, ivText, bodyText] = parts as [string, string, string, string];
       const key = this.#keys.get(kid);
       if (version !== VERSION || key === undefined || !B64URL.test(ivText) || !B64URL.test(bodyText)) throw new Error('header');

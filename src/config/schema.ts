@@ -141,9 +141,9 @@ export const configSchema = z
   .object({
     /** The origin browsers use to reach this gateway, e.g. https://app.example.com. */
     publicOrigin: httpUrl.transform((value) => new URL(value).origin),
-    listen: listener(8080).default({ host: '127.0.0.1', port: 8080 }),
+    listen: listener(8080).prefault({}),
     /** Operations listener: /metrics, /healthz, /readyz. */
-    ops: listener(9464).default({ host: '127.0.0.1', port: 9464 }),
+    ops: listener(9464).prefault({}),
     keys: z
       .object({
         /** AES-256-GCM keys for sealing tokens. The first seals; every key opens. */
@@ -152,7 +152,7 @@ export const configSchema = z
         cookie: z.array(secret.min(32, 'cookie keys must be at least 32 characters')).min(1, 'at least one cookie key is required'),
       })
       .strict(),
-    store: storeSchema.default({ type: 'memory' }),
+    store: storeSchema.prefault({ type: 'memory' }),
     session: z
       .object({
         cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tg_session'),
@@ -161,7 +161,7 @@ export const configSchema = z
         loginTimeout: duration('10m'),
       })
       .strict()
-      .default({ cookieName: 'tg_session', idleTimeout: '30m', absoluteTimeout: '12h', loginTimeout: '10m' } as never),
+      .prefault({}),
     providers: z.array(providerSchema).min(1, 'configure at least one provider'),
     tokens: z
       .object({
@@ -171,7 +171,7 @@ export const configSchema = z
         refreshWait: duration('10s'),
       })
       .strict()
-      .default({ refreshBuffer: '5m', lockLease: '10s', refreshWait: '10s' } as never),
+      .prefault({}),
     routes: z.array(routeSchema).default([]),
     csrf: z
       .object({
@@ -181,7 +181,7 @@ export const configSchema = z
         allowedOrigins: z.array(httpUrl.transform((value) => new URL(value).origin)).default([]),
       })
       .strict()
-      .default({ header: 'x-csrf', value: '1', allowedOrigins: [] }),
+      .prefault({}),
     forwardAuth: z
       .object({
         enabled: z.boolean().default(false),
@@ -193,7 +193,7 @@ export const configSchema = z
         path: z.string().startsWith('/').default('/auth/verify'),
       })
       .strict()
-      .default({ enabled: false, secretHeader: 'x-tokengate-forward-auth', path: '/auth/verify' })
+      .prefault({})
       .superRefine((fa, ctx) => {
         if (fa.enabled && !fa.listen && !fa.sharedSecret) {
           ctx.addIssue({ code: 'custom', message: 'forward-auth needs its own listener or a sharedSecret, so browsers cannot reach it' });
@@ -205,8 +205,8 @@ export const configSchema = z
         pretty: z.boolean().default(false),
       })
       .strict()
-      .default({ level: 'info', pretty: false }),
-    shutdown: z.object({ grace: duration('25s') }).strict().default({ grace: '25s' } as never),
+      .prefault({}),
+    shutdown: z.object({ grace: duration('25s') }).strict().prefault({}),
     workers: z.number().int().min(1).optional(),
   })
   .strict()

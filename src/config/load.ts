@@ -49,7 +49,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const resolved = resolveSecretRefs(merged, [], env, issues);
 
   const result = configSchema.safeParse(resolved);
-  if (!result.success) issues.push(...result.error.issues.map(toIssue));
+  if (!result.success) {
+    // A secret that could not be resolved is already reported; don't report its emptiness again.
+    const reported = new Set(issues.map((issue) => issue.path));
+    issues.push(...result.error.issues.map(toIssue).filter((issue) => !reported.has(issue.path)));
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(result.data!);
 }

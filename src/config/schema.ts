@@ -150,7 +150,9 @@ export const configSchema = z
         encryption: z.array(encryptionKey).min(1, 'at least one encryption key is required'),
         /** Session-cookie signing keys. The first signs; every key verifies. */
         cookie: z.array(secret.min(32, 'cookie keys must be at least 32 characters')).min(1, 'at least one cookie key is required'),
-      })
+      },
+      { error: (issue) => (issue.input === undefined ? 'required: set keys.encryption and keys.cookie, or TOKENGATE_ENCRYPTION_KEYS and TOKENGATE_COOKIE_KEYS' : undefined) },
+      )
       .strict(),
     store: storeSchema.prefault({ type: 'memory' }),
     session: z

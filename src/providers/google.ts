@@ -1,0 +1,115 @@
+import type { JWTVerifyGetKey } from 'jose';
+import { BadRequestError, ProviderError } from '../errors.ts';
+import type { ProviderConfig } from '../config/schema.ts';
+import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
+import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
+import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
+import type { ProviderHttp } from './http.ts';
+import { profileFromClaims, verifyIdToken } from './id-token.ts';
+import { remoteKeySet } from './jwks.ts';
+import { attemptRevocation } from './revocation.ts';
+import { exchangeCode, refreshGrant } from './token-endpoint.ts';
+
+export type GoogleProviderConfig = Extract<ProviderConfig, { type: 'google' }>;
+
+export interface GoogleEndpoints {
+  authorization: string;
+  token: string;
+  revocation: string;
+  jwks: string;
+}
+
+export const GOOGLE_ENDPOINTS: Readonly<GoogleEndpoints> = Object.freeze({
+  authorization: 'https://accounts.google.com/o/oauth2/v2/auth',
+  token: 'https://oauth2.googleapis.com/token',
+  revocation: 'https://oauth2.googleapis.com/revoke',
+  jwks: 'https://www.googleapis.com/oauth2/v3/certs',
+});
+
+export const GOOGLE_ISSUER = 'https://accounts.google.com';
+/** Google's ID tokens carry either form of its issuer. */
+const GOOGLE_ID_TOKEN_ISSUERS = [GOOGLE_ISSUER, 'accounts.google.com'];
+
+export const GOOGLE_DEFAULT_SCOPES = ['openid', 'email', 'profile'] as const;
+
+/**
+ * Google: fixed endpoints, `access_type=offline` for a refresh token, and `prompt=consent` only
+ * when the login asks for it (after a login that brought no refresh token): Google keeps at most
+ * 100 refresh tokens per user and client and silently revokes the oldest beyond that, so forcing
+ * consent on every login would log users out elsewhere. No end-session endpoint, no back-channel
+ * logout. Revoking the refresh token ends the whole grant, so one call suffices.
+ */
+export class GoogleProvider implements Provider {
+  readonly id: string;
+  readonly type = 'google' as const;
+  readonly issuer = GOOGLE_ISSUER;
+  readonly oidc = true;
+  readonly ready = true;
+  readonly #config: GoogleProviderConfig;
+  readonly #endpoints: GoogleEndpoints;
+  readonly #http: ProviderHttp;
+  readonly #auth: ClientAuthentication;
+  readonly #scopes: string[];
+  readonly #keys: JWTVerifyGetKey;
+  readonly #now: () => number;
+
+  /** `endpoints` exists for tests; configuration cannot move Google's endpoints. */
+  constructor(config: GoogleProviderConfig, deps: ProviderDeps = {}, endpoints: Partial<GoogleEndpoints> = {}) {
+    this.id = config.id;
+    this.#config = config;
+    this.#endpoints = { ...GOOGLE_ENDPOINTS, ...endpoints };
+    this.#http = httpFor(config.id, config.timeout, deps);
+    this.#auth = clientAuthentication('client_secret_post', config);
+    this.#scopes = resolveScopes(config.scopes, GOOGLE_DEFAULT_SCOPES, ['openid']);
+    this.#keys = remoteKeySet(config.id, new URL(this.#endpoints.jwks), config.timeout);
+    this.#now = clockOf(deps);
+  }
+
+  async init(): Promise<void> {}
+
+  authorizationUrl(request: AuthorizationRequest): URL {
+    const extra: Record<string, string> = { ...this.#config.authorizationParams, access_type: 'offline' };
+    if (request.forceConsent) {
+      const prompts = (extra['prompt'] ?? '').split(' ').filter((prompt) => prompt !== '' && prompt !== 'none');
+      extra['prompt'] = [...new Set([...prompts, 'consent'])].join(' ');
+    }
+    return buildAuthorizationUrl({ endpoint: this.#endpoints.authorization, clientId: this.#config.clientId, scopes: this.#scopes, request, extraParams: extra, nonce: true });
+  }
+
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens> {
+    return exchangeCode(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, code, codeVerifier, redirectUri });
+  }
+
+  async identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile> {
+    if (!tokens.idToken) throw new ProviderError(this.id, `${this.id}: the token response carried no ID token`, { transient: false });
+    const claims = await verifyIdToken(this.id, tokens.idToken, this.#keys, {
+      issuer: GOOGLE_ID_TOKEN_ISSUERS,
+      clientId: this.#config.clientId,
+      nonce,
+      algorithms: ['RS256'],
+      now: this.#now,
+    });
+    return profileFromClaims(claims);
+  }
+
+  refresh(refreshToken: string): Promise<ProviderTokens> {
+    return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken });
+  }
+
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+    const token = tokens.refreshToken ?? tokens.accessToken;
+    if (!token) return 'revoked';
+    return attemptRevocation(() =>
+      this.#http.send('token revocation', { method: 'POST', url: this.#endpoints.revocation, form: { token }, retry: 'network' }),
+    );
+  }
+
+  endSessionUrl(): URL | undefined {
+    return undefined;
+  }
+
+  async verifyLogoutToken(): Promise<LogoutTokenClaims> {
+    throw new BadRequestError(`${this.id} does not support back-channel logout`);
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { JWSAlgorithm, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { BadRequestError } from '../errors.ts';
+import type { UserProfile } from './types.ts';
+import { optionalString } from './answers.ts';
+import { verifyJwt } from './jwks.ts';
+
+/**
+ * OpenID Connect Core 3.1.3.7: signature (provider JWKS, asymmetric algorithms), `iss`, `aud`
+ * contains the client id, `azp` is the client id when present and required with several
+ * audiences, `exp`, `iat`, and `nonce` equal to the one this login sent.
+ */
+
+export interface IdTokenExpectations {
+  issuer: string | string[];
+  clientId: string;
+  nonce: string | undefined;
+  algorithms: JWSAlgorithm[];
+  now: () => number;
+}
+
+export async function verifyIdToken(providerId: string, idToken: string, keys: JWTVerifyGetKey, expect: IdTokenExpectations): Promise<JWTPayload> {
+  if (expect.nonce === undefined || expect.nonce === '') throw new BadRequestError('ID token rejected: the login carried no nonce');
+  const { payload } = await verifyJwt(providerId, 'ID token', idToken, keys, {
+    issuer: expect.issuer,
+    audience: expect.clientId,
+    algorithms: expect.algorithms,
+    now: expect.now,
+    requiredClaims: ['sub', 'exp', 'iat'],
+  });
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new BadRequestError('ID token rejected: no subject');
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  const azp = payload['azp'];
+  if (audiences.length > 1 && azp === undefined) throw new BadRequestError('ID token rejected: several audiences and no azp');
+  if (azp !== undefined && azp !== expect.clientId) throw new BadRequestError('ID token rejected: azp is another client');
+  const nonce = payload['nonce'];
+  if (typeof nonce !== 'string' || !sameSecret(nonce, expect.nonce)) throw new BadRequestError('ID token rejected: nonce mismatch');
+  return payload;
+}
+
+/** Constant-time comparison of two strings of any length. */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+export function profileFromClaims(claims: JWTPayload): UserProfile {
+  const text = (field: string) => optionalString(claims, field);
+  const profile: UserProfile = { sub: String(claims.sub) };
+  const name = text('name') ?? text('preferred_username');
+  const email = text('email');
+  const picture = text('picture');
+  const providerSid = text('sid');
+  if (name !== undefined) profile.name = name;
+  if (email !== undefined) profile.email = email;
+  if (picture !== undefined) profile.picture = picture;
+  if (providerSid !== undefined) profile.providerSid = providerSid;
+  return profile;
+}

@@ -1,0 +1,144 @@
+import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
+import { ProviderError } from '../errors.ts';
+import type { ProviderConfig } from '../config/schema.ts';
+import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
+import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
+import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
+import { discover, type OidcMetadata } from './discovery.ts';
+import type { ProviderHttp } from './http.ts';
+import { profileFromClaims, verifyIdToken } from './id-token.ts';
+import { remoteKeySet, signingAlgorithms } from './jwks.ts';
+import { verifyLogoutToken } from './logout-token.ts';
+import { revokeRfc7009 } from './revocation.ts';
+import { exchangeCode, refreshGrant } from './token-endpoint.ts';
+import { fetchUserinfo } from './userinfo.ts';
+
+export type OidcProviderConfig = Extract<ProviderConfig, { type: 'oidc' }>;
+
+export const OIDC_DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+interface Discovered {
+  metadata: OidcMetadata;
+  keys: JWTVerifyGetKey;
+  algorithms: JWSAlgorithm[];
+}
+
+/**
+ * Any OpenID Provider, configured by discovery. Until `init()` succeeds the provider is not
+ * `ready`: `authorizationUrl` and `endSessionUrl` refuse with a transient ProviderError, and the
+ * asynchronous calls run discovery first (one discovery at a time).
+ */
+export class OidcProvider implements Provider {
+  readonly id: string;
+  readonly type = 'oidc' as const;
+  readonly issuer: string;
+  readonly oidc = true;
+  readonly #config: OidcProviderConfig;
+  readonly #http: ProviderHttp;
+  readonly #auth: ClientAuthentication;
+  readonly #scopes: string[];
+  readonly #now: () => number;
+  #discovered: Discovered | undefined;
+  #discovering: Promise<Discovered> | undefined;
+
+  constructor(config: OidcProviderConfig, deps: ProviderDeps = {}) {
+    this.id = config.id;
+    this.issuer = config.issuer;
+    this.#config = config;
+    this.#http = httpFor(config.id, config.timeout, deps);
+    this.#auth = clientAuthentication(config.tokenEndpointAuthMethod, config);
+    this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
+    this.#now = clockOf(deps);
+  }
+
+  get ready(): boolean {
+    return this.#discovered !== undefined;
+  }
+
+  async init(): Promise<void> {
+    await this.#ensureDiscovered();
+  }
+
+  #ensureDiscovered(): Promise<Discovered> {
+    if (this.#discovered) return Promise.resolve(this.#discovered);
+    this.#discovering ??= discover(this.#http, this.issuer)
+      .then((metadata) => {
+        const discovered: Discovered = {
+          metadata,
+          keys: remoteKeySet(this.id, new URL(metadata.jwksUri), this.#config.timeout),
+          algorithms: signingAlgorithms(metadata.idTokenSigningAlgValues),
+        };
+        this.#discovered = discovered;
+        return discovered;
+      })
+      .finally(() => {
+        this.#discovering = undefined;
+      });
+    return this.#discovering;
+  }
+
+  #requireDiscovered(): Discovered {
+    if (!this.#discovered) throw new ProviderError(this.id, `${this.id}: discovery has not completed yet`, { transient: true });
+    return this.#discovered;
+  }
+
+  authorizationUrl(request: AuthorizationRequest): URL {
+    return buildAuthorizationUrl({
+      endpoint: this.#requireDiscovered().metadata.authorizationEndpoint,
+      clientId: this.#config.clientId,
+      scopes: this.#scopes,
+      request,
+      extraParams: this.#config.authorizationParams,
+      nonce: true,
+    });
+  }
+
+  async exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens> {
+    const { metadata } = await this.#ensureDiscovered();
+    return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri });
+  }
+
+  async identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile> {
+    const { metadata, keys, algorithms } = await this.#ensureDiscovered();
+    if (!tokens.idToken) throw new ProviderError(this.id, `${this.id}: the token response carried no ID token`, { transient: false });
+    const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, nonce, algorithms, now: this.#now });
+    const profile = profileFromClaims(claims);
+    if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
+      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub)), ...profile };
+    }
+    return profile;
+  }
+
+  async refresh(refreshToken: string): Promise<ProviderTokens> {
+    const { metadata } = await this.#ensureDiscovered();
+    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken });
+  }
+
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+    let metadata: OidcMetadata;
+    try {
+      metadata = (await this.#ensureDiscovered()).metadata;
+    } catch {
+      return 'failed';
+    }
+    if (!metadata.revocationEndpoint) return 'unsupported';
+    return revokeRfc7009(this.#http, { endpoint: metadata.revocationEndpoint, auth: this.#auth, tokens });
+  }
+
+  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined {
+    const endpoint = this.#requireDiscovered().metadata.endSessionEndpoint;
+    if (!endpoint) return undefined;
+    const url = new URL(endpoint);
+    if (idToken) url.searchParams.set('id_token_hint', idToken);
+    url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
+    url.searchParams.set('client_id', this.#config.clientId);
+    if (state) url.searchParams.set('state', state);
+    return url;
+  }
+
+  async verifyLogoutToken(logoutToken: string): Promise<LogoutTokenClaims> {
+    const { keys, algorithms } = await this.#ensureDiscovered();
+    return verifyLogoutToken(this.id, logoutToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, algorithms, now: this.#now });
+  }
+}

@@ -1,0 +1,75 @@
+import type { Context } from 'koa';
+import type Keygrip from 'keygrip';
+
+/**
+ * One signed cookie, in Koa's own format: the value in `<name>` and an HMAC of `<name>=<value>`
+ * (keygrip, sha256) in `<name>.sig`. The first key signs; every key verifies, and a value that
+ * verified under an older key is signed again with the first one (key rotation).
+ *
+ * Reading checks the signature itself instead of `ctx.cookies.get(name, { signed: true })`,
+ * for two reasons: that call cannot tell "no cookie" from "forged cookie", and on a mismatch
+ * or a rotation it writes its own `.sig` header without our attributes (no Secure, no
+ * SameSite), which a `__Host-` cookie forbids.
+ */
+
+export type CookieRead =
+  | { status: 'absent' }
+  /** Present but unsigned, or signed with no key of ours. Its value is not given out. */
+  | { status: 'forged' }
+  | { status: 'valid'; value: string; signedWithOldKey: boolean };
+
+export interface SignedCookieOptions {
+  name: string;
+  keys: Keygrip;
+  secure: boolean;
+  sameSite: 'strict' | 'lax';
+}
+
+export class SignedCookie {
+  readonly name: string;
+  readonly #keys: Keygrip;
+  readonly #secure: boolean;
+  readonly #sameSite: 'strict' | 'lax';
+
+  constructor(options: SignedCookieOptions) {
+    this.name = options.name;
+    this.#keys = options.keys;
+    this.#secure = options.secure;
+    this.#sameSite = options.sameSite;
+  }
+
+  read(ctx: Context): CookieRead {
+    const value = ctx.cookies.get(this.name, { signed: false });
+    if (value === undefined || value === '') return { status: 'absent' };
+    const signature = ctx.cookies.get(`${this.name}.sig`, { signed: false });
+    if (!signature) return { status: 'forged' };
+    const index = this.#keys.index(`${this.name}=${value}`, signature);
+    if (index < 0) return { status: 'forged' };
+    return { status: 'valid', value, signedWithOldKey: index > 0 };
+  }
+
+  write(ctx: Context, value: string, maxAgeMs: number): void {
+    this.#set(ctx, this.name, value, maxAgeMs);
+    this.#set(ctx, `${this.name}.sig`, this.#keys.sign(`${this.name}=${value}`), maxAgeMs);
+  }
+
+  clear(ctx: Context): void {
+    this.#set(ctx, this.name, '', undefined);
+    this.#set(ctx, `${this.name}.sig`, '', undefined);
+  }
+
+  #set(ctx: Context, name: string, value: string, maxAgeMs: number | undefined): void {
+    // The gateway usually sits behind a TLS terminator, so "is this connection encrypted" is
+    // the wrong question: the public origin decides (see cookiePolicy).
+    ctx.cookies.secure = this.#secure;
+    ctx.cookies.set(name, value, {
+      signed: false,
+      httpOnly: true,
+      secure: this.#secure,
+      sameSite: this.#sameSite,
+      path: '/',
+      overwrite: true,
+      ...(maxAgeMs === undefined ? {} : { maxAge: Math.max(0, Math.floor(maxAgeMs)) }),
+    });
+  }
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookieKeys, cookiePolicy, createCookies } from '../../src/session/cookies.ts';
+import { SignedCookie, type CookieRead } from '../../src/session/signed-cookie.ts';
+
+/**
+ * A real Koa server on port 0 whose routes write, read and clear one signed cookie, and a
+ * client that sends whatever Cookie header the test wants.
+ */
+
+const oldKey = 'old-cookie-key-0123456789abcdefghijklmnop';
+const newKey = 'new-cookie-key-0123456789abcdefghijklmnop';
+
+function cookieApp(cookie: SignedCookie): Koa {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    if (ctx.path === '/write') cookie.write(ctx, 'the-value', 60_000);
+    if (ctx.path === '/clear') cookie.clear(ctx);
+    const read: CookieRead = cookie.read(ctx);
+    ctx.body = read;
+  });
+  return app;
+}
+
+async function serve(app: Koa): Promise<{ url: string; server: Server }> {
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function setCookies(response: Response): string[] {
+  return response.headers.getSetCookie();
+}
+
+/** `name=value` pairs of Set-Cookie headers, as a browser would send them back. */
+function cookieHeader(setCookie: string[]): string {
+  return setCookie.map((line) => line.split(';')[0]).join('; ');
+}
+
+describe('a signed cookie', () => {
+  const secure = new SignedCookie({ name: '__Host-tg', keys: cookieKeys([newKey, oldKey]), secure: true, sameSite: 'strict' });
+  const signedWithOldKeyOnly = new SignedCookie({ name: '__Host-tg', keys: cookieKeys([oldKey]), secure: true, sameSite: 'strict' });
+  const servers: Server[] = [];
+  let url = '';
+  let oldUrl = '';
+
+  beforeAll(async () => {
+    const current = await serve(cookieApp(secure));
+    const previous = await serve(cookieApp(signedWithOldKeyOnly));
+    servers.push(current.server, previous.server);
+    url = current.url;
+    oldUrl = previous.url;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  it('is written with __Host- prefix, Secure, HttpOnly, SameSite=Strict, Path=/ and no Domain, value and signature alike', async () => {
+    const lines = setCookies(await fetch(`${url}/write`));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^__Host-tg=the-value;/);
+    expect(lines[1]).toMatch(/^__Host-tg\.sig=[A-Za-z0-9_-]+;/);
+    for (const line of lines) {
+      const attributes = line.toLowerCase();
+      expect(attributes).toContain('; path=/;');
+      expect(attributes).toContain('; secure');
+      expect(attributes).toContain('; httponly');
+      expect(attributes).toContain('; samesite=strict');
+      expect(attributes).not.toContain('domain=');
+      const expires = Date.parse(/expires=([^;]+)/.exec(attributes)?.[1] ?? '');
+      expect(expires - Date.now()).toBeGreaterThan(55_000);
+      expect(expires - Date.now()).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('reads back what it wrote', async () => {
+    const cookie = cookieHeader(setCookies(await fetch(`${url}/write`)));
+    const read = await (await fetch(`${url}/read`, { headers: { cookie } })).json();
+    expect(read).toEqual({ status: 'valid', value: 'the-value', signedWithOldKey: false });
+  });
+
+  it('is absent without a cookie', async () => {
+    expect(await (await fetch(`${url}/read`)).json()).toEqual({ status: 'absent' });
+  });
+
+  it('counts an unsigned value as forged, without giving the value out', async () => {
+    const read = await (await fetch(`${url}/read`, { headers: { cookie: '__Host-tg=the-value' } })).json();
+    expect(read).toEqual({ status: 'forged' });
+  });
+
+  it('counts a value changed after signing as forged', async () => {
+    const cookie = cookieHeader(setCookies(await fetch(`${url}/write`))).replace('the-value', 'another-value');
+    expect(await (await fetch(`${url}/read`, { headers: { cookie } })).json()).toEqual({ status: 'forged' });
+  });
+
+  it('counts a signature from an unknown key as forged', async () => {
+    const stranger = new SignedCookie({ name: '__Host-tg', keys: cookieKeys(['stranger-key-0123456789abcdefghijklmnopq']), secure: true, sameSite: 'strict' });
+    const { url: strangerUrl, server } = await serve(cookieApp(stranger));
+    servers.push(server);
+    const cookie = cookieHeader(setCookies(await fetch(`${strangerUrl}/write`)));
+    expect(await (await fetch(`${url}/read`, { headers: { cookie } })).json()).toEqual({ status: 'forged' });
+  });
+
+  it('still verifies a value signed with an older key (rotation) and says so', async () => {
+    const cookie = cookieHeader(setCookies(await fetch(`${oldUrl}/write`)));
+    expect(await (await fetch(`${url}/read`, { headers: { cookie } })).json()).toEqual({ status: 'valid', value: 'the-value', signedWithOldKey: true });
+  });
+
+  it('is cleared with the same attributes and an expiry in the past', async () => {
+    const lines = setCookies(await fetch(`${url}/clear`));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).toMatch(/^__Host-tg(\.sig)?=;/);
+      expect(line.toLowerCase()).toContain('expires=thu, 01 jan 1970');
+      expect(line.toLowerCase()).toContain('; secure');
+    }
+  });
+});
+
+describe('the cookie policy', () => {
+  const config = (publicOrigin: string) => ({ publicOrigin, session: { cookieName: 'tg_session', idleTimeout: 1, absoluteTimeout: 1, loginTimeout: 1 } });
+
+  it('uses __Host- names and Secure on an https public origin', () => {
+    const cookies = createCookies(config('https://app.example.com'), cookieKeys([newKey]));
+    expect(cookies.policy).toEqual({ secure: true, prefix: '__Host-', plainHttp: false });
+    expect([cookies.session.name, cookies.login.name, cookies.consent.name]).toEqual(['__Host-tg_session', '__Host-tg_session_login', '__Host-tg_session_consent']);
+  });
+
+  it('drops the prefix and Secure on a plain-http loopback origin (development)', async () => {
+    expect(cookiePolicy('http://127.0.0.1:8080')).toEqual({ secure: false, prefix: '', plainHttp: true });
+    const cookies = createCookies(config('http://localhost:8080'), cookieKeys([newKey]));
+    expect(cookies.session.name).toBe('tg_session');
+    const { url: devUrl, server } = await serve(cookieApp(cookies.session));
+    try {
+      const lines = setCookies(await fetch(`${devUrl}/write`));
+      for (const line of lines) {
+        expect(line.toLowerCase()).not.toContain('secure');
+        expect(line.toLowerCase()).toContain('samesite=strict');
+        expect(line.toLowerCase()).toContain('httponly');
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('gives the login cookie SameSite=Lax so that it survives the provider redirect', async () => {
+    const cookies = createCookies(config('https://app.example.com'), cookieKeys([newKey]));
+    const { url: loginUrl, server } = await serve(cookieApp(cookies.login));
+    try {
+      for (const line of setCookies(await fetch(`${loginUrl}/write`))) expect(line.toLowerCase()).toContain('samesite=lax');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -1,0 +1,339 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store, StoredTokenSet } from '../../src/store/types.ts';
+import { lifetimeContract } from './contract-lifetimes.ts';
+import { makeSession, makeTokens, newSid, type ContractContext, type MakeStore, type StoreContractOptions } from './contract-fixtures.ts';
+
+export type { MakeStore, StoreContractOptions } from './contract-fixtures.ts';
+
+/**
+ * The one Store contract, run against every implementation (memory, Redis, Redis Cluster).
+ * Time goes through `fastForward`: a fake clock for the memory store, a real sleep for Redis,
+ * so every duration here is short (hundreds of ms) with at least 100 ms between a deadline
+ * and the check on either side of it.
+ */
+
+export function runStoreContract(name: string, makeStore: MakeStore, options: StoreContractOptions): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store | undefined;
+    const context: ContractContext = {
+      store: () => {
+        if (!store) throw new Error('store not created');
+        return store;
+      },
+      options,
+    };
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store?.close();
+      store = undefined;
+    });
+
+    sessionContract(context);
+    tokenContract(context);
+    lifetimeContract(context);
+    lockContract(context);
+    indexContract(context);
+    ephemeralContract(context);
+    lifecycleContract(context);
+  });
+}
+
+function sessionContract({ store, options }: ContractContext): void {
+  describe('sessions', () => {
+    it('a created session loads with its token set at ver 1', async () => {
+      const session = makeSession(options.now(), { providerSid: 'op-session-1' });
+      const tokens = makeTokens('a', options.now());
+      await store().createSession(session, tokens, 10_000);
+      const bundle = await store().loadSession(session.sid, 10_000);
+      expect(bundle).toEqual({ session, tokens: { ...tokens, ver: 1 } });
+      expect(await store().getSession(session.sid)).toEqual(session);
+      expect(await store().getTokens(session.sid)).toEqual({ ...tokens, ver: 1 });
+    });
+
+    it('an unknown sid is null everywhere, never an error', async () => {
+      const sid = newSid();
+      expect(await store().loadSession(sid, 10_000)).toBeNull();
+      expect(await store().getSession(sid)).toBeNull();
+      expect(await store().getTokens(sid)).toBeNull();
+      expect(await store().destroySession(sid)).toBeNull();
+    });
+
+    it('a record read back is a copy: changing it does not change the store', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('copy', options.now()), 10_000);
+      const read = await store().getSession(session.sid);
+      read!.claims.name = 'Mallory';
+      const bundle = await store().loadSession(session.sid, 10_000);
+      bundle!.tokens!.accessToken = 'changed';
+      expect((await store().getSession(session.sid))!.claims.name).toBe('Ada');
+      expect((await store().getTokens(session.sid))!.accessToken).toBe('v1.k.iv.access-copy');
+    });
+
+    it('putSession overwrites the record and leaves the token set alone', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('put', options.now()), 10_000);
+      await store().compareAndSetTokens(session.sid, 1, makeTokens('put-2', options.now()));
+      const updated = { ...session, claims: { name: 'Ada L.' } };
+      await store().putSession(updated, 10_000);
+      const bundle = await store().loadSession(session.sid, 10_000);
+      expect(bundle?.session).toEqual(updated);
+      expect(bundle?.tokens).toMatchObject({ ver: 2, accessToken: 'v1.k.iv.access-put-2' });
+    });
+
+    it('destroySession returns the record and removes session, tokens, lock and index entries', async () => {
+      const session = makeSession(options.now(), { providerSid: 'op-session-destroy' });
+      await store().createSession(session, makeTokens('d', options.now()), 10_000);
+      expect(await store().acquireLock(session.sid, 'replica-a', 10_000)).toBe(true);
+      expect(await store().destroySession(session.sid)).toEqual(session);
+      expect(await store().loadSession(session.sid, 10_000)).toBeNull();
+      expect(await store().getTokens(session.sid)).toBeNull();
+      expect(await store().acquireLock(session.sid, 'replica-b', 10_000)).toBe(true);
+      expect(await store().listUserSessions(session.provider, session.sub)).toEqual([]);
+      expect(await store().findByProviderSid(session.provider, 'op-session-destroy')).toEqual([]);
+      expect(await store().destroySession(session.sid)).toBeNull();
+    });
+
+    it('rejects a sid that could break the key layout, and a non-positive TTL', async () => {
+      const now = options.now();
+      await expect(store().getSession('a}b')).rejects.toThrow(TypeError);
+      await expect(store().loadSession('', 1000)).rejects.toThrow(TypeError);
+      await expect(store().createSession(makeSession(now, { sid: 'x{y' }), makeTokens('x', now), 1000)).rejects.toThrow(TypeError);
+      await expect(store().createSession(makeSession(now), makeTokens('x', now), 0)).rejects.toThrow(RangeError);
+      await expect(store().createSession(makeSession(now, { absoluteExpiresAt: now - 1 }), makeTokens('x', now), 1000)).rejects.toThrow(RangeError);
+    });
+  });
+}
+
+function tokenContract({ store, options }: ContractContext): void {
+  describe('token compare-and-set', () => {
+    it('succeeds on the current ver, increments it and stores the new set', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('v1', options.now()), 10_000);
+      const next = makeTokens('v2', options.now());
+      expect(await store().compareAndSetTokens(session.sid, 1, next)).toEqual({ ok: true, ver: 2 });
+      expect(await store().getTokens(session.sid)).toEqual({ ...next, ver: 2 });
+      expect(await store().compareAndSetTokens(session.sid, 2, makeTokens('v3', options.now()))).toEqual({ ok: true, ver: 3 });
+    });
+
+    it('fails on a stale ver, writes nothing and returns what is stored', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('v1', options.now()), 10_000);
+      const winner = makeTokens('winner', options.now());
+      await store().compareAndSetTokens(session.sid, 1, winner);
+      const result = await store().compareAndSetTokens(session.sid, 1, makeTokens('loser', options.now()));
+      expect(result).toEqual({ ok: false, current: { ...winner, ver: 2 } });
+      expect(await store().getTokens(session.sid)).toEqual({ ...winner, ver: 2 });
+    });
+
+    it('a ver inside the new token set is ignored: only the store assigns versions', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, { ...makeTokens('v1', options.now()), ver: 41 } as StoredTokenSet, 10_000);
+      const next = { ...makeTokens('v2', options.now()), ver: 99 } as StoredTokenSet;
+      expect(await store().compareAndSetTokens(session.sid, 1, next)).toEqual({ ok: true, ver: 2 });
+      expect((await store().getTokens(session.sid))?.ver).toBe(2);
+    });
+
+    it('returns null as current when the session was destroyed or never existed', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('v1', options.now()), 10_000);
+      await store().destroySession(session.sid);
+      expect(await store().compareAndSetTokens(session.sid, 1, makeTokens('v2', options.now()))).toEqual({ ok: false, current: null });
+      expect(await store().getTokens(session.sid)).toBeNull();
+      expect(await store().compareAndSetTokens(newSid(), 1, makeTokens('v2', options.now()))).toEqual({ ok: false, current: null });
+    });
+
+    it('of many concurrent writers on one ver, exactly one wins', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('v1', options.now()), 10_000);
+      const writers = Array.from({ length: 25 }, (_, index) => makeTokens(`writer-${index}`, options.now()));
+      const results = await Promise.all(writers.map((tokens) => store().compareAndSetTokens(session.sid, 1, tokens)));
+      const winners = results.flatMap((result, index) => (result.ok ? [index] : []));
+      expect(winners).toHaveLength(1);
+      const stored = await store().getTokens(session.sid);
+      expect(stored).toEqual({ ...writers[winners[0]!], ver: 2 });
+      for (const result of results) {
+        if (!result.ok) expect(result.current).toEqual(stored);
+      }
+    });
+
+    it('deleteTokens removes the set only on a matching ver (or unconditionally); the session stays', async () => {
+      const session = makeSession(options.now());
+      await store().createSession(session, makeTokens('v1', options.now()), 10_000);
+      expect(await store().deleteTokens(session.sid, 7)).toBe(false);
+      expect(await store().getTokens(session.sid)).not.toBeNull();
+      expect(await store().deleteTokens(session.sid, 1)).toBe(true);
+      expect(await store().loadSession(session.sid, 10_000)).toEqual({ session, tokens: null });
+      expect(await store().deleteTokens(session.sid)).toBe(false);
+
+      const other = makeSession(options.now());
+      await store().createSession(other, makeTokens('o', options.now()), 10_000);
+      expect(await store().deleteTokens(other.sid)).toBe(true);
+      expect(await store().getTokens(other.sid)).toBeNull();
+    });
+  });
+}
+
+function lockContract({ store, options }: ContractContext): void {
+  describe('refresh locks', () => {
+    it('only one owner holds the lock; a second acquire fails, even by the holder', async () => {
+      const sid = newSid();
+      expect(await store().acquireLock(sid, 'a', 10_000)).toBe(true);
+      expect(await store().acquireLock(sid, 'b', 10_000)).toBe(false);
+      expect(await store().acquireLock(sid, 'a', 10_000)).toBe(false);
+    });
+
+    it('of many concurrent acquirers, exactly one gets the lock', async () => {
+      const sid = newSid();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, index) => store().acquireLock(sid, `owner-${index}`, 10_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('only the owner releases it', async () => {
+      const sid = newSid();
+      await store().acquireLock(sid, 'a', 10_000);
+      expect(await store().releaseLock(sid, 'b')).toBe(false);
+      expect(await store().acquireLock(sid, 'b', 10_000)).toBe(false);
+      expect(await store().releaseLock(sid, 'a')).toBe(true);
+      expect(await store().releaseLock(sid, 'a')).toBe(false);
+      expect(await store().acquireLock(sid, 'b', 10_000)).toBe(true);
+    });
+
+    it('only the owner renews it, and renewing extends the lease', async () => {
+      const sid = newSid();
+      await store().acquireLock(sid, 'a', 300);
+      expect(await store().renewLock(sid, 'b', 300)).toBe(false);
+      await options.fastForward(150);
+      expect(await store().renewLock(sid, 'a', 300)).toBe(true);
+      await options.fastForward(200);
+      expect(await store().acquireLock(sid, 'b', 300)).toBe(false);
+      await options.fastForward(200);
+      expect(await store().acquireLock(sid, 'b', 300)).toBe(true);
+    });
+
+    it('an expired lease frees the lock; the old owner can neither renew nor release it', async () => {
+      const sid = newSid();
+      await store().acquireLock(sid, 'a', 200);
+      await options.fastForward(300);
+      expect(await store().renewLock(sid, 'a', 200)).toBe(false);
+      expect(await store().acquireLock(sid, 'b', 10_000)).toBe(true);
+      expect(await store().releaseLock(sid, 'a')).toBe(false);
+      expect(await store().renewLock(sid, 'a', 200)).toBe(false);
+    });
+  });
+}
+
+function indexContract({ store, options }: ContractContext): void {
+  describe('user and provider-session indexes', () => {
+    it('lists every live session of a user, and only that user’s', async () => {
+      const now = options.now();
+      const first = makeSession(now, { sub: 'ada|{weird}:sub ✓' });
+      const second = makeSession(now, { sub: first.sub });
+      const sameSubOtherProvider = makeSession(now, { sub: first.sub, provider: 'other' });
+      const otherUser = makeSession(now);
+      for (const session of [first, second, sameSubOtherProvider, otherUser]) await store().createSession(session, makeTokens('i', now), 10_000);
+      expect((await store().listUserSessions('op', first.sub)).sort()).toEqual([first.sid, second.sid].sort());
+      expect(await store().listUserSessions('other', first.sub)).toEqual([sameSubOtherProvider.sid]);
+      expect(await store().listUserSessions('op', 'nobody')).toEqual([]);
+    });
+
+    it('leaves out sessions that expired', async () => {
+      const now = options.now();
+      const short = makeSession(now);
+      const long = makeSession(now, { sub: short.sub });
+      await store().createSession(short, makeTokens('s', now), 300);
+      await store().createSession(long, makeTokens('l', now), 10_000);
+      await options.fastForward(400);
+      expect(await store().listUserSessions('op', short.sub)).toEqual([long.sid]);
+    });
+
+    it('destroyUserSessions ends every session of the user and returns their sids', async () => {
+      const now = options.now();
+      const sessions = [makeSession(now, { providerSid: 'ps-1' })];
+      sessions.push(makeSession(now, { sub: sessions[0]!.sub }), makeSession(now, { sub: sessions[0]!.sub }));
+      const bystander = makeSession(now);
+      for (const session of [...sessions, bystander]) await store().createSession(session, makeTokens('u', now), 10_000);
+      const ended = await store().destroyUserSessions('op', sessions[0]!.sub);
+      expect(ended.sort()).toEqual(sessions.map((session) => session.sid).sort());
+      for (const session of sessions) expect(await store().loadSession(session.sid, 10_000)).toBeNull();
+      expect(await store().listUserSessions('op', sessions[0]!.sub)).toEqual([]);
+      expect(await store().findByProviderSid('op', 'ps-1')).toEqual([]);
+      expect(await store().loadSession(bystander.sid, 10_000)).not.toBeNull();
+      expect(await store().destroyUserSessions('op', sessions[0]!.sub)).toEqual([]);
+    });
+
+    it('finds the sessions bound to a provider session id', async () => {
+      const now = options.now();
+      const bound = makeSession(now, { providerSid: 'op-sid/with:odd{chars}' });
+      const alsoBound = makeSession(now, { providerSid: bound.providerSid, sub: bound.sub });
+      const unbound = makeSession(now, { sub: bound.sub });
+      for (const session of [bound, alsoBound, unbound]) await store().createSession(session, makeTokens('p', now), 10_000);
+      expect((await store().findByProviderSid('op', bound.providerSid!)).sort()).toEqual([bound.sid, alsoBound.sid].sort());
+      expect(await store().findByProviderSid('other', bound.providerSid!)).toEqual([]);
+      await store().destroySession(bound.sid);
+      expect(await store().findByProviderSid('op', bound.providerSid!)).toEqual([alsoBound.sid]);
+    });
+  });
+}
+
+function ephemeralContract({ store, options }: ContractContext): void {
+  describe('ephemeral records and markOnce', () => {
+    it('an ephemeral record is taken exactly once', async () => {
+      await store().putEphemeral('login', 'state-1', '{"verifier":"x"}', 10_000);
+      expect(await store().takeEphemeral('login', 'state-1')).toBe('{"verifier":"x"}');
+      expect(await store().takeEphemeral('login', 'state-1')).toBeNull();
+    });
+
+    it('of many concurrent takers, exactly one gets the record', async () => {
+      await store().putEphemeral('login', 'state-race', 'value', 10_000);
+      const taken = await Promise.all(Array.from({ length: 20 }, () => store().takeEphemeral('login', 'state-race')));
+      expect(taken.filter((value) => value !== null)).toEqual(['value']);
+    });
+
+    it('expires after its TTL, and namespaces do not share ids', async () => {
+      await store().putEphemeral('login', 'state-2', 'a', 200);
+      await store().putEphemeral('link', 'state-2', 'b', 10_000);
+      await options.fastForward(300);
+      expect(await store().takeEphemeral('login', 'state-2')).toBeNull();
+      expect(await store().takeEphemeral('link', 'state-2')).toBe('b');
+      expect(await store().takeEphemeral('login', 'unknown')).toBeNull();
+    });
+
+    it('accepts any id text (ids come from outside, e.g. a logout token jti)', async () => {
+      const id = 'jti:{a}/b c✓';
+      await store().putEphemeral('login', id, 'v', 10_000);
+      expect(await store().takeEphemeral('login', id)).toBe('v');
+      expect(await store().markOnce('bcl', id, 10_000)).toBe(true);
+      expect(await store().markOnce('bcl', id, 10_000)).toBe(false);
+    });
+
+    it('markOnce is true only the first time within its TTL, then true again after it', async () => {
+      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
+      expect(await store().markOnce('jti', 'token-1', 200)).toBe(false);
+      expect(await store().markOnce('other', 'token-1', 200)).toBe(true);
+      await options.fastForward(300);
+      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
+    });
+
+    it('of many concurrent markOnce calls, exactly one is first', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => store().markOnce('jti', 'token-race', 10_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}
+
+function lifecycleContract({ store }: ContractContext): void {
+  describe('lifecycle', () => {
+    it('ping answers while open; after close every call rejects with STORE_UNAVAILABLE', async () => {
+      await expect(store().ping()).resolves.toBeUndefined();
+      await store().close();
+      await expect(store().ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+      await expect(store().loadSession(newSid(), 1000)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store().markOnce('jti', 'x', 1000)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await store().close();
+    });
+  });
+}

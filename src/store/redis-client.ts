@@ -1,0 +1,68 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/schema.ts';
+
+/**
+ * Builds the ioredis client for a RedisConfig (standalone URL, Sentinel or Cluster) with the
+ * failure behaviour the store relies on:
+ * - every command times out after `commandTimeout`;
+ * - commands queue while disconnected only if `maxOfflineQueue` > 0 (the store bounds the
+ *   queue itself), and are flushed with an error at the first failed reconnect attempt after
+ *   the one that queued them (`maxRetriesPerRequest: 1`);
+ * - a command in flight when the connection drops is failed, never replayed: a replayed
+ *   compare-and-set could answer "stale" to the caller whose write actually won;
+ * - reconnection never stops, with capped exponential backoff.
+ * The client connects at once; the caller must attach an `error` listener (RedisStore does).
+ */
+
+export type RedisClient = Redis | Cluster;
+
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_CAP_MS = 1000;
+
+/** Reconnect delay for attempt `times` (1-based): 50, 100, 200, ... ms, capped at 1 s, plus jitter. */
+export function reconnectDelay(times: number): number {
+  const exponential = BACKOFF_BASE_MS * 2 ** Math.min(Math.max(times - 1, 0), 10);
+  return Math.min(exponential, BACKOFF_CAP_MS) + Math.floor(Math.random() * BACKOFF_BASE_MS);
+}
+
+function connectionOptions(config: RedisConfig): RedisOptions {
+  const options: RedisOptions = {
+    connectTimeout: config.connectTimeout,
+    commandTimeout: config.commandTimeout,
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    connectionName: 'tokengate',
+  };
+  if (config.username !== undefined) options.username = config.username;
+  if (config.password !== undefined) options.password = config.password;
+  if (config.tls || config.url?.startsWith('rediss://')) options.tls = {};
+  return options;
+}
+
+export function createRedisClient(config: RedisConfig): RedisClient {
+  const enableOfflineQueue = config.maxOfflineQueue > 0;
+  if (config.cluster) {
+    return new Cluster(config.cluster.nodes, {
+      enableOfflineQueue,
+      clusterRetryStrategy: reconnectDelay,
+      clusterNodeRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: config.connectTimeout,
+      redisOptions: connectionOptions(config),
+    });
+  }
+  if (config.sentinel) {
+    return new Redis({
+      ...connectionOptions(config),
+      enableOfflineQueue,
+      retryStrategy: reconnectDelay,
+      sentinels: config.sentinel.sentinels,
+      name: config.sentinel.name,
+      ...(config.sentinel.sentinelPassword === undefined ? {} : { sentinelPassword: config.sentinel.sentinelPassword }),
+      sentinelRetryStrategy: reconnectDelay,
+      sentinelCommandTimeout: config.commandTimeout,
+      enableTLSForSentinelMode: config.tls,
+    });
+  }
+  if (config.url === undefined) throw new TypeError('a Redis store needs one of url, sentinel or cluster');
+  return new Redis(config.url, { ...connectionOptions(config), enableOfflineQueue, retryStrategy: reconnectDelay });
+}

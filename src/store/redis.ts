@@ -1,0 +1,275 @@
+import { Cluster } from 'ioredis';
+import type { RedisConfig } from '../config/schema.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
+import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
+import { keyLayout, type KeyLayout } from './keys.ts';
+import { createRedisClient, type RedisClient } from './redis-client.ts';
+import * as scripts from './redis-scripts.ts';
+import { runScript, type RedisCommands } from './redis-scripts.ts';
+import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+
+/**
+ * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
+ * in redis-scripts.ts. A request's session and token set come back in one script call, which
+ * also slides both TTLs.
+ *
+ * Every call settles within `commandTimeout`: it resolves, or rejects with
+ * StoreUnavailableError carrying a sanitized cause. While Redis is unreachable at most
+ * `maxOfflineQueue` calls wait for it; the rest fail at once. Once the connection has been
+ * down for longer than `commandTimeout`, calls fail at once instead of each waiting out the
+ * timeout, until the client is ready again.
+ */
+
+export interface RedisStoreOptions {
+  /** Epoch ms; the clock that absolute session expiry is measured against. */
+  now?: () => number;
+  /** Connection-level errors (refused, reset, auth). Called on every failed reconnect attempt. */
+  onConnectionError?: (err: Error) => void;
+}
+
+type SlideReply = [sess: string, tok: string | null] | null;
+type CompareAndSetReply = [written: 0 | 1, current?: string | null];
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly #client: RedisClient;
+  readonly #redis: RedisCommands;
+  readonly #keys: KeyLayout;
+  readonly #now: () => number;
+  readonly #timeoutMs: number;
+  readonly #maxOfflineQueue: number;
+  #offlinePending = 0;
+  /** performance.now() when the connection was last lost; undefined while ready. */
+  #downSince: number | undefined;
+  #closed = false;
+
+  constructor(config: RedisConfig, options: RedisStoreOptions = {}) {
+    this.#keys = keyLayout(config.keyPrefix);
+    this.#now = options.now ?? Date.now;
+    this.#timeoutMs = config.commandTimeout;
+    this.#maxOfflineQueue = config.maxOfflineQueue;
+    this.#client = createRedisClient(config);
+    this.#redis = this.#client;
+    this.#downSince = performance.now();
+    const report = (err: unknown) => options.onConnectionError?.(sanitizedCause(err));
+    this.#client.on('error', report);
+    if (this.#client instanceof Cluster) this.#client.on('node error', report);
+    this.#client.on('ready', () => {
+      this.#downSince = undefined;
+    });
+    this.#client.on('close', () => {
+      this.#downSince ??= performance.now();
+    });
+  }
+
+  async createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    const keys = this.#keys.session(session.sid);
+    const indexKeys = [this.#keys.user(session.provider, session.sub)];
+    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
+    const now = this.#now();
+    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
+    if (ttl <= 0) throw new RangeError('the session is already past its absolute expiry');
+    const values = [encodeSession(session), encodeTokens(withVersion(tokens, 1)), ttl];
+    // Session first, index second: an index entry never names a session that was not written.
+    return this.#call(async () => {
+      await runScript(this.#redis, scripts.createSession, [keys.sess, keys.tok], values);
+      const indexTtl = Math.ceil(session.absoluteExpiresAt - now);
+      await Promise.all(indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, indexTtl])));
+    });
+  }
+
+  async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {
+    assertTtl(idleTtlMs, 'idleTtlMs');
+    const keys = this.#keys.session(sid);
+    const now = this.#now();
+    return this.#call(async () => {
+      const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now])) as SlideReply;
+      if (!reply) return null;
+      return { session: decodeSession(reply[0]), tokens: reply[1] ? decodeTokens(reply[1]) : null };
+    });
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | null> {
+    const key = this.#keys.session(sid).sess;
+    return this.#call(async () => {
+      const value = await this.#redis.get(key);
+      return value === null ? null : decodeSession(value);
+    });
+  }
+
+  async putSession(session: SessionRecord, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    const keys = this.#keys.session(session.sid);
+    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, this.#now());
+    const value = encodeSession(session);
+    return this.#call(async () => {
+      if (ttl > 0) await this.#redis.set(keys.sess, value, 'PX', ttl);
+      else await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], []);
+    });
+  }
+
+  async touchSession(sid: string, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    const keys = this.#keys.session(sid);
+    const now = this.#now();
+    return this.#call(async () => {
+      await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [ttlMs, now]);
+    });
+  }
+
+  async destroySession(sid: string): Promise<SessionRecord | null> {
+    this.#keys.session(sid);
+    return this.#call(() => this.#destroy(sid));
+  }
+
+  async getTokens(sid: string): Promise<StoredTokenSet | null> {
+    const key = this.#keys.session(sid).tok;
+    return this.#call(async () => {
+      const value = await this.#redis.get(key);
+      return value === null ? null : decodeTokens(value);
+    });
+  }
+
+  async compareAndSetTokens(sid: string, expectedVer: number, next: Omit<StoredTokenSet, 'ver'>): Promise<CompareAndSetResult> {
+    if (!Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
+    const key = this.#keys.session(sid).tok;
+    const value = encodeTokens(withVersion(next, expectedVer + 1));
+    return this.#call(async () => {
+      const reply = (await runScript(this.#redis, scripts.compareAndSetTokens, [key], [expectedVer, value])) as CompareAndSetReply;
+      if (reply[0] === 1) return { ok: true, ver: expectedVer + 1 };
+      return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
+    });
+  }
+
+  async deleteTokens(sid: string, expectedVer?: number): Promise<boolean> {
+    if (expectedVer !== undefined && !Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
+    const key = this.#keys.session(sid).tok;
+    return this.#call(async () => (await runScript(this.#redis, scripts.deleteTokens, [key], [expectedVer ?? ''])) === 1);
+  }
+
+  async acquireLock(sid: string, owner: string, leaseMs: number): Promise<boolean> {
+    assertTtl(leaseMs, 'leaseMs');
+    const key = this.#keys.session(sid).lock;
+    return this.#call(async () => (await this.#redis.set(key, owner, 'PX', Math.ceil(leaseMs), 'NX')) === 'OK');
+  }
+
+  async renewLock(sid: string, owner: string, leaseMs: number): Promise<boolean> {
+    assertTtl(leaseMs, 'leaseMs');
+    const key = this.#keys.session(sid).lock;
+    return this.#call(async () => (await runScript(this.#redis, scripts.renewLock, [key], [owner, Math.ceil(leaseMs)])) === 1);
+  }
+
+  async releaseLock(sid: string, owner: string): Promise<boolean> {
+    const key = this.#keys.session(sid).lock;
+    return this.#call(async () => (await runScript(this.#redis, scripts.releaseLock, [key], [owner])) === 1);
+  }
+
+  async listUserSessions(provider: string, sub: string): Promise<string[]> {
+    const key = this.#keys.user(provider, sub);
+    return this.#call(() => this.#liveMembers(key));
+  }
+
+  async destroyUserSessions(provider: string, sub: string): Promise<string[]> {
+    const key = this.#keys.user(provider, sub);
+    return this.#call(async () => {
+      const sids = await this.#redis.smembers(key);
+      const records = await Promise.all(sids.map((sid) => this.#destroy(sid)));
+      const stale = sids.filter((_, index) => records[index] === null);
+      if (stale.length > 0) await this.#redis.srem(key, ...stale);
+      return sids.filter((_, index) => records[index] !== null);
+    });
+  }
+
+  async findByProviderSid(provider: string, providerSid: string): Promise<string[]> {
+    const key = this.#keys.providerSid(provider, providerSid);
+    return this.#call(() => this.#liveMembers(key));
+  }
+
+  async putEphemeral(namespace: string, id: string, value: string, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    const key = this.#keys.ephemeral(namespace, id);
+    return this.#call(async () => {
+      await this.#redis.set(key, value, 'PX', Math.ceil(ttlMs));
+    });
+  }
+
+  async takeEphemeral(namespace: string, id: string): Promise<string | null> {
+    const key = this.#keys.ephemeral(namespace, id);
+    return this.#call(() => this.#redis.getdel(key));
+  }
+
+  async markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    const key = this.#keys.once(namespace, id);
+    return this.#call(async () => (await this.#redis.set(key, '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK');
+  }
+
+  async ping(): Promise<void> {
+    return this.#call(async () => {
+      await this.#redis.ping();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#client.status === 'ready') {
+      try {
+        await withDeadline(this.#client.quit(), this.#timeoutMs);
+      } catch {
+        // Closing regardless: disconnect below drops the connection either way.
+      }
+    }
+    this.#client.disconnect();
+  }
+
+  /**
+   * Runs one store call under the deadline and the offline-queue bound; every failure becomes
+   * StoreUnavailableError. Arguments are validated by the caller before this, so a programming
+   * error (TypeError, RangeError) is never disguised as an outage.
+   */
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError('The session store is closed');
+    const offline = this.#client.status !== 'ready';
+    if (offline) {
+      if (this.#downSince !== undefined && performance.now() - this.#downSince > this.#timeoutMs) {
+        throw new StoreUnavailableError(undefined, { cause: new Error(`Redis has been unreachable for over ${this.#timeoutMs} ms`) });
+      }
+      if (this.#offlinePending >= this.#maxOfflineQueue) {
+        throw new StoreUnavailableError(undefined, { cause: new Error(`Redis is not connected and ${this.#offlinePending} calls are already waiting`) });
+      }
+      this.#offlinePending += 1;
+    }
+    try {
+      return await withDeadline(operation(), this.#timeoutMs);
+    } catch (err) {
+      throw toStoreError(err);
+    } finally {
+      if (offline) this.#offlinePending -= 1;
+    }
+  }
+
+  async #destroy(sid: string): Promise<SessionRecord | null> {
+    const keys = this.#keys.session(sid);
+    const value = (await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [])) as string | null;
+    if (value === null) return null;
+    const session = decodeSession(value);
+    const indexKeys = [this.#keys.user(session.provider, session.sub)];
+    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
+    // Index keys live on other slots (Cluster): one command each.
+    await Promise.all(indexKeys.map((key) => this.#redis.srem(key, sid)));
+    return session;
+  }
+
+  /** The index set's sids whose session still exists; stale ones are removed from the set. */
+  async #liveMembers(key: string): Promise<string[]> {
+    const sids = await this.#redis.smembers(key);
+    if (sids.length === 0) return [];
+    const exists = await Promise.all(sids.map((sid) => this.#redis.exists(this.#keys.session(sid).sess)));
+    const stale = sids.filter((_, index) => exists[index] === 0);
+    if (stale.length > 0) await this.#redis.srem(key, ...stale);
+    return sids.filter((_, index) => exists[index] !== 0);
+  }
+}

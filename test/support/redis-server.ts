@@ -1,0 +1,207 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Real redis-server processes for tests: bound to 127.0.0.1 on a free port, no persistence
+ * unless asked, data in a temp dir removed on stop().
+ *
+ * Availability: without `redis-server` on PATH the Redis suites are skipped with a loud
+ * warning, except in CI (`CI=true`), where they run and fail. `REDIS_URL` points suites that
+ * only need *a* Redis (not one they can kill) at an existing server instead.
+ */
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** SIGTERM, wait for exit, remove the temp dir. */
+  stop(): Promise<void>;
+  /** SIGKILL by pid, wait for exit. The temp dir (and any AOF in it) stays for restart(). */
+  kill(): Promise<void>;
+  /** Starts again on the same port and dir; with `persist` the data written before is back. */
+  restart(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Append-only file with fsync on every write, so kill() + restart() keeps the data. */
+  persist?: boolean;
+  /** Extra arguments, e.g. cluster mode. */
+  args?: readonly string[];
+}
+
+const START_ATTEMPTS = 5;
+const READY_TIMEOUT_MS = 5000;
+
+export function hasRedisServerBinary(): boolean {
+  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  return probe.error === undefined && probe.status === 0;
+}
+
+/**
+ * Whether a suite needing `need` must be skipped here. Prints a loud warning when it does. In
+ * CI nothing is skipped: a missing redis-server then fails the suite when it starts.
+ */
+export function skipRedisSuite(suite: string, need: 'redis-server' | 'any-redis'): boolean {
+  if (process.env.CI === 'true') return false;
+  if (hasRedisServerBinary()) return false;
+  if (need === 'any-redis' && process.env.REDIS_URL) return false;
+  const bar = '!'.repeat(78);
+  console.warn(
+    `\n${bar}\n!! SKIPPING ${suite}: redis-server is not on PATH${need === 'any-redis' ? ' and REDIS_URL is not set' : ''}.\n` +
+      `!! Install redis-server (7.x) to run it. In CI (CI=true) this is a failure, not a skip.\n${bar}\n`,
+  );
+  return true;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Sends one command over RESP and returns the raw reply text (enough for PING and INFO). */
+export async function rawCommand(port: number, args: readonly string[], timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let reply = '';
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(reply);
+    };
+    const timer = setTimeout(() => done(new Error(`no reply from 127.0.0.1:${port} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('error', done);
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      if (isCompleteReply(reply)) done();
+    });
+    socket.connect(port, '127.0.0.1', () => {
+      socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`);
+    });
+  });
+}
+
+function isCompleteReply(reply: string): boolean {
+  if (/^[+\-:]/.test(reply)) return reply.endsWith('\r\n');
+  const bulk = /^\$(-?\d+)\r\n/.exec(reply);
+  if (!bulk) return false;
+  const length = Number(bulk[1]);
+  return length < 0 || Buffer.byteLength(reply) >= bulk[0].length + length + 2;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet: retried below until the deadline
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function serverArgs(port: number, dir: string, options: StartRedisOptions): string[] {
+  const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  return [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--save', '',
+    ...persistence,
+    '--daemonize', 'no',
+    '--protected-mode', 'yes',
+    '--loglevel', 'warning',
+    ...(options.args ?? []),
+  ];
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Spawns redis-server and waits for PING; rejects (with its output) if it exits first. */
+async function launch(port: number, dir: string, options: StartRedisOptions): Promise<Running> {
+  const child = spawn('redis-server', serverArgs(port, dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exitedEarly: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedEarly = new Error(`redis-server on port ${port} exited (${signal ?? code}): ${output.trim()}`);
+      resolve();
+    });
+    child.once('error', (err) => {
+      exitedEarly = err;
+      resolve();
+    });
+  });
+  await waitFor(`redis-server on port ${port}`, async () => {
+    if (exitedEarly) throw exitedEarly;
+    return (await rawCommand(port, ['PING'], 250)) === '+PONG\r\n';
+  }).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw exitedEarly ?? err;
+  });
+  return { child, exited };
+}
+
+async function terminate(running: Running, signal: NodeJS.Signals): Promise<void> {
+  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
+  running.child.kill(signal);
+  const forced = setTimeout(() => running.child.kill('SIGKILL'), 3000);
+  await running.exited;
+  clearTimeout(forced);
+}
+
+export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServer> {
+  if (!hasRedisServerBinary()) throw new Error('redis-server is not on PATH (required when CI=true)');
+  const dir = await mkdtemp(join(tmpdir(), 'tokengate-redis-'));
+  let port = 0;
+  let running: Running | undefined;
+  for (let attempt = 1; running === undefined; attempt += 1) {
+    port = await freePort();
+    try {
+      running = await launch(port, dir, options);
+    } catch (err) {
+      // Another process may have taken the port between probe and bind: try a new one.
+      if (attempt >= START_ATTEMPTS) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+  let current: Running = running;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    async stop() {
+      await terminate(current, 'SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      await terminate(current, 'SIGKILL');
+    },
+    async restart() {
+      await terminate(current, 'SIGKILL');
+      current = await launch(port, dir, options);
+    },
+  };
+}

@@ -61,6 +61,12 @@ export class ReauthenticationRequiredError extends GatewayError {
   }
 }
 
+/**
+ * Refresh-token reuse: a compare-and-set met a refresh token this replica never wrote, so two
+ * parties refreshed the same grant. The browser sees the plain REAUTHENTICATION_REQUIRED.
+ */
+export class RefreshTokenReuseError extends ReauthenticationRequiredError {}
+
 export class SessionExpiredError extends GatewayError {
   constructor(message = 'No valid session', options?: GatewayErrorOptions) {
     super('SESSION_EXPIRED', 401, message, true, options);

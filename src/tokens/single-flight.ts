@@ -1,0 +1,29 @@
+/**
+ * One in-flight operation per key inside this process. The first caller starts `work`; callers
+ * that arrive while it runs get the same promise. The entry is removed when the work settles,
+ * so the next caller after that starts afresh.
+ */
+export interface FlightResult<T> {
+  value: T;
+  /** False for the caller that started the work, true for those that joined it. */
+  joined: boolean;
+}
+
+export class SingleFlight<T> {
+  readonly #inflight = new Map<string, Promise<T>>();
+
+  async run(key: string, work: () => Promise<T>): Promise<FlightResult<T>> {
+    const running = this.#inflight.get(key);
+    if (running) return { value: await running, joined: true };
+    const started = work().finally(() => {
+      if (this.#inflight.get(key) === started) this.#inflight.delete(key);
+    });
+    this.#inflight.set(key, started);
+    return { value: await started, joined: false };
+  }
+
+  /** Number of keys with work in flight (for tests and shutdown). */
+  get size(): number {
+    return this.#inflight.size;
+  }
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { HeaderPolicy } from '../../src/proxy/headers.ts';
+
+const policy = new HeaderPolicy({ cookieName: 'tg_session', csrfHeader: 'X-CSRF' });
+const facts = { clientAddress: '127.0.0.9', proto: 'https', host: 'app.example.test', authorization: 'Bearer AT' };
+
+describe('header policy towards the upstream', () => {
+  it('drops the client Authorization, the CSRF header, hop-by-hop headers and those named in Connection', () => {
+    const out = policy.toUpstream(
+      {
+        host: 'app.example.test',
+        authorization: 'Bearer client-supplied',
+        'proxy-authorization': 'Basic x',
+        'x-csrf': '1',
+        connection: 'keep-alive, x-secret-hop',
+        'keep-alive': 'timeout=5',
+        'x-secret-hop': 'drop me',
+        te: 'trailers',
+        'transfer-encoding': 'chunked',
+        upgrade: 'h2c',
+        expect: '100-continue',
+        accept: 'application/json',
+        'content-length': '12',
+      },
+      facts,
+    );
+    expect(out.authorization).toBe('Bearer AT');
+    for (const name of ['proxy-authorization', 'x-csrf', 'connection', 'keep-alive', 'x-secret-hop', 'te', 'transfer-encoding', 'upgrade', 'expect']) {
+      expect(out, name).not.toHaveProperty(name);
+    }
+    expect(out.accept).toBe('application/json');
+    expect(out['content-length']).toBe('12');
+  });
+
+  it('a Connection header cannot remove framing or Host', () => {
+    const out = policy.toUpstream({ host: 'h', connection: 'content-length, host', 'content-length': '3' }, facts);
+    expect(out['content-length']).toBe('3');
+    expect(out.host).toBe('h');
+  });
+
+  it('removes the gateway cookies (session, login transaction, consent, signatures, any prefix) and keeps the others', () => {
+    const cookie = [
+      '__Host-tg_session=sid',
+      '__Host-tg_session.sig=abc',
+      'tg_session=bare',
+      '__Host-tg_session_login=tx',
+      '__Host-tg_session_login.sig=def',
+      'tg_session_consent=google',
+      'theme=dark',
+      'tg_sessionx=kept',
+      'lang=en',
+    ].join('; ');
+    const out = policy.toUpstream({ cookie }, facts);
+    expect(out.cookie).toBe('theme=dark; tg_sessionx=kept; lang=en');
+    expect(policy.toUpstream({ cookie: '__Host-tg_session=sid; __Host-tg_session.sig=x' }, facts)).not.toHaveProperty('cookie');
+  });
+
+  it('replaces client-supplied forwarding headers with its own', () => {
+    const out = policy.toUpstream({ 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil', 'x-forwarded-proto': 'http', forwarded: 'for=6.6.6.6' }, facts);
+    expect(out['x-forwarded-for']).toBe('127.0.0.9');
+    expect(out['x-forwarded-host']).toBe('app.example.test');
+    expect(out['x-forwarded-proto']).toBe('https');
+    expect(out).not.toHaveProperty('forwarded');
+  });
+
+  it('an anonymous request carries no Authorization at all', () => {
+    expect(policy.toUpstream({ authorization: 'Bearer client' }, { ...facts, authorization: undefined })).not.toHaveProperty('authorization');
+  });
+
+  it('keeps Connection: upgrade and Upgrade for a WebSocket handshake', () => {
+    const out = policy.toUpstream({ connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' }, { ...facts, upgrade: true });
+    expect(out.connection).toBe('upgrade');
+    expect(out.upgrade).toBe('websocket');
+    expect(out['sec-websocket-key']).toBe('k');
+  });
+});
+
+describe('header policy towards the client', () => {
+  it('drops hop-by-hop headers and any Set-Cookie that would overwrite a gateway cookie', () => {
+    const out = policy.toClient({
+      connection: 'keep-alive',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      'content-type': 'text/event-stream',
+      'set-cookie': ['__Host-tg_session=evil; Path=/', 'tg_session.sig=x', 'app=1; Path=/'],
+    });
+    expect(out).not.toHaveProperty('connection');
+    expect(out).not.toHaveProperty('keep-alive');
+    expect(out).not.toHaveProperty('transfer-encoding');
+    expect(out['content-type']).toBe('text/event-stream');
+    expect(out['set-cookie']).toEqual(['app=1; Path=/']);
+  });
+});

@@ -38,6 +38,16 @@ export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
   return url;
 }
 
+/**
+ * The extra parameters with `consent` added to `prompt` (keeping other configured prompts, and
+ * dropping `none`, which contradicts it). Used when a login must ask for consent again so that
+ * the provider issues a refresh token (Google; OIDC Core 11 for `offline_access`).
+ */
+export function withConsentPrompt(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const prompts = (extra['prompt'] ?? '').split(' ').filter((prompt) => prompt !== '' && prompt !== 'none');
+  return { ...extra, prompt: [...new Set([...prompts, 'consent'])].join(' ') };
+}
+
 /** Scopes from config, or the provider's defaults; `required` scopes are always included. */
 export function resolveScopes(configured: readonly string[] | undefined, defaults: readonly string[], required: readonly string[] = []): string[] {
   const scopes = configured && configured.length > 0 ? [...configured] : [...defaults];

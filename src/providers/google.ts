@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { BadRequestError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
-import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
 import type { ProviderHttp } from './http.ts';
@@ -69,11 +69,8 @@ export class GoogleProvider implements Provider {
   async init(): Promise<void> {}
 
   authorizationUrl(request: AuthorizationRequest): URL {
-    const extra: Record<string, string> = { ...this.#config.authorizationParams, access_type: 'offline' };
-    if (request.forceConsent) {
-      const prompts = (extra['prompt'] ?? '').split(' ').filter((prompt) => prompt !== '' && prompt !== 'none');
-      extra['prompt'] = [...new Set([...prompts, 'consent'])].join(' ');
-    }
+    const offline = { ...this.#config.authorizationParams, access_type: 'offline' };
+    const extra = request.forceConsent ? withConsentPrompt(offline) : offline;
     return buildAuthorizationUrl({ endpoint: this.#endpoints.authorization, clientId: this.#config.clientId, scopes: this.#scopes, request, extraParams: extra, nonce: true });
   }
 

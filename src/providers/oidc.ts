@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
-import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
 import { discover, type OidcMetadata } from './discovery.ts';
@@ -25,9 +25,14 @@ interface Discovered {
 }
 
 /**
- * Any OpenID Provider, configured by discovery. Until `init()` succeeds the provider is not
- * `ready`: `authorizationUrl` and `endSessionUrl` refuse with a transient ProviderError, and the
- * asynchronous calls run discovery first (one discovery at a time).
+ * Any OpenID Provider, configured by discovery. OIDC Core 11 lets a provider drop
+ * `offline_access` (and so the refresh token) unless the request says `prompt=consent`; the
+ * login sets `forceConsent` after a login that brought no refresh token, or the operator
+ * configures `authorizationParams.prompt` for providers that always need it.
+ *
+ * Until `init()` succeeds the provider is not `ready`: `authorizationUrl` and `endSessionUrl`
+ * refuse with a transient ProviderError, and the asynchronous calls run discovery first (one
+ * discovery at a time).
  */
 export class OidcProvider implements Provider {
   readonly id: string;
@@ -89,7 +94,7 @@ export class OidcProvider implements Provider {
       clientId: this.#config.clientId,
       scopes: this.#scopes,
       request,
-      extraParams: this.#config.authorizationParams,
+      extraParams: request.forceConsent ? withConsentPrompt(this.#config.authorizationParams) : this.#config.authorizationParams,
       nonce: true,
     });
   }

@@ -105,6 +105,14 @@ describe('authorization URL', () => {
     });
   });
 
+  it('asks for consent only when the login forces it (OIDC Core 11, offline_access)', async () => {
+    const corp = provider({ authorizationParams: { prompt: 'login' } });
+    await corp.init();
+    const base = { state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'https://app.example.com/cb' };
+    expect(corp.authorizationUrl(base).searchParams.get('prompt')).toBe('login');
+    expect(corp.authorizationUrl({ ...base, forceConsent: true }).searchParams.get('prompt')).toBe('login consent');
+  });
+
   it('adds openid to configured scopes that forgot it', async () => {
     const corp = provider({ scopes: ['email'] });
     await corp.init();

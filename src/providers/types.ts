@@ -74,7 +74,10 @@ export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
 /**
  * One configured identity provider. Every HTTP call goes through got with the provider's
  * timeout; failures are ProviderError (with `oauthError` and `transient`). The code exchange is
- * never retried; refresh and revocation may be retried for network errors only by the caller.
+ * never retried. Refresh, revocation, discovery and profile calls are retried once inside the
+ * provider, for connection failures only (refused, reset, DNS); never after a timeout or an HTTP
+ * status, since the provider may already have rotated a single-use refresh token. Any further
+ * retry (after a transient error, honouring `retryAfter`) is the caller's.
  */
 export interface Provider {
   readonly id: string;

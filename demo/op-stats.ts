@@ -1,0 +1,58 @@
+import type { Middleware } from 'koa';
+import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+
+/** Live counters of what the demo OpenID Provider did; tests assert on them. */
+export interface OpenIdProviderStats {
+  /** Successful authorization_code grants. */
+  codeGrants: number;
+  /** Successful refresh_token grants. */
+  refreshGrants: number;
+  /** Redemptions of an already-consumed (rotated) refresh token; the provider revokes the grant. */
+  refreshReuse: number;
+  /** Failed refresh_token grants of any kind (reuse included). */
+  refreshErrors: number;
+  /** Requests to the revocation endpoint that it accepted (RFC 7009 answers 200 even for unknown tokens). */
+  revocations: number;
+  /** Requests to the introspection endpoint that it answered. */
+  introspections: number;
+}
+
+export function emptyStats(): OpenIdProviderStats {
+  return { codeGrants: 0, refreshGrants: 0, refreshReuse: 0, refreshErrors: 0, revocations: 0, introspections: 0 };
+}
+
+export function resetStats(stats: OpenIdProviderStats): void {
+  Object.assign(stats, emptyStats());
+}
+
+function grantType(ctx: KoaContextWithOIDC): unknown {
+  return ctx.oidc.params?.['grant_type'];
+}
+
+/** Counts grants from the library's own events. */
+export function countGrants(provider: Provider, stats: OpenIdProviderStats): void {
+  provider.on('grant.success', (ctx) => {
+    const type = grantType(ctx);
+    if (type === 'authorization_code') stats.codeGrants += 1;
+    if (type === 'refresh_token') stats.refreshGrants += 1;
+  });
+  provider.on('grant.error', (ctx, err) => {
+    if (grantType(ctx) !== 'refresh_token') return;
+    stats.refreshErrors += 1;
+    // The library loads the presented refresh token before it checks `consumed`; a consumed
+    // token at this point is a reuse, which it answers with invalid_grant and a revoked grant.
+    if (err instanceof errors.InvalidGrant && ctx.oidc.entities.RefreshToken?.consumed) stats.refreshReuse += 1;
+  });
+}
+
+/** Counts answered calls to the revocation and introspection endpoints (they emit no success event). */
+export function countEndpointCalls(provider: Provider, stats: OpenIdProviderStats): Middleware {
+  const revocationPath = provider.pathFor('revocation');
+  const introspectionPath = provider.pathFor('introspection');
+  return async function endpointCounters(ctx, next) {
+    await next();
+    if (ctx.method !== 'POST' || ctx.status !== 200) return;
+    if (ctx.path === revocationPath) stats.revocations += 1;
+    if (ctx.path === introspectionPath) stats.introspections += 1;
+  };
+}

@@ -6,7 +6,7 @@ import { RedisStore } from '../../src/store/redis.ts';
 import type { StoredTokenSet } from '../../src/store/types.ts';
 import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { makeSession } from './contract-fixtures.ts';
-import { redisConfig, uniquePrefix } from './redis-config.ts';
+import { deleteKeys, redisConfig, uniquePrefix } from './redis-config.ts';
 
 /**
  * Security invariant 2: no plaintext token is ever written to Redis. A realistic workload runs
@@ -64,6 +64,7 @@ describe.skipIf(skip)('no token plaintext in Redis', () => {
   let redis: Redis;
   let store: RedisStore;
   let prefix = 'tg:';
+  let url = '';
   const keyring = new Keyring([{ kid: 'k1', key: generateKey() }]);
   const secrets: string[] = [];
   const liveSids: string[] = [];
@@ -85,7 +86,6 @@ describe.skipIf(skip)('no token plaintext in Redis', () => {
   });
 
   beforeAll(async () => {
-    let url: string;
     if (process.env.REDIS_URL) {
       url = process.env.REDIS_URL;
       prefix = uniquePrefix();
@@ -124,7 +124,7 @@ describe.skipIf(skip)('no token plaintext in Redis', () => {
   afterAll(async () => {
     await store?.close();
     if (redis) {
-      for (const key of await redis.keys(`${prefix}*`)) await redis.del(key);
+      await deleteKeys(url, prefix);
       await redis.quit();
     }
     await server?.stop();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { RedisStore } from '../../src/store/redis.ts';
 import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { runStoreContract } from './contract.ts';
-import { redisConfig, sleep, uniquePrefix } from './redis-config.ts';
+import { deleteKeys, redisConfig, sleep, uniquePrefix } from './redis-config.ts';
 import { redisBehaviour } from './redis-behaviour.ts';
 
 /**
@@ -28,7 +28,8 @@ describe.skipIf(skip)('RedisStore on standalone Redis', () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
+    if (server) await server.stop();
+    else if (url) await deleteKeys(url, keyPrefix);
   });
 
   runStoreContract('redis (standalone)', () => new RedisStore(redisConfig({ url, keyPrefix })), { now: Date.now, fastForward: sleep });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +28,10 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** Append-only file with fsync on every write, so kill() + restart() keeps the data. */
   persist?: boolean;
-  /** Extra arguments, e.g. cluster mode. */
+  /** Extra arguments, e.g. cluster mode or `--requirepass`. */
   args?: readonly string[];
+  /** Run as a Sentinel monitoring this master (quorum 1) instead of as a data server. */
+  sentinelFor?: { name: string; masterPort: number };
 }
 
 const START_ATTEMPTS = 5;
@@ -112,7 +114,17 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
-function serverArgs(port: number, dir: string, options: StartRedisOptions): string[] {
+async function serverArgs(port: number, dir: string, options: StartRedisOptions): Promise<string[]> {
+  if (options.sentinelFor) {
+    // A Sentinel needs a config file it can rewrite.
+    const file = join(dir, 'sentinel.conf');
+    const { name, masterPort } = options.sentinelFor;
+    await writeFile(
+      file,
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`, `sentinel down-after-milliseconds ${name} 5000`, ''].join('\n'),
+    );
+    return [file, '--sentinel', ...(options.args ?? [])];
+  }
   const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   return [
     '--port', String(port),
@@ -134,7 +146,7 @@ interface Running {
 
 /** Spawns redis-server and waits for PING; rejects (with its output) if it exits first. */
 async function launch(port: number, dir: string, options: StartRedisOptions): Promise<Running> {
-  const child = spawn('redis-server', serverArgs(port, dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', await serverArgs(port, dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -152,13 +164,17 @@ async function launch(port: number, dir: string, options: StartRedisOptions): Pr
       resolve();
     });
   });
-  await waitFor(`redis-server on port ${port}`, async () => {
-    if (exitedEarly) throw exitedEarly;
-    return (await rawCommand(port, ['PING'], 250)) === '+PONG\r\n';
-  }).catch((err: unknown) => {
+  try {
+    await waitFor(`redis-server on port ${port}`, async () => {
+      if (exitedEarly) return true;
+      // A server with a password answers NOAUTH: it is up all the same.
+      return /^(\+PONG|-NOAUTH)/.test(await rawCommand(port, ['PING'], 250));
+    });
+  } catch (err) {
     child.kill('SIGKILL');
-    throw exitedEarly ?? err;
-  });
+    throw err;
+  }
+  if (exitedEarly) throw exitedEarly;
   return { child, exited };
 }
 
@@ -181,7 +197,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
       running = await launch(port, dir, options);
     } catch (err) {
       // Another process may have taken the port between probe and bind: try a new one.
-      if (attempt >= START_ATTEMPTS) {
+      if (attempt >= START_ATTEMPTS || !/Address already in use/i.test(String(err))) {
         await rm(dir, { recursive: true, force: true });
         throw err;
       }

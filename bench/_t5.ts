@@ -1,0 +1,12 @@
+import { startChild, childEntry } from './child.ts';
+import { runLoad } from './load.ts';
+import { summarizeProfile, formatProfile } from './profile.ts';
+import { readdirSync, mkdtempSync } from 'node:fs';
+const dir = mkdtempSync('/tmp/prof-');
+const up = await startChild('upstream', childEntry('upstream'));
+const bp = await startChild('bare', childEntry('bare-proxy'), { init: { target: up.url }, execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
+const r = await runLoad({ url: bp.url + '/x', connections: 50, durationS: 3 });
+console.log(r.rps);
+await bp.stop(); await up.stop();
+const f = readdirSync(dir);
+console.log(formatProfile(await summarizeProfile(dir + '/' + f[0], 15)));

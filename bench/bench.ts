@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { startOpenIdProvider, type OpenIdProviderHandle } from '../demo/op.ts';
+import type { BenchOptions } from './args.ts';
+import { childEntry, startChild, type ChildHandle } from './child.ts';
+import { Cleanup } from './cleanup.ts';
+import { API_PATH, callbackUrl, gatewayConfig, generateGatewayKeys, type GatewayKeys } from './gateway-config.ts';
+import { freePorts } from './listen.ts';
+import { machineInfo } from './machine.ts';
+import { profileGateway } from './profile-run.ts';
+import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
+import type { BenchResults, RowId, RowResult } from './results.ts';
+import { compareAtRate, measure, warmUp, type MeasuredRow, type RowTarget } from './rows.ts';
+import { assertProxied, loginForLoad } from './session.ts';
+import { runStorm } from './storm.ts';
+import { checkTargets } from './targets.ts';
+import { redisPerRequest } from './redis-usage.ts';
+
+/**
+ * One benchmark run, every setup against the same upstream with the same connections and
+ * duration: (a) the upstream, (b) a bare proxy, (c) Tokengate on Redis, (d) Tokengate on the
+ * memory store, then the fixed-rate latency of (b) and (c), and (e) the refresh storm. Every
+ * server runs in its own process; everything listens on 127.0.0.1; everything is stopped at the
+ * end, whatever happened.
+ */
+const STORM_TOKEN_TTL_S = 6;
+const FIXED_RATE_ROUNDS = 4;
+
+export type Log = (line: string) => void;
+
+interface Fixture {
+  upstream: ChildHandle;
+  redis: BenchRedis;
+  provider: OpenIdProviderHandle;
+  stormProvider: OpenIdProviderHandle;
+  client: { clientId: string; clientSecret: string };
+  keys: GatewayKeys;
+  ports: { c: number; d: number; stormA: number; stormB: number; profile: number };
+}
+
+export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
+  const startedAt = new Date().toISOString();
+  const cleanup = new Cleanup();
+  try {
+    const fixture = await startFixture(options, cleanup);
+    const rows: RowResult[] = [];
+    const upstreamTarget: RowTarget = { url: `${fixture.upstream.url}${API_PATH}`, pid: fixture.upstream.pid };
+
+    log('(a) upstream, directly');
+    const a = await measureRow(upstreamTarget, options);
+
+    log('(b) bare http-proxy-3, no auth');
+    const bare = await startChild('bare proxy', childEntry('bare-proxy'), { init: { target: fixture.upstream.url } });
+    cleanup.add('bare proxy', () => bare.stop());
+    const bareTarget: RowTarget = { url: `${bare.url}${API_PATH}`, pid: bare.pid };
+    const b = await measureRow(bareTarget, options);
+    const bRps = b.load.rps;
+
+    log('(c) Tokengate, session in Redis');
+    const gatewayC = await startGateway(fixture, options, 'gateway (c)', fixture.ports.c, fixture.redis.url, cleanup);
+    const c = await measureGatewayRow(gatewayC, fixture, options, true);
+
+    log(`(b) and (c) at a fixed ${Math.round(bRps / 2)} rps (50% of (b)'s max)`);
+    const fixed = await compareAtRate(bareTarget, c.target, bRps / 2, options, options.smoke ? 1 : FIXED_RATE_ROUNDS);
+    const redis = await redisPerRequest(fixture.redis, c.target, c.redisDuringLoad, options.smoke ? 50 : 500);
+    await gatewayC.stop();
+    await bare.stop();
+
+    log('(d) Tokengate, memory store');
+    const gatewayD = await startGateway(fixture, options, 'gateway (d)', fixture.ports.d, undefined, cleanup);
+    const d = await measureGatewayRow(gatewayD, fixture, options, false);
+    await gatewayD.stop();
+
+    log(`(e) refresh storm: ${options.stormRequests} requests over 2 gateways sharing Redis`);
+    const stormGateways = await Promise.all([
+      startGateway(fixture, options, 'storm gateway A', fixture.ports.stormA, fixture.redis.url, cleanup, true),
+      startGateway(fixture, options, 'storm gateway B', fixture.ports.stormB, fixture.redis.url, cleanup, true),
+    ]);
+    const storm = await runStorm({
+      gateways: stormGateways,
+      provider: fixture.stormProvider,
+      accessTokenTtlS: STORM_TOKEN_TTL_S,
+      tokenEndpointDelayMs: options.tokenEndpointDelayMs,
+      requests: options.stormRequests,
+    });
+    await Promise.all(stormGateways.map((gateway) => gateway.stop()));
+
+    rows.push(row('a', 'upstream, directly', a, bRps), row('b', 'bare http-proxy-3', b, bRps));
+    rows.push(row('c', 'Tokengate, Redis store', c.measured, bRps), row('d', 'Tokengate, memory store', d.measured, bRps));
+    const partial = {
+      version: 1 as const,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: machineInfo(),
+      settings: {
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        connections: options.connections,
+        stormRequests: options.stormRequests,
+        smoke: options.smoke,
+        gatewayLogLevel: options.gatewayLogLevel,
+      },
+      rows,
+      fixedRate: { rate: bRps / 2, b: fixed.baseline, c: fixed.subject, addedP50Ms: fixed.subject.p50 - fixed.baseline.p50 },
+      redis,
+      gatewayPeakRssMb: Math.max(c.measured.rss?.peakMb ?? 0, d.measured.rss?.peakMb ?? 0),
+      storm,
+    };
+    if (fixed.failures > 0) log(`warning: ${fixed.failures} requests of the fixed-rate runs failed`);
+
+    if (options.profileDir !== undefined) {
+      log(`profiling (c) under load with --cpu-prof into ${options.profileDir}`);
+      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, false, [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        options.profileDir,
+      ]);
+      await profileGateway(gateway, options, log);
+    }
+    return { ...partial, targets: checkTargets(partial) };
+  } finally {
+    const failures = await cleanup.run();
+    for (const failure of failures) log(`cleanup: ${failure}`);
+  }
+}
+
+async function startFixture(options: BenchOptions, cleanup: Cleanup): Promise<Fixture> {
+  const upstream = await startChild('upstream', childEntry('upstream'));
+  cleanup.add('upstream', () => upstream.stop());
+  const redis = await startRedis();
+  cleanup.add('redis', () => redis.stop());
+  const [c, d, stormA, stormB, profile] = (await freePorts(5)) as [number, number, number, number, number];
+  const client = { clientId: 'tokengate-bench', clientSecret: randomBytes(24).toString('base64url') };
+  const provider = await startOpenIdProvider({
+    clients: [{ ...client, redirectUris: [c, d, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)) }],
+  });
+  cleanup.add('provider', () => provider.close());
+  const stormProvider = await startOpenIdProvider({
+    clients: [{ ...client, redirectUris: [callbackUrl(`http://127.0.0.1:${stormA}`)] }],
+    accessTokenTtl: STORM_TOKEN_TTL_S,
+    tokenEndpointDelayMs: options.tokenEndpointDelayMs,
+  });
+  cleanup.add('storm provider', () => stormProvider.close());
+  return { upstream, redis, provider, stormProvider, client, keys: generateGatewayKeys(), ports: { c, d, stormA, stormB, profile } };
+}
+
+/**
+ * A gateway child. Storm replicas share the first replica's public origin (one deployment behind
+ * one name) and the storm provider; the others are each their own origin.
+ */
+async function startGateway(
+  fixture: Fixture,
+  options: BenchOptions,
+  name: string,
+  port: number,
+  redisUrl: string | undefined,
+  cleanup: Cleanup,
+  storm = false,
+  execArgv: string[] = [],
+): Promise<ChildHandle> {
+  const provider = storm ? fixture.stormProvider : fixture.provider;
+  const publicOrigin = `http://127.0.0.1:${storm ? fixture.ports.stormA : port}`;
+  const config = gatewayConfig({
+    port,
+    publicOrigin,
+    issuer: provider.issuer,
+    client: fixture.client,
+    upstream: fixture.upstream.url,
+    keys: fixture.keys,
+    logLevel: options.gatewayLogLevel,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+  });
+  const gateway = await startChild(name, childEntry('gateway'), { init: { config }, execArgv });
+  cleanup.add(name, () => gateway.stop());
+  return gateway;
+}
+
+interface GatewayRow {
+  target: RowTarget;
+  measured: MeasuredRow;
+  redisDuringLoad: { before: RedisCounters; after: RedisCounters; requests: number } | undefined;
+}
+
+async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options: BenchOptions, countRedis: boolean): Promise<GatewayRow> {
+  const session = await loginForLoad(gateway.url);
+  await assertProxied(gateway.url, session.cookie);
+  const target: RowTarget = { url: `${gateway.url}${API_PATH}`, headers: { cookie: session.cookie }, pid: gateway.pid };
+  await warmUp(target, options);
+  const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
+  const before = countRedis ? await fixture.redis.counters() : undefined;
+  const measured = await measure(target, options);
+  const after = countRedis ? await fixture.redis.counters() : undefined;
+  const upstreamAfter = await fixture.upstream.ask<{ withBearer: number }>('counts');
+  const served = measured.load.requests - measured.load.non2xx;
+  if (upstreamAfter.withBearer - upstreamBefore.withBearer < served) {
+    throw new Error(`${gateway.name}: the upstream saw fewer bearer tokens than the gateway served requests; the row did not do the gateway's work`);
+  }
+  return { target, measured, redisDuringLoad: before && after ? { before, after, requests: served } : undefined };
+}
+
+async function measureRow(target: RowTarget, options: BenchOptions): Promise<MeasuredRow> {
+  await warmUp(target, options);
+  return measure(target, options);
+}
+
+function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): RowResult {
+  const { load, rss } = measured;
+  return {
+    id,
+    label,
+    rps: load.rps,
+    requests: load.requests,
+    non2xx: load.non2xx,
+    errors: load.errors,
+    latency: load.latency,
+    ratioToB: load.rps / bRps,
+    ...(rss === undefined ? {} : { peakRssMb: rss.peakMb }),
+  };
+}

@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BenchResults } from './results.ts';
+import { renderChart } from './chart.ts';
+
+/** The printed table, and the files under bench/results/. */
+export function formatReport(results: BenchResults): string {
+  const lines: string[] = [];
+  const { settings, machine } = results;
+  lines.push(`Tokengate benchmark  ${results.startedAt}`);
+  lines.push(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`);
+  lines.push(
+    `${settings.connections} connections, ${settings.durationS} s per row (+${settings.warmupS} s warm-up)${settings.smoke ? ', SMOKE MODE (numbers are not meaningful)' : ''}`,
+  );
+  lines.push('');
+  lines.push(table(
+    ['row', 'rps', 'p50 ms', 'p99 ms', 'x (b)', 'non-2xx', 'errors', 'peak RSS MB'],
+    results.rows.map((row) => [
+      `(${row.id}) ${row.label}`,
+      Math.round(row.rps).toString(),
+      row.latency.p50.toFixed(2),
+      row.latency.p99.toFixed(2),
+      row.ratioToB.toFixed(2),
+      String(row.non2xx),
+      String(row.errors),
+      row.peakRssMb === undefined ? '' : row.peakRssMb.toFixed(1),
+    ]),
+  ));
+  const fixed = results.fixedRate;
+  lines.push('');
+  lines.push(`At ${Math.round(fixed.rate)} rps (50% of (b)'s max): (b) p50 ${fixed.b.p50.toFixed(3)} ms, p99 ${fixed.b.p99.toFixed(3)} ms; (c) p50 ${fixed.c.p50.toFixed(3)} ms, p99 ${fixed.c.p99.toFixed(3)} ms; added p50 ${fixed.addedP50Ms.toFixed(3)} ms`);
+  const redis = results.redis;
+  const commands = Object.entries(redis.commands).map(([name, calls]) => `${name} ${(calls / Math.max(1, redis.requests)).toFixed(2)}`).join(', ');
+  lines.push(`Redis per steady-state request (c): ${redis.commandsPerRequest.toFixed(2)} commands [${commands || 'none'}] over ${redis.requests} requests; ${redis.roundTripsPerRequest.toFixed(2)} round trips (${redis.probeRequests} sequential requests)`);
+  lines.push(`Gateway peak RSS: ${results.gatewayPeakRssMb} MB`);
+  const storm = results.storm;
+  const statuses = Object.entries(storm.statuses).map(([status, count]) => `${status}x${count}`).join(' ');
+  lines.push(`Refresh storm (e): ${storm.requests} requests over ${storm.instances} gateways sharing Redis, ${storm.startedAfterExpiryMs} ms after expiry; refresh grants ${storm.refreshGrants}, reuse ${storm.refreshReuse}; statuses ${statuses}; p50 ${storm.latency.p50.toFixed(1)} ms, p99 ${storm.latency.p99.toFixed(1)} ms, max ${storm.latency.max.toFixed(1)} ms (token endpoint delay ${storm.tokenEndpointDelayMs} ms)`);
+  lines.push('');
+  lines.push(table(['target', 'wanted', 'measured', 'holds'], results.targets.map((t) => [t.name, t.target, t.actual, t.holds ? 'yes' : 'NO'])));
+  return lines.join('\n');
+}
+
+export async function writeResults(dir: string, results: BenchResults): Promise<{ json: string; svg: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'latest.json');
+  const svg = join(dir, 'latest.svg');
+  await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(svg, renderChart(results));
+  return { json, svg };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const render = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  return [render(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(render)].join('\n');
+}

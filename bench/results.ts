@@ -1,0 +1,94 @@
+import type { LatencySummary } from './latency.ts';
+
+/** The shape of bench/results/latest.json. Times are milliseconds, memory megabytes. */
+export type RowId = 'a' | 'b' | 'c' | 'd';
+
+export interface RowResult {
+  id: RowId;
+  label: string;
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  latency: LatencySummary;
+  /** Throughput divided by row (b)'s. */
+  ratioToB: number;
+  /** Peak RSS of the process under test (the gateway for (c) and (d)). */
+  peakRssMb?: number;
+}
+
+export interface FixedRateResult {
+  /** Requests per second: half of (b)'s maximum. */
+  rate: number;
+  b: LatencySummary;
+  c: LatencySummary;
+  /** c.p50 - b.p50 */
+  addedP50Ms: number;
+}
+
+export interface RedisResult {
+  /** Requests row (c) served while the commands were counted. */
+  requests: number;
+  /** Commands per name during row (c). */
+  commands: Record<string, number>;
+  commandsPerRequest: number;
+  /** Sequential requests (one in flight) used to count round trips. */
+  probeRequests: number;
+  /** Read events Redis processed per sequential request: a pipeline or a script is one. */
+  roundTripsPerRequest: number;
+}
+
+export interface StormResult {
+  requests: number;
+  instances: number;
+  /** The provider's artificial token-endpoint latency, the reference for p99. */
+  tokenEndpointDelayMs: number;
+  /** Refresh-token grants the provider served during the storm. */
+  refreshGrants: number;
+  /** Refresh-token reuse the provider detected during the storm. */
+  refreshReuse: number;
+  /** Response status → count. */
+  statuses: Record<string, number>;
+  latency: LatencySummary;
+  /** How far past the access token's expiry the storm started. */
+  startedAfterExpiryMs: number;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  actual: string;
+  holds: boolean;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  os: string;
+  node: string;
+}
+
+export interface BenchSettings {
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  stormRequests: number;
+  smoke: boolean;
+  gatewayLogLevel: string;
+}
+
+export interface BenchResults {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  settings: BenchSettings;
+  rows: RowResult[];
+  fixedRate: FixedRateResult;
+  redis: RedisResult;
+  /** Highest peak RSS of any gateway process in the run. */
+  gatewayPeakRssMb: number;
+  storm: StormResult;
+  targets: TargetCheck[];
+}

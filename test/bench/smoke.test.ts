@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/results.ts';
+
+/**
+ * The benchmark in smoke mode, end to end, as CI runs it: it must complete on its own (every
+ * loop is bounded) and write its JSON and its chart with every row. Its numbers are not judged.
+ */
+const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm run bench -- --smoke', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('completes within a minute and writes latest.json and latest.svg with every row', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'tokengate-bench-'));
+    dirs.push(out);
+    const run = await runBench(['--smoke', '--out', out]);
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+
+    const results = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchResults;
+    expect(results.settings.smoke).toBe(true);
+    expect(results.rows.map((row) => row.id)).toEqual(['a', 'b', 'c', 'd']);
+    for (const row of results.rows) {
+      expect(row.requests).toBeGreaterThan(0);
+      expect(row.rps).toBeGreaterThan(0);
+    }
+    expect(results.rows.find((row) => row.id === 'b')!.ratioToB).toBe(1);
+    expect(results.redis.requests).toBeGreaterThan(0);
+    expect(results.redis.probeRequests).toBeGreaterThan(0);
+    expect(results.gatewayPeakRssMb).toBeGreaterThan(0);
+    expect(results.storm.instances).toBe(2);
+    expect(Object.values(results.storm.statuses).reduce((sum, count) => sum + count, 0)).toBe(results.storm.requests);
+    expect(results.targets.length).toBeGreaterThanOrEqual(6);
+
+    const svg = await readFile(join(out, 'latest.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const id of ['a', 'b', 'c', 'd']) expect(svg).toContain(`(${id}) `);
+    expect(svg).toContain('refresh storm');
+
+    // The printed table names every row too.
+    for (const id of ['a', 'b', 'c', 'd']) expect(run.stdout).toContain(`(${id}) `);
+  }, 60_000);
+});

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { BrowserClient } from '../support/http.ts';
 import { completeProviderForms, loginThroughGateway } from '../support/login.ts';
@@ -259,5 +261,27 @@ describe('stop and start', () => {
     expect(op.port).toBe(port);
     expect((await op.introspect(tokens.access_token)).active).toBe(true);
     expect((await rp.refresh(tokens.refresh_token)).status).toBe(200);
+  });
+});
+
+describe('the test browser', () => {
+  it('keeps a __Host- Secure SameSite=Strict cookie on http://127.0.0.1 and sends it back same-site only', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/set') res.setHeader('set-cookie', '__Host-tg=opaque; Path=/; Secure; HttpOnly; SameSite=Strict');
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(req.headers.cookie ?? '');
+    });
+    const port = await listenOnLoopback(server);
+    try {
+      const client = new BrowserClient();
+      const set = await client.request(`http://127.0.0.1:${port}/set`);
+      expect(set.setCookies).toEqual(['__Host-tg=opaque; Path=/; Secure; HttpOnly; SameSite=Strict']);
+      expect(client.receivedSetCookies).toEqual([{ from: `http://127.0.0.1:${port}/set`, header: set.setCookies[0] }]);
+      expect((await client.request(`http://127.0.0.1:${port}/echo`)).text).toBe('__Host-tg=opaque');
+      const crossSite = await client.request(`http://127.0.0.1:${port}/echo`, { initiator: 'http://localhost:1' });
+      expect(crossSite.text).toBe('');
+      expect(await client.cookieNames(`http://127.0.0.1:${port}/`)).toEqual(['__Host-tg']);
+    } finally {
+      await closeServer(server);
+    }
   });
 });

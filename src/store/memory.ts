@@ -1,13 +1,13 @@
 import { StoreUnavailableError } from '../errors.ts';
 import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
+import { ExpiringMaps } from './expiring-maps.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
 /**
  * The embedded store for development and single-process use: the same key layout and encoding
- * as Redis, held in two maps (string values and sets), each entry with an expiry. Expired
- * entries are dropped when read, and an unref'd timer sweeps a bounded number of entries per
- * tick, resuming where the previous tick stopped. Every method runs to completion without
+ * as Redis, held in ExpiringMaps. Expired entries are dropped when read, and an unref'd timer
+ * sweeps a bounded number of entries per tick. Every method runs to completion without
  * awaiting, so compare-and-set, take and markOnce are atomic within the process.
  */
 
@@ -20,39 +20,18 @@ export interface MemoryStoreOptions {
   sweepBudget?: number;
 }
 
-interface Expiring {
-  expiresAt: number;
-}
-
-interface StringEntry extends Expiring {
-  value: string;
-}
-
-interface SetEntry extends Expiring {
-  members: Set<string>;
-}
-
-type SweepCursor = Iterator<[Map<string, Expiring>, string, Expiring]>;
-
-function* entriesOf(maps: readonly Map<string, Expiring>[]): Generator<[Map<string, Expiring>, string, Expiring]> {
-  for (const map of maps) {
-    for (const [key, entry] of map) yield [map, key, entry];
-  }
-}
-
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #now: () => number;
   readonly #keys: KeyLayout = keyLayout('');
-  readonly #strings = new Map<string, StringEntry>();
-  readonly #sets = new Map<string, SetEntry>();
+  readonly #data: ExpiringMaps;
   readonly #sweepBudget: number;
   readonly #timer: NodeJS.Timeout;
-  #cursor: SweepCursor | undefined;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#data = new ExpiringMaps(this.#now);
     this.#sweepBudget = options.sweepBudget ?? 1000;
     this.#timer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10_000);
     this.#timer.unref();
@@ -60,38 +39,21 @@ export class MemoryStore implements Store {
 
   /** Drops up to `sweepBudget` expired entries; returns how many it dropped. */
   sweep(): number {
-    const now = this.#now();
-    let dropped = 0;
-    for (let budget = this.#sweepBudget; budget > 0; budget -= 1) {
-      this.#cursor ??= entriesOf([this.#strings, this.#sets]);
-      const next = this.#cursor.next();
-      if (next.done) {
-        this.#cursor = undefined;
-        break;
-      }
-      const [map, key, entry] = next.value;
-      if (entry.expiresAt <= now) {
-        map.delete(key);
-        dropped += 1;
-      }
-    }
-    return dropped;
+    return this.#data.sweep(this.#sweepBudget);
   }
 
   async createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void> {
     this.#assertOpen();
     assertTtl(ttlMs);
     const keys = this.#keys.session(session.sid);
+    const indexKeys = [this.#keys.user(session.provider, session.sub)];
+    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
     const now = this.#now();
     const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
     if (ttl <= 0) throw new RangeError('the session is already past its absolute expiry');
-    this.#setString(keys.sess, encodeSession(session), ttl);
-    this.#setString(keys.tok, encodeTokens(withVersion(tokens, 1)), ttl);
-    const indexTtl = session.absoluteExpiresAt - now;
-    this.#addMember(this.#keys.user(session.provider, session.sub), session.sid, indexTtl);
-    if (session.providerSid !== undefined) {
-      this.#addMember(this.#keys.providerSid(session.provider, session.providerSid), session.sid, indexTtl);
-    }
+    this.#data.set(keys.sess, encodeSession(session), ttl);
+    this.#data.set(keys.tok, encodeTokens(withVersion(tokens, 1)), ttl);
+    for (const key of indexKeys) this.#data.addMember(key, session.sid, session.absoluteExpiresAt - now);
   }
 
   async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {
@@ -102,7 +64,7 @@ export class MemoryStore implements Store {
 
   async getSession(sid: string): Promise<SessionRecord | null> {
     this.#assertOpen();
-    const entry = this.#getString(this.#keys.session(sid).sess);
+    const entry = this.#data.get(this.#keys.session(sid).sess);
     return entry ? decodeSession(entry.value) : null;
   }
 
@@ -115,7 +77,7 @@ export class MemoryStore implements Store {
       this.#deleteSessionKeys(session.sid);
       return;
     }
-    this.#setString(keys.sess, encodeSession(session), ttl);
+    this.#data.set(keys.sess, encodeSession(session), ttl);
   }
 
   async touchSession(sid: string, ttlMs: number): Promise<void> {
@@ -126,25 +88,25 @@ export class MemoryStore implements Store {
 
   async destroySession(sid: string): Promise<SessionRecord | null> {
     this.#assertOpen();
-    const entry = this.#getString(this.#keys.session(sid).sess);
+    const entry = this.#data.get(this.#keys.session(sid).sess);
     this.#deleteSessionKeys(sid);
     if (!entry) return null;
     const session = decodeSession(entry.value);
-    this.#removeMember(this.#keys.user(session.provider, session.sub), sid);
-    if (session.providerSid !== undefined) this.#removeMember(this.#keys.providerSid(session.provider, session.providerSid), sid);
+    this.#data.removeMember(this.#keys.user(session.provider, session.sub), sid);
+    if (session.providerSid !== undefined) this.#data.removeMember(this.#keys.providerSid(session.provider, session.providerSid), sid);
     return session;
   }
 
   async getTokens(sid: string): Promise<StoredTokenSet | null> {
     this.#assertOpen();
-    const entry = this.#getString(this.#keys.session(sid).tok);
+    const entry = this.#data.get(this.#keys.session(sid).tok);
     return entry ? decodeTokens(entry.value) : null;
   }
 
   async compareAndSetTokens(sid: string, expectedVer: number, next: Omit<StoredTokenSet, 'ver'>): Promise<CompareAndSetResult> {
     this.#assertOpen();
     if (!Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
-    const entry = this.#getString(this.#keys.session(sid).tok);
+    const entry = this.#data.get(this.#keys.session(sid).tok);
     if (!entry) return { ok: false, current: null };
     const current = decodeTokens(entry.value);
     if (current.ver !== expectedVer) return { ok: false, current };
@@ -156,10 +118,10 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     if (expectedVer !== undefined && !Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
     const key = this.#keys.session(sid).tok;
-    const entry = this.#getString(key);
+    const entry = this.#data.get(key);
     if (!entry) return false;
     if (expectedVer !== undefined && decodeTokens(entry.value).ver !== expectedVer) return false;
-    this.#strings.delete(key);
+    this.#data.delete(key);
     return true;
   }
 
@@ -167,15 +129,15 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     assertTtl(leaseMs, 'leaseMs');
     const key = this.#keys.session(sid).lock;
-    if (this.#getString(key)) return false;
-    this.#setString(key, owner, leaseMs);
+    if (this.#data.get(key)) return false;
+    this.#data.set(key, owner, leaseMs);
     return true;
   }
 
   async renewLock(sid: string, owner: string, leaseMs: number): Promise<boolean> {
     this.#assertOpen();
     assertTtl(leaseMs, 'leaseMs');
-    const entry = this.#getString(this.#keys.session(sid).lock);
+    const entry = this.#data.get(this.#keys.session(sid).lock);
     if (entry?.value !== owner) return false;
     entry.expiresAt = this.#now() + leaseMs;
     return true;
@@ -184,8 +146,8 @@ export class MemoryStore implements Store {
   async releaseLock(sid: string, owner: string): Promise<boolean> {
     this.#assertOpen();
     const key = this.#keys.session(sid).lock;
-    if (this.#getString(key)?.value !== owner) return false;
-    this.#strings.delete(key);
+    if (this.#data.get(key)?.value !== owner) return false;
+    this.#data.delete(key);
     return true;
   }
 
@@ -211,15 +173,15 @@ export class MemoryStore implements Store {
   async putEphemeral(namespace: string, id: string, value: string, ttlMs: number): Promise<void> {
     this.#assertOpen();
     assertTtl(ttlMs);
-    this.#setString(this.#keys.ephemeral(namespace, id), value, ttlMs);
+    this.#data.set(this.#keys.ephemeral(namespace, id), value, ttlMs);
   }
 
   async takeEphemeral(namespace: string, id: string): Promise<string | null> {
     this.#assertOpen();
     const key = this.#keys.ephemeral(namespace, id);
-    const entry = this.#getString(key);
+    const entry = this.#data.get(key);
     if (!entry) return null;
-    this.#strings.delete(key);
+    this.#data.delete(key);
     return entry.value;
   }
 
@@ -227,8 +189,8 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     assertTtl(ttlMs);
     const key = this.#keys.once(namespace, id);
-    if (this.#getString(key)) return false;
-    this.#setString(key, '1', ttlMs);
+    if (this.#data.get(key)) return false;
+    this.#data.set(key, '1', ttlMs);
     return true;
   }
 
@@ -239,9 +201,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#cursor = undefined;
-    this.#strings.clear();
-    this.#sets.clear();
+    this.#data.clear();
   }
 
   #assertOpen(): void {
@@ -251,7 +211,7 @@ export class MemoryStore implements Store {
   /** loadSession and touchSession: slide both TTLs to min(ttl, absolute expiry - now). */
   #slide(sid: string, ttlMs: number): SessionBundle | null {
     const keys = this.#keys.session(sid);
-    const sessEntry = this.#getString(keys.sess);
+    const sessEntry = this.#data.get(keys.sess);
     if (!sessEntry) return null;
     const session = decodeSession(sessEntry.value);
     const now = this.#now();
@@ -261,66 +221,23 @@ export class MemoryStore implements Store {
       return null;
     }
     sessEntry.expiresAt = now + ttl;
-    const tokEntry = this.#getString(keys.tok);
+    const tokEntry = this.#data.get(keys.tok);
     if (tokEntry) tokEntry.expiresAt = now + ttl;
     return { session, tokens: tokEntry ? decodeTokens(tokEntry.value) : null };
   }
 
   #deleteSessionKeys(sid: string): void {
     const keys = this.#keys.session(sid);
-    this.#strings.delete(keys.sess);
-    this.#strings.delete(keys.tok);
-    this.#strings.delete(keys.lock);
-  }
-
-  #getString(key: string): StringEntry | undefined {
-    const entry = this.#strings.get(key);
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#strings.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #setString(key: string, value: string, ttlMs: number): void {
-    // Delete first so a rewritten key moves to the end of the sweep order, like a new one.
-    this.#strings.delete(key);
-    this.#strings.set(key, { value, expiresAt: this.#now() + ttlMs });
-  }
-
-  /** Adds to an index set; the set lives at least `ttlMs` from now. */
-  #addMember(key: string, member: string, ttlMs: number): void {
-    const now = this.#now();
-    let entry = this.#sets.get(key);
-    if (!entry || entry.expiresAt <= now) {
-      entry = { members: new Set(), expiresAt: now };
-      this.#sets.set(key, entry);
-    }
-    entry.members.add(member);
-    entry.expiresAt = Math.max(entry.expiresAt, now + ttlMs);
-  }
-
-  #removeMember(key: string, member: string): void {
-    const entry = this.#sets.get(key);
-    if (!entry) return;
-    entry.members.delete(member);
-    if (entry.members.size === 0) this.#sets.delete(key);
+    this.#data.delete(keys.sess, keys.tok, keys.lock);
   }
 
   /** Members whose session still exists; stale ones are dropped from the set. */
   #liveMembers(key: string): string[] {
-    const entry = this.#sets.get(key);
-    if (!entry) return [];
-    if (entry.expiresAt <= this.#now()) {
-      this.#sets.delete(key);
-      return [];
-    }
     const live: string[] = [];
-    for (const sid of entry.members) {
-      if (this.#getString(this.#keys.session(sid).sess)) live.push(sid);
-      else entry.members.delete(sid);
+    for (const sid of this.#data.members(key)) {
+      if (this.#data.get(this.#keys.session(sid).sess)) live.push(sid);
+      else this.#data.removeMember(key, sid);
     }
-    if (entry.members.size === 0) this.#sets.delete(key);
     return live;
   }
 }

@@ -50,7 +50,11 @@ export type CompareAndSetResult = { ok: true; ver: number } | { ok: false; curre
 export interface Store {
   readonly kind: 'memory' | 'redis';
 
-  /** Creates a session and its first token set (ver 1), indexes it by user and provider sid. */
+  /**
+   * Creates a session and its first token set (ver 1), indexes it by user and provider sid.
+   * The TTL is capped at `absoluteExpiresAt`; a session already past it is a RangeError.
+   * A sid is 1-128 characters of [A-Za-z0-9_-] (every method: TypeError otherwise).
+   */
   createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void>;
   /**
    * Reads the session and its token set and slides both TTLs to `min(idleTtlMs, absolute
@@ -58,7 +62,11 @@ export interface Store {
    */
   loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null>;
   getSession(sid: string): Promise<SessionRecord | null>;
-  /** Overwrites the session record (not tokens) and sets its TTL. */
+  /**
+   * Overwrites the session record (not tokens) and sets its TTL, capped at the absolute expiry
+   * (past it, the session is removed). Provider, subject and provider sid are indexed at
+   * createSession only: do not change them here.
+   */
   putSession(session: SessionRecord, ttlMs: number): Promise<void>;
   touchSession(sid: string, ttlMs: number): Promise<void>;
   /** Removes the session, its tokens, its lock and its index entries. Returns what was there. */
@@ -74,7 +82,7 @@ export interface Store {
   /** Deletes the token set only if its `ver` is still `expectedVer` (reuse incident handling). */
   deleteTokens(sid: string, expectedVer?: number): Promise<boolean>;
 
-  /** Takes the refresh lock if free. */
+  /** Takes the refresh lock if free. Not re-entrant: false while anyone holds it, `owner` too. */
   acquireLock(sid: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Extends the lease only if `owner` still holds it. */
   renewLock(sid: string, owner: string, leaseMs: number): Promise<boolean>;

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store, StoredTokenSet } from '../../src/store/types.ts';
+import { ephemeralContract } from './contract-ephemeral.ts';
+import { indexContract } from './contract-indexes.ts';
 import { lifetimeContract } from './contract-lifetimes.ts';
 import { makeSession, makeTokens, newSid, type ContractContext, type MakeStore, type StoreContractOptions } from './contract-fixtures.ts';
 
@@ -222,105 +224,6 @@ function lockContract({ store, options }: ContractContext): void {
       expect(await store().acquireLock(sid, 'b', 10_000)).toBe(true);
       expect(await store().releaseLock(sid, 'a')).toBe(false);
       expect(await store().renewLock(sid, 'a', 200)).toBe(false);
-    });
-  });
-}
-
-function indexContract({ store, options }: ContractContext): void {
-  describe('user and provider-session indexes', () => {
-    it('lists every live session of a user, and only that user’s', async () => {
-      const now = options.now();
-      const first = makeSession(now, { sub: 'ada|{weird}:sub ✓' });
-      const second = makeSession(now, { sub: first.sub });
-      const sameSubOtherProvider = makeSession(now, { sub: first.sub, provider: 'other' });
-      const otherUser = makeSession(now);
-      for (const session of [first, second, sameSubOtherProvider, otherUser]) await store().createSession(session, makeTokens('i', now), 10_000);
-      expect((await store().listUserSessions('op', first.sub)).sort()).toEqual([first.sid, second.sid].sort());
-      expect(await store().listUserSessions('other', first.sub)).toEqual([sameSubOtherProvider.sid]);
-      expect(await store().listUserSessions('op', 'nobody')).toEqual([]);
-    });
-
-    it('leaves out sessions that expired', async () => {
-      const now = options.now();
-      const short = makeSession(now);
-      const long = makeSession(now, { sub: short.sub });
-      await store().createSession(short, makeTokens('s', now), 300);
-      await store().createSession(long, makeTokens('l', now), 10_000);
-      await options.fastForward(400);
-      expect(await store().listUserSessions('op', short.sub)).toEqual([long.sid]);
-    });
-
-    it('destroyUserSessions ends every session of the user and returns their sids', async () => {
-      const now = options.now();
-      const sessions = [makeSession(now, { providerSid: 'ps-1' })];
-      sessions.push(makeSession(now, { sub: sessions[0]!.sub }), makeSession(now, { sub: sessions[0]!.sub }));
-      const bystander = makeSession(now);
-      for (const session of [...sessions, bystander]) await store().createSession(session, makeTokens('u', now), 10_000);
-      const ended = await store().destroyUserSessions('op', sessions[0]!.sub);
-      expect(ended.sort()).toEqual(sessions.map((session) => session.sid).sort());
-      for (const session of sessions) expect(await store().loadSession(session.sid, 10_000)).toBeNull();
-      expect(await store().listUserSessions('op', sessions[0]!.sub)).toEqual([]);
-      expect(await store().findByProviderSid('op', 'ps-1')).toEqual([]);
-      expect(await store().loadSession(bystander.sid, 10_000)).not.toBeNull();
-      expect(await store().destroyUserSessions('op', sessions[0]!.sub)).toEqual([]);
-    });
-
-    it('finds the sessions bound to a provider session id', async () => {
-      const now = options.now();
-      const bound = makeSession(now, { providerSid: 'op-sid/with:odd{chars}' });
-      const alsoBound = makeSession(now, { providerSid: bound.providerSid, sub: bound.sub });
-      const unbound = makeSession(now, { sub: bound.sub });
-      for (const session of [bound, alsoBound, unbound]) await store().createSession(session, makeTokens('p', now), 10_000);
-      expect((await store().findByProviderSid('op', bound.providerSid!)).sort()).toEqual([bound.sid, alsoBound.sid].sort());
-      expect(await store().findByProviderSid('other', bound.providerSid!)).toEqual([]);
-      await store().destroySession(bound.sid);
-      expect(await store().findByProviderSid('op', bound.providerSid!)).toEqual([alsoBound.sid]);
-    });
-  });
-}
-
-function ephemeralContract({ store, options }: ContractContext): void {
-  describe('ephemeral records and markOnce', () => {
-    it('an ephemeral record is taken exactly once', async () => {
-      await store().putEphemeral('login', 'state-1', '{"verifier":"x"}', 10_000);
-      expect(await store().takeEphemeral('login', 'state-1')).toBe('{"verifier":"x"}');
-      expect(await store().takeEphemeral('login', 'state-1')).toBeNull();
-    });
-
-    it('of many concurrent takers, exactly one gets the record', async () => {
-      await store().putEphemeral('login', 'state-race', 'value', 10_000);
-      const taken = await Promise.all(Array.from({ length: 20 }, () => store().takeEphemeral('login', 'state-race')));
-      expect(taken.filter((value) => value !== null)).toEqual(['value']);
-    });
-
-    it('expires after its TTL, and namespaces do not share ids', async () => {
-      await store().putEphemeral('login', 'state-2', 'a', 200);
-      await store().putEphemeral('link', 'state-2', 'b', 10_000);
-      await options.fastForward(300);
-      expect(await store().takeEphemeral('login', 'state-2')).toBeNull();
-      expect(await store().takeEphemeral('link', 'state-2')).toBe('b');
-      expect(await store().takeEphemeral('login', 'unknown')).toBeNull();
-    });
-
-    it('accepts any id text (ids come from outside, e.g. a logout token jti)', async () => {
-      const id = 'jti:{a}/b c✓';
-      await store().putEphemeral('login', id, 'v', 10_000);
-      expect(await store().takeEphemeral('login', id)).toBe('v');
-      expect(await store().markOnce('bcl', id, 10_000)).toBe(true);
-      expect(await store().markOnce('bcl', id, 10_000)).toBe(false);
-    });
-
-    it('markOnce is true only the first time within its TTL, then true again after it', async () => {
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(false);
-      expect(await store().markOnce('other', 'token-1', 200)).toBe(true);
-      await options.fastForward(300);
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
-    });
-
-    it('of many concurrent markOnce calls, exactly one is first', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, () => store().markOnce('jti', 'token-race', 10_000)));
-      expect(results.filter(Boolean)).toHaveLength(1);
     });
   });
 }

@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/types.ts';
+
+/**
+ * The cross-replica refresh lock of one session, held by one owner id. While held, the lease is
+ * renewed every `leaseMs / 3` so a slow provider call does not let it lapse. `lost` turns true
+ * when a renewal finds the lock owned by someone else (or gone): the compare-and-set that
+ * follows is then the only guard, and a conflict there is treated as a reuse incident.
+ */
+export class LockLease {
+  readonly #store: Store;
+  readonly #sid: string;
+  readonly #owner: string;
+  readonly #leaseMs: number;
+  readonly #logger: Logger | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lost = false;
+  #released = false;
+
+  private constructor(store: Store, sid: string, owner: string, leaseMs: number, logger: Logger | undefined) {
+    this.#store = store;
+    this.#sid = sid;
+    this.#owner = owner;
+    this.#leaseMs = leaseMs;
+    this.#logger = logger;
+  }
+
+  /** Takes the lock if it is free; returns the lease, or undefined when another owner holds it. */
+  static async acquire(store: Store, sid: string, owner: string, leaseMs: number, logger?: Logger): Promise<LockLease | undefined> {
+    if (!(await store.acquireLock(sid, owner, leaseMs))) return undefined;
+    const lease = new LockLease(store, sid, owner, leaseMs, logger);
+    lease.#startRenewing();
+    return lease;
+  }
+
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  #startRenewing(): void {
+    const every = Math.max(1, Math.floor(this.#leaseMs / 3));
+    this.#timer = setInterval(() => void this.#renew(), every);
+    this.#timer.unref();
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#released || this.#lost) return;
+    try {
+      const kept = await this.#store.renewLock(this.#sid, this.#owner, this.#leaseMs);
+      if (!kept && !this.#released) {
+        this.#lost = true;
+        this.#stop();
+        this.#logger?.warn({ event: 'refresh_lock_lost' }, 'refresh lock lease lapsed while refreshing');
+      }
+    } catch (err) {
+      // The store is unreachable: the lease may lapse. Keep trying; the CAS still guards the write.
+      this.#logger?.warn({ event: 'refresh_lock_renew_failed', code: (err as { code?: string }).code }, 'could not renew the refresh lock');
+    }
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Stops renewing and releases the lock if this owner still holds it. Never throws. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#stop();
+    try {
+      await this.#store.releaseLock(this.#sid, this.#owner);
+    } catch (err) {
+      // The lease expires by itself; a release that cannot reach the store changes nothing else.
+      this.#logger?.warn({ event: 'refresh_lock_release_failed', code: (err as { code?: string }).code }, 'could not release the refresh lock; it will expire');
+    }
+  }
+}

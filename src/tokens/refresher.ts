@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Keyring } from '../crypto/keyring.ts';
+import { GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import { securityEvent } from '../observability/index.ts';
+import type { Provider } from '../providers/types.ts';
+import type { Store } from '../store/types.ts';
+import { LockLease } from './lock-lease.ts';
+import { resolveWriteConflict } from './write-conflict.ts';
+import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
+import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
+
+/**
+ * The cross-replica half of a refresh (DESIGN.md step 4). One call per session per process at a
+ * time (TokenService puts a SingleFlight in front):
+ *
+ * 1. take the store lock (lease `lockLease`, renewed while the provider call runs);
+ * 2. re-read the token set: if `ver` moved past what the caller saw, use it, do not refresh;
+ * 3. call the provider's token endpoint with the refresh token;
+ * 4. write with compare-and-set on the `ver` read in 2 (rotation: keep the old refresh token
+ *    when no new one arrives).
+ *
+ * When another replica holds the lock, poll the token set with a short backoff until its `ver`
+ * moves (use the winner's tokens), the lock frees (take it), or `refreshWait` runs out (503).
+ */
+
+const FIRST_POLL_MS = 15;
+const MAX_POLL_MS = 250;
+
+export interface RefreshResult {
+  tokens: OpenTokenSet;
+  outcome: Extract<RefreshOutcome, 'success' | 'coalesced'>;
+}
+
+export interface RefresherOptions {
+  store: Store;
+  providers: ReadonlyMap<string, Provider>;
+  keyring: Keyring;
+  config: TokenConfig;
+  now: () => number;
+  instanceId: string;
+  logger: Logger | undefined;
+  metrics: TokenMetrics | undefined;
+  /** Short hash of a sid for log lines. */
+  tag: (sid: string) => string;
+}
+
+export class Refresher {
+  readonly #o: RefresherOptions;
+
+  constructor(options: RefresherOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Refreshes the session's token set unless its `ver` has already moved past `knownVer`.
+   * Counts one `refresh_total{outcome}` per call, whatever happens.
+   */
+  async refresh(sid: string, providerId: string, knownVer: number): Promise<RefreshResult> {
+    try {
+      const result = await this.#refreshOrWait(sid, providerId, knownVer);
+      this.#o.metrics?.countRefresh?.(result.outcome);
+      return result;
+    } catch (err) {
+      this.#o.metrics?.countRefresh?.(failureOutcome(err));
+      throw err;
+    }
+  }
+
+  async #refreshOrWait(sid: string, providerId: string, knownVer: number): Promise<RefreshResult> {
+    const { store, config, keyring } = this.#o;
+    const owner = `${this.#o.instanceId}:${randomUUID()}`;
+    const started = performance.now();
+    const deadline = started + config.refreshWait;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      if (lease !== undefined) {
+        this.#lockWaited(started);
+        try {
+          return await this.#refreshHolding(sid, providerId, knownVer, lease);
+        } finally {
+          await lease.release();
+        }
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        this.#lockWaited(started);
+        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly');
+      }
+      await sleep(Math.min(pause, remaining));
+      pause = Math.min(pause * 2, MAX_POLL_MS);
+      const current = await store.getTokens(sid);
+      if (current === null) throw new ReauthenticationRequiredError();
+      if (current.ver > knownVer) {
+        this.#lockWaited(started);
+        return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
+      }
+    }
+  }
+
+  async #refreshHolding(sid: string, providerId: string, knownVer: number, lease: LockLease): Promise<RefreshResult> {
+    const { store, keyring } = this.#o;
+    const current = await store.getTokens(sid);
+    if (current === null) throw new ReauthenticationRequiredError();
+    if (current.ver !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
+    const presented = openRefreshToken(keyring, sid, current);
+    if (presented === undefined) throw new ReauthenticationRequiredError();
+
+    const fresh = await this.#callProvider(sid, providerId, presented);
+    const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now());
+    const written = await store.compareAndSetTokens(sid, current.ver, next);
+    if (written.ok) {
+      return { tokens: openTokenSet(keyring, sid, { ...next, ver: written.ver }), outcome: 'success' };
+    }
+    const resolved = await resolveWriteConflict(
+      { store, keyring, logger: this.#o.logger, tag: this.#o.tag },
+      { sid, providerId, presented, issued: fresh.refreshToken, current: written.current, lockLost: lease.lost },
+    );
+    if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError();
+    return { tokens: resolved.tokens, outcome: 'coalesced' };
+  }
+
+  async #callProvider(sid: string, providerId: string, refreshToken: string) {
+    const provider = this.#o.providers.get(providerId);
+    if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
+    try {
+      return await provider.refresh(refreshToken);
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.grantRevoked) {
+        await this.#o.store.destroySession(sid);
+        if (this.#o.logger) securityEvent(this.#o.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: this.#o.tag(sid), oauthError: err.oauthError });
+        throw new ReauthenticationRequiredError(undefined, { cause: err });
+      }
+      // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
+      // still be good, so the session stays (invariant 5).
+      const level = err.transient ? 'warn' : 'error';
+      this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: err.retryAfter ?? 5 });
+    }
+  }
+
+  #lockWaited(started: number): void {
+    this.#o.metrics?.observeLockWait?.((performance.now() - started) / 1000);
+  }
+}
+
+/** The `refresh_total` outcome of a refresh that threw. */
+export function failureOutcome(err: unknown): RefreshOutcome {
+  if (err instanceof RefreshTokenReuseError) return 'reuse_detected';
+  if (err instanceof ReauthenticationRequiredError) return 'invalid_grant';
+  if (err instanceof GatewayError && err.status === 503) return 'transient';
+  return 'error';
+}

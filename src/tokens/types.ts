@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Provider } from '../providers/types.ts';
+import type { Store } from '../store/types.ts';
+
+/** `config.tokens`: refreshBuffer, lockLease, refreshWait (milliseconds). */
+export type TokenConfig = Config['tokens'];
+
+/**
+ * What happened to the token of one request, for `ctx.state.refreshOutcome` and the
+ * `refresh_total{outcome}` metric:
+ * - none: the stored token was used as is;
+ * - success: this request's refresh wrote a new token set;
+ * - coalesced: another request or replica refreshed; this one used its result;
+ * - transient: the provider (or the store, or a slow refresh elsewhere) failed transiently; the
+ *   current token was used if still valid, else 503;
+ * - invalid_grant: the grant is gone, the session was ended;
+ * - reuse_detected: a refresh token this replica never wrote turned up; the token set was cleared;
+ * - error: anything else (a bug); the request fails with 500.
+ */
+export type RefreshOutcome = 'none' | 'success' | 'coalesced' | 'transient' | 'invalid_grant' | 'reuse_detected' | 'error';
+
+/** The metric handles TokenService records to (see src/observability); all optional. */
+export interface TokenMetrics {
+  countRefresh?(outcome: RefreshOutcome): void;
+  /** Seconds a request waited for the refresh lock or for another replica's refresh. */
+  observeLockWait?(seconds: number): void;
+}
+
+export interface TokenServiceOptions {
+  store: Store;
+  providers: ReadonlyMap<string, Provider>;
+  keyring: Keyring;
+  config: TokenConfig;
+  /** Epoch ms; injectable for tests. Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+  metrics?: TokenMetrics;
+  /** Names this replica in lock owner ids. Default: a random id. */
+  instanceId?: string;
+}

@@ -1,0 +1,265 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../../src/errors.ts';
+import { createMetrics, type Metrics } from '../../src/observability/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { TokenService } from '../../src/tokens/token-service.ts';
+import { openTokenSet } from '../../src/tokens/token-set.ts';
+import type { TokenConfig } from '../../src/tokens/types.ts';
+import { captureLogs, manualClock, startTokenFixture, type CapturedLogs, type TokenFixture } from './fixture.ts';
+
+/**
+ * TokenService against the real demo OpenID Provider (10-minute access tokens, rotation on) and a
+ * given Store. Time inside the token service is a manual clock, so "near expiry" and "expired"
+ * need no sleeping; the provider keeps real time.
+ */
+
+const MINUTE = 60_000;
+const ACCESS_TTL_S = 600;
+
+export function tokenServiceContract(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`TokenService with ${name}`, () => {
+    let fixture: TokenFixture;
+    let store: Store;
+    let logs: CapturedLogs;
+    const config: TokenConfig = { refreshBuffer: 5 * MINUTE, lockLease: 2_000, refreshWait: 2_000 };
+
+    const service = (clock: { now: () => number }, overrides: Partial<TokenConfig> = {}, instanceId = 'replica-a', metrics?: Metrics) =>
+      new TokenService({ store, providers: fixture.providers, keyring: fixture.keyring, config: { ...config, ...overrides }, now: clock.now, logger: logs.logger, instanceId, metrics });
+
+    /** Every token the provider handed out in a test must stay out of the logs. */
+    const expectNoTokenInLogs = (...tokens: Array<string | undefined>) => {
+      const text = logs.lines.join('\n');
+      for (const token of tokens) if (token !== undefined) expect(text.includes(token)).toBe(false);
+    };
+
+    beforeAll(async () => {
+      fixture = await startTokenFixture({ accessTokenTtl: ACCESS_TTL_S });
+      store = await makeStore();
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await fixture?.close();
+    });
+
+    beforeEach(() => {
+      logs = captureLogs();
+      fixture.op.resetStats();
+      fixture.op.setTokenEndpointDelay(0);
+    });
+
+    afterEach(async () => {
+      await fixture.op.start();
+    });
+
+    describe('when to refresh', () => {
+      it('before the window the stored token is used and the provider sees no refresh', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        clock.advance(5 * MINUTE - 1_000);
+        const bearer = await service(clock).getAccessToken(sid);
+        expect(bearer.accessToken).toBe(issued.accessToken);
+        expect(bearer.outcome).toBe('none');
+        expect(bearer.ver).toBe(1);
+        expect(fixture.op.stats.refreshGrants).toBe(0);
+      });
+
+      it('inside the window concurrent callers cause exactly one refresh, and all get the new, active token', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        clock.advance(5 * MINUTE);
+        const tokens = service(clock);
+        const bearers = await Promise.all(Array.from({ length: 20 }, () => tokens.getAccessToken(sid)));
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+        expect(new Set(bearers.map((b) => b.accessToken)).size).toBe(1);
+        expect(bearers[0]!.accessToken).not.toBe(issued.accessToken);
+        expect(bearers.map((b) => b.ver)).toEqual(Array(20).fill(2));
+        expect(bearers.filter((b) => b.outcome === 'success')).toHaveLength(1);
+        expect((await fixture.op.introspect(bearers[0]!.accessToken)).active).toBe(true);
+        // Rotation: the stored refresh token is the new one.
+        const stored = openTokenSet(fixture.keyring, sid, (await store.getTokens(sid))!);
+        expect(stored.refreshToken).toBeDefined();
+        expect(stored.refreshToken).not.toBe(issued.refreshToken);
+        expect(stored.obtainedAt).toBe(clock.now());
+        expect(stored.expiresAt).toBe(clock.now() + ACCESS_TTL_S * 1000);
+        expectNoTokenInLogs(issued.accessToken, issued.refreshToken, bearers[0]!.accessToken, stored.refreshToken);
+      });
+
+      it('two replicas sharing the store refresh once between them, with no reuse at the provider', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(9 * MINUTE);
+        fixture.op.setTokenEndpointDelay(150);
+        const metrics = createMetrics({ defaultMetrics: false });
+        const a = service(clock, {}, 'replica-a', metrics);
+        const b = service(clock, {}, 'replica-b', metrics);
+        const bearers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? a : b).getAccessToken(sid)));
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+        expect(fixture.op.stats.refreshReuse).toBe(0);
+        expect(new Set(bearers.map((x) => x.accessToken)).size).toBe(1);
+        expect(new Set(bearers.map((x) => x.outcome))).toEqual(new Set(['success', 'coalesced']));
+        // One flight per replica: one refreshed, the other waited on the store for its result.
+        const counted = Object.fromEntries((await metrics.refreshes.get()).values.map((v) => [v.labels.outcome, v.value]));
+        expect(counted).toEqual({ success: 1, coalesced: 1 });
+        expect((await metrics.lockWait.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(2);
+      });
+
+      it('a token without an expiry is never refreshed', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        const stored = (await store.getTokens(sid))!;
+        const { expiresAt: _dropped, ver: _ver, ...noExpiry } = stored;
+        expect((await store.compareAndSetTokens(sid, 1, noExpiry)).ok).toBe(true);
+        clock.advance(365 * 24 * 60 * MINUTE);
+        const bearer = await service(clock).getAccessToken(sid);
+        expect(bearer.accessToken).toBe(issued.accessToken);
+        expect(bearer.outcome).toBe('none');
+        expect(fixture.op.stats.refreshGrants).toBe(0);
+      });
+    });
+
+    describe('stale readers', () => {
+      it('a caller holding a token set read before a refresh does not refresh again or bring back the old refresh token', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        const before = (await store.getTokens(sid))!;
+        clock.advance(6 * MINUTE);
+        const tokens = service(clock);
+        const fresh = await tokens.getAccessToken(sid);
+        const afterFirst = (await store.getTokens(sid))!;
+        const late = await tokens.getAccessToken(sid, { tokens: before });
+        expect(late.outcome).toBe('coalesced');
+        expect(late.accessToken).toBe(fresh.accessToken);
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+        expect(await store.getTokens(sid)).toEqual(afterFirst);
+      });
+    });
+
+    describe('forceRefresh (upstream 401)', () => {
+      it('uses the newer token already in the store without refreshing', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(6 * MINUTE);
+        const tokens = service(clock);
+        const refreshed = await tokens.getAccessToken(sid);
+        const forced = await tokens.forceRefresh(sid, 1);
+        expect(forced.accessToken).toBe(refreshed.accessToken);
+        expect(forced.outcome).toBe('coalesced');
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+
+      it('refreshes a token that is not due when the store has nothing newer', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        await fixture.op.revokeAccessToken(issued.accessToken);
+        const forced = await service(clock).forceRefresh(sid, 1);
+        expect(forced.ver).toBe(2);
+        expect(forced.outcome).toBe('success');
+        expect((await fixture.op.introspect(forced.accessToken)).active).toBe(true);
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+    });
+
+    describe('failure classes', () => {
+      it('a revoked grant ends the session: 401 REAUTHENTICATION_REQUIRED, session and tokens gone', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        expect(await fixture.op.revokeGrantOf(issued.refreshToken!)).toBe(true);
+        clock.advance(6 * MINUTE);
+        const outcome = await service(clock).getAccessToken(sid).catch((err: unknown) => err);
+        expect(outcome).toBeInstanceOf(ReauthenticationRequiredError);
+        expect(await store.getSession(sid)).toBeNull();
+        expect(await store.getTokens(sid)).toBeNull();
+        expect(logs.records().filter((record) => record.event === 'session_destroyed_invalid_grant')).toHaveLength(1);
+        expectNoTokenInLogs(issued.accessToken, issued.refreshToken, sid);
+      });
+
+      it('provider unreachable: a still-valid token is used, an expired one is 503 with Retry-After, the session stays, and it recovers', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        await fixture.op.stop();
+        clock.advance(6 * MINUTE);
+        const tokens = service(clock);
+        const fallback = await tokens.getAccessToken(sid);
+        expect(fallback.accessToken).toBe(issued.accessToken);
+        expect(fallback.outcome).toBe('transient');
+
+        clock.advance(5 * MINUTE);
+        const expired = await tokens.getAccessToken(sid).catch((err: unknown) => err);
+        expect(expired).toBeInstanceOf(TokenServiceUnavailableError);
+        expect((expired as TokenServiceUnavailableError).retryAfter).toBeGreaterThan(0);
+        expect(await store.getSession(sid)).not.toBeNull();
+        expect((await store.getTokens(sid))?.ver).toBe(1);
+
+        await fixture.op.start();
+        const recovered = await tokens.getAccessToken(sid);
+        expect(recovered.outcome).toBe('success');
+        expect((await fixture.op.introspect(recovered.accessToken)).active).toBe(true);
+      });
+
+      it('provider 5xx and 429 are transient too', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(11 * MINUTE);
+        const tokens = service(clock);
+        for (const status of [503, 429]) {
+          fixture.op.failTokenRequests(1, status);
+          await expect(tokens.getAccessToken(sid)).rejects.toBeInstanceOf(TokenServiceUnavailableError);
+        }
+        expect(await store.getSession(sid)).not.toBeNull();
+        expect((await tokens.getAccessToken(sid)).outcome).toBe('success');
+      });
+
+      it('a refresh token this replica never wrote, met at compare-and-set, is a reuse incident: tokens cleared, security event, 401', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(6 * MINUTE);
+        fixture.op.setTokenEndpointDelay(300);
+        const inFlight = service(clock).getAccessToken(sid).catch((err: unknown) => err);
+        // A writer that ignores the lock (a stolen refresh token redeemed elsewhere) gets in first.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const stolen = { ...(await store.getTokens(sid))! };
+        const { ver: _ver, ...rest } = stolen;
+        rest.refreshToken = fixture.keyring.seal('refresh-token-from-elsewhere', sid, 'refresh');
+        expect((await store.compareAndSetTokens(sid, 1, rest)).ok).toBe(true);
+
+        const outcome = await inFlight;
+        expect(outcome).toBeInstanceOf(RefreshTokenReuseError);
+        expect((outcome as RefreshTokenReuseError).code).toBe('REAUTHENTICATION_REQUIRED');
+        expect(await store.getTokens(sid)).toBeNull();
+        const events = logs.records().filter((record) => record.event === 'refresh_token_reuse');
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ security: true, provider: 'op', storedVer: 2 });
+        expect(events[0]!.session).toMatch(/^[0-9a-f]{12}$/);
+        expectNoTokenInLogs('refresh-token-from-elsewhere', sid);
+      });
+
+      it('another replica holding the lock too long: wait at most refreshWait, then the still-valid token; expired → 503', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        expect(await store.acquireLock(sid, 'stuck-replica', 5_000)).toBe(true);
+        clock.advance(6 * MINUTE);
+        const tokens = service(clock, { refreshWait: 300 });
+        const started = performance.now();
+        const bearer = await tokens.getAccessToken(sid);
+        expect(performance.now() - started).toBeLessThan(1_500);
+        expect(bearer.accessToken).toBe(issued.accessToken);
+        expect(bearer.outcome).toBe('transient');
+        clock.advance(5 * MINUTE);
+        await expect(tokens.getAccessToken(sid)).rejects.toBeInstanceOf(TokenServiceUnavailableError);
+        expect(fixture.op.stats.refreshGrants).toBe(0);
+        await store.releaseLock(sid, 'stuck-replica');
+      });
+
+      it('a lock freed without a new token set is taken over and the refresh happens', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        expect(await store.acquireLock(sid, 'crashed-replica', 200)).toBe(true);
+        clock.advance(6 * MINUTE);
+        const bearer = await service(clock).getAccessToken(sid);
+        expect(bearer.outcome).toBe('success');
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+    });
+  });
+}

@@ -1,0 +1,63 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DecryptionFailedError } from '../../src/errors.ts';
+import { ProviderTokens } from '../../src/providers/types.ts';
+import type { StoredTokenSet } from '../../src/store/types.ts';
+import { openTokenSet, sealRefreshed } from '../../src/tokens/token-set.ts';
+import { testKeyring } from './fixture.ts';
+
+const keyring = testKeyring();
+const SID = 'sid-1';
+
+function storedLogin(): StoredTokenSet {
+  return {
+    ver: 3,
+    accessToken: keyring.seal('AT-old', SID, 'access'),
+    refreshToken: keyring.seal('RT-old', SID, 'refresh'),
+    idToken: keyring.seal('ID-old', SID, 'id'),
+    expiresAt: 1_000 + 3_600_000,
+    obtainedAt: 1_000,
+    scope: 'openid offline_access',
+    tokenType: 'Bearer',
+  };
+}
+
+describe('token set written after a refresh', () => {
+  it('rotation: a new refresh token replaces the old one', () => {
+    const next = sealRefreshed(keyring, SID, storedLogin(), new ProviderTokens({ accessToken: 'AT-new', refreshToken: 'RT-new', expiresIn: 60 }), 5_000);
+    const opened = openTokenSet(keyring, SID, { ...next, ver: 4 });
+    expect(opened.accessToken).toBe('AT-new');
+    expect(opened.refreshToken).toBe('RT-new');
+    expect(opened.obtainedAt).toBe(5_000);
+    expect(opened.expiresAt).toBe(65_000);
+  });
+
+  it('no new refresh token: the old one is kept (and the ID token and scope too)', () => {
+    const previous = storedLogin();
+    const next = sealRefreshed(keyring, SID, previous, new ProviderTokens({ accessToken: 'AT-new', expiresIn: 60 }), 5_000);
+    expect(next.refreshToken).toBe(previous.refreshToken);
+    const opened = openTokenSet(keyring, SID, { ...next, ver: 4 });
+    expect(opened.refreshToken).toBe('RT-old');
+    expect(opened.idToken).toBe('ID-old');
+    expect(opened.scope).toBe('openid offline_access');
+  });
+
+  it('a response without expires_in gives a token that does not expire', () => {
+    const next = sealRefreshed(keyring, SID, storedLogin(), new ProviderTokens({ accessToken: 'AT-new' }), 5_000);
+    expect(next).not.toHaveProperty('expiresAt');
+  });
+
+  it('nothing is written in plaintext, and sealed values are bound to their session', () => {
+    const next = sealRefreshed(keyring, SID, storedLogin(), new ProviderTokens({ accessToken: 'AT-new', refreshToken: 'RT-new' }), 5_000);
+    expect(JSON.stringify(next)).not.toMatch(/AT-new|RT-new/);
+    expect(() => openTokenSet(keyring, 'another-sid', { ...next, ver: 4 })).toThrow(DecryptionFailedError);
+  });
+
+  it('an opened token set prints its tokens as [present]', () => {
+    const opened = openTokenSet(keyring, SID, storedLogin());
+    for (const text of [JSON.stringify(opened), inspect(opened)]) {
+      expect(text).not.toMatch(/AT-old|RT-old|ID-old/);
+      expect(text).toContain('[present]');
+    }
+  });
+});

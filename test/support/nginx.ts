@@ -17,6 +17,8 @@ export interface NginxOptions {
   http?: string;
   /** The inside of the one `server { }` block; `listen` is added. */
   server: string;
+  /** Default: a free port. Give one when the config must name it before nginx starts (publicOrigin). */
+  port?: number;
   executable?: string;
 }
 
@@ -31,7 +33,7 @@ export interface NginxHandle {
 
 export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'tokengate-nginx-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = nginxConfig(dir, port, options);
   const configPath = join(dir, 'nginx.conf');
   await writeFile(configPath, config);

@@ -1,0 +1,114 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Context, type Middleware, type Next } from 'koa';
+import { NotFoundError } from '../errors.ts';
+import { errorHandler } from '../http/error-handler.ts';
+import { accessLog } from '../observability/index.ts';
+import { loadSession } from '../session/load-session.ts';
+import type { ForwardAuthDeps } from './deps.ts';
+import { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';
+import { verifySteps } from './verify.ts';
+
+/**
+ * Where the verify endpoint is served. It hands out tokens, so browsers must not reach it:
+ *
+ * - its own listener (`forwardAuth.listen`), which only the ingress can reach: a Koa app that
+ *   answers the verify path and 404 for everything else;
+ * - the main listener, only for requests that carry `forwardAuth.sharedSecret` in
+ *   `forwardAuth.secretHeader`. Without it the verify path answers 404, exactly like a path
+ *   that does not exist.
+ *
+ * When a sharedSecret is configured, the own listener asks for it too.
+ */
+
+/** The Koa app of the forward-auth listener. */
+export function createForwardAuthApp(deps: ForwardAuthDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const chain: Middleware[] = [
+    errorHandler(),
+    accessLog(deps.logger),
+    onlyVerifyRequests(deps),
+    sessionFromForwardedCookie(deps),
+    ...verifySteps(deps),
+  ];
+  for (const middleware of chain) app.use(middleware);
+  return app;
+}
+
+/**
+ * For the main listener's chain, after the session loader: the verify endpoint when the request
+ * carries the shared secret, 404 for the verify path otherwise, and nothing for any other path.
+ */
+export function forwardAuthOnMainListener(deps: ForwardAuthDeps): Middleware {
+  const { forwardAuth } = deps.config;
+  const verify = inOrder(verifySteps(deps));
+  return async function forwardAuthGate(ctx: Context, next: Next): Promise<void> {
+    if (!forwardAuth.enabled || !isVerifyPath(ctx.path, forwardAuth.path)) return next();
+    if (forwardAuth.sharedSecret === undefined || !carriesSharedSecret(ctx, forwardAuth)) throw new NotFoundError();
+    await verify(ctx, next);
+  };
+}
+
+/** Runs Koa middleware one after the other, as one middleware. */
+function inOrder(steps: readonly Middleware[]): (ctx: Context, next: Next) => Promise<void> {
+  return function run(ctx, next) {
+    const dispatch = async (index: number): Promise<void> => {
+      const step = steps[index];
+      if (step === undefined) return next();
+      await step(ctx, () => dispatch(index + 1));
+    };
+    return dispatch(0);
+  };
+}
+
+function onlyVerifyRequests(deps: ForwardAuthDeps) {
+  const { forwardAuth } = deps.config;
+  return async function onlyVerify(ctx: Context, next: Next): Promise<void> {
+    if (!isVerifyPath(ctx.path, forwardAuth.path) || !carriesSharedSecret(ctx, forwardAuth)) throw new NotFoundError();
+    await next();
+  };
+}
+
+function sessionFromForwardedCookie(deps: ForwardAuthDeps): Middleware {
+  return loadSession({
+    cookie: deps.cookies.session,
+    store: deps.store,
+    idleTimeoutMs: deps.config.session.idleTimeout,
+    now: deps.now,
+    logger: deps.logger,
+  });
+}
+
+export interface ForwardAuthListener {
+  /** `http://host:port` */
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Listens on `forwardAuth.listen` (or the given host/port; port 0 picks a free one). */
+export async function listenForwardAuth(deps: ForwardAuthDeps, options: { host?: string; port?: number } = {}): Promise<ForwardAuthListener> {
+  const configured = deps.config.forwardAuth.listen;
+  const host = options.host ?? configured?.host ?? '127.0.0.1';
+  const port = options.port ?? configured?.port ?? 0;
+  const server = createServer(createForwardAuthApp(deps).callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shown}:${address.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,100 @@
+import type { Context, Middleware, Next } from 'koa';
+import { GatewayError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
+import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
+import type { GatewayState } from '../http/state.ts';
+import { failureOutcome } from '../tokens/index.ts';
+import type { ForwardAuthDeps } from './deps.ts';
+import { loggablePath, loginHint, originalRequest, type OriginalRequest } from './original-request.ts';
+
+/**
+ * The verify answer, as an ordered list of small steps. The session was loaded from the
+ * forwarded Cookie header by the session loader that runs before these steps.
+ *
+ *   200  Authorization: Bearer <access token>, X-Auth-Request-User: <sub>,
+ *        X-Auth-Request-Email: <email> (when known). Empty body. The token is refreshed first
+ *        when it is due (TokenService, single-flight).
+ *   401  {error, code} SESSION_EXPIRED or REAUTHENTICATION_REQUIRED, with X-Tokengate-Login
+ *        (where to send a navigation: /auth/login?returnTo=<original URI>) and
+ *        X-Tokengate-Error-Code for ingresses that cannot read a body (nginx).
+ *   403  CSRF_REJECTED: the original request changes state without the CSRF header, or from a
+ *        foreign Origin (the upstream is a proxied route like any other, invariant 8).
+ *   503  TOKEN_SERVICE_UNAVAILABLE / STORE_UNAVAILABLE with Retry-After.
+ * Never cacheable.
+ */
+
+export type ForwardAuthState = Partial<GatewayState> & { original?: OriginalRequest };
+type VerifyContext = Context & { state: ForwardAuthState };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Header values must be plain visible ASCII; anything else is left out rather than mangled. */
+const HEADER_SAFE = /^[\x20-\x7e]+$/;
+
+export function verifySteps(deps: ForwardAuthDeps): Middleware[] {
+  return [nameRoute, neverCache, describeOriginal(deps), explainFailures(deps), checkCsrf(deps), answer(deps)];
+}
+
+async function nameRoute(ctx: VerifyContext, next: Next): Promise<void> {
+  ctx.state.routeName = 'forward_auth.verify';
+  await next();
+}
+
+async function neverCache(ctx: VerifyContext, next: Next): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+}
+
+function describeOriginal(deps: ForwardAuthDeps) {
+  return async function describeOriginalRequest(ctx: VerifyContext, next: Next): Promise<void> {
+    const original = originalRequest(ctx, deps.config.forwardAuth.path);
+    ctx.state.original = original;
+    ctx.state.log = ctx.state.log?.child({ originalMethod: original.method, originalPath: loggablePath(original.uri) });
+    await next();
+  };
+}
+
+function explainFailures(deps: ForwardAuthDeps) {
+  return async function explainFailure(ctx: VerifyContext, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof GatewayError && err.expose) {
+        ctx.set('X-Tokengate-Error-Code', err.code);
+        if (err.status === 401) ctx.set('X-Tokengate-Login', loginHint(ctx.state.original?.uri, deps.config.publicOrigin));
+      }
+      throw err;
+    }
+  };
+}
+
+function checkCsrf(deps: ForwardAuthDeps) {
+  const csrf = csrfProtection(csrfOptionsFrom(deps.config));
+  return async function checkOriginalCsrf(ctx: VerifyContext, next: Next): Promise<void> {
+    const method = ctx.state.original?.method ?? ctx.method;
+    if (SAFE_METHODS.has(method)) return next();
+    // The same check as every proxied route, applied to the method the browser used.
+    const asOriginal = Object.create(ctx, { method: { value: method } }) as VerifyContext;
+    await csrf(asOriginal, next);
+  };
+}
+
+function answer(deps: ForwardAuthDeps) {
+  return async function answerVerify(ctx: VerifyContext): Promise<void> {
+    const { sid, session, tokens } = ctx.state;
+    if (sid === undefined || session === undefined) throw new SessionExpiredError();
+    if (!tokens) throw new ReauthenticationRequiredError();
+    let bearer;
+    try {
+      bearer = await deps.tokens.getAccessToken(sid, { session, tokens });
+    } catch (err) {
+      ctx.state.refreshOutcome = failureOutcome(err);
+      throw err;
+    }
+    ctx.state.refreshOutcome = bearer.outcome;
+    ctx.status = 200;
+    ctx.set('Authorization', bearer.authorization);
+    if (HEADER_SAFE.test(session.sub)) ctx.set('X-Auth-Request-User', session.sub);
+    const email = session.claims.email;
+    if (email !== undefined && HEADER_SAFE.test(email)) ctx.set('X-Auth-Request-Email', email);
+    ctx.body = '';
+  };
+}

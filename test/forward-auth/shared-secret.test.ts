@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_USER } from '../../demo/op.ts';
+import { NotFoundError } from '../../src/errors.ts';
+import { forwardAuthOnMainListener } from '../../src/forward-auth/index.ts';
+import { errorHandler } from '../../src/http/error-handler.ts';
+import { loadSession } from '../../src/session/load-session.ts';
+import { loginThroughGateway, type LoginResult } from '../support/login.ts';
+import { SHARED_SECRET, startForwardAuthStack, type ForwardAuthStack } from './stack.ts';
+
+/**
+ * The verify endpoint on a main listener, behind the shared secret header: the main chain's
+ * order (error handler, session loader, the forward-auth gate, then the 404 that ends the
+ * chain), with the real store, cookies and token service of a running gateway.
+ */
+
+let stack: ForwardAuthStack;
+let server: Server;
+let mainUrl: string;
+let user: LoginResult;
+
+beforeAll(async () => {
+  stack = await startForwardAuthStack({ sharedSecret: true, mainIsPublic: true });
+  const { deps } = stack;
+  const app = new Koa();
+  app.silent = true;
+  app.use(errorHandler());
+  app.use(loadSession({ cookie: deps.cookies.session, store: deps.store, idleTimeoutMs: deps.config.session.idleTimeout, now: deps.now, logger: deps.logger }));
+  app.use(forwardAuthOnMainListener(deps));
+  app.use(async () => {
+    throw new NotFoundError();
+  });
+  server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  mainUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  user = await loginThroughGateway(`${stack.main.url}/auth/login`, { username: DEMO_USER.username, password: DEMO_USER.password });
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await stack?.close();
+});
+
+async function verify(url: string, headers: Record<string, string>) {
+  return fetch(`${url}/auth/verify`, { headers });
+}
+
+describe('the verify endpoint behind a shared secret', () => {
+  it('answers 200 with the bearer to a request that carries the secret', async () => {
+    const cookie = await user.jar.getCookieString(stack.main.url);
+    const response = await verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('authorization')).toMatch(/^Bearer \S+$/);
+    expect(response.headers.get('x-auth-request-user')).toBe(DEMO_USER.sub);
+    const token = response.headers.get('authorization')!.slice('Bearer '.length);
+    expect((await stack.op.introspect(token)).active).toBe(true);
+  });
+
+  it.each([
+    ['no secret header', {}],
+    ['a wrong secret', { 'x-tokengate-forward-auth': 'guess' }],
+    ['the secret with one character changed', { 'x-tokengate-forward-auth': `${SHARED_SECRET.slice(0, -1)}X` }],
+    ['the secret with a suffix', { 'x-tokengate-forward-auth': `${SHARED_SECRET}x` }],
+  ])('answers 404, as for any unknown path, with %s', async (_case, extra: Record<string, string>) => {
+    const cookie = await user.jar.getCookieString(stack.main.url);
+    const response = await verify(mainUrl, { cookie, ...extra });
+    const unknown = await fetch(`${mainUrl}/no-such-path`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual(await unknown.json());
+    expect(response.headers.get('authorization')).toBeNull();
+  });
+
+  it('asks the forward-auth listener for the secret too', async () => {
+    const cookie = await user.jar.getCookieString(stack.main.url);
+    expect((await verify(stack.verify.url, { cookie })).status).toBe(404);
+    expect((await verify(stack.verify.url, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET })).status).toBe(200);
+  });
+
+  it('answers 401 with the login hint when the secret is right but there is no session', async () => {
+    const response = await verify(mainUrl, { 'x-tokengate-forward-auth': SHARED_SECRET, 'x-forwarded-uri': '/inbox?folder=2' });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'No valid session', code: 'SESSION_EXPIRED' });
+    expect(response.headers.get('x-tokengate-error-code')).toBe('SESSION_EXPIRED');
+    expect(response.headers.get('x-tokengate-login')).toBe(`/auth/login?returnTo=${encodeURIComponent('/inbox?folder=2')}`);
+  });
+});
+
+describe('what the ingress says about the original request', () => {
+  const withSecret = async (extra: Record<string, string>) => {
+    const cookie = await user.jar.getCookieString(stack.main.url);
+    return verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, ...extra });
+  };
+
+  it('rejects a state-changing original request without the CSRF header (403)', async () => {
+    const response = await withSecret({ 'x-original-method': 'POST' });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'CSRF_REJECTED' });
+    expect(response.headers.get('authorization')).toBeNull();
+  });
+
+  it('accepts it with the CSRF header, and refuses a foreign Origin (Traefik names the method X-Forwarded-Method)', async () => {
+    expect((await withSecret({ 'x-forwarded-method': 'DELETE', 'x-csrf': '1' })).status).toBe(200);
+    expect((await withSecret({ 'x-forwarded-method': 'DELETE', 'x-csrf': '1', origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('serves Envoy ext_authz, which appends the original path and keeps the method', async () => {
+    const cookie = await user.jar.getCookieString(stack.main.url);
+    const get = await fetch(`${mainUrl}/auth/verify/api/items?id=3`, { headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });
+    expect(get.status).toBe(200);
+    const post = await fetch(`${mainUrl}/auth/verify/api/items`, { method: 'POST', headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });
+    expect(post.status).toBe(403);
+    const anonymous = await fetch(`${mainUrl}/auth/verify/api/items?id=3`, { headers: { 'x-tokengate-forward-auth': SHARED_SECRET } });
+    expect(anonymous.headers.get('x-tokengate-login')).toBe(`/auth/login?returnTo=${encodeURIComponent('/api/items?id=3')}`);
+  });
+
+  it('never turns an unsafe original URI into a login target', async () => {
+    const response = await verify(mainUrl, { 'x-tokengate-forward-auth': SHARED_SECRET, 'x-original-uri': '//evil.example/x' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-tokengate-login')).toBe('/auth/login');
+  });
+});

@@ -1,0 +1,98 @@
+import pino from 'pino';
+import { createGateway, type Gateway, type ListeningGateway } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { generateKey } from '../../src/crypto/keyring.ts';
+import { listenForwardAuth, type ForwardAuthDeps, type ForwardAuthListener } from '../../src/forward-auth/index.ts';
+import { TokenService } from '../../src/tokens/index.ts';
+import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
+import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
+import { freePort } from '../support/nginx.ts';
+
+/**
+ * The forward-auth tests' servers, all real and on 127.0.0.1: the demo OpenID Provider, the
+ * sample API, Tokengate's main listener and its forward-auth listener. The public origin is the
+ * ingress in front (nginx), whose port is chosen first because the provider's redirect URI and
+ * the config name it. The clock can be moved forward to make a token due for refresh.
+ */
+
+export interface ForwardAuthStack {
+  publicOrigin: string;
+  ingressPort: number;
+  op: OpenIdProviderHandle;
+  api: SampleApiHandle;
+  gateway: Gateway;
+  main: ListeningGateway;
+  verify: ForwardAuthListener;
+  config: Config;
+  deps: ForwardAuthDeps;
+  /** Moves the gateway's clock forward. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+export const CLIENT_ID = 'tokengate-fa';
+export const SHARED_SECRET = 'ingress-only-secret-0123456789abcdef';
+
+export interface ForwardAuthStackOptions {
+  sharedSecret?: boolean;
+  /** No ingress in front: the main listener takes the public origin's port itself. */
+  mainIsPublic?: boolean;
+}
+
+export async function startForwardAuthStack(options: ForwardAuthStackOptions = {}): Promise<ForwardAuthStack> {
+  const ingressPort = await freePort();
+  const publicOrigin = `http://127.0.0.1:${ingressPort}`;
+  const clientSecret = generateKey();
+  let offset = 0;
+  const now = () => Date.now() + offset;
+
+  const op = await startOpenIdProvider({
+    clients: [{ clientId: CLIENT_ID, clientSecret, redirectUris: [`${publicOrigin}/auth/callback/op`] }],
+  });
+  const api = await startSampleApi({ introspect: (token) => op.introspect(token) });
+  const config = loadConfig({
+    env: {},
+    object: {
+      publicOrigin,
+      listen: { host: '127.0.0.1', port: 0 },
+      keys: { encryption: [{ kid: 't1', key: generateKey() }], cookie: [generateKey()] },
+      store: { type: 'memory' },
+      session: { idleTimeout: '4h', absoluteTimeout: '12h' },
+      providers: [{ id: 'op', type: 'oidc', issuer: op.issuer, clientId: CLIENT_ID, clientSecret, scopes: ['openid', 'profile', 'email', 'offline_access'] }],
+      forwardAuth: {
+        enabled: true,
+        listen: { host: '127.0.0.1', port: 0 },
+        ...(options.sharedSecret ? { sharedSecret: SHARED_SECRET } : {}),
+      },
+      logging: { level: 'silent' },
+    },
+  });
+  const logger = pino({ level: 'silent' });
+  const gateway = createGateway(config, { logger, now });
+  await gateway.start();
+  const main = await gateway.listen({ port: options.mainIsPublic ? ingressPort : 0 });
+  const tokens = new TokenService({ store: gateway.store, providers: gateway.providers, keyring: gateway.keyring, config: config.tokens, now, logger });
+  const deps: ForwardAuthDeps = { config, store: gateway.store, cookies: gateway.cookies, tokens, logger, now };
+  const verify = await listenForwardAuth(deps, { port: 0 });
+
+  return {
+    publicOrigin,
+    ingressPort,
+    op,
+    api,
+    gateway,
+    main,
+    verify,
+    config,
+    deps,
+    advance(ms) {
+      offset += ms;
+    },
+    async close() {
+      await verify.close();
+      await gateway.close();
+      await api.close();
+      await op.close();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export { cookieKeys, cookiePolicy, createCookies, type CookiePolicy, type GatewayCookies } from './cookies.ts';
+export { absoluteExpiry, idleExpiry, sessionTtl, type LifetimeInput } from './lifetime.ts';
+export { loadSession, type SessionLoaderOptions } from './load-session.ts';
+export { isSessionId, newSessionId, randomToken } from './session-id.ts';
+export { SignedCookie, type CookieRead, type SignedCookieOptions } from './signed-cookie.ts';

@@ -1,0 +1,128 @@
+import type { Context } from 'koa';
+import { BadRequestError, GatewayError, ProviderError } from '../errors.ts';
+import type { GatewayState } from '../http/state.ts';
+import { securityEvent } from '../observability/index.ts';
+import { sameText } from './compare.ts';
+import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
+import { establishSession } from './establish-session.ts';
+import { queryParam } from './params.ts';
+import { takeTransaction, type LoginTransaction } from './transaction.ts';
+import type { Provider, ProviderTokens, UserProfile } from '../providers/types.ts';
+
+/**
+ * GET /auth/callback/<provider>
+ *
+ * 1. The login transaction named by the login cookie is taken from the store first (one use:
+ *    whatever is wrong with this callback, a replay finds nothing). No cookie, a forged one,
+ *    an expired or used transaction: 400.
+ * 2. `state` must equal the transaction's and the transaction must belong to this callback's
+ *    provider (one callback path per provider); `iss`, when sent, must be the provider's
+ *    issuer (RFC 9207). Else 400 and a security event.
+ * 3. The provider's `error` parameter: 400 naming the OAuth error code.
+ * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
+ *    the login must start again (the code and the transaction are spent).
+ * 5. A new session, then a redirect to returnTo.
+ * Nothing is stored unless step 5 is reached.
+ */
+
+type StatefulContext = Context & { state: Partial<GatewayState>; params: Record<string, string> };
+
+export function callbackHandler(deps: AuthDeps) {
+  return async function callback(ctx: StatefulContext): Promise<void> {
+    ctx.set('Cache-Control', 'no-store');
+    // Taken first: whatever is wrong with this callback, the transaction is spent.
+    const transaction = await takeLoginTransaction(ctx, deps);
+    const provider = providerById(deps, ctx.params['provider']);
+    const params = {
+      state: queryParam(ctx, 'state'),
+      code: queryParam(ctx, 'code'),
+      error: queryParam(ctx, 'error', { maxLength: 128 }),
+      iss: queryParam(ctx, 'iss'),
+    };
+    // Checked for repetition and size like the others; never used or echoed.
+    queryParam(ctx, 'error_description');
+
+    checkBinding(ctx, provider, transaction, params);
+    if (params.error !== undefined) throw new BadRequestError(`Login was not completed at the provider (${knownOAuthError(params.error)})`);
+    if (params.code === undefined) throw new BadRequestError('Parameter "code" is required');
+
+    const ready = await readyProvider(provider);
+    const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
+    const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
+
+    await establishSession(ctx, deps, ready, tokens, profile);
+    ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
+    ctx.redirect(transaction.returnTo);
+  };
+}
+
+async function takeLoginTransaction(ctx: StatefulContext, deps: AuthDeps): Promise<LoginTransaction> {
+  const cookie = deps.cookies.login.read(ctx);
+  if (cookie.status !== 'absent') deps.cookies.login.clear(ctx);
+  if (cookie.status === 'forged') {
+    securityEvent(ctx.state.log ?? deps.logger, 'tampered_cookie', { cookie: deps.cookies.login.name });
+    throw new BadRequestError('No login in progress in this browser');
+  }
+  if (cookie.status === 'absent') throw new BadRequestError('No login in progress in this browser');
+  const transaction = await takeTransaction(deps.store, cookie.value);
+  if (transaction === null) throw new BadRequestError('This login has expired or was already completed; please start again');
+  return transaction;
+}
+
+function checkBinding(ctx: StatefulContext, provider: Provider, transaction: LoginTransaction, params: { state: string | undefined; iss: string | undefined }): void {
+  const log = ctx.state.log;
+  if (params.state === undefined || !sameText(params.state, transaction.state)) {
+    if (log) securityEvent(log, 'state_mismatch', { provider: provider.id, missing: params.state === undefined });
+    throw new BadRequestError('The login state does not match; please start again');
+  }
+  if (transaction.provider !== provider.id) {
+    if (log) securityEvent(log, 'provider_mixup', { provider: provider.id, expected: transaction.provider });
+    throw new BadRequestError('This login was started with another provider');
+  }
+  if (params.iss !== undefined && provider.issuer !== undefined && params.iss !== provider.issuer) {
+    if (log) securityEvent(log, 'issuer_mismatch', { provider: provider.id });
+    throw new BadRequestError('The authorization response comes from another issuer');
+  }
+}
+
+/**
+ * A failure past the state check spends the login: the code is single-use and the transaction
+ * is gone, so whatever the cause (an OAuth error, a 500, HTML or broken JSON from the token
+ * endpoint, a rejected ID token) the browser is told to start again. The details go to the log,
+ * never to the browser.
+ */
+async function finishAtProvider<T extends ProviderTokens | UserProfile>(ctx: StatefulContext, providerId: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    const details = err instanceof ProviderError ? { oauthError: err.oauthError, httpStatus: err.httpStatus, transient: err.transient } : { code: err.code };
+    if (err instanceof BadRequestError && ctx.state.log) securityEvent(ctx.state.log, 'login_rejected', { provider: providerId, reason: err.message });
+    ctx.state.log?.warn({ provider: providerId, ...details }, 'login failed at the provider');
+    throw new BadRequestError('Login could not be completed; please start again', { cause: err });
+  }
+}
+
+/** OAuth 2.0 and OpenID Connect authorization error codes; anything else is not echoed. */
+const AUTHORIZATION_ERRORS = new Set([
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
+]);
+
+function knownOAuthError(error: string): string {
+  return AUTHORIZATION_ERRORS.has(error) ? error : 'unknown error';
+}

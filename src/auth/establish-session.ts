@@ -1,0 +1,74 @@
+import type { Context } from 'koa';
+import type { GatewayState } from '../http/state.ts';
+import type { Provider, ProviderTokens, UserProfile } from '../providers/types.ts';
+import { absoluteExpiry, sessionTtl } from '../session/lifetime.ts';
+import { newSessionId } from '../session/session-id.ts';
+import { sessionTag } from '../observability/index.ts';
+import type { SessionRecord } from '../store/types.ts';
+import type { AuthDeps } from './deps.ts';
+import { sealTokenSet } from './sealed-tokens.ts';
+
+/**
+ * The end of a successful login: a brand-new sid (never one the browser had before: no session
+ * fixation), the tokens sealed under it, the session and token set written in one
+ * `createSession`, the session cookie set. A session this browser held before is ended here
+ * (locally only: revoking its tokens could end the grant the new login shares with it).
+ */
+export async function establishSession(
+  ctx: Context & { state: Partial<GatewayState> },
+  deps: AuthDeps,
+  provider: Provider,
+  tokens: ProviderTokens,
+  profile: UserProfile,
+): Promise<SessionRecord> {
+  const now = deps.now();
+  const sid = newSessionId();
+  const session: SessionRecord = {
+    sid,
+    provider: provider.id,
+    sub: profile.sub,
+    claims: displayClaims(profile),
+    ...(profile.providerSid === undefined ? {} : { providerSid: profile.providerSid }),
+    createdAt: now,
+    absoluteExpiresAt: absoluteExpiry({
+      now,
+      absoluteTimeoutMs: deps.config.session.absoluteTimeout,
+      refreshTokenExpiresIn: tokens.refreshTokenExpiresIn,
+      hasRefreshToken: tokens.refreshToken !== undefined,
+      accessTokenExpiresIn: tokens.expiresIn,
+    }),
+  };
+  await deps.store.createSession(session, sealTokenSet(deps.keyring, sid, tokens, now), sessionTtl(session, now, deps.config.session.idleTimeout));
+
+  const previous = ctx.state.sid;
+  if (previous !== undefined && previous !== sid) await deps.store.destroySession(previous);
+
+  deps.cookies.session.write(ctx, sid, session.absoluteExpiresAt - now);
+  rememberConsentNeed(ctx, deps, provider, tokens);
+  ctx.state.sid = sid;
+  ctx.state.sessionTag = sessionTag(sid);
+  ctx.state.session = session;
+  return session;
+}
+
+function displayClaims(profile: UserProfile): SessionRecord['claims'] {
+  return {
+    ...(profile.name === undefined ? {} : { name: profile.name }),
+    ...(profile.email === undefined ? {} : { email: profile.email }),
+    ...(profile.picture === undefined ? {} : { picture: profile.picture }),
+  };
+}
+
+/** Days the Google consent hint lasts in the browser. */
+const CONSENT_HINT_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Google returns a refresh token only when the user consents. A Google login that came back
+ * without one marks the browser, and the next login through that provider asks for consent
+ * (`prompt=consent`); a login that brings a refresh token removes the mark.
+ */
+function rememberConsentNeed(ctx: Context, deps: AuthDeps, provider: Provider, tokens: ProviderTokens): void {
+  if (provider.type !== 'google') return;
+  if (tokens.refreshToken === undefined) deps.cookies.consent.write(ctx, provider.id, CONSENT_HINT_MS);
+  else if (deps.cookies.consent.read(ctx).status !== 'absent') deps.cookies.consent.clear(ctx);
+}

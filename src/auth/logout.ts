@@ -5,7 +5,7 @@ import { sessionTag } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
 import type { StoredTokenSet } from '../store/types.ts';
 import type { AuthDeps } from './deps.ts';
-import { openForRevocation } from './sealed-tokens.ts';
+import { openTokenSet } from '../tokens/token-set.ts';
 
 /**
  * POST /auth/logout and POST /auth/logout-everywhere (both behind the CSRF check).
@@ -65,7 +65,7 @@ async function endUserSessions(ctx: StatefulContext, deps: AuthDeps, provider: P
 export function revoke(deps: AuthDeps, provider: Provider | undefined, sid: string, stored: StoredTokenSet | null): void {
   if (!provider || !stored) return;
   try {
-    deps.revoker.revokeInBackground(provider, openForRevocation(deps.keyring, sid, stored), { sessionTag: sessionTag(sid) });
+    deps.revoker.revokeInBackground(provider, openTokenSet(deps.keyring, sid, stored), { sessionTag: sessionTag(sid) });
   } catch (err) {
     if (!(err instanceof DecryptionFailedError)) throw err;
     deps.revoker.skipped(provider, 'sealed tokens could not be opened', { sessionTag: sessionTag(sid) });

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { securityEvent, type Metrics } from '../observability/index.ts';
 import type { Provider, RevocationOutcome } from '../providers/types.ts';
-import type { RevocableTokens } from './sealed-tokens.ts';
 
 /**
  * Revocation at logout, off the request path. The logout answers as soon as the store is clean;
@@ -18,6 +17,12 @@ export interface RevokerOptions {
   attempts?: number;
   /** Delay before the n-th retry (1-based), in ms. */
   retryDelayMs?: (retry: number) => number;
+}
+
+/** The tokens to revoke; an opened token set (which prints as '[present]') fits. */
+export interface RevocableTokens {
+  readonly accessToken?: string | undefined;
+  readonly refreshToken?: string | undefined;
 }
 
 interface Wait {
@@ -43,7 +48,7 @@ export class Revoker {
 
   /** Starts revoking; never throws, never waits. */
   revokeInBackground(provider: Provider, tokens: RevocableTokens, fields: { sessionTag?: string | undefined } = {}): void {
-    if (tokens.empty || this.#closed) return;
+    if ((tokens.accessToken === undefined && tokens.refreshToken === undefined) || this.#closed) return;
     const run = this.#run(provider, tokens, fields).finally(() => this.#running.delete(run));
     this.#running.add(run);
   }

@@ -1,0 +1,47 @@
+import type { Store } from '../store/types.ts';
+import type { Metrics, StoreOp } from './metrics.ts';
+
+/**
+ * The same Store, timed: every call observes `tokengate_store_duration_seconds{op}` and every
+ * rejection counts `tokengate_store_errors_total{op}` (and is rethrown unchanged). `close` is
+ * passed through untimed.
+ */
+export function instrumentStore(store: Store, metrics: Pick<Metrics, 'storeDuration' | 'storeErrors'>): Store {
+  function timed<A extends unknown[], R>(op: StoreOp, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A): Promise<R> => {
+      const stop = metrics.storeDuration.startTimer({ op });
+      try {
+        return await call(...args);
+      } catch (err) {
+        metrics.storeErrors.inc({ op });
+        throw err;
+      } finally {
+        stop();
+      }
+    };
+  }
+
+  return {
+    kind: store.kind,
+    createSession: timed('createSession', (...args) => store.createSession(...args)),
+    loadSession: timed('loadSession', (...args) => store.loadSession(...args)),
+    getSession: timed('getSession', (...args) => store.getSession(...args)),
+    putSession: timed('putSession', (...args) => store.putSession(...args)),
+    touchSession: timed('touchSession', (...args) => store.touchSession(...args)),
+    destroySession: timed('destroySession', (...args) => store.destroySession(...args)),
+    getTokens: timed('getTokens', (...args) => store.getTokens(...args)),
+    compareAndSetTokens: timed('compareAndSetTokens', (...args) => store.compareAndSetTokens(...args)),
+    deleteTokens: timed('deleteTokens', (...args) => store.deleteTokens(...args)),
+    acquireLock: timed('acquireLock', (...args) => store.acquireLock(...args)),
+    renewLock: timed('renewLock', (...args) => store.renewLock(...args)),
+    releaseLock: timed('releaseLock', (...args) => store.releaseLock(...args)),
+    listUserSessions: timed('listUserSessions', (...args) => store.listUserSessions(...args)),
+    destroyUserSessions: timed('destroyUserSessions', (...args) => store.destroyUserSessions(...args)),
+    findByProviderSid: timed('findByProviderSid', (...args) => store.findByProviderSid(...args)),
+    putEphemeral: timed('putEphemeral', (...args) => store.putEphemeral(...args)),
+    takeEphemeral: timed('takeEphemeral', (...args) => store.takeEphemeral(...args)),
+    markOnce: timed('markOnce', (...args) => store.markOnce(...args)),
+    ping: timed('ping', (...args) => store.ping(...args)),
+    close: () => store.close(),
+  };
+}

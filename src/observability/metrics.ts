@@ -1,0 +1,174 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * Tokengate's Prometheus metrics, on a registry of their own (never prom-client's global one:
+ * tests build many). Every label value comes from a bounded set:
+ *
+ * - `route`: a configured route's name (its prefix), a fixed endpoint name (`auth.login`,
+ *   `forward_auth.verify`, ...), or `unmatched`. Never a raw request path.
+ * - `method`: one of HTTP_METHODS, else `OTHER`.
+ * - `status`: the numeric HTTP status.
+ * - refresh `outcome`: REFRESH_OUTCOMES, else `other`.
+ * - replay `outcome`: REPLAY_OUTCOMES, else `other`.
+ * - store `op`: a Store method name (STORE_OPS).
+ * - `provider`: a provider id from config; revocation `outcome`: REVOCATION_OUTCOMES, else `other`.
+ */
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const REFRESH_OUTCOMES = ['success', 'invalid_grant', 'transient', 'coalesced', 'reuse_detected', 'error'] as const;
+export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable'] as const;
+export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
+export const STORE_OPS = [
+  'createSession',
+  'loadSession',
+  'getSession',
+  'putSession',
+  'touchSession',
+  'destroySession',
+  'getTokens',
+  'compareAndSetTokens',
+  'deleteTokens',
+  'acquireLock',
+  'renewLock',
+  'releaseLock',
+  'listUserSessions',
+  'destroyUserSessions',
+  'findByProviderSid',
+  'putEphemeral',
+  'takeEphemeral',
+  'markOnce',
+  'ping',
+] as const;
+
+export type StoreOp = (typeof STORE_OPS)[number];
+
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LOCK_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, GC). Default true; tests that build many registries turn it off. */
+  defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  readonly upstreamDuration: Histogram<'route' | 'status'>;
+  readonly refreshes: Counter<'outcome'>;
+  readonly lockWait: Histogram;
+  readonly replays: Counter<'route' | 'outcome'>;
+  readonly storeDuration: Histogram<'op'>;
+  readonly storeErrors: Counter<'op'>;
+  readonly revocations: Counter<'provider' | 'outcome'>;
+
+  /** One finished request to the gateway (the access log calls this). */
+  countRequest(route: string, method: string, status: number): void;
+  /** Time to the upstream's response head (the proxy's `observeUpstream`). */
+  observeUpstream(route: string, status: number, seconds: number): void;
+  /** One refresh attempt's outcome (TokenService's `countRefresh`); `none` is not a refresh and is not counted. */
+  countRefresh(outcome: string): void;
+  /** Seconds a request waited for the refresh lock or another replica's refresh. */
+  observeLockWait(seconds: number): void;
+  /** What replay-once did after an upstream 401. */
+  countReplay(route: string, outcome: string): void;
+  /** One revocation attempt at a provider. */
+  countRevocation(provider: string, outcome: string): void;
+  /** The exposition text and its content type, for GET /metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const httpRequests = new Counter({
+    name: 'tokengate_http_requests_total',
+    help: 'Requests answered by the gateway, by route label, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: 'tokengate_upstream_duration_seconds',
+    help: 'Time from forwarding a request to the upstream response head.',
+    labelNames: ['route', 'status'] as const,
+    buckets: UPSTREAM_BUCKETS,
+    registers,
+  });
+  const refreshes = new Counter({
+    name: 'tokengate_refresh_total',
+    help: 'Token refreshes by outcome.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const lockWait = new Histogram({
+    name: 'tokengate_lock_wait_seconds',
+    help: 'Time a request waited for the refresh lock or for another refresh to finish.',
+    buckets: LOCK_WAIT_BUCKETS,
+    registers,
+  });
+  const replays = new Counter({
+    name: 'tokengate_replay_total',
+    help: 'What happened after an upstream 401: replayed, rejected again, or not replayable.',
+    labelNames: ['route', 'outcome'] as const,
+    registers,
+  });
+  const storeDuration = new Histogram({
+    name: 'tokengate_store_duration_seconds',
+    help: 'Session store call duration by operation.',
+    labelNames: ['op'] as const,
+    buckets: STORE_BUCKETS,
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: 'tokengate_store_errors_total',
+    help: 'Failed session store calls by operation.',
+    labelNames: ['op'] as const,
+    registers,
+  });
+  const revocations = new Counter({
+    name: 'tokengate_revocations_total',
+    help: 'Token revocations at the provider by outcome.',
+    labelNames: ['provider', 'outcome'] as const,
+    registers,
+  });
+
+  return {
+    registry,
+    httpRequests,
+    upstreamDuration,
+    refreshes,
+    lockWait,
+    replays,
+    storeDuration,
+    storeErrors,
+    revocations,
+    countRequest(route, method, status) {
+      httpRequests.inc({ route, method: oneOf(HTTP_METHODS, method.toUpperCase(), 'OTHER'), status: String(status) });
+    },
+    observeUpstream(route, status, seconds) {
+      upstreamDuration.observe({ route, status: String(status) }, seconds);
+    },
+    countRefresh(outcome) {
+      if (outcome === 'none') return;
+      refreshes.inc({ outcome: oneOf(REFRESH_OUTCOMES, outcome, 'other') });
+    },
+    observeLockWait(seconds) {
+      lockWait.observe(seconds);
+    },
+    countReplay(route, outcome) {
+      replays.inc({ route, outcome: oneOf(REPLAY_OUTCOMES, outcome, 'other') });
+    },
+    countRevocation(provider, outcome) {
+      revocations.inc({ provider, outcome: oneOf(REVOCATION_OUTCOMES, outcome, 'other') });
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+function oneOf(allowed: readonly string[], value: string, fallback: string): string {
+  return allowed.includes(value) ? value : fallback;
+}

@@ -1,0 +1,104 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+import { requestIdFrom } from './request-id.ts';
+import { safeUrl } from './scrub.ts';
+
+export interface AccessLogOptions {
+  logger: Logger;
+  /** Counts `tokengate_http_requests_total`; optional. */
+  metrics?: Pick<Metrics, 'countRequest'>;
+}
+
+/** What later middleware leaves on `ctx.state` for the access log (see src/http/state.ts). */
+export interface AccessLogState {
+  requestId?: string;
+  log?: Logger;
+  routeName?: string;
+  upstream?: string;
+  sessionTag?: string;
+  refreshOutcome?: string;
+}
+
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * The first middleware after the error handler. It names the request (`X-Request-Id` from the
+ * client when sane, else a random UUID) on the response and on `ctx.state.requestId`, binds
+ * `ctx.state.log` (a child logger carrying the request id), and writes ONE line when the response
+ * is done: method, route label, status, duration, and where set, the upstream origin, the
+ * session tag and the refresh outcome. Never the URL, its query or any header.
+ *
+ * The line is written when `res` emits 'finish' (or 'close' first, when the client went away),
+ * so the status is the one actually sent: Koa's own response, the error handler's, or a proxied
+ * upstream's when `ctx.respond = false`.
+ *
+ * Accepts a plain logger as shorthand for `{ logger }`.
+ */
+export function accessLog(options: AccessLogOptions | Logger) {
+  const { logger, metrics } = isLogger(options) ? { logger: options, metrics: undefined } : options;
+
+  return async function logAccess(ctx: Context & { state: AccessLogState }, next: Next): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdFrom(ctx.get(REQUEST_ID_HEADER) || undefined);
+    const log = logger.child({ requestId });
+    ctx.state.requestId = requestId;
+    ctx.state.log = log;
+    ctx.set(REQUEST_ID_HEADER, requestId);
+
+    const { res } = ctx;
+    let written = false;
+    const done = (): void => {
+      if (written) return;
+      written = true;
+      res.off('finish', done);
+      res.off('close', done);
+      const line = accessLine(ctx, res.statusCode, performance.now() - started, !res.writableFinished);
+      metrics?.countRequest(line.route, ctx.method, line.status);
+      if (line.status >= 500) log.warn(line, 'request');
+      else log.info(line, 'request');
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    await next();
+  };
+}
+
+interface AccessLine {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  upstream?: string;
+  session?: string;
+  refreshOutcome?: string;
+  /** The client went away before the response was complete. */
+  aborted?: true;
+}
+
+function accessLine(ctx: Context & { state: AccessLogState }, status: number, elapsedMs: number, aborted: boolean): AccessLine {
+  const { routeName, upstream, sessionTag, refreshOutcome } = ctx.state;
+  return {
+    method: ctx.method,
+    route: routeName ?? UNMATCHED_ROUTE,
+    status,
+    durationMs: Math.round(elapsedMs * 10) / 10,
+    ...(upstream === undefined ? {} : { upstream: originOf(upstream) }),
+    ...(sessionTag === undefined ? {} : { session: sessionTag }),
+    ...(refreshOutcome === undefined ? {} : { refreshOutcome }),
+    ...(aborted ? { aborted: true as const } : {}),
+  };
+}
+
+function originOf(upstream: string): string {
+  try {
+    return new URL(upstream).origin;
+  } catch {
+    return safeUrl(upstream);
+  }
+}
+
+function isLogger(value: AccessLogOptions | Logger): value is Logger {
+  return typeof (value as Logger).child === 'function' && typeof (value as Logger).info === 'function';
+}

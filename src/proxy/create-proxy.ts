@@ -1,0 +1,82 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Context, Middleware, Next } from 'koa';
+import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
+import { attachToken } from './attach-token.ts';
+import { forwardRequest } from './forward-request.ts';
+import { Forwarder } from './forwarder.ts';
+import { HeaderPolicy } from './headers.ts';
+import { matchRoute } from './match-route.ts';
+import { RouteTable } from './route-table.ts';
+import { UpstreamAgents } from './upstream-agents.ts';
+import { type UpgradeSessionReader, upgradeHandler } from './upgrade.ts';
+import type { ProxyOptions } from './types.ts';
+
+/**
+ * The reverse proxy, built from `config.routes`. A proxied request runs, in order:
+ *
+ *   matchRoute     the route (longest prefix on a segment boundary) or 404, never forwarded
+ *   checkCsrf      unsafe methods need the CSRF header and an allowed Origin, else 403
+ *   authorizeRoute the route's auth policy; the session's token from TokenService
+ *   forwardUpstream header policy, body buffering, http-proxy-3, replay once on 401, stream back
+ *
+ * `handleUpgrade` does the same for WebSocket handshakes (wire it to the server's 'upgrade'
+ * event); `close()` destroys the upstream keep-alive agents.
+ */
+
+export interface GatewayProxy {
+  middleware: Middleware;
+  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  close(): void;
+}
+
+export interface CreateProxyOptions extends ProxyOptions {
+  /** How a WebSocket handshake finds its session; without it, handshakes are anonymous. */
+  upgradeSessions?: UpgradeSessionReader;
+}
+
+export function createProxy(options: CreateProxyOptions): GatewayProxy {
+  const { config, tokens, logger, metrics } = options;
+  const publicOrigin = new URL(config.publicOrigin);
+  const table = new RouteTable(config.routes);
+  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
+  const agents = new UpstreamAgents();
+  const forwarder = new Forwarder(agents, logger);
+
+  const middleware = sequence([
+    matchRoute(table),
+    csrfProtection(csrfOptionsFrom(config)),
+    attachToken(tokens),
+    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics }),
+  ]);
+
+  const handleUpgrade = upgradeHandler({
+    table,
+    headers,
+    tokens,
+    forwarder,
+    publicOrigin,
+    allowedOrigins: new Set([publicOrigin.origin, ...config.csrf.allowedOrigins]),
+    sessions: options.upgradeSessions,
+    logger,
+  });
+
+  return {
+    middleware,
+    handleUpgrade,
+    close() {
+      agents.close();
+    },
+  };
+}
+
+/** Runs the steps in order as one middleware; each step calls `next` to go on. */
+function sequence(steps: readonly Middleware[]): Middleware {
+  return function proxyRequest(ctx: Context, next: Next): Promise<void> {
+    const run = (index: number): Promise<void> => {
+      const step = steps[index];
+      return step === undefined ? next() : Promise.resolve(step(ctx, () => run(index + 1)));
+    };
+    return run(0);
+  };
+}

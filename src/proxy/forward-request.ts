@@ -1,0 +1,76 @@
+import type { Context } from 'koa';
+import type { TokenService } from '../tokens/index.ts';
+import { failureOutcome } from '../tokens/index.ts';
+import type { Forwarder } from './forwarder.ts';
+import type { HeaderPolicy } from './headers.ts';
+import { exchangeWithReplay } from './replay.ts';
+import { readRequestBody } from './request-body.ts';
+import { streamToClient } from './respond.ts';
+import type { ProxyMetrics, ProxyState } from './types.ts';
+
+export interface ForwardStepOptions {
+  forwarder: Forwarder;
+  headers: HeaderPolicy;
+  tokens: TokenService;
+  publicOrigin: URL;
+  metrics: ProxyMetrics | undefined;
+}
+
+/**
+ * The last step: buffer the body when it fits the replay limit, send the request upstream
+ * (replaying once after a 401), then hand the response to the client as a stream. Until the
+ * upstream answers, failures are thrown to the error middleware (JSON 502/504/401/503); from
+ * the moment the response head is written, Koa steps aside (`ctx.respond = false`).
+ */
+export function forwardRequest(options: ForwardStepOptions) {
+  const { forwarder, headers, tokens, publicOrigin, metrics } = options;
+  const proto = publicOrigin.protocol.slice(0, -1);
+
+  return async function forwardUpstream(ctx: Context & { state: ProxyState }): Promise<void> {
+    const { route, upstreamPath } = ctx.state.match!;
+    const bearer = ctx.state.bearer;
+    const started = performance.now();
+    const body = await readRequestBody(ctx.req, route.config.replayBodyLimit);
+    const upstreamHeaders = headers.toUpstream(ctx.req.headers, {
+      clientAddress: ctx.req.socket.remoteAddress,
+      proto,
+      host: publicOrigin.host,
+      authorization: undefined,
+    });
+    let response;
+    try {
+      response = await exchangeWithReplay(forwarder, ctx.req, ctx.res, {
+        upstream: route.upstream,
+        path: upstreamPath,
+        headers: upstreamHeaders,
+        body,
+        timeoutMs: route.config.timeout,
+        bearer,
+        refresh: async (rejectedVer) => {
+          try {
+            const fresh = await tokens.forceRefresh(ctx.state.sid!, rejectedVer, { session: ctx.state.session });
+            ctx.state.refreshOutcome = fresh.outcome;
+            return fresh;
+          } catch (err) {
+            ctx.state.refreshOutcome = failureOutcome(err);
+            throw err;
+          }
+        },
+        onReplay: (result) => metrics?.countReplay?.(route.name, result),
+      });
+    } catch (err) {
+      if (clientGone(ctx)) {
+        ctx.respond = false;
+        return;
+      }
+      throw err;
+    }
+    metrics?.observeUpstream?.(route.name, response.statusCode ?? 0, (performance.now() - started) / 1000);
+    ctx.respond = false;
+    await streamToClient(ctx.res, response, headers.toClient(response.headers));
+  };
+}
+
+function clientGone(ctx: Context): boolean {
+  return ctx.res.destroyed || ctx.req.socket.destroyed;
+}

@@ -1,0 +1,98 @@
+import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Koa, { type Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { CsrfRejectedError, GatewayError, NotFoundError } from '../errors.ts';
+import { toErrorBody } from '../http/error-handler.ts';
+import type { TokenService } from '../tokens/index.ts';
+import { bearerFor, type RequestSession } from './attach-token.ts';
+import type { Forwarder } from './forwarder.ts';
+import type { HeaderPolicy } from './headers.ts';
+import type { RouteTable } from './route-table.ts';
+
+/**
+ * WebSocket handshakes on proxied routes get what HTTP requests get: the route table (404 for
+ * no route or a route with `websocket: false`), an allowed `Origin` when the browser sends one
+ * (cross-site WebSocket hijacking), the session check and token (refreshed first when due), the
+ * same header policy with the bearer added and the gateway's cookies removed. A refusal is a
+ * plain HTTP response with the JSON error body, then the socket is closed.
+ */
+
+/** Reads the session of a handshake request (no Koa context exists for upgrades). */
+export type UpgradeSessionReader = (req: IncomingMessage) => Promise<RequestSession | null>;
+
+export interface UpgradeOptions {
+  table: RouteTable;
+  headers: HeaderPolicy;
+  tokens: TokenService;
+  forwarder: Forwarder;
+  publicOrigin: URL;
+  allowedOrigins: ReadonlySet<string>;
+  sessions: UpgradeSessionReader | undefined;
+  logger: Logger | undefined;
+}
+
+export function upgradeHandler(options: UpgradeOptions) {
+  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger } = options;
+
+  async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const match = table.match(req.url ?? '/');
+    if (match === undefined || !match.route.config.websocket) throw new NotFoundError();
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin)) throw new CsrfRejectedError();
+    const session = match.route.config.auth === 'public' || sessions === undefined ? null : await sessions(req);
+    const bearer = await bearerFor(match.route.config, session ?? {}, tokens);
+    if (socket.destroyed) return;
+    forwarder.upgrade(req, socket, head, {
+      upstream: match.route.upstream,
+      path: match.upstreamPath,
+      headers: headers.toUpstream(req.headers, {
+        clientAddress: req.socket.remoteAddress,
+        proto: publicOrigin.protocol.slice(0, -1),
+        host: publicOrigin.host,
+        authorization: bearer?.authorization,
+        upgrade: true,
+      }),
+    });
+  }
+
+  return function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    authorize(req, socket, head).catch((err: unknown) => {
+      if (!(err instanceof GatewayError && err.expose)) logger?.error({ err }, 'WebSocket handshake failed');
+      refuse(socket, err);
+    });
+  };
+}
+
+/** Writes `HTTP/1.1 <status>` with the JSON error body and closes the socket. */
+export function refuse(socket: Socket, err: unknown): void {
+  if (socket.destroyed) return;
+  const status = err instanceof GatewayError ? err.status : 500;
+  const body = JSON.stringify(toErrorBody(err, undefined));
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    'Cache-Control: no-store',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  if (err instanceof GatewayError && err.retryAfter !== undefined) lines.push(`Retry-After: ${err.retryAfter}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * An UpgradeSessionReader that runs the gateway's own session middleware (the same cookie
+ * check, store read and security events as for HTTP) on a Koa context made for the handshake.
+ * The context's response is a detached ServerResponse: whatever the loader writes to it (a
+ * cleared stale cookie) goes nowhere.
+ */
+export function sessionsViaMiddleware(loader: Middleware): UpgradeSessionReader {
+  const contexts = new Koa();
+  return async (req) => {
+    const ctx = contexts.createContext(req, new ServerResponse(req));
+    await loader(ctx, async () => {});
+    const state = ctx.state as RequestSession;
+    return state.sid === undefined ? null : { sid: state.sid, session: state.session, tokens: state.tokens };
+  };
+}

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
+
+/**
+ * A second real upstream for transport behaviour the sample API has no route for. Routes (after
+ * any prefix):
+ *   /echo          200 JSON of the headers and body hash it got
+ *   /hang          never answers; records when the gateway closes the request
+ *   /set-cookie    200 with one Set-Cookie for the gateway's session cookie and one of its own
+ *   /always-401    401 whatever the token (and records the body hash)
+ *   /stream        an event stream: one event now, the next only when `release()` is called
+ *   /ws            WebSocket handshake: 101, then one text frame with the headers it got
+ */
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  bodySha256: string;
+  bodyBytes: number;
+}
+
+export interface TestUpstream {
+  url: string;
+  seen: SeenRequest[];
+  /** Requests to /hang whose connection the gateway closed. */
+  hangClosed: number;
+  /** Sends the second event of every open /stream. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startTestUpstream(options: { sessionCookie: string }): Promise<TestUpstream> {
+  const seen: SeenRequest[] = [];
+  const waiting = new Set<() => void>();
+  const state = { hangClosed: 0 };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const record: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+      bodyBytes: body.length,
+    };
+    seen.push(record);
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.endsWith('/hang')) {
+      res.on('close', () => (state.hangClosed += 1));
+      return;
+    }
+    if (path.endsWith('/set-cookie')) {
+      res.setHeader('set-cookie', [`${options.sessionCookie}=planted; Path=/`, 'upstream_pref=1; Path=/']);
+      res.end('ok');
+      return;
+    }
+    if (path.endsWith('/always-401')) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
+      return;
+    }
+    if (path.endsWith('/stream')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      res.write('data: first\n\n');
+      waiting.add(() => res.end('data: second\n\n'));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(record));
+  });
+  server.on('upgrade', (req, socket: Socket) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodySha256: '', bodyBytes: 0 });
+    const key = String(req.headers['sec-websocket-key'] ?? '');
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    socket.write(textFrame(JSON.stringify({ url: req.url, headers: req.headers })));
+    socket.on('error', () => socket.destroy());
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    get hangClosed() {
+      return state.hangClosed;
+    },
+    release() {
+      for (const send of waiting) send();
+      waiting.clear();
+    },
+    close: () => closeServer(server),
+  };
+}
+
+/** One unmasked server-to-client text frame (RFC 6455), for payloads under 64 KiB. */
+export function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  const header = payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([header, payload]);
+}
+
+/** Reads the payload of one unmasked text frame (under 64 KiB) from the start of `data`. */
+export function readTextFrame(data: Buffer): string | undefined {
+  if (data.length < 2) return undefined;
+  const short = data[1]! & 0x7f;
+  const [offset, length] = short === 126 ? [4, data.readUInt16BE(2)] : [2, short];
+  if (data.length < offset + length) return undefined;
+  return data.subarray(offset, offset + length).toString('utf8');
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
+import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
+import { createGateway, type Gateway, type ListeningGateway } from '../../src/app.ts';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { loginThroughGateway, type LoginResult } from './login.ts';
+import { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
+
+/**
+ * A whole Tokengate deployment for integration tests, every part real and on 127.0.0.1:
+ * the demo OpenID Provider (oidc-provider, rotation and introspection on), the sample API that
+ * introspects each bearer at that provider, optionally a redis-server, and one or more gateway
+ * instances built by `createGateway` (each with its own store client, like replicas). Every log
+ * line of every instance is captured (level debug) for leak checks.
+ */
+
+export const PROVIDER_ID = 'op';
+
+export interface GatewayStackOptions {
+  /** Access-token lifetime at the provider, seconds. Default 3600. */
+  accessTokenTtl?: number;
+  tokenEndpointDelayMs?: number;
+  /** 'redis' starts a redis-server (or uses `redis`). Default 'memory' (one instance only). */
+  store?: 'memory' | 'redis';
+  redis?: RedisServer;
+  /** Gateway instances sharing the store. Default 1. */
+  instances?: number;
+  /** Routes; default one `/api` route (auth required) to the sample API. */
+  routes?: (upstreams: { api: string }) => NonNullable<ConfigInput['routes']>;
+  tokens?: ConfigInput['tokens'];
+  /** The gateways' clock (token expiry decisions, session times). */
+  now?: () => number;
+  /** Redis command timeout. Default '1s'. */
+  redisCommandTimeout?: string;
+}
+
+export interface GatewayInstance {
+  gateway: Gateway;
+  listening: ListeningGateway;
+  url: string;
+}
+
+export interface GatewayStack {
+  op: OpenIdProviderHandle;
+  api: SampleApiHandle;
+  redis: RedisServer | undefined;
+  config: Config;
+  instances: GatewayInstance[];
+  /** Instance 0. */
+  url: string;
+  /** Every captured log line of every gateway instance. */
+  logLines: string[];
+  /** Logs the demo user in through instance 0 (a fresh cookie jar). */
+  login(): Promise<LoginResult>;
+  close(): Promise<void>;
+}
+
+export async function startGatewayStack(options: GatewayStackOptions = {}): Promise<GatewayStack> {
+  const count = options.instances ?? 1;
+  const storeKind = options.store ?? 'memory';
+  if (storeKind === 'memory' && count > 1) throw new Error('several instances need store: redis');
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  const publicOrigin = `http://127.0.0.1:${ports[0]}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+
+  try {
+    const op = await startOpenIdProvider({
+      accessTokenTtl: options.accessTokenTtl ?? 3600,
+      tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
+      clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`] }],
+    });
+    cleanups.push(() => op.close());
+    const api = await startSampleApi({ introspect: (token) => op.introspect(token) });
+    cleanups.push(() => api.close());
+    let redis = options.redis;
+    if (storeKind === 'redis' && redis === undefined) {
+      const started = await startRedisServer();
+      redis = started;
+      cleanups.push(() => started.stop());
+    }
+
+    const config = configSchema.parse({
+      publicOrigin,
+      keys: {
+        encryption: [{ kid: 'k1', key: randomBytes(32).toString('base64url') }],
+        cookie: [randomBytes(32).toString('base64url')],
+      },
+      store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s' } } : { type: 'memory' },
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: '2s' }],
+      routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
+      tokens: options.tokens ?? {},
+      logging: { level: 'debug' },
+    } satisfies ConfigInput);
+
+    const logLines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug', destination: sink });
+    const instances: GatewayInstance[] = [];
+    for (const port of ports) {
+      const gateway = createGateway(config, { logger, ...(options.now ? { now: options.now } : {}) });
+      cleanups.push(() => gateway.close());
+      await gateway.start();
+      const listening = await gateway.listen({ host: '127.0.0.1', port });
+      instances.push({ gateway, listening, url: listening.url });
+    }
+
+    return {
+      op,
+      api,
+      redis,
+      config,
+      instances,
+      url: instances[0]!.url,
+      logLines,
+      login: () => loginThroughGateway(`${publicOrigin}/auth/login?provider=${PROVIDER_ID}&returnTo=/`, { username: DEMO_USER.username, password: DEMO_USER.password }),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -11,11 +11,13 @@ import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
 import { createProviders } from './providers/index.ts';
+import { createProxy, sessionsViaMiddleware } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
 import { createStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
+import { TokenService } from './tokens/index.ts';
 
 /**
  * The composition root: everything is built here from the validated config, nothing at import
@@ -57,6 +59,8 @@ export interface Gateway {
   readonly ops: Koa;
   readonly cookies: GatewayCookies;
   readonly revoker: Revoker;
+  /** The only code that refreshes or writes tokens. */
+  readonly tokens: TokenService;
   /** Provider discovery. A provider that cannot be reached is retried on its first use. */
   start(): Promise<void>;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
@@ -90,9 +94,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now });
 
-  // PROXY: the reverse proxy's middleware (src/proxy, built from config.routes) goes here,
-  // after the /auth routes and before the 404.
-  const proxy: Middleware[] = [];
+  // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
+  // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
+  const session = loadSession({ cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger });
+  const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
+  const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionsViaMiddleware(session) });
 
   const app = new Koa();
   app.keys = keys;
@@ -101,10 +107,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     errorHandler(),
     accessLog({ logger, metrics }),
     securityHeaders(),
-    loadSession({ cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger }),
+    session,
     // The router's middleware adds `params` to the context it is given; Koa supplies it.
     auth.routes() as Middleware,
-    ...proxy,
+    proxy.middleware,
     notFound,
   ];
   for (const middleware of chain) app.use(middleware);
@@ -123,6 +129,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ops,
     cookies,
     revoker,
+    tokens,
     async start() {
       const results = await Promise.allSettled([...providers.values()].map((provider) => provider.init()));
       results.forEach((result, index) => {
@@ -137,6 +144,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     async listen(options = {}) {
       const server = createServer(app.callback());
+      server.on('upgrade', proxy.handleUpgrade);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port ?? config.listen.port, options.host ?? config.listen.host, () => {
@@ -158,6 +166,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await Promise.all([...servers].map((server) => closeServer(server)));
       servers.clear();
       revoker.close();
+      proxy.close();
       await revoker.idle();
       if (ownsStore) await rawStore.close();
     },

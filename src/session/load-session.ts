@@ -16,6 +16,15 @@ import type { SignedCookie } from './signed-cookie.ts';
  * - A cookie that is unsigned or whose signature fails: no session, the store is never asked,
  *   the cookie is cleared and a `tampered_cookie` security event is logged.
  * - The store failing: 503 STORE_UNAVAILABLE. Never "logged out" (invariant 5).
+ *
+ * Why not koa-session: its external-store mode fits only as a reader here. Its write path
+ * (the store's `set`, called at the end of a request) is exactly the write-back invariant 3
+ * forbids, and has nothing legitimate to write: a login must know the new sid before sealing
+ * the tokens under it and write both in one `createSession`, while koa-session draws the id
+ * (`genid`) only when it commits, after the handler. Its cookie read cannot tell a missing
+ * cookie from a forged one (no `tampered_cookie` event) and writes its own `.sig` headers
+ * without Secure/SameSite, which `__Host-` forbids; it also draws a random id for every
+ * cookieless request. Koa's own signed-cookie format (keygrip, sha256, rotation) is kept.
  */
 
 export interface SessionLoaderOptions {

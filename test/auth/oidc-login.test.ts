@@ -84,6 +84,18 @@ describe.each(stores)('login, session and logout against a real OpenID Provider 
     await f.watch.collectSessionTokens(f.gateway.store, f.gateway.keyring, sid!);
   });
 
+  it.skipIf(skip)('logging in again in the same browser issues a new sid and ends the previous session', async () => {
+    const first = await f.login();
+    const firstSid = (await f.sidOf(first.client))!;
+    await f.watch.collectSessionTokens(f.gateway.store, f.gateway.keyring, firstSid);
+    await loginThroughGateway(`${f.origin}/auth/login?provider=${PROVIDER_ID}`, { username: 'demo', password: 'demo' }, { client: first.client });
+    const secondSid = (await f.sidOf(first.client))!;
+    await f.watch.collectSessionTokens(f.gateway.store, f.gateway.keyring, secondSid);
+    expect(secondSid).not.toBe(firstSid);
+    expect(await f.gateway.store.getSession(firstSid)).toBeNull();
+    expect((await first.request(`${f.origin}/auth/session`)).status).toBe(200);
+  });
+
   it.skipIf(skip)('logout needs the CSRF header and an allowed Origin', async () => {
     const login = await f.login();
     const sid = (await f.sidOf(login.client))!;

@@ -3,7 +3,6 @@ import { createGateway, type Gateway, type ListeningGateway } from '../../src/ap
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { listenForwardAuth, type ForwardAuthDeps, type ForwardAuthListener } from '../../src/forward-auth/index.ts';
-import { TokenService } from '../../src/tokens/index.ts';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { freePort } from '../support/nginx.ts';
@@ -71,8 +70,7 @@ export async function startForwardAuthStack(options: ForwardAuthStackOptions = {
   const gateway = createGateway(config, { logger, now });
   await gateway.start();
   const main = await gateway.listen({ port: options.mainIsPublic ? ingressPort : 0 });
-  const tokens = new TokenService({ store: gateway.store, providers: gateway.providers, keyring: gateway.keyring, config: config.tokens, now, logger });
-  const deps: ForwardAuthDeps = { config, store: gateway.store, cookies: gateway.cookies, tokens, logger, now };
+  const deps: ForwardAuthDeps = { config, store: gateway.store, cookies: gateway.cookies, tokens: gateway.tokens, logger, now };
   const verify = await listenForwardAuth(deps, { port: 0 });
 
   return {

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSampleApi, type SampleApiEcho, type SampleApiHandle } from '../../demo/api.ts';
+import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
+import { generateKey } from '../../src/crypto/keyring.ts';
+import { BrowserClient } from '../support/http.ts';
+import { loginThroughGateway } from '../support/login.ts';
+import { freePort } from '../support/nginx.ts';
+import { runCli, startCli, type RunningCli } from './run-cli.ts';
+
+/** `tokengate dev` in front of the sample API, logging in at the real demo OpenID Provider. */
+
+const clientSecret = generateKey();
+let op: OpenIdProviderHandle;
+let api: SampleApiHandle;
+let port: number;
+let dev: RunningCli;
+
+beforeAll(async () => {
+  port = await freePort();
+  op = await startOpenIdProvider({ clients: [{ clientId: 'dev-client', clientSecret, redirectUris: [`http://localhost:${port}/auth/callback/dev`] }] });
+  api = await startSampleApi({ introspect: (token) => op.introspect(token) });
+  dev = startCli(['dev', '--upstream', api.url, '--issuer', op.issuer, '--client-id', 'dev-client', '--port', String(port)], {
+    env: { TOKENGATE_PROVIDER_DEV_CLIENT_SECRET: clientSecret },
+  });
+  await dev.waitFor(/Ctrl-C stops/);
+});
+
+afterAll(async () => {
+  await dev?.stop();
+  await api?.close();
+  await op?.close();
+});
+
+describe('tokengate dev', () => {
+  it('prints the URL to open and the redirect URI to register, and warns about ephemeral keys', () => {
+    const { stdout } = dev.output();
+    expect(stdout).toContain(`Open          http://localhost:${port}/`);
+    expect(stdout).toContain(`Redirect URI  http://localhost:${port}/auth/callback/dev`);
+    expect(stdout).toMatch(/WARN.*ephemeral keys/);
+    expect(stdout).toMatch(/WARN.*plain-http public origin/);
+  });
+
+  it('answers /auth/session with 401 JSON on plain HTTP, on 127.0.0.1', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/auth/session`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'No valid session', code: 'SESSION_EXPIRED' });
+  });
+
+  it('forwards anonymous requests without a token, and logged-in ones with the bearer', async () => {
+    const anonymous = await new BrowserClient().request(`http://localhost:${port}/hello`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json()).toEqual({ error: 'missing_token' });
+
+    const user = await loginThroughGateway(`http://localhost:${port}/auth/login?returnTo=%2Fhello`, { username: DEMO_USER.username, password: DEMO_USER.password });
+    expect(user.finalUrl).toBe(`http://localhost:${port}/hello`);
+    // The provider (127.0.0.1) is another site than localhost: the redirect chain that ends the
+    // login is cross-site, so it does not carry the SameSite=Strict session cookie. A request
+    // the page makes itself does.
+    const call = await user.request(`http://localhost:${port}/hello?after=login`);
+    expect(call.status).toBe(200);
+    expect(call.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
+    expect(api.requests.at(-1)!.hadAuthorization).toBe(true);
+    expect(api.requests.at(-1)!.hadCookie).toBe(false);
+  });
+
+  it('never prints the client secret', () => {
+    const { stdout, stderr } = dev.output();
+    expect(`${stdout}${stderr}`).not.toContain(clientSecret);
+  });
+});
+
+describe('tokengate dev usage', () => {
+  it.each([
+    [['--issuer', 'http://127.0.0.1:1', '--client-id', 'x'], '--upstream URL is required'],
+    [['--upstream', 'http://127.0.0.1:1', '--client-id', 'x'], 'give either --issuer URL or --provider'],
+    [['--upstream', 'http://127.0.0.1:1', '--provider', 'gitlab', '--client-id', 'x'], '--provider must be github, google or discord'],
+  ])('%j is wrong usage (exit 2)', async (args, message) => {
+    const result = await runCli(['dev', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('a provider without a client secret anywhere is an invalid configuration (exit 1)', async () => {
+    const result = await runCli(['dev', '--upstream', 'http://127.0.0.1:1', '--provider', 'github', '--client-id', 'x']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('providers.0.clientSecret');
+  });
+});

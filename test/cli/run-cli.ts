@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * The CLI as a user runs it: `node src/cli.ts ...` in a child process, with its own env.
+ * `runCli` waits for the exit; `startCli` keeps it running until `stop()` sends a signal.
+ */
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Only what Node needs, plus `env`: no TOKENGATE_* from the developer's shell leaks in. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env };
+}
+
+export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; entry?: string; cwd?: string } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [options.entry ?? CLI, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child, options.timeoutMs ?? 20_000);
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  output(): { stdout: string; stderr: string };
+  /** Resolves when stdout or stderr matches, rejects if the process exits first or on timeout. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<CliResult>;
+  exited: Promise<CliResult>;
+}
+
+export function startCli(args: string[], options: { env?: Record<string, string>; entry?: string; cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [options.entry ?? CLI, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = collect(child, 120_000);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => finish(new Error(`timed out waiting for ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`)), timeoutMs);
+        const check = () => {
+          const match = pattern.exec(stdout) ?? pattern.exec(stderr);
+          if (match) finish(undefined, match[0]);
+        };
+        const onExit = () => finish(new Error(`exited before ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        function finish(err?: Error, value?: string) {
+          clearTimeout(deadline);
+          child.stdout!.off('data', check);
+          child.stderr!.off('data', check);
+          child.off('exit', onExit);
+          if (err) reject(err);
+          else resolve(value!);
+        }
+        child.stdout!.on('data', check);
+        child.stderr!.on('data', check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+function collect(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
+import { generateKey } from '../../src/crypto/keyring.ts';
+import { freePort } from '../support/nginx.ts';
+import { runCli, startCli } from './run-cli.ts';
+
+/** `tokengate start` as a child process: its listeners, its signals, its exit codes. */
+
+const dir = mkdtempSync(join(tmpdir(), 'tokengate-start-'));
+const clientSecret = generateKey();
+const env = {
+  TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`,
+  TOKENGATE_COOKIE_KEYS: generateKey(),
+  TOKENGATE_PROVIDER_OP_CLIENT_SECRET: clientSecret,
+};
+let op: OpenIdProviderHandle;
+
+beforeAll(async () => {
+  op = await startOpenIdProvider({ clients: [{ clientId: 'tg', clientSecret, redirectUris: ['http://127.0.0.1:1/auth/callback/op'] }] });
+});
+
+afterAll(async () => {
+  await op?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writeConfig(name: string, ports: { main: number; ops: number; verify?: number }, store = 'store: { type: memory }'): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    `publicOrigin: http://127.0.0.1:${ports.main}
+listen: { host: 127.0.0.1, port: ${ports.main} }
+ops: { host: 127.0.0.1, port: ${ports.ops} }
+${store}
+providers:
+  - { id: op, type: oidc, issuer: ${op.issuer}, clientId: tg }
+${ports.verify === undefined ? '' : `forwardAuth: { enabled: true, listen: { host: 127.0.0.1, port: ${ports.verify} } }`}
+logging: { level: info }
+`,
+  );
+  return file;
+}
+
+describe('tokengate start', () => {
+  it('listens on the main, ops and forward-auth listeners, logs where, and exits 0 on SIGTERM', async () => {
+    const ports = { main: await freePort(), ops: await freePort(), verify: await freePort() };
+    const cli = startCli(['start', '--config', writeConfig('ok.yaml', ports)], { env });
+    try {
+      await cli.waitFor(/Tokengate listening/);
+      const logLine = cli.output().stdout.split('\n').find((line) => line.includes('Tokengate listening'))!;
+      expect(JSON.parse(logLine)).toMatchObject({
+        main: `http://127.0.0.1:${ports.main}`,
+        ops: `http://127.0.0.1:${ports.ops}`,
+        forwardAuth: `http://127.0.0.1:${ports.verify}/auth/verify`,
+      });
+      expect((await fetch(`http://127.0.0.1:${ports.ops}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
+      const session = await fetch(`http://127.0.0.1:${ports.main}/auth/session`);
+      expect(session.status).toBe(401);
+      expect(await session.json()).toMatchObject({ code: 'SESSION_EXPIRED' });
+      expect((await fetch(`http://127.0.0.1:${ports.verify}/auth/verify`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${ports.main}/auth/verify`)).status).toBe(404);
+    } finally {
+      const result = await cli.stop('SIGTERM');
+      expect(result.code).toBe(0);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(clientSecret);
+    }
+  });
+
+  it('exits 3 when a port is taken, naming the listener', async () => {
+    const blocker: Server = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: await freePort(), ops: port })], { env });
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE`);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('exits 3 when the Redis store does not answer', async () => {
+    const closed = await freePort();
+    const file = writeConfig('redis.yaml', { main: await freePort(), ops: await freePort() }, `store: { type: redis, redis: { url: "redis://127.0.0.1:${closed}/0", connectTimeout: 300ms, commandTimeout: 300ms } }`);
+    const result = await runCli(['start', '--config', file], { env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('the redis store does not answer');
+  });
+
+  it('exits 1 with every problem for an invalid configuration, 2 without --config', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'publicOrigin: ftp://example.com\nproviders: []\n');
+    const result = await runCli(['start', '--config', file], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('- publicOrigin: ');
+    expect(result.stderr).toContain('- providers: ');
+    expect((await runCli(['start'])).code).toBe(2);
+  });
+});

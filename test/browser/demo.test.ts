@@ -72,7 +72,7 @@ describe('the demo in a real browser', () => {
   it('keeps the session cookie away from JavaScript', async () => {
     const cookie = await sessionCookie();
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
-    const visible = await page.evaluate(() => document.cookie);
+    const visible = await page.evaluate<string>('document.cookie');
     expect(visible).not.toContain(demo.config!.session.cookieName);
     expect(await page.textContent('#cookie-view')).toBe('(empty: the session cookie is httpOnly)');
   });

@@ -49,6 +49,8 @@ export interface DemoStack {
 }
 
 export const DEMO_PROVIDER_ID = 'demo';
+/** Default ports; the API and SPA ones apply to --without-gateway (deploy/compose.yaml names them). */
+export const DEMO_PORTS = { gateway: 8080, op: 9000, api: 3000, spa: 3001 } as const;
 export const DEMO_CLIENT_ID = 'tokengate-demo';
 
 /** A port the user cannot use: says which part wanted it and how to pick another. */
@@ -60,7 +62,8 @@ export class DemoPortError extends Error {
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
-  const port = await concretePort(options.port ?? 8080, 'the gateway', '--port');
+  // Without a gateway of its own the port only names where the other gateway will listen.
+  const port = options.withoutGateway ? (options.port ?? DEMO_PORTS.gateway) : await concretePort(options.port ?? DEMO_PORTS.gateway, 'the gateway', '--port');
   const publicOrigin = `http://localhost:${port}`;
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const stops: Array<() => Promise<void>> = [];
@@ -70,7 +73,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
   };
 
   try {
-    const op = await withPort(options.opPort ?? 9000, 'the OpenID Provider', '--op-port', (opPort) =>
+    const op = await withPort(options.opPort ?? DEMO_PORTS.op, 'the OpenID Provider', '--op-port', (opPort) =>
       startOpenIdProvider({
         port: opPort,
         clients: [
@@ -225,10 +228,10 @@ async function main(argv: string[]): Promise<number> {
   let stack: DemoStack;
   try {
     stack = await startDemo({
-      port: portArg(values.port, 8080, '--port'),
-      opPort: portArg(values['op-port'], 9000, '--op-port'),
-      apiPort: portArg(values['api-port'], withoutGateway ? 3000 : 0, '--api-port'),
-      spaPort: portArg(values['spa-port'], withoutGateway ? 3001 : 0, '--spa-port'),
+      port: portArg(values.port, DEMO_PORTS.gateway, '--port'),
+      opPort: portArg(values['op-port'], DEMO_PORTS.op, '--op-port'),
+      apiPort: portArg(values['api-port'], withoutGateway ? DEMO_PORTS.api : 0, '--api-port'),
+      spaPort: portArg(values['spa-port'], withoutGateway ? DEMO_PORTS.spa : 0, '--spa-port'),
       withoutGateway,
       ...(clientSecret ? { clientSecret } : {}),
     });

@@ -163,6 +163,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     async close() {
       readiness.setDraining();
+      proxy.dropUpgrades();
       await Promise.all([...servers].map((server) => closeServer(server)));
       servers.clear();
       revoker.close();

@@ -21,12 +21,17 @@ import type { ProxyOptions } from './types.ts';
  *   forwardUpstream header policy, body buffering, http-proxy-3, replay once on 401, stream back
  *
  * `handleUpgrade` does the same for WebSocket handshakes (wire it to the server's 'upgrade'
- * event); `close()` destroys the upstream keep-alive agents.
+ * event). At shutdown, `dropUpgrades()` ends the WebSocket tunnels (a server cannot finish
+ * closing while they are open) and, once the server is closed, `close()` destroys the upstream
+ * keep-alive agents.
  */
 
 export interface GatewayProxy {
   middleware: Middleware;
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Closes every proxied WebSocket (and handshake in progress). */
+  dropUpgrades(): void;
+  /** dropUpgrades, then destroys the upstream agents and their sockets. */
   close(): void;
 }
 
@@ -42,6 +47,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
+  const sockets = new Set<Socket>();
 
   const middleware = sequence([
     matchRoute(table),
@@ -59,12 +65,20 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     allowedOrigins: new Set([publicOrigin.origin, ...config.csrf.allowedOrigins]),
     sessions: options.upgradeSessions,
     logger,
+    sockets,
   });
+
+  const dropUpgrades = () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
 
   return {
     middleware,
     handleUpgrade,
+    dropUpgrades,
     close() {
+      dropUpgrades();
       agents.close();
     },
   };

@@ -30,10 +30,12 @@ export interface UpgradeOptions {
   allowedOrigins: ReadonlySet<string>;
   sessions: UpgradeSessionReader | undefined;
   logger: Logger | undefined;
+  /** Client sockets of handshakes and open tunnels, so shutdown can end them. */
+  sockets: Set<Socket>;
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger } = options;
+  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets } = options;
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const match = table.match(req.url ?? '/');
@@ -58,6 +60,8 @@ export function upgradeHandler(options: UpgradeOptions) {
 
   return function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     authorize(req, socket, head).catch((err: unknown) => {
       if (!(err instanceof GatewayError && err.expose)) logger?.error({ err }, 'WebSocket handshake failed');
       refuse(socket, err);

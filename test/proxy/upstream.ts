@@ -70,7 +70,10 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(record));
   });
+  const tunnels = new Set<Socket>();
   server.on('upgrade', (req, socket: Socket) => {
+    tunnels.add(socket);
+    socket.once('close', () => tunnels.delete(socket));
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodySha256: '', bodyBytes: 0 });
     const key = String(req.headers['sec-websocket-key'] ?? '');
     const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
@@ -89,7 +92,10 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
       for (const send of waiting) send();
       waiting.clear();
     },
-    close: () => closeServer(server),
+    close() {
+      for (const socket of tunnels) socket.destroy();
+      return closeServer(server);
+    },
   };
 }
 

@@ -25,8 +25,8 @@ import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
  * moves (use the winner's tokens), the lock frees (take it), or `refreshWait` runs out (503).
  */
 
-const FIRST_POLL_MS = 15;
-const MAX_POLL_MS = 250;
+const FIRST_POLL_MS = 10;
+const MAX_POLL_MS = 100;
 
 export interface RefreshResult {
   tokens: OpenTokenSet;

@@ -1,6 +1,5 @@
 import type { Context } from 'koa';
-import type { TokenService } from '../tokens/index.ts';
-import { failureOutcome } from '../tokens/index.ts';
+import { failureOutcome, type TokenService } from '../tokens/index.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import { exchangeWithReplay } from './replay.ts';

@@ -105,6 +105,30 @@ describe('replay once on an upstream 401', () => {
     expect(stack.op.stats.refreshGrants).toBe(0);
   });
 
+  it('a chunked body that grows past the limit is streamed whole (what was read first included), never replayed', async () => {
+    const browser = await stack.login();
+    await revokeCurrentAccessToken(browser);
+    const cookie = await browser.jar.getCookieString(stack.url);
+    const parts = Array.from({ length: 20 }, (_, i) => `chunk-${i}-${'y'.repeat(10)};`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${stack.url}/small/chunked`, { method: 'POST', headers: { cookie, ...csrf(stack), 'content-type': 'text/plain' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      let i = 0;
+      const next = () => {
+        if (i === parts.length) return req.end();
+        req.write(parts[i++], () => setImmediate(next));
+      };
+      next();
+    });
+    expect(status).toBe(401);
+    expect(stack.api.requests).toHaveLength(1);
+    expect(stack.api.requests[0]!.bodySha256).toBe(createHash('sha256').update(parts.join('')).digest('hex'));
+    expect(stack.op.stats.refreshGrants).toBe(0);
+  });
+
   it('a GET is replayed too, and a request whose token is accepted is never replayed', async () => {
     const browser = await stack.login();
     expect((await browser.request(`${stack.url}/api/one`)).status).toBe(200);

@@ -59,7 +59,15 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}): Promis
     const fa = config.forwardAuth;
     if (fa.enabled && fa.listen !== undefined) {
       // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
-      const forwardAuthDeps = { config, store: gateway.store, cookies: gateway.cookies, tokens: gateway.tokens, logger: gateway.logger, now: deps.now ?? Date.now };
+      const forwardAuthDeps = {
+        config,
+        store: gateway.store,
+        cookies: gateway.cookies,
+        tokens: gateway.tokens,
+        logger: gateway.logger,
+        metrics: gateway.metrics,
+        now: deps.now ?? Date.now,
+      };
       forwardAuth = await listening('forward-auth', `${fa.listen.host}:${fa.listen.port}`, () => listenForwardAuth(forwardAuthDeps));
       closers.push(() => forwardAuth!.close());
     }

@@ -27,7 +27,7 @@ export function createForwardAuthApp(deps: ForwardAuthDeps): Koa {
   app.silent = true;
   const chain: Middleware[] = [
     errorHandler(),
-    accessLog(deps.logger),
+    accessLog({ logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
     onlyVerifyRequests(deps),
     sessionFromForwardedCookie(deps),
     ...verifySteps(deps),

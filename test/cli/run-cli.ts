@@ -20,8 +20,22 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env };
 }
 
-export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; entry?: string; cwd?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [options.entry ?? CLI, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** A script for node instead of src/cli.ts. */
+  entry?: string;
+  /** A whole command line prefix instead of `node <entry>`, e.g. ['bash', 'scripts/demo']. */
+  command?: string[];
+  cwd?: string;
+}
+
+function spawnCli(args: string[], options: CliOptions): ChildProcess {
+  const [program, ...prefix] = options.command ?? [process.execPath, options.entry ?? CLI];
+  return spawn(program!, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function runCli(args: string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawnCli(args, options);
   return collect(child, options.timeoutMs ?? 20_000);
 }
 
@@ -34,8 +48,8 @@ export interface RunningCli {
   exited: Promise<CliResult>;
 }
 
-export function startCli(args: string[], options: { env?: Record<string, string>; entry?: string; cwd?: string } = {}): RunningCli {
-  const child = spawn(process.execPath, [options.entry ?? CLI, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], options: CliOptions = {}): RunningCli {
+  const child = spawnCli(args, options);
   const exited = collect(child, 120_000);
   let stdout = '';
   let stderr = '';

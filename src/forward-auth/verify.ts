@@ -58,6 +58,7 @@ function explainFailures(deps: ForwardAuthDeps) {
       await next();
     } catch (err) {
       if (err instanceof GatewayError && err.expose) {
+        ctx.state.log?.debug({ code: err.code }, 'forward-auth denied');
         ctx.set('X-Tokengate-Error-Code', err.code);
         if (err.status === 401) ctx.set('X-Tokengate-Login', loginHint(ctx.state.original?.uri, deps.config.publicOrigin));
       }
@@ -90,6 +91,7 @@ function answer(deps: ForwardAuthDeps) {
       throw err;
     }
     ctx.state.refreshOutcome = bearer.outcome;
+    ctx.state.log?.debug({ refreshOutcome: bearer.outcome }, 'forward-auth allowed');
     ctx.status = 200;
     ctx.set('Authorization', bearer.authorization);
     if (HEADER_SAFE.test(session.sub)) ctx.set('X-Auth-Request-User', session.sub);

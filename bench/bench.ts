@@ -5,7 +5,7 @@ import { childEntry, startChild, type ChildHandle } from './child.ts';
 import { Cleanup } from './cleanup.ts';
 import { API_PATH, callbackUrl, gatewayConfig, generateGatewayKeys, type GatewayKeys } from './gateway-config.ts';
 import { freePorts } from './listen.ts';
-import { machineInfo } from './machine.ts';
+import { currentLoadAverage, machineInfo } from './machine.ts';
 import { profileGateway } from './profile-run.ts';
 import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
 import type { BenchResults, RowId, RowResult } from './results.ts';
@@ -39,6 +39,8 @@ interface Fixture {
 
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = currentLoadAverage();
+  if (loadAtStart > 0.5) log(`warning: the machine is busy (load average ${loadAtStart}); the numbers will suffer`);
   const cleanup = new Cleanup();
   try {
     const fixture = await startFixture(options, cleanup);
@@ -90,7 +92,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       version: 1 as const,
       startedAt,
       finishedAt: new Date().toISOString(),
-      machine: machineInfo(),
+      machine: machineInfo(loadAtStart),
       settings: {
         durationS: options.durationS,
         warmupS: options.warmupS,
@@ -100,12 +102,18 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         gatewayLogLevel: options.gatewayLogLevel,
       },
       rows,
-      fixedRate: { rate: bRps / 2, b: fixed.baseline, c: fixed.subject, addedP50Ms: fixed.subject.p50 - fixed.baseline.p50 },
+      fixedRate: {
+        rate: bRps / 2,
+        b: fixed.baseline.latency,
+        c: fixed.subject.latency,
+        addedP50Ms: fixed.subject.latency.p50 - fixed.baseline.latency.p50,
+        requests: { b: fixed.baseline.requests, c: fixed.subject.requests },
+        failures: { b: fixed.baseline.failures, c: fixed.subject.failures },
+      },
       redis,
       gatewayPeakRssMb: Math.max(c.measured.rss?.peakMb ?? 0, d.measured.rss?.peakMb ?? 0),
       storm,
     };
-    if (fixed.failures > 0) log(`warning: ${fixed.failures} requests of the fixed-rate runs failed`);
 
     if (options.profileDir !== undefined) {
       log(`profiling (c) under load with --cpu-prof into ${options.profileDir}`);

@@ -19,7 +19,7 @@ export function renderChart(results: BenchResults): string {
   y += 22;
   const m = results.machine;
   const s = results.settings;
-  parts.push(text(20, y, `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}; ${s.connections} connections, ${s.durationS} s per row; ${results.startedAt.slice(0, 10)}${s.smoke ? ' (smoke run)' : ''}`, { size: 12, fill: '#52606d' }));
+  parts.push(text(20, y, `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, load avg ${m.loadAverage.start}; ${s.connections} connections, ${s.durationS} s per row; ${results.startedAt.slice(0, 10)}${s.smoke ? ' (smoke run)' : ''}`, { size: 12, fill: '#52606d' }));
   y += 24;
 
   for (const row of results.rows) {
@@ -37,7 +37,8 @@ export function renderChart(results: BenchResults): string {
     `Added p50 at ${Math.round(results.fixedRate.rate)} rps (50% of (b) max): ${results.fixedRate.addedP50Ms.toFixed(3)} ms`,
     `Redis per request (c): ${results.redis.roundTripsPerRequest.toFixed(2)} round trips, ${results.redis.commandsPerRequest.toFixed(2)} commands`,
     `Gateway peak RSS: ${results.gatewayPeakRssMb} MB`,
-    `(e) refresh storm: ${storm.requests} requests over ${storm.instances} gateways: ${storm.refreshGrants} refresh grant(s), ${storm.refreshReuse} reuse, p99 ${storm.latency.p99.toFixed(1)} ms (token endpoint ${storm.tokenEndpointDelayMs} ms)`,
+    `(e) refresh storm: ${storm.requests} requests over ${storm.instances} gateways: ${storm.refreshGrants} refresh grant(s), ${storm.refreshReuse} reuse, p99 ${storm.latency.p99.toFixed(1)} ms`,
+    `     (token endpoint ${storm.tokenEndpointDelayMs} ms; the same burst with a fresh token: p99 ${storm.freshTokenBurst.latency.p99.toFixed(1)} ms)`,
   ];
   for (const line of lines) {
     parts.push(text(20, y, line, { size: 13 }));

@@ -8,7 +8,7 @@ export function formatReport(results: BenchResults): string {
   const lines: string[] = [];
   const { settings, machine } = results;
   lines.push(`Tokengate benchmark  ${results.startedAt}`);
-  lines.push(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`);
+  lines.push(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}; load average ${machine.loadAverage.start} at start, ${machine.loadAverage.end} at end`);
   lines.push(
     `${settings.connections} connections, ${settings.durationS} s per row (+${settings.warmupS} s warm-up)${settings.smoke ? ', SMOKE MODE (numbers are not meaningful)' : ''}`,
   );
@@ -28,7 +28,7 @@ export function formatReport(results: BenchResults): string {
   ));
   const fixed = results.fixedRate;
   lines.push('');
-  lines.push(`At ${Math.round(fixed.rate)} rps (50% of (b)'s max): (b) p50 ${fixed.b.p50.toFixed(3)} ms, p99 ${fixed.b.p99.toFixed(3)} ms; (c) p50 ${fixed.c.p50.toFixed(3)} ms, p99 ${fixed.c.p99.toFixed(3)} ms; added p50 ${fixed.addedP50Ms.toFixed(3)} ms`);
+  lines.push(`At ${Math.round(fixed.rate)} rps (50% of (b)'s max): (b) p50 ${fixed.b.p50.toFixed(3)} ms, p99 ${fixed.b.p99.toFixed(3)} ms; (c) p50 ${fixed.c.p50.toFixed(3)} ms, p99 ${fixed.c.p99.toFixed(3)} ms; added p50 ${fixed.addedP50Ms.toFixed(3)} ms; not answered 2xx: (b) ${fixed.failures.b} of ${fixed.requests.b}, (c) ${fixed.failures.c} of ${fixed.requests.c}`);
   const redis = results.redis;
   const commands = Object.entries(redis.commands).map(([name, calls]) => `${name} ${(calls / Math.max(1, redis.requests)).toFixed(2)}`).join(', ');
   lines.push(`Redis per steady-state request (c): ${redis.commandsPerRequest.toFixed(2)} commands [${commands || 'none'}] over ${redis.requests} requests; ${redis.roundTripsPerRequest.toFixed(2)} round trips (${redis.probeRequests} sequential requests)`);
@@ -36,6 +36,7 @@ export function formatReport(results: BenchResults): string {
   const storm = results.storm;
   const statuses = Object.entries(storm.statuses).map(([status, count]) => `${status}x${count}`).join(' ');
   lines.push(`Refresh storm (e): ${storm.requests} requests over ${storm.instances} gateways sharing Redis, ${storm.startedAfterExpiryMs} ms after expiry; refresh grants ${storm.refreshGrants}, reuse ${storm.refreshReuse}; statuses ${statuses}; p50 ${storm.latency.p50.toFixed(1)} ms, p99 ${storm.latency.p99.toFixed(1)} ms, max ${storm.latency.max.toFixed(1)} ms (token endpoint delay ${storm.tokenEndpointDelayMs} ms)`);
+  lines.push(`  the same burst with a fresh token (no refresh): p50 ${storm.freshTokenBurst.latency.p50.toFixed(1)} ms, p99 ${storm.freshTokenBurst.latency.p99.toFixed(1)} ms`);
   lines.push('');
   lines.push(table(['target', 'wanted', 'measured', 'holds'], results.targets.map((t) => [t.name, t.target, t.actual, t.holds ? 'yes' : 'NO'])));
   return lines.join('\n');

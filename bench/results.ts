@@ -24,6 +24,9 @@ export interface FixedRateResult {
   c: LatencySummary;
   /** c.p50 - b.p50 */
   addedP50Ms: number;
+  /** Requests sent at the rate, and those not answered 2xx (a setup that cannot keep up fails some). */
+  requests: { b: number; c: number };
+  failures: { b: number; c: number };
 }
 
 export interface RedisResult {
@@ -50,6 +53,8 @@ export interface StormResult {
   /** Response status → count. */
   statuses: Record<string, number>;
   latency: LatencySummary;
+  /** The same burst while the token was still fresh (no refresh): the reference for `latency`. */
+  freshTokenBurst: { statuses: Record<string, number>; latency: LatencySummary };
   /** How far past the access token's expiry the storm started. */
   startedAfterExpiryMs: number;
 }
@@ -67,6 +72,8 @@ export interface MachineInfo {
   memoryGb: number;
   os: string;
   node: string;
+  /** 1-minute load average before and after the run: a busy machine makes every number worse. */
+  loadAverage: { start: number; end: number };
 }
 
 export interface BenchSettings {

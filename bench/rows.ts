@@ -33,11 +33,16 @@ export async function measure(target: RowTarget, options: BenchOptions): Promise
   return rss === undefined ? { load } : { load, rss };
 }
 
-export interface FixedRateComparison {
-  baseline: LatencySummary;
-  subject: LatencySummary;
-  /** Requests that were not a 2xx, or failed, in either setup. */
+export interface AtRate {
+  latency: LatencySummary;
+  /** Requests that were not answered 2xx (an error status, a failure, or no answer in time). */
   failures: number;
+  requests: number;
+}
+
+export interface FixedRateComparison {
+  baseline: AtRate;
+  subject: AtRate;
 }
 
 /**
@@ -54,7 +59,8 @@ export async function compareAtRate(
 ): Promise<FixedRateComparison> {
   const slice = Math.max(0.5, options.durationS / rounds);
   const samples = { baseline: [] as number[], subject: [] as number[] };
-  let failures = 0;
+  const failures = { baseline: 0, subject: 0 };
+  const requests = { baseline: 0, subject: 0 };
   for (const target of [baseline, subject]) {
     await runPaced({ url: target.url, headers: target.headers ?? {}, rate, durationS: Math.min(1, options.warmupS || 0.2), connections: options.connections });
   }
@@ -62,8 +68,10 @@ export async function compareAtRate(
     for (const [name, target] of [['baseline', baseline], ['subject', subject]] as const) {
       const result = await runPaced({ url: target.url, headers: target.headers ?? {}, rate, durationS: slice, connections: options.connections, keepSamples: true });
       samples[name].push(...result.samples);
-      failures += result.non2xx + result.errors;
+      failures[name] += result.non2xx + result.errors;
+      requests[name] += result.requests;
     }
   }
-  return { baseline: summarize(samples.baseline), subject: summarize(samples.subject), failures };
+  const side = (name: 'baseline' | 'subject'): AtRate => ({ latency: summarize(samples[name]), failures: failures[name], requests: requests[name] });
+  return { baseline: side('baseline'), subject: side('subject') };
 }

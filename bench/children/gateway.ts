@@ -13,6 +13,7 @@ serveChild(async (init) => {
   const listening = await gateway.listen();
   return {
     port: Number(new URL(listening.url).port),
+    answer: (what) => (what === 'memory' ? process.memoryUsage() : undefined),
     close: () => gateway.close(),
   };
 });

@@ -10,16 +10,16 @@ function rowOf(id: RowResult['id'], rps: number, bRps: number): RowResult {
   return { id, label: `row ${id}`, rps, requests: rps * 10, non2xx: 0, errors: 0, latency: latency(1, 3), ratioToB: rps / bRps };
 }
 
-function results(overrides: { cRps?: number; addedP50?: number; roundTrips?: number; grants?: number; stormP99?: number; rss?: number } = {}): Omit<BenchResults, 'targets'> {
+function results(overrides: { cRps?: number; addedP50?: number; roundTrips?: number; grants?: number; stormP99?: number; rss?: number; fixedFailures?: number } = {}): Omit<BenchResults, 'targets'> {
   const bRps = 4000;
   return {
     version: 1,
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:01:00.000Z',
-    machine: { cpu: 'Test CPU', cores: 2, memoryGb: 4, os: 'Linux', node: '24.0.0' },
+    machine: { cpu: 'Test CPU', cores: 2, memoryGb: 4, os: 'Linux', node: '24.0.0', loadAverage: { start: 0.1, end: 0.2 } },
     settings: { durationS: 10, warmupS: 2, connections: 50, stormRequests: 200, smoke: false, gatewayLogLevel: 'info' },
     rows: [rowOf('a', 9000, bRps), rowOf('b', bRps, bRps), rowOf('c', overrides.cRps ?? 3600, bRps), rowOf('d', 3800, bRps)],
-    fixedRate: { rate: 2000, b: latency(1, 2), c: latency(1 + (overrides.addedP50 ?? 0.3), 2.5), addedP50Ms: overrides.addedP50 ?? 0.3 },
+    fixedRate: { rate: 2000, b: latency(1, 2), c: latency(1 + (overrides.addedP50 ?? 0.3), 2.5), addedP50Ms: overrides.addedP50 ?? 0.3, requests: { b: 20000, c: 20000 }, failures: { b: 0, c: overrides.fixedFailures ?? 0 } },
     redis: { requests: 36000, commands: { evalsha: 36000 }, commandsPerRequest: 1, probeRequests: 500, roundTripsPerRequest: overrides.roundTrips ?? 1 },
     gatewayPeakRssMb: overrides.rss ?? 90,
     storm: {
@@ -30,6 +30,7 @@ function results(overrides: { cRps?: number; addedP50?: number; roundTrips?: num
       refreshReuse: 0,
       statuses: { '200': 200 },
       latency: latency(55, overrides.stormP99 ?? 65),
+      freshTokenBurst: { statuses: { '200': 200 }, latency: latency(5, 15) },
       startedAfterExpiryMs: 100,
     },
   };
@@ -48,6 +49,10 @@ describe("the issue's targets", () => {
 
   it('more than 0.5 ms added p50 is a miss', () => {
     expect(holds(results({ addedP50: 0.6 }))['added p50 at 50% of (b) max rate']).toBe(false);
+  });
+
+  it('a setup that cannot keep up with the fixed rate misses, whatever the p50 of what it answered', () => {
+    expect(holds(results({ fixedFailures: 10 }))['added p50 at 50% of (b) max rate']).toBe(false);
   });
 
   it('two round trips per request is a miss', () => {

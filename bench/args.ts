@@ -9,7 +9,7 @@ export interface BenchOptions {
   tokenEndpointDelayMs: number;
   smoke: boolean;
   outDir: string;
-  /** Directory for a `--cpu-prof` profile of the gateway under row (c) load; none when undefined. */
+  /** Directory for the CPU and allocation profiles of the gateway under row (c) load; none when undefined. */
   profileDir: string | undefined;
   gatewayLogLevel: LogLevel;
 }
@@ -25,7 +25,7 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --token-delay MS    the provider's token-endpoint latency (default 50)
   --smoke             CI mode: short rows, few connections; checks only that it completes
   --out DIR           where latest.json and latest.svg go (default bench/results)
-  --profile DIR       also run row (c) once more under node --cpu-prof, profiles into DIR
+  --profile DIR       also run row (c) once more, profiled (CPU and allocations), into DIR
   --log-level LEVEL   the gateway's log level (default info, as configured in production)`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../demo/op.ts';
 import type { BenchOptions } from './args.ts';
 import { childEntry, startChild, type ChildHandle } from './child.ts';
@@ -6,10 +7,10 @@ import { Cleanup } from './cleanup.ts';
 import { API_PATH, callbackUrl, gatewayConfig, generateGatewayKeys, type GatewayKeys } from './gateway-config.ts';
 import { freePorts } from './listen.ts';
 import { currentLoadAverage, machineInfo } from './machine.ts';
-import { profileGateway } from './profile-run.ts';
+import { ALLOCATION_PROFILE, profileGateway } from './profile-run.ts';
 import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
-import type { BenchResults, RowId, RowResult } from './results.ts';
-import { compareAtRate, measure, warmUp, type MeasuredRow, type RowTarget } from './rows.ts';
+import type { BenchResults, FixedRateResult, RowId, RowResult } from './results.ts';
+import { compareAtRate, measure, warmUp, type FixedRateComparison, type MeasuredRow, type RowTarget } from './rows.ts';
 import { assertProxied, loginForLoad } from './session.ts';
 import { runStorm } from './storm.ts';
 import { checkTargets } from './targets.ts';
@@ -62,7 +63,14 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const c = await measureGatewayRow(gatewayC, fixture, options, true);
 
     log(`(b) and (c) at a fixed ${Math.round(bRps / 2)} rps (50% of (b)'s max)`);
-    const fixed = await compareAtRate(bareTarget, c.target, bRps / 2, options, options.smoke ? 1 : FIXED_RATE_ROUNDS);
+    const rounds = options.smoke ? 1 : FIXED_RATE_ROUNDS;
+    const fixed = await compareAtRate(bareTarget, c.target, bRps / 2, options, rounds);
+    // When (c) cannot even carry half of (b)'s maximum, the issue's comparison measures queueing;
+    // the same comparison at half of (c)'s maximum shows what a request costs when neither queues.
+    const cRps = c.measured.load.rps;
+    const lowRate = cRps < bRps ? cRps / 2 : undefined;
+    if (lowRate !== undefined) log(`(b) and (c) at a fixed ${Math.round(lowRate)} rps (50% of (c)'s max)`);
+    const fixedLow = lowRate === undefined ? undefined : await compareAtRate(bareTarget, c.target, lowRate, options, rounds);
     const redis = await redisPerRequest(fixture.redis, c.target, c.redisDuringLoad, options.smoke ? 50 : 500);
     await gatewayC.stop();
     await bare.stop();
@@ -102,14 +110,8 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         gatewayLogLevel: options.gatewayLogLevel,
       },
       rows,
-      fixedRate: {
-        rate: bRps / 2,
-        b: fixed.baseline.latency,
-        c: fixed.subject.latency,
-        addedP50Ms: fixed.subject.latency.p50 - fixed.baseline.latency.p50,
-        requests: { b: fixed.baseline.requests, c: fixed.subject.requests },
-        failures: { b: fixed.baseline.failures, c: fixed.subject.failures },
-      },
+      fixedRate: fixedRateResult(bRps / 2, fixed),
+      ...(fixedLow === undefined || lowRate === undefined ? {} : { fixedRateAtHalfOfC: fixedRateResult(lowRate, fixedLow) }),
       redis,
       gatewayPeakRssMb: Math.max(c.measured.rss?.peakMb ?? 0, d.measured.rss?.peakMb ?? 0),
       storm,
@@ -117,11 +119,10 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
 
     if (options.profileDir !== undefined) {
       log(`profiling (c) under load with --cpu-prof into ${options.profileDir}`);
-      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, false, [
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        options.profileDir,
-      ]);
+      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, false, {
+        execArgv: ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
+        allocationProfile: join(options.profileDir, ALLOCATION_PROFILE),
+      });
       await profileGateway(gateway, options, log);
     }
     return { ...partial, targets: checkTargets(partial) };
@@ -163,7 +164,7 @@ async function startGateway(
   redisUrl: string | undefined,
   cleanup: Cleanup,
   storm = false,
-  execArgv: string[] = [],
+  profiling: { execArgv: string[]; allocationProfile: string } | undefined = undefined,
 ): Promise<ChildHandle> {
   const provider = storm ? fixture.stormProvider : fixture.provider;
   const publicOrigin = `http://127.0.0.1:${storm ? fixture.ports.stormA : port}`;
@@ -177,7 +178,8 @@ async function startGateway(
     logLevel: options.gatewayLogLevel,
     ...(redisUrl === undefined ? {} : { redisUrl }),
   });
-  const gateway = await startChild(name, childEntry('gateway'), { init: { config }, execArgv });
+  const init = profiling === undefined ? { config } : { config, allocationProfile: profiling.allocationProfile };
+  const gateway = await startChild(name, childEntry('gateway'), { init, execArgv: profiling?.execArgv ?? [] });
   cleanup.add(name, () => gateway.stop());
   return gateway;
 }
@@ -208,6 +210,18 @@ async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options
 async function measureRow(target: RowTarget, options: BenchOptions): Promise<MeasuredRow> {
   await warmUp(target, options);
   return measure(target, options);
+}
+
+function fixedRateResult(rate: number, comparison: FixedRateComparison): FixedRateResult {
+  const { baseline, subject } = comparison;
+  return {
+    rate,
+    b: baseline.latency,
+    c: subject.latency,
+    addedP50Ms: subject.latency.p50 - baseline.latency.p50,
+    requests: { b: baseline.requests, c: subject.requests },
+    failures: { b: baseline.failures, c: subject.failures },
+  };
 }
 
 function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): RowResult {

@@ -4,9 +4,10 @@ import type { BenchResults } from './results.ts';
  * A hand-written SVG bar chart of one run: throughput per row with its ratio to (b) and its
  * latency, then the storm and the targets. Plain rects and text; no chart library.
  */
-const WIDTH = 860;
-const LABEL_WIDTH = 250;
-const BAR_MAX = 330;
+const WIDTH = 920;
+const LABEL_WIDTH = 230;
+const BAR_MAX = 320;
+const DETAIL_X = LABEL_WIDTH + BAR_MAX + 16;
 const BAR_HEIGHT = 26;
 const ROW_GAP = 12;
 const COLORS: Record<string, string> = { a: '#9aa5b1', b: '#52606d', c: '#2563eb', d: '#60a5fa' };
@@ -22,20 +23,30 @@ export function renderChart(results: BenchResults): string {
   parts.push(text(20, y, `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, load avg ${m.loadAverage.start}; ${s.connections} connections, ${s.durationS} s per row; ${results.startedAt.slice(0, 10)}${s.smoke ? ' (smoke run)' : ''}`, { size: 12, fill: '#52606d' }));
   y += 24;
 
+  const barsTop = y;
   for (const row of results.rows) {
     const width = Math.max(1, Math.round((row.rps / maxRps) * BAR_MAX));
     parts.push(text(20, y + 18, `(${row.id}) ${row.label}`, { size: 13 }));
     parts.push(`<rect x="${LABEL_WIDTH}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="3" fill="${COLORS[row.id] ?? '#888'}"/>`);
-    const detail = `${Math.round(row.rps).toLocaleString('en-US')} rps  ${row.ratioToB.toFixed(2)}x (b)  p50 ${row.latency.p50.toFixed(2)} ms  p99 ${row.latency.p99.toFixed(2)} ms`;
-    parts.push(text(LABEL_WIDTH + width + 8, y + 18, detail, { size: 12 }));
+    const detail = `${Math.round(row.rps).toLocaleString('en-US')} rps · ${row.ratioToB.toFixed(2)}x (b) · p50 ${row.latency.p50.toFixed(2)} ms · p99 ${row.latency.p99.toFixed(2)} ms`;
+    parts.push(text(DETAIL_X, y + 18, detail, { size: 12 }));
     y += BAR_HEIGHT + ROW_GAP;
   }
+  // The throughput target: 0.85x of (b).
+  const b = results.rows.find((row) => row.id === 'b');
+  if (b !== undefined) {
+    const x = LABEL_WIDTH + Math.round(((0.85 * b.rps) / maxRps) * BAR_MAX);
+    parts.push(`<line x1="${x}" y1="${barsTop - 4}" x2="${x}" y2="${y - ROW_GAP + 4}" stroke="#b91c1c" stroke-width="1.5" stroke-dasharray="4 3"/>`);
+    parts.push(text(x + 4, y + 6, 'target for (c): 0.85x (b)', { size: 11, fill: '#b91c1c' }));
+    y += 12;
+  }
 
-  y += 8;
+  y += 24;
   const storm = results.storm;
   const lines = [
-    `Added p50 at ${Math.round(results.fixedRate.rate)} rps (50% of (b) max): ${results.fixedRate.addedP50Ms.toFixed(3)} ms`,
-    `Redis per request (c): ${results.redis.roundTripsPerRequest.toFixed(2)} round trips, ${results.redis.commandsPerRequest.toFixed(2)} commands`,
+    `Added p50 at ${Math.round(results.fixedRate.rate)} rps (50% of (b) max): ${results.fixedRate.addedP50Ms.toFixed(3)} ms` +
+      (results.fixedRateAtHalfOfC ? `; at ${Math.round(results.fixedRateAtHalfOfC.rate)} rps (50% of (c) max): ${results.fixedRateAtHalfOfC.addedP50Ms.toFixed(3)} ms` : ''),
+    `Redis per request (c): ${results.redis.roundTripsPerRequest.toFixed(2)} round trips, ${results.redis.commandsPerRequest.toFixed(2)} commands (counting those a script runs)`,
     `Gateway peak RSS: ${results.gatewayPeakRssMb} MB`,
     `(e) refresh storm: ${storm.requests} requests over ${storm.instances} gateways: ${storm.refreshGrants} refresh grant(s), ${storm.refreshReuse} reuse, p99 ${storm.latency.p99.toFixed(1)} ms`,
     `     (token endpoint ${storm.tokenEndpointDelayMs} ms; the same burst with a fresh token: p99 ${storm.freshTokenBurst.latency.p99.toFixed(1)} ms)`,

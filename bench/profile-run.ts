@@ -1,5 +1,6 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { formatAllocations, summarizeAllocations } from './allocations.ts';
 import type { BenchOptions } from './args.ts';
 import type { ChildHandle } from './child.ts';
 import { API_PATH } from './gateway-config.ts';
@@ -8,10 +9,12 @@ import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.
 import { loginForLoad } from './session.ts';
 
 /**
- * The profiling pass: a gateway started under `node --cpu-prof` gets row (c)'s load (a real
- * session, same connections and duration), then stops, which writes its profile. The summary
- * (self time by area and by function) goes next to the results as profile.txt.
+ * The profiling pass: a gateway started under `node --cpu-prof`, sampling its allocations too,
+ * gets row (c)'s load (a real session, same connections and duration), then stops, which
+ * writes both profiles. Their summaries go next to the results as profile.txt.
  */
+export const ALLOCATION_PROFILE = 'gateway.heapprofile';
+
 export async function profileGateway(gateway: ChildHandle, options: BenchOptions, log: (line: string) => void): Promise<ProfileSummary> {
   const startedAt = Date.now();
   const session = await loginForLoad(gateway.url);
@@ -24,7 +27,18 @@ export async function profileGateway(gateway: ChildHandle, options: BenchOptions
   await gateway.stop();
   const file = await newestProfile(options.profileDir!, startedAt);
   const summary = await summarizeProfile(file, 30);
-  const text = `CPU profile of the gateway under row (c) load: ${Math.round(load.rps)} rps while profiled, ${options.connections} connections\n${file}\n\n${formatProfile(summary)}\n`;
+  const allocations = await summarizeAllocations(join(options.profileDir!, ALLOCATION_PROFILE));
+  const text = [
+    `Profiles of the gateway under row (c) load: ${Math.round(load.rps)} rps while profiled, ${options.connections} connections, ${options.warmupS + options.durationS} s`,
+    `(${basename(file)} and ${ALLOCATION_PROFILE} in the --profile directory; open them in Chrome DevTools)`,
+    '',
+    '== CPU (node --cpu-prof) ==',
+    formatProfile(summary),
+    '',
+    '== Allocations (V8 sampling heap profiler) ==',
+    formatAllocations(allocations),
+    '',
+  ].join('\n');
   await writeFile(join(options.outDir, 'profile.txt'), text);
   log(text);
   return summary;

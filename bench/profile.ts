@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { areaOf, functionKey, type CallFrame } from './frames.ts';
 
 /**
  * Reads a V8 `.cpuprofile` (written by `node --cpu-prof`) and ranks where the time went:
@@ -7,12 +8,6 @@ import { readFile } from 'node:fs/promises';
  * - inclusive time per area and per function of ours (time with it anywhere on the stack).
  * Percentages are of the busy time: the profile's "(idle)" samples are left out.
  */
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
@@ -127,11 +122,6 @@ class Tally {
   }
 }
 
-function functionKey(frame: CallFrame): string {
-  const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
-  return `${frame.functionName || '(anonymous)'}|${where}`;
-}
-
 /** The nearest JavaScript frame above a sample that is another function (skips native frames). */
 function nearestJsCaller(nodeId: number, nodes: Map<number, ProfileNode>, parents: Map<number, number>): string | undefined {
   const own = functionKey(nodes.get(nodeId)!.callFrame);
@@ -140,23 +130,4 @@ function nearestJsCaller(nodeId: number, nodes: Map<number, ProfileNode>, parent
     if (frame.url !== '' && functionKey(frame) !== own) return functionKey(frame);
   }
   return undefined;
-}
-
-function shortUrl(url: string): string {
-  const path = url.replace(/^file:\/\//, '');
-  const modules = path.lastIndexOf('/node_modules/');
-  if (modules >= 0) return path.slice(modules + '/node_modules/'.length);
-  const ours = path.search(/\/(src|bench|demo|test)\//);
-  return ours >= 0 ? path.slice(ours + 1) : path;
-}
-
-function areaOf(frame: CallFrame): string {
-  if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
-  if (frame.url.startsWith('node:')) return frame.url;
-  const short = shortUrl(frame.url);
-  if (frame.url.includes('/node_modules/')) {
-    const parts = short.split('/');
-    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
-  }
-  return short;
 }

@@ -71,6 +71,10 @@ function waitForReady(server: ChildProcess): Promise<void> {
       clearTimeout(timer);
       reject(new Error(`redis-server exited with code ${code}`));
     });
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(err.code === 'ENOENT' ? new Error('redis-server is not on PATH: rows (c) and (e) need it (Debian: apt-get install redis-server)') : err);
+    });
   });
 }
 

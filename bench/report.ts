@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResults } from './results.ts';
+import type { BenchResults, FixedRateResult } from './results.ts';
 import { renderChart } from './chart.ts';
 
 /** The printed table, and the files under bench/results/. */
@@ -26,12 +26,12 @@ export function formatReport(results: BenchResults): string {
       row.peakRssMb === undefined ? '' : row.peakRssMb.toFixed(1),
     ]),
   ));
-  const fixed = results.fixedRate;
   lines.push('');
-  lines.push(`At ${Math.round(fixed.rate)} rps (50% of (b)'s max): (b) p50 ${fixed.b.p50.toFixed(3)} ms, p99 ${fixed.b.p99.toFixed(3)} ms; (c) p50 ${fixed.c.p50.toFixed(3)} ms, p99 ${fixed.c.p99.toFixed(3)} ms; added p50 ${fixed.addedP50Ms.toFixed(3)} ms; not answered 2xx: (b) ${fixed.failures.b} of ${fixed.requests.b}, (c) ${fixed.failures.c} of ${fixed.requests.c}`);
+  lines.push(fixedRateLine("50% of (b)'s max", results.fixedRate));
+  if (results.fixedRateAtHalfOfC) lines.push(fixedRateLine("50% of (c)'s max", results.fixedRateAtHalfOfC));
   const redis = results.redis;
   const commands = Object.entries(redis.commands).map(([name, calls]) => `${name} ${(calls / Math.max(1, redis.requests)).toFixed(2)}`).join(', ');
-  lines.push(`Redis per steady-state request (c): ${redis.commandsPerRequest.toFixed(2)} commands [${commands || 'none'}] over ${redis.requests} requests; ${redis.roundTripsPerRequest.toFixed(2)} round trips (${redis.probeRequests} sequential requests)`);
+  lines.push(`Redis per steady-state request (c): ${redis.commandsPerRequest.toFixed(2)} commands, counting those a script runs [${commands || 'none'}] over ${redis.requests} requests; ${redis.roundTripsPerRequest.toFixed(2)} round trips (${redis.probeRequests} sequential requests)`);
   lines.push(`Gateway peak RSS: ${results.gatewayPeakRssMb} MB`);
   const storm = results.storm;
   const statuses = Object.entries(storm.statuses).map(([status, count]) => `${status}x${count}`).join(' ');
@@ -49,6 +49,10 @@ export async function writeResults(dir: string, results: BenchResults): Promise<
   await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(svg, renderChart(results));
   return { json, svg };
+}
+
+function fixedRateLine(what: string, fixed: FixedRateResult): string {
+  return `At ${Math.round(fixed.rate)} rps (${what}): (b) p50 ${fixed.b.p50.toFixed(3)} ms, p99 ${fixed.b.p99.toFixed(3)} ms; (c) p50 ${fixed.c.p50.toFixed(3)} ms, p99 ${fixed.c.p99.toFixed(3)} ms; added p50 ${fixed.addedP50Ms.toFixed(3)} ms; not answered 2xx: (b) ${fixed.failures.b} of ${fixed.requests.b}, (c) ${fixed.failures.c} of ${fixed.requests.c}`;
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -92,7 +92,10 @@ export interface BenchResults {
   machine: MachineInfo;
   settings: BenchSettings;
   rows: RowResult[];
+  /** The issue's comparison: (b) and (c) at half of (b)'s maximum rate. */
   fixedRate: FixedRateResult;
+  /** Present when (c) is slower than (b): the same comparison at half of (c)'s maximum, where neither queues. */
+  fixedRateAtHalfOfC?: FixedRateResult;
   redis: RedisResult;
   /** Highest peak RSS of any gateway process in the run. */
   gatewayPeakRssMb: number;

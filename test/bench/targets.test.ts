@@ -83,6 +83,7 @@ describe('the report', () => {
     expect(text).toContain('NO');
     const svg = renderChart(full);
     expect(svg.match(/<rect /g)?.length).toBe(1 + 4);
+    expect(svg).toContain('target for (c): 0.85x (b)');
     expect(svg).toContain('missed');
   });
 });

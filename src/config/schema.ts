@@ -35,6 +35,9 @@ const listener = (defaultPort: number) =>
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** An http(s) URL reduced to its origin. Zod keeps going after a failed check, so guard the parse. */
+const httpOrigin = httpUrl.transform((value) => (URL.canParse(value) ? new URL(value).origin : value));
+
 const encryptionKey = z
   .object({
     kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'kid must be 1-32 characters of [A-Za-z0-9_-]'),
@@ -87,7 +90,10 @@ export const providerSchema = z.discriminatedUnion('type', [oidcProvider, google
 const routeSchema = z
   .object({
     /** Path prefix, e.g. `/api`. Matches `/api` and `/api/...`, never `/apiary`. */
-    prefix: z.string().regex(/^\/[^?#]*$/, 'prefix must start with / and contain no ? or #'),
+    prefix: z
+      .string()
+      .regex(/^\/[^?#]*$/, 'prefix must start with / and contain no ? or #')
+      .refine((prefix) => prefix !== '/auth' && !prefix.startsWith('/auth/'), 'the /auth prefix belongs to Tokengate'),
     upstream: httpUrl,
     /** Which provider's token to attach; defaults to the session's own provider. */
     provider: providerId.optional(),
@@ -140,7 +146,10 @@ const storeSchema = z.discriminatedUnion('type', [
 export const configSchema = z
   .object({
     /** The origin browsers use to reach this gateway, e.g. https://app.example.com. */
-    publicOrigin: httpUrl.transform((value) => new URL(value).origin),
+    publicOrigin: httpOrigin.refine((origin) => {
+      const url = URL.canParse(origin) ? new URL(origin) : undefined;
+      return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
+    }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
     listen: listener(8080).prefault({}),
     /** Operations listener: /metrics, /healthz, /readyz. */
     ops: listener(9464).prefault({}),
@@ -163,6 +172,10 @@ export const configSchema = z
         loginTimeout: duration('10m'),
       })
       .strict()
+      .refine((session) => session.absoluteTimeout >= session.idleTimeout, {
+        path: ['absoluteTimeout'],
+        message: 'must not be shorter than idleTimeout',
+      })
       .prefault({}),
     providers: z.array(providerSchema).min(1, 'configure at least one provider'),
     tokens: z
@@ -180,7 +193,7 @@ export const configSchema = z
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-csrf'),
         value: z.string().min(1).default('1'),
         /** Origins allowed on state-changing requests; the public origin is always allowed. */
-        allowedOrigins: z.array(httpUrl.transform((value) => new URL(value).origin)).default([]),
+        allowedOrigins: z.array(httpOrigin).default([]),
       })
       .strict()
       .prefault({}),
@@ -225,19 +238,9 @@ export const configSchema = z
       }
       if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
       prefixes.add(route.prefix);
-      if (route.prefix === '/auth' || route.prefix.startsWith('/auth/')) {
-        ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: 'the /auth prefix belongs to Tokengate' });
-      }
     });
-    if (config.session.absoluteTimeout < config.session.idleTimeout) {
-      ctx.addIssue({ code: 'custom', path: ['session', 'absoluteTimeout'], message: 'must not be shorter than idleTimeout' });
-    }
     if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
-    }
-    const origin = new URL(config.publicOrigin);
-    if (origin.protocol === 'http:' && !isLoopbackHost(origin.hostname)) {
-      ctx.addIssue({ code: 'custom', path: ['publicOrigin'], message: 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])' });
     }
   });
 

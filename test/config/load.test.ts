@@ -163,6 +163,20 @@ workers: 2
     expect(issues.find((issue) => issue.path === 'workers')!.message).toMatch(/memory store/);
   });
 
+  it('reports field rules next to type errors, and never crashes on malformed values', () => {
+    const text = `
+publicOrigin: nope
+providers:
+  - 7
+routes:
+  - 5
+  - { prefix: /auth/x, upstream: http://127.0.0.1:1 }
+session: { idleTimeout: 2h }
+`;
+    const issues = issuesOf(() => loadConfig({ text, env: keyEnv }));
+    expect(issues.map((issue) => issue.path).sort()).toEqual(['providers.0', 'publicOrigin', 'routes.0', 'routes.1.prefix', 'session.absoluteTimeout']);
+  });
+
   it('allows plain http on loopback only', () => {
     for (const origin of ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080']) {
       expect(loadConfig({ text: minimal.replace('https://app.example.com', origin), env: keyEnv }).publicOrigin).toBe(origin);

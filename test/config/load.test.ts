@@ -171,7 +171,7 @@ providers:
 routes:
   - 5
   - { prefix: /auth/x, upstream: http://127.0.0.1:1 }
-session: { idleTimeout: 2h }
+session: { idleTimeout: 13h }
 `;
     const issues = issuesOf(() => loadConfig({ text, env: keyEnv }));
     expect(issues.map((issue) => issue.path).sort()).toEqual(['providers.0', 'publicOrigin', 'routes.0', 'routes.1.prefix', 'session.absoluteTimeout']);

@@ -3,6 +3,7 @@ import { BadRequestError, GatewayError, ProviderError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { securityEvent } from '../observability/index.ts';
 import { sameText } from './compare.ts';
+import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { establishSession } from './establish-session.ts';
 import { queryParam } from './params.ts';
@@ -21,7 +22,8 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  * 3. The provider's `error` parameter: 400 naming the OAuth error code.
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
  *    the login must start again (the code and the transaction are spent).
- * 5. A new session, then a redirect to returnTo.
+ * 5. A new session, then a 200 page that goes on to returnTo by itself (not a redirect: the
+ *    SameSite=Strict session cookie must reach returnTo, see continue-page.ts).
  * Nothing is stored unless step 5 is reached.
  */
 
@@ -52,7 +54,7 @@ export function callbackHandler(deps: AuthDeps) {
 
     await establishSession(ctx, deps, ready, tokens, profile);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
-    ctx.redirect(transaction.returnTo);
+    sendContinuePage(ctx, transaction.returnTo);
   };
 }
 

@@ -68,11 +68,11 @@ describe('Google: consent again only when no refresh token came back', () => {
   it('forces consent on the next login after one that brought no refresh token, and stops once one arrives', async () => {
     const client = new BrowserClient();
     const first = await login(client, false);
-    expect(first.status).toBe(302);
+    expect(first.status).toBe(200);
     expect(first.authorize.searchParams.has('prompt')).toBe(false);
 
     const second = await login(client, true);
-    expect(second.status).toBe(302);
+    expect(second.status).toBe(200);
     expect(second.authorize.searchParams.get('prompt')).toBe('consent');
 
     const third = await f.beginLogin(client, 'google');

@@ -53,9 +53,11 @@ describe('tokengate dev', () => {
 
     const user = await loginThroughGateway(`http://localhost:${port}/auth/login?returnTo=%2Fhello`, { username: DEMO_USER.username, password: DEMO_USER.password });
     expect(user.finalUrl).toBe(`http://localhost:${port}/hello`);
-    // The provider (127.0.0.1) is another site than localhost: the redirect chain that ends the
-    // login is cross-site, so it does not carry the SameSite=Strict session cookie. A request
-    // the page makes itself does.
+    // The provider (127.0.0.1) is another site than localhost. The callback's page moves on to
+    // returnTo from the gateway's own site, so that first request carries the SameSite=Strict
+    // session cookie already.
+    expect(user.status).toBe(200);
+    expect(user.response.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
     const call = await user.request(`http://localhost:${port}/hello?after=login`);
     expect(call.status).toBe(200);
     expect(call.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);

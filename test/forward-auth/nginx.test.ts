@@ -3,48 +3,30 @@ import type { SampleApiEcho } from '../../demo/api.ts';
 import { DEMO_USER } from '../../demo/op.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
-import { startNginx, type NginxHandle } from '../support/nginx.ts';
-import { startForwardAuthStack, type ForwardAuthStack } from './stack.ts';
+import { protectWithNginx, startForwardAuthStack, type ForwardAuthStack } from '../support/forward-auth-stack.ts';
+import type { NginxHandle } from '../support/nginx.ts';
 
 /**
  * A real nginx with `auth_request`, configured with the very files shipped in deploy/nginx/,
  * in front of the real sample API; Tokengate's verify endpoint on its own loopback listener.
+ * The site is http://localhost:<port>, another site than the provider's 127.0.0.1, so the
+ * cookie jar applies SameSite as a browser does on the way back from the provider.
  */
 
-const DEPLOY_NGINX = new URL('../../deploy/nginx/', import.meta.url).pathname;
 const JSON_ACCEPT = { accept: 'application/json' };
 const PAGE_ACCEPT = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
 let stack: ForwardAuthStack;
 let nginx: NginxHandle;
 let user: LoginResult;
+/** The public origin: nginx, as browsers reach it. */
+let site: string;
 
 beforeAll(async () => {
-  stack = await startForwardAuthStack();
-  const port = (url: string) => new URL(url).port;
-  nginx = await startNginx({
-    port: stack.ingressPort,
-    http: `
-  upstream tokengate { server 127.0.0.1:${port(stack.main.url)}; keepalive 4; }
-  upstream tokengate_verify { server 127.0.0.1:${port(stack.verify.url)}; keepalive 4; }
-  upstream api { server 127.0.0.1:${port(stack.api.url)}; keepalive 4; }`,
-    server: `
-    set $tokengate_forward_auth_secret "";
-    include ${DEPLOY_NGINX}tokengate-server.conf;
-    location /api/ {
-      include ${DEPLOY_NGINX}tokengate-protect.conf;
-      proxy_pass http://api;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-    location / {
-      include ${DEPLOY_NGINX}tokengate-protect.conf;
-      proxy_pass http://api;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }`,
-  });
-  user = await loginThroughGateway(`${nginx.url}/auth/login?returnTo=%2Fwelcome`, { username: DEMO_USER.username, password: DEMO_USER.password });
+  stack = await startForwardAuthStack({ publicHost: 'localhost' });
+  nginx = await protectWithNginx(stack);
+  site = stack.publicOrigin;
+  user = await loginThroughGateway(`${site}/auth/login?returnTo=%2Fwelcome`, { username: DEMO_USER.username, password: DEMO_USER.password });
 });
 
 afterAll(async () => {
@@ -54,13 +36,13 @@ afterAll(async () => {
 
 describe('a logged-in request through nginx', () => {
   it('logs in through nginx and lands on the protected page it asked for', () => {
-    expect(user.finalUrl).toBe(`${nginx.url}/welcome`);
+    expect(user.finalUrl).toBe(`${site}/welcome`);
     expect(user.status).toBe(200);
     expect(user.response.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
   });
 
   it('reaches the upstream with the bearer token and the user headers, without the session cookie', async () => {
-    const response = await user.request(`${nginx.url}/api/orders?page=2`, { headers: JSON_ACCEPT });
+    const response = await user.request(`${site}/api/orders?page=2`, { headers: JSON_ACCEPT });
     expect(response.status).toBe(200);
     const echo = response.json<SampleApiEcho>();
     // The sample API accepted the token only after introspecting it at the provider.
@@ -76,7 +58,7 @@ describe('a logged-in request through nginx', () => {
   });
 
   it('replaces an Authorization header the browser sends with the session\'s token', async () => {
-    const response = await user.request(`${nginx.url}/api/me`, { headers: { ...JSON_ACCEPT, authorization: 'Bearer forged-by-the-client' } });
+    const response = await user.request(`${site}/api/me`, { headers: { ...JSON_ACCEPT, authorization: 'Bearer forged-by-the-client' } });
     expect(response.status).toBe(200);
     expect(response.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
   });
@@ -84,11 +66,11 @@ describe('a logged-in request through nginx', () => {
   it('refreshes the access token when it is due, then forwards the new one', async () => {
     const before = stack.op.stats.refreshGrants;
     stack.advance(3_400_000); // the provider's tokens live 3600 s; due at 3300 s (5-minute buffer)
-    const response = await user.request(`${nginx.url}/api/after-refresh`, { headers: JSON_ACCEPT });
+    const response = await user.request(`${site}/api/after-refresh`, { headers: JSON_ACCEPT });
     expect(response.status).toBe(200);
     expect(response.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
     expect(stack.op.stats.refreshGrants).toBe(before + 1);
-    const again = await user.request(`${nginx.url}/api/after-refresh`, { headers: JSON_ACCEPT });
+    const again = await user.request(`${site}/api/after-refresh`, { headers: JSON_ACCEPT });
     expect(again.status).toBe(200);
     expect(stack.op.stats.refreshGrants).toBe(before + 1);
   });
@@ -97,7 +79,7 @@ describe('a logged-in request through nginx', () => {
 describe('an anonymous request through nginx', () => {
   it('gets 401 JSON on an API call, and the upstream is never asked', async () => {
     const seen = stack.api.requests.length;
-    const response = await new BrowserClient().request(`${nginx.url}/api/orders`, { headers: JSON_ACCEPT });
+    const response = await new BrowserClient().request(`${site}/api/orders`, { headers: JSON_ACCEPT });
     expect(response.status).toBe(401);
     expect(response.location).toBeUndefined();
     expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -106,32 +88,32 @@ describe('an anonymous request through nginx', () => {
   });
 
   it('is sent to login on a page navigation, with the page to come back to', async () => {
-    const response = await new BrowserClient().request(`${nginx.url}/reports/2024?tab=q3&x=a%20b`, { headers: PAGE_ACCEPT });
+    const response = await new BrowserClient().request(`${site}/reports/2024?tab=q3&x=a%20b`, { headers: PAGE_ACCEPT });
     expect(response.status).toBe(302);
     const location = new URL(response.location!);
-    expect(location.origin).toBe(nginx.url);
+    expect(location.origin).toBe(site);
     expect(location.pathname).toBe('/auth/login');
     expect(location.searchParams.get('returnTo')).toBe('/reports/2024?tab=q3&x=a%20b');
   });
 
   it('ends up at the provider\'s login form when it follows that redirect', async () => {
-    const { response } = await new BrowserClient().navigate(`${nginx.url}/reports`, { headers: PAGE_ACCEPT });
+    const { response } = await new BrowserClient().navigate(`${site}/reports`, { headers: PAGE_ACCEPT });
     expect(response.url.startsWith(stack.op.issuer)).toBe(true);
     expect(response.text).toMatch(/<form/i);
   });
 
   it('gets 401 with a forged or unknown session cookie', async () => {
     const client = new BrowserClient();
-    await client.jar.setCookie('tg_session=not-a-session; Path=/', nginx.url);
-    await client.jar.setCookie('tg_session.sig=forged; Path=/', nginx.url);
-    const response = await client.request(`${nginx.url}/api/orders`, { headers: JSON_ACCEPT });
+    await client.jar.setCookie('tg_session=not-a-session; Path=/', site);
+    await client.jar.setCookie('tg_session.sig=forged; Path=/', site);
+    const response = await client.request(`${site}/api/orders`, { headers: JSON_ACCEPT });
     expect(response.status).toBe(401);
   });
 });
 
 describe('requests that do not come through the ingress', () => {
   it('the main listener answers 404 on the verify path, even with a valid session', async () => {
-    const cookie = await user.jar.getCookieString(nginx.url);
+    const cookie = await user.jar.getCookieString(site);
     const response = await fetch(`${stack.main.url}/auth/verify`, { headers: { cookie, ...JSON_ACCEPT } });
     expect(response.status).toBe(404);
     expect(response.headers.get('authorization')).toBeNull();
@@ -139,7 +121,7 @@ describe('requests that do not come through the ingress', () => {
   });
 
   it('nginx answers 404 to a browser asking for the verify path', async () => {
-    const response = await user.request(`${nginx.url}/auth/verify`, { headers: JSON_ACCEPT });
+    const response = await user.request(`${site}/auth/verify`, { headers: JSON_ACCEPT });
     expect(response.status).toBe(404);
     expect(response.headers['authorization']).toBeUndefined();
   });
@@ -153,7 +135,7 @@ describe('requests that do not come through the ingress', () => {
   });
 
   it('the verify answer is never cacheable', async () => {
-    const cookie = await user.jar.getCookieString(nginx.url);
+    const cookie = await user.jar.getCookieString(site);
     const ok = await fetch(`${stack.verify.url}/auth/verify`, { headers: { cookie } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('no-store');

@@ -8,7 +8,7 @@ import { forwardAuthOnMainListener } from '../../src/forward-auth/index.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import { loadSession } from '../../src/session/load-session.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
-import { SHARED_SECRET, startForwardAuthStack, type ForwardAuthStack } from './stack.ts';
+import { SHARED_SECRET, startForwardAuthStack, type ForwardAuthStack } from '../support/forward-auth-stack.ts';
 
 /**
  * The verify endpoint on a main listener, behind the shared secret header: the main chain's

@@ -2,11 +2,13 @@ import type { CookieJar } from 'tough-cookie';
 import { BrowserClient, type BrowserRequestInit, type BrowserResponse } from './http.ts';
 
 /**
- * Logs a browser in through a gateway using nothing but standard redirects and the provider's
- * own HTML forms: GET the start URL, follow redirects to the provider, fill in its login form
- * (`login` / `password` inputs) and submit its consent form, follow the redirects back, and stop
- * at the first non-redirect response on the start URL's origin (or at a provider page that is
- * not a 200 form page, e.g. a rejected password).
+ * Logs a browser in through a gateway using nothing but standard redirects, the provider's own
+ * HTML forms and meta refresh: GET the start URL, follow redirects to the provider, fill in its
+ * login form (`login` / `password` inputs) and submit its consent form, follow the redirects
+ * back, follow the callback page's meta refresh (a navigation started by that page, so from
+ * its own site), and stop at the first response on the start URL's origin that is neither a
+ * redirect nor a refresh (or at a provider page that is not a 200 form page, e.g. a rejected
+ * password).
  */
 
 export interface HtmlForm {
@@ -36,7 +38,8 @@ export interface LoginResult {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'", '#x27': "'", '#x2F': '/', '#47': '/' };
 
-function decodeEntities(value: string): string {
+/** Decodes the character references an attribute value may hold. */
+export function decodeEntities(value: string): string {
   return value.replace(/&(#x?[0-9a-fA-F]+|[a-z]+);/g, (whole, name: string) => {
     if (ENTITIES[name] !== undefined) return ENTITIES[name];
     if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
@@ -136,6 +139,43 @@ export async function completeProviderForms(
   return { response, chain };
 }
 
+const MAX_REFRESHES = 5;
+
+/**
+ * The target of a `<meta http-equiv="refresh" content="N;url=...">` in a 200 HTML page, as a
+ * browser reads it (entities decoded, optional quotes around the URL), resolved against the
+ * page's URL; undefined when the page has none.
+ */
+export function metaRefreshTarget(response: BrowserResponse): string | undefined {
+  if (response.status !== 200 || !isHtml(response)) return undefined;
+  for (const match of response.text.matchAll(/<meta\b([^>]*)>/gi)) {
+    const attrs = attributes(match[1] ?? '');
+    if (attrs.get('http-equiv')?.toLowerCase() !== 'refresh') continue;
+    const parsed = /^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)$/is.exec(attrs.get('content') ?? '');
+    let url = parsed?.[1]?.trim() ?? '';
+    const quote = url[0];
+    if (quote === '"' || quote === "'") url = url.slice(1, url.indexOf(quote, 1) < 0 ? undefined : url.indexOf(quote, 1));
+    return url === '' ? undefined : new URL(url, response.url).href;
+  }
+  return undefined;
+}
+
+/** Follows meta refreshes like a browser: each one a navigation started by the refreshing page. */
+export async function followMetaRefresh(
+  client: BrowserClient,
+  start: { response: BrowserResponse; chain: BrowserResponse[] },
+): Promise<{ response: BrowserResponse; chain: BrowserResponse[] }> {
+  let { response } = start;
+  const chain = [...start.chain];
+  for (let target = metaRefreshTarget(response), count = 0; target !== undefined; target = metaRefreshTarget(response), count += 1) {
+    if (count === MAX_REFRESHES) throw new Error(`more than ${MAX_REFRESHES} meta refreshes`);
+    const next = await client.navigate(target, { initiator: new URL(response.url).origin });
+    chain.push(...next.chain);
+    response = next.response;
+  }
+  return { response, chain };
+}
+
 export async function loginThroughGateway(
   startUrl: string,
   credentials: Credentials,
@@ -143,7 +183,8 @@ export async function loginThroughGateway(
 ): Promise<LoginResult> {
   const client = options.client ?? new BrowserClient();
   const homeOrigin = new URL(startUrl).origin;
-  const { response, chain } = await completeProviderForms(client, await client.navigate(startUrl), homeOrigin, credentials);
+  const back = await completeProviderForms(client, await client.navigate(startUrl), homeOrigin, credentials);
+  const { response, chain } = new URL(back.response.url).origin === homeOrigin ? await followMetaRefresh(client, back) : back;
   return {
     client,
     jar: client.jar,

@@ -5,13 +5,14 @@ import { generateKey } from '../../src/crypto/keyring.ts';
 import { listenForwardAuth, type ForwardAuthDeps, type ForwardAuthListener } from '../../src/forward-auth/index.ts';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort, startNginx, type NginxHandle } from './nginx.ts';
 
 /**
  * The forward-auth tests' servers, all real and on 127.0.0.1: the demo OpenID Provider, the
  * sample API, Tokengate's main listener and its forward-auth listener. The public origin is the
- * ingress in front (nginx), whose port is chosen first because the provider's redirect URI and
- * the config name it. The clock can be moved forward to make a token due for refresh.
+ * ingress in front (nginx, `protectWithNginx`), whose port is chosen first because the
+ * provider's redirect URI and the config name it. The clock can be moved forward to make a
+ * token due for refresh.
  */
 
 export interface ForwardAuthStack {
@@ -36,11 +37,16 @@ export interface ForwardAuthStackOptions {
   sharedSecret?: boolean;
   /** No ingress in front: the main listener takes the public origin's port itself. */
   mainIsPublic?: boolean;
+  /**
+   * The public origin's host name (default 127.0.0.1, the provider's own). `localhost` puts
+   * the gateway on another site than the provider, as in production, for browsers' SameSite.
+   */
+  publicHost?: '127.0.0.1' | 'localhost';
 }
 
 export async function startForwardAuthStack(options: ForwardAuthStackOptions = {}): Promise<ForwardAuthStack> {
   const ingressPort = await freePort();
-  const publicOrigin = `http://127.0.0.1:${ingressPort}`;
+  const publicOrigin = `http://${options.publicHost ?? '127.0.0.1'}:${ingressPort}`;
   const clientSecret = generateKey();
   let offset = 0;
   const now = () => Date.now() + offset;
@@ -93,4 +99,32 @@ export async function startForwardAuthStack(options: ForwardAuthStackOptions = {
       await op.close();
     },
   };
+}
+
+const DEPLOY_NGINX = new URL('../../deploy/nginx/', import.meta.url).pathname;
+
+/**
+ * A real nginx on the stack's ingress port, configured with the very files shipped in
+ * deploy/nginx/: /auth/ to the main listener, every other path (/api/ and pages) protected by
+ * `auth_request` against the forward-auth listener and proxied to the sample API.
+ */
+export function protectWithNginx(stack: ForwardAuthStack): Promise<NginxHandle> {
+  const port = (url: string) => new URL(url).port;
+  const protectedLocation = (path: string) => `
+    location ${path} {
+      include ${DEPLOY_NGINX}tokengate-protect.conf;
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }`;
+  return startNginx({
+    port: stack.ingressPort,
+    http: `
+  upstream tokengate { server 127.0.0.1:${port(stack.main.url)}; keepalive 4; }
+  upstream tokengate_verify { server 127.0.0.1:${port(stack.verify.url)}; keepalive 4; }
+  upstream api { server 127.0.0.1:${port(stack.api.url)}; keepalive 4; }`,
+    server: `
+    set $tokengate_forward_auth_secret "";
+    include ${DEPLOY_NGINX}tokengate-server.conf;${protectedLocation('/api/')}${protectedLocation('/')}`,
+  });
 }

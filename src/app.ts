@@ -7,6 +7,7 @@ import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { NotFoundError } from './errors.ts';
+import { forwardAuthOnMainListener } from './forward-auth/index.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
@@ -98,6 +99,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
   const session = loadSession({ cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger });
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
+  // The forward-auth verify endpoint on this listener, for requests that carry the shared
+  // secret (without one it lives on its own listener only, see cli/start).
+  const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined
+    ? [forwardAuthOnMainListener({ config, store, cookies, tokens, logger, now })]
+    : [];
   const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionsViaMiddleware(session) });
 
   const app = new Koa();
@@ -108,6 +114,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     accessLog({ logger, metrics }),
     securityHeaders(),
     session,
+    ...forwardAuth,
     // The router's middleware adds `params` to the context it is given; Koa supplies it.
     auth.routes() as Middleware,
     proxy.middleware,

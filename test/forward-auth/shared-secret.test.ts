@@ -1,45 +1,25 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER } from '../../demo/op.ts';
-import { NotFoundError } from '../../src/errors.ts';
-import { forwardAuthOnMainListener } from '../../src/forward-auth/index.ts';
-import { errorHandler } from '../../src/http/error-handler.ts';
-import { loadSession } from '../../src/session/load-session.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 import { SHARED_SECRET, startForwardAuthStack, type ForwardAuthStack } from '../support/forward-auth-stack.ts';
 
 /**
- * The verify endpoint on a main listener, behind the shared secret header: the main chain's
- * order (error handler, session loader, the forward-auth gate, then the 404 that ends the
- * chain), with the real store, cookies and token service of a running gateway.
+ * The verify endpoint on the gateway's main listener (createGateway's own chain, as start and
+ * dev serve it), behind the shared secret header, with the real store, cookies and token
+ * service of the running gateway.
  */
 
 let stack: ForwardAuthStack;
-let server: Server;
 let mainUrl: string;
 let user: LoginResult;
 
 beforeAll(async () => {
   stack = await startForwardAuthStack({ sharedSecret: true, mainIsPublic: true });
-  const { deps } = stack;
-  const app = new Koa();
-  app.silent = true;
-  app.use(errorHandler());
-  app.use(loadSession({ cookie: deps.cookies.session, store: deps.store, idleTimeoutMs: deps.config.session.idleTimeout, now: deps.now, logger: deps.logger }));
-  app.use(forwardAuthOnMainListener(deps));
-  app.use(async () => {
-    throw new NotFoundError();
-  });
-  server = createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  mainUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  user = await loginThroughGateway(`${stack.main.url}/auth/login`, { username: DEMO_USER.username, password: DEMO_USER.password });
+  mainUrl = stack.main.url;
+  user = await loginThroughGateway(`${mainUrl}/auth/login`, { username: DEMO_USER.username, password: DEMO_USER.password });
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await stack?.close();
 });
 
@@ -49,7 +29,7 @@ async function verify(url: string, headers: Record<string, string>) {
 
 describe('the verify endpoint behind a shared secret', () => {
   it('answers 200 with the bearer to a request that carries the secret', async () => {
-    const cookie = await user.jar.getCookieString(stack.main.url);
+    const cookie = await user.jar.getCookieString(mainUrl);
     const response = await verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET });
     expect(response.status).toBe(200);
     expect(response.headers.get('authorization')).toMatch(/^Bearer \S+$/);
@@ -64,7 +44,7 @@ describe('the verify endpoint behind a shared secret', () => {
     ['the secret with one character changed', { 'x-tokengate-forward-auth': `${SHARED_SECRET.slice(0, -1)}X` }],
     ['the secret with a suffix', { 'x-tokengate-forward-auth': `${SHARED_SECRET}x` }],
   ])('answers 404, as for any unknown path, with %s', async (_case, extra: Record<string, string>) => {
-    const cookie = await user.jar.getCookieString(stack.main.url);
+    const cookie = await user.jar.getCookieString(mainUrl);
     const response = await verify(mainUrl, { cookie, ...extra });
     const unknown = await fetch(`${mainUrl}/no-such-path`);
     expect(response.status).toBe(404);
@@ -73,7 +53,7 @@ describe('the verify endpoint behind a shared secret', () => {
   });
 
   it('asks the forward-auth listener for the secret too', async () => {
-    const cookie = await user.jar.getCookieString(stack.main.url);
+    const cookie = await user.jar.getCookieString(mainUrl);
     expect((await verify(stack.verify.url, { cookie })).status).toBe(404);
     expect((await verify(stack.verify.url, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET })).status).toBe(200);
   });
@@ -89,7 +69,7 @@ describe('the verify endpoint behind a shared secret', () => {
 
 describe('what the ingress says about the original request', () => {
   const withSecret = async (extra: Record<string, string>) => {
-    const cookie = await user.jar.getCookieString(stack.main.url);
+    const cookie = await user.jar.getCookieString(mainUrl);
     return verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, ...extra });
   };
 
@@ -106,7 +86,7 @@ describe('what the ingress says about the original request', () => {
   });
 
   it('serves Envoy ext_authz, which appends the original path and keeps the method', async () => {
-    const cookie = await user.jar.getCookieString(stack.main.url);
+    const cookie = await user.jar.getCookieString(mainUrl);
     const get = await fetch(`${mainUrl}/auth/verify/api/items?id=3`, { headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });
     expect(get.status).toBe(200);
     const post = await fetch(`${mainUrl}/auth/verify/api/items`, { method: 'POST', headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });

@@ -5,8 +5,8 @@ import { absoluteExpiry, sessionTtl } from '../session/lifetime.ts';
 import { newSessionId } from '../session/session-id.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord } from '../store/types.ts';
+import { sealTokenSet } from '../tokens/token-set.ts';
 import type { AuthDeps } from './deps.ts';
-import { sealTokenSet } from './sealed-tokens.ts';
 
 /**
  * The end of a successful login: a brand-new sid (never one the browser had before: no session

@@ -1,7 +1,6 @@
 export { createAuthRouter } from './router.ts';
 export type { AuthDeps } from './deps.ts';
 export { Revoker, type RevocableTokens, type RevokerOptions } from './revoker.ts';
-export { sealTokenSet } from './sealed-tokens.ts';
 export { safeReturnTo } from './return-to.ts';
 export type { LogoutAnswer } from './logout.ts';
 export type { SessionInfo } from './session-info.ts';

@@ -73,6 +73,24 @@ export function openRefreshToken(keyring: Keyring, sid: string, stored: StoredTo
 }
 
 /**
+ * A token set as the store keeps it: every token sealed under the session's sid in its own
+ * field, so that the associated data `<sid>|<field>` binds each sealed value to its session and
+ * field. The first set of a new session (login); `sealRefreshed` builds on it.
+ */
+export function sealTokenSet(keyring: Keyring, sid: string, tokens: ProviderTokens, now: number): Omit<StoredTokenSet, 'ver'> {
+  const sealed: Omit<StoredTokenSet, 'ver'> = {
+    accessToken: keyring.seal(tokens.accessToken, sid, SEAL_FIELDS.access),
+    obtainedAt: now,
+    tokenType: tokens.tokenType,
+  };
+  if (tokens.refreshToken) sealed.refreshToken = keyring.seal(tokens.refreshToken, sid, SEAL_FIELDS.refresh);
+  if (tokens.idToken) sealed.idToken = keyring.seal(tokens.idToken, sid, SEAL_FIELDS.id);
+  if (tokens.expiresIn !== undefined) sealed.expiresAt = now + tokens.expiresIn * 1000;
+  if (tokens.scope !== undefined) sealed.scope = tokens.scope;
+  return sealed;
+}
+
+/**
  * The token set to write after a refresh: the new access token, the new refresh token when the
  * provider rotated it, otherwise the previous one (still sealed, copied as is); likewise the ID
  * token and scope.
@@ -84,17 +102,9 @@ export function sealRefreshed(
   fresh: ProviderTokens,
   now: number,
 ): Omit<StoredTokenSet, 'ver'> {
-  const next: Omit<StoredTokenSet, 'ver'> = {
-    accessToken: keyring.seal(fresh.accessToken, sid, SEAL_FIELDS.access),
-    obtainedAt: now,
-    tokenType: fresh.tokenType,
-  };
-  const refreshToken = fresh.refreshToken === undefined ? previous.refreshToken : keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
-  if (refreshToken !== undefined) next.refreshToken = refreshToken;
-  const idToken = fresh.idToken === undefined ? previous.idToken : keyring.seal(fresh.idToken, sid, SEAL_FIELDS.id);
-  if (idToken !== undefined) next.idToken = idToken;
-  if (fresh.expiresIn !== undefined) next.expiresAt = now + fresh.expiresIn * 1000;
-  const scope = fresh.scope ?? previous.scope;
-  if (scope !== undefined) next.scope = scope;
+  const next = sealTokenSet(keyring, sid, fresh, now);
+  if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = previous.refreshToken;
+  if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = previous.idToken;
+  if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
   return next;
 }

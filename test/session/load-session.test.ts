@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import Keygrip from 'keygrip';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.ts';
-import { sealTokenSet } from '../../src/auth/sealed-tokens.ts';
+import { sealTokenSet } from '../../src/tokens/token-set.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { ProviderTokens } from '../../src/providers/types.ts';
 import { newSessionId } from '../../src/session/session-id.ts';

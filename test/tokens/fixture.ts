@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
 import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle, type OpenIdProviderOptions } from '../../demo/op.ts';
-import { sealTokenSet } from '../../src/auth/sealed-tokens.ts';
+import { sealTokenSet } from '../../src/tokens/token-set.ts';
 import { providerSchema } from '../../src/config/schema.ts';
 import { Keyring } from '../../src/crypto/keyring.ts';
 import { createProviders } from '../../src/providers/index.ts';

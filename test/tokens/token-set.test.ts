@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DecryptionFailedError } from '../../src/errors.ts';
 import { ProviderTokens } from '../../src/providers/types.ts';
 import type { StoredTokenSet } from '../../src/store/types.ts';
-import { openTokenSet, sealRefreshed } from '../../src/tokens/token-set.ts';
+import { SEAL_FIELDS, openTokenSet, sealRefreshed, sealTokenSet } from '../../src/tokens/token-set.ts';
 import { testKeyring } from './fixture.ts';
 
 const keyring = testKeyring();
@@ -21,6 +21,23 @@ function storedLogin(): StoredTokenSet {
     tokenType: 'Bearer',
   };
 }
+
+describe('token set of a new session', () => {
+  it('seals each token in its own field under the sid, and keeps the facts in the clear', () => {
+    const sealed = sealTokenSet(keyring, SID, new ProviderTokens({ accessToken: 'AT-1', refreshToken: 'RT-1', idToken: 'ID-1', expiresIn: 60, scope: 'openid' }), 5_000);
+    expect(JSON.stringify(sealed)).not.toMatch(/AT-1|RT-1|ID-1/);
+    expect(keyring.open(sealed.accessToken, SID, SEAL_FIELDS.access)).toBe('AT-1');
+    expect(keyring.open(sealed.refreshToken!, SID, SEAL_FIELDS.refresh)).toBe('RT-1');
+    expect(keyring.open(sealed.idToken!, SID, SEAL_FIELDS.id)).toBe('ID-1');
+    expect(() => keyring.open(sealed.refreshToken!, SID, SEAL_FIELDS.access)).toThrow(DecryptionFailedError);
+    expect(sealed).toMatchObject({ expiresAt: 65_000, obtainedAt: 5_000, scope: 'openid', tokenType: 'Bearer' });
+  });
+
+  it('leaves out what the provider did not send', () => {
+    const sealed = sealTokenSet(keyring, SID, new ProviderTokens({ accessToken: 'AT-1' }), 5_000);
+    expect(Object.keys(sealed).sort()).toEqual(['accessToken', 'obtainedAt', 'tokenType']);
+  });
+});
 
 describe('token set written after a refresh', () => {
   it('rotation: a new refresh token replaces the old one', () => {

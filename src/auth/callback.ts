@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import { BadRequestError, GatewayError, ProviderError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
+import { sameSecret } from '../crypto/same-secret.ts';
 import { securityEvent } from '../observability/index.ts';
-import { sameText } from './compare.ts';
 import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { establishSession } from './establish-session.ts';
@@ -73,7 +73,7 @@ async function takeLoginTransaction(ctx: StatefulContext, deps: AuthDeps): Promi
 
 function checkBinding(ctx: StatefulContext, provider: Provider, transaction: LoginTransaction, params: { state: string | undefined; iss: string | undefined }): void {
   const log = ctx.state.log;
-  if (params.state === undefined || !sameText(params.state, transaction.state)) {
+  if (params.state === undefined || !sameSecret(params.state, transaction.state)) {
     if (log) securityEvent(log, 'state_mismatch', { provider: provider.id, missing: params.state === undefined });
     throw new BadRequestError('The login state does not match; please start again');
   }

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config/schema.ts';
+import { sameSecret } from '../crypto/same-secret.ts';
 
 /**
  * The shared secret that the ingress adds to every verify request. Compared in constant time
@@ -11,11 +11,7 @@ export function carriesSharedSecret(ctx: Context, forwardAuth: Config['forwardAu
   if (forwardAuth.sharedSecret === undefined) return true;
   const sent = ctx.request.headers[forwardAuth.secretHeader.toLowerCase()];
   if (typeof sent !== 'string') return false;
-  return timingSafeEqual(digest(sent), digest(forwardAuth.sharedSecret));
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return sameSecret(sent, forwardAuth.sharedSecret);
 }
 
 /** The verify path itself, or below it (Envoy appends the original path). */

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.ts';
+import { sameSecret } from '../crypto/same-secret.ts';
 import { CsrfRejectedError } from '../errors.ts';
 import type { GatewayState } from './state.ts';
 import { securityEvent } from '../observability/index.ts';
@@ -28,12 +28,11 @@ export function csrfOptionsFrom(config: Pick<Config, 'csrf' | 'publicOrigin'>): 
 
 export function csrfProtection(options: CsrfOptions) {
   const origins = new Set([options.publicOrigin, ...options.allowedOrigins]);
-  const expected = Buffer.from(options.value, 'utf8');
   const headerName = options.header.toLowerCase();
 
   return async function checkCsrf(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
     if (!SAFE_METHODS.has(ctx.method)) {
-      const reason = rejection(ctx, headerName, expected, origins);
+      const reason = rejection(ctx, headerName, options.value, origins);
       if (reason !== undefined) {
         if (ctx.state.log) securityEvent(ctx.state.log, 'csrf_rejected', { reason, method: ctx.method });
         throw new CsrfRejectedError();
@@ -43,11 +42,10 @@ export function csrfProtection(options: CsrfOptions) {
   };
 }
 
-function rejection(ctx: Context, headerName: string, expected: Buffer, origins: ReadonlySet<string>): string | undefined {
+function rejection(ctx: Context, headerName: string, expected: string, origins: ReadonlySet<string>): string | undefined {
   const sent = ctx.request.headers[headerName];
   if (typeof sent !== 'string') return 'missing header';
-  const actual = Buffer.from(sent, 'utf8');
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return 'wrong header value';
+  if (!sameSecret(sent, expected)) return 'wrong header value';
   const origin = ctx.request.headers.origin;
   if (origin !== undefined && !origins.has(origin)) return 'origin not allowed';
   return undefined;

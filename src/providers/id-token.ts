@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JWSAlgorithm, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { sameSecret } from '../crypto/same-secret.ts';
 import { BadRequestError } from '../errors.ts';
 import type { UserProfile } from './types.ts';
 import { optionalString } from './answers.ts';
@@ -36,12 +36,6 @@ export async function verifyIdToken(providerId: string, idToken: string, keys: J
   const nonce = payload['nonce'];
   if (typeof nonce !== 'string' || !sameSecret(nonce, expect.nonce)) throw new BadRequestError('ID token rejected: nonce mismatch');
   return payload;
-}
-
-/** Constant-time comparison of two strings of any length. */
-export function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b));
 }
 
 export function profileFromClaims(claims: JWTPayload): UserProfile {

@@ -16,6 +16,8 @@ import { createProxy, sessionsViaMiddleware } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
+import { Deadline } from './runtime/deadline.ts';
+import { Listeners } from './runtime/listeners.ts';
 import { createStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
@@ -54,7 +56,7 @@ export interface Gateway {
   readonly keyring: Keyring;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Readiness probe (store reachable, not draining). */
+  /** Readiness probe: the store answers, every provider's discovery has loaded, not draining. */
   readonly readiness: Readiness;
   /** The operations app (/metrics, /healthz, /readyz) for the `ops` listener. */
   readonly ops: Koa;
@@ -67,8 +69,16 @@ export interface Gateway {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   /** Listens on config.listen (or the given host/port; port 0 picks a free one). */
   listen(options?: { host?: string; port?: number }): Promise<ListeningGateway>;
-  /** Closes the listeners, stops revocation retries and closes the store if it built it. */
-  close(): Promise<void>;
+  /** Puts another listener of this gateway (forward-auth) under `close`'s graceful shutdown. */
+  attach(server: Server): void;
+  /**
+   * Graceful shutdown: readiness turns not-ready; the listeners stop accepting connections (idle
+   * keep-alive ones are closed); in-flight requests and refreshes may finish for up to `graceMs`
+   * (default `config.shutdown.grace`); then what is left is cut off, refresh locks still held are
+   * released, revocations are given what remains of the grace period, and the store is closed if
+   * the gateway built it. Calling it again returns the same promise.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
@@ -83,7 +93,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
   const revoker = new Revoker({ logger, metrics, ...deps.revocation });
-  const readiness = createReadiness({ checks: [{ name: 'store', check: () => store.ping() }] });
+  const readiness = createReadiness({
+    checks: [
+      { name: 'store', check: () => store.ping() },
+      // A discovery-based provider is ready once its metadata loaded; a probe retries discovery.
+      ...[...providers.values()].map((provider) => ({
+        name: `provider:${provider.id}`,
+        check: () => (provider.ready ? Promise.resolve() : provider.init()),
+      })),
+    ],
+  });
   const ops = createOpsApp({ metrics, readiness });
 
   if (cookies.policy.plainHttp) {
@@ -122,7 +141,27 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   ];
   for (const middleware of chain) app.use(middleware);
 
-  const servers = new Set<Server>();
+  const listeners = new Listeners();
+  let closing: Promise<void> | undefined;
+
+  async function shutdown(graceMs: number): Promise<void> {
+    readiness.setDraining();
+    const deadline = new Deadline(graceMs);
+    listeners.stopAccepting();
+    if (listeners.inFlight > 0) logger.info({ inFlight: listeners.inFlight, graceMs }, 'draining: waiting for in-flight requests');
+    // Requests first (they may be waiting on a refresh), then refreshes that outlived their request.
+    const drained = await deadline.wait(listeners.idle().then(() => tokens.idle()));
+    if (!drained) logger.warn({ inFlight: listeners.inFlight, graceMs }, 'grace period over: closing the remaining connections');
+    proxy.dropUpgrades();
+    listeners.forceClose();
+    await listeners.closed();
+    const released = await tokens.releaseLocks();
+    if (released > 0) logger.warn({ locks: released }, 'released refresh locks of unfinished refreshes');
+    revoker.close();
+    if (!(await deadline.wait(revoker.idle()))) logger.warn('grace period over: revocations still running are abandoned');
+    proxy.close();
+    if (ownsStore) await rawStore.close();
+  }
 
   return {
     app,
@@ -159,24 +198,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           resolve();
         });
       });
-      servers.add(server);
+      listeners.add(server);
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return {
         url: `http://${host}:${address.port}`,
         server,
-        close: () => closeServer(server).finally(() => servers.delete(server)),
+        close: () => closeServer(server).finally(() => listeners.delete(server)),
       };
     },
-    async close() {
-      readiness.setDraining();
-      proxy.dropUpgrades();
-      await Promise.all([...servers].map((server) => closeServer(server)));
-      servers.clear();
-      revoker.close();
-      proxy.close();
-      await revoker.idle();
-      if (ownsStore) await rawStore.close();
+    attach(server) {
+      listeners.add(server);
+    },
+    close(options = {}) {
+      closing ??= shutdown(options.graceMs ?? config.shutdown.grace);
+      return closing;
     },
   };
 }

@@ -16,7 +16,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const REFRESH_OUTCOMES = ['success', 'invalid_grant', 'transient', 'coalesced', 'reuse_detected', 'error'] as const;
-export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable'] as const;
+export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable', 'refresh_failed'] as const;
 export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
 export const STORE_OPS = [
   'createSession',
@@ -110,7 +110,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const replays = new Counter({
     name: 'tokengate_replay_total',
-    help: 'What happened after an upstream 401: replayed, rejected again, or not replayable.',
+    help: 'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
     labelNames: ['route', 'outcome'] as const,
     registers,
   });

@@ -9,10 +9,11 @@ import type { RequestBody } from './request-body.ts';
  * body was buffered, a 401 is discarded, the token service answers a newer token (the one
  * already stored if `ver` moved, else one single-flight refresh), and the same method, path,
  * headers and body go out again with it. A second 401 becomes 401 REAUTHENTICATION_REQUIRED.
- * A streamed body cannot be sent twice: its 401 goes to the client as is.
+ * A streamed body cannot be sent twice: its 401 goes to the client as is. When no newer token
+ * can be had (grant revoked, provider down) the refresh's error answers the request.
  */
 
-export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable';
+export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed';
 
 export interface Exchange {
   upstream: URL;
@@ -37,7 +38,13 @@ export async function exchangeWithReplay(forwarder: Forwarder, req: IncomingMess
     return first;
   }
   discard(first);
-  const fresh = await exchange.refresh(exchange.bearer.ver);
+  let fresh: BearerToken;
+  try {
+    fresh = await exchange.refresh(exchange.bearer.ver);
+  } catch (err) {
+    exchange.onReplay?.('refresh_failed');
+    throw err;
+  }
   const second = await forwarder.send(req, res, attempt(exchange, fresh));
   if (second.statusCode === 401) {
     discard(second);

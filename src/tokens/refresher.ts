@@ -48,6 +48,8 @@ export interface RefresherOptions {
 
 export class Refresher {
   readonly #o: RefresherOptions;
+  /** Refresh locks this process holds right now. */
+  readonly #held = new Set<LockLease>();
 
   constructor(options: RefresherOptions) {
     this.#o = options;
@@ -78,9 +80,11 @@ export class Refresher {
       const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
       if (lease !== undefined) {
         this.#lockWaited(started);
+        this.#held.add(lease);
         try {
           return await this.#refreshHolding(sid, providerId, knownVer, lease);
         } finally {
+          this.#held.delete(lease);
           await lease.release();
         }
       }
@@ -140,6 +144,18 @@ export class Refresher {
       this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
       throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: err.retryAfter ?? 5 });
     }
+  }
+
+  /**
+   * Shutdown: releases every refresh lock this process still holds (their refreshes ran past the
+   * grace period), so another replica can refresh those sessions without waiting out the lease.
+   * A refresh still running keeps its compare-and-set as the guard. Never throws.
+   */
+  async releaseHeldLocks(): Promise<number> {
+    const leases = [...this.#held];
+    this.#held.clear();
+    await Promise.all(leases.map((lease) => lease.release()));
+    return leases.length;
   }
 
   #lockWaited(started: number): void {

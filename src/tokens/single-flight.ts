@@ -26,4 +26,9 @@ export class SingleFlight<T> {
   get size(): number {
     return this.#inflight.size;
   }
+
+  /** Resolves once no work is in flight, including work started while waiting. Never rejects. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight.values()]);
+  }
 }

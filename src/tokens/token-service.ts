@@ -93,6 +93,19 @@ export class TokenService {
     return this.#refresh(sid, loaded.session, bearer.ver);
   }
 
+  /** Resolves once no refresh is in flight in this process (shutdown waits on it). Never rejects. */
+  idle(): Promise<void> {
+    return this.#flights.idle();
+  }
+
+  /**
+   * Shutdown, after the grace period: releases the refresh locks of refreshes still running, so
+   * other replicas need not wait for the lease to lapse. Resolves with how many were released.
+   */
+  releaseLocks(): Promise<number> {
+    return this.#refresher.releaseHeldLocks();
+  }
+
   /** True when the stored token set is due for a refresh at the current time. */
   refreshDue(tokens: StoredTokenSet): boolean {
     return isRefreshDue(tokens, this.#now(), this.#config.refreshBuffer);

@@ -1,0 +1,90 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
+/**
+ * The HTTP listeners of one process and the requests in flight on them, for graceful shutdown:
+ *
+ * - `stopAccepting()`: no new connections (`server.close()`); idle keep-alive connections are
+ *   closed at once, busy ones as soon as their response is done, and a request that still
+ *   arrives on a busy connection is answered with `Connection: close`.
+ * - `idle()`: resolves when no request is in flight.
+ * - `forceClose()`: ends every connection that is left (the grace period is over).
+ * - `closed()`: resolves when every server has closed.
+ */
+export class Listeners {
+  readonly #servers = new Set<Server>();
+  #inFlight = 0;
+  #draining = false;
+  #idleWaiters: Array<() => void> = [];
+  readonly #closed = new Map<Server, Promise<void>>();
+
+  /** Puts a server under this shutdown; call it before the server takes requests. */
+  add(server: Server): void {
+    if (this.#servers.has(server)) return;
+    this.#servers.add(server);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(server, res));
+    if (this.#draining) this.#stop(server);
+  }
+
+  /** Forgets a server that was closed by other means. */
+  delete(server: Server): void {
+    this.#servers.delete(server);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  stopAccepting(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    for (const server of this.#servers) this.#stop(server);
+  }
+
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  forceClose(): void {
+    for (const server of this.#servers) server.closeAllConnections();
+  }
+
+  /** Resolves when every server has closed (after stopAccepting). */
+  async closed(): Promise<void> {
+    await Promise.all([...this.#servers].map((server) => this.#closed.get(server) ?? Promise.resolve()));
+  }
+
+  #stop(server: Server): void {
+    if (this.#closed.has(server)) return;
+    this.#closed.set(
+      server,
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+      }),
+    );
+    server.closeIdleConnections();
+  }
+
+  #track(server: Server, res: ServerResponse): void {
+    this.#inFlight += 1;
+    // A replayed proxy response legitimately carries about ten 'close' listeners (Koa, the access
+    // log, http-proxy-3 once per attempt, the stream pipeline); this one is one more, not a leak.
+    if (res.getMaxListeners() < 20) res.setMaxListeners(20);
+    if (this.#draining && !res.headersSent) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      this.#inFlight -= 1;
+      // The connection turns idle once this response is done: close it rather than keep it alive.
+      if (this.#draining) setImmediate(() => server.closeIdleConnections());
+      if (this.#inFlight === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    });
+  }
+}

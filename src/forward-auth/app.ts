@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { NotFoundError } from '../errors.ts';
 import { errorHandler } from '../http/error-handler.ts';
+import { sequence } from '../http/sequence.ts';
 import { accessLog } from '../observability/index.ts';
 import { loadSession } from '../session/load-session.ts';
 import type { ForwardAuthDeps } from './deps.ts';
@@ -42,23 +43,11 @@ export function createForwardAuthApp(deps: ForwardAuthDeps): Koa {
  */
 export function forwardAuthOnMainListener(deps: ForwardAuthDeps): Middleware {
   const { forwardAuth } = deps.config;
-  const verify = inOrder(verifySteps(deps));
+  const verify = sequence(verifySteps(deps));
   return async function forwardAuthGate(ctx: Context, next: Next): Promise<void> {
     if (!forwardAuth.enabled || !isVerifyPath(ctx.path, forwardAuth.path)) return next();
     if (forwardAuth.sharedSecret === undefined || !carriesSharedSecret(ctx, forwardAuth)) throw new NotFoundError();
     await verify(ctx, next);
-  };
-}
-
-/** Runs Koa middleware one after the other, as one middleware. */
-function inOrder(steps: readonly Middleware[]): (ctx: Context, next: Next) => Promise<void> {
-  return function run(ctx, next) {
-    const dispatch = async (index: number): Promise<void> => {
-      const step = steps[index];
-      if (step === undefined) return next();
-      await step(ctx, () => dispatch(index + 1));
-    };
-    return dispatch(0);
   };
 }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Context, Middleware, Next } from 'koa';
+import type { Middleware } from 'koa';
 import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
+import { sequence } from '../http/sequence.ts';
 import { attachToken } from './attach-token.ts';
 import { forwardRequest } from './forward-request.ts';
 import { Forwarder } from './forwarder.ts';
@@ -81,16 +82,5 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
       dropUpgrades();
       agents.close();
     },
-  };
-}
-
-/** Runs the steps in order as one middleware; each step calls `next` to go on. */
-function sequence(steps: readonly Middleware[]): Middleware {
-  return function proxyRequest(ctx: Context, next: Next): Promise<void> {
-    const run = (index: number): Promise<void> => {
-      const step = steps[index];
-      return step === undefined ? next() : Promise.resolve(step(ctx, () => run(index + 1)));
-    };
-    return run(0);
   };
 }

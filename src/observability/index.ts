@@ -1,7 +1,8 @@
 export { accessLog, REQUEST_ID_HEADER, UNMATCHED_ROUTE, type AccessLogOptions, type AccessLogState } from './access-log.ts';
 export { securityEvent, SECURITY_EVENTS, type SecurityEventFields, type SecurityEventName } from './events.ts';
 export { instrumentStore } from './instrument-store.ts';
-export { CENSOR, createLogger, redactPaths, SECRET_KEYS, type LoggerOptions, type LogLevel } from './logger.ts';
+export { createLogger, type LoggerOptions, type LogLevel } from './logger.ts';
+export { CENSOR, redactSecrets, SECRET_HEADERS, SECRET_KEYS } from './redact.ts';
 export {
   createMetrics,
   HTTP_METHODS,

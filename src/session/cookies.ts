@@ -1,5 +1,5 @@
-import Keygrip from 'keygrip';
 import type { Config } from '../config/schema.ts';
+import { CookieKeys } from './cookie-keys.ts';
 import { SignedCookie } from './signed-cookie.ts';
 
 /**
@@ -38,12 +38,12 @@ export interface GatewayCookies {
   consent: SignedCookie;
 }
 
-/** Cookie signing keys: the first signs, all verify; HMAC-SHA256. */
-export function cookieKeys(keys: readonly string[]): Keygrip {
-  return new Keygrip([...keys], 'sha256');
+/** Cookie signing keys: the first signs, all verify; HMAC-SHA256 (see CookieKeys). */
+export function cookieKeys(keys: readonly string[]): CookieKeys {
+  return new CookieKeys(keys);
 }
 
-export function createCookies(config: Pick<Config, 'publicOrigin' | 'session'>, keys: Keygrip): GatewayCookies {
+export function createCookies(config: Pick<Config, 'publicOrigin' | 'session'>, keys: CookieKeys): GatewayCookies {
   const policy = cookiePolicy(config.publicOrigin);
   const base = config.session.cookieName;
   const cookie = (suffix: string, sameSite: 'strict' | 'lax') =>

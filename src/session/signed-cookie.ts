@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
-import type Keygrip from 'keygrip';
+import type { CookieKeys } from './cookie-keys.ts';
 
 /**
  * One signed cookie, in Koa's own format: the value in `<name>` and an HMAC of `<name>=<value>`
- * (keygrip, sha256) in `<name>.sig`. The first key signs; every key verifies, and a value that
+ * (sha256, see CookieKeys) in `<name>.sig`. The first key signs; every key verifies, and a value that
  * verified under an older key is signed again with the first one (key rotation).
  *
  * Reading checks the signature itself instead of `ctx.cookies.get(name, { signed: true })`,
@@ -20,14 +20,14 @@ export type CookieRead =
 
 export interface SignedCookieOptions {
   name: string;
-  keys: Keygrip;
+  keys: CookieKeys;
   secure: boolean;
   sameSite: 'strict' | 'lax';
 }
 
 export class SignedCookie {
   readonly name: string;
-  readonly #keys: Keygrip;
+  readonly #keys: CookieKeys;
   readonly #secure: boolean;
   readonly #sameSite: 'strict' | 'lax';
 

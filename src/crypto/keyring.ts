@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { DecryptionFailedError } from '../errors.ts';
 
 /**
@@ -43,19 +43,20 @@ export function generateKey(): string {
 }
 
 export class Keyring {
-  readonly #keys: ReadonlyMap<string, Buffer>;
+  /** KeyObjects, built once: handing node:crypto a raw Buffer makes it build one on every call. */
+  readonly #keys: ReadonlyMap<string, KeyObject>;
   readonly #primary: string;
 
   constructor(specs: readonly KeySpec[]) {
     if (specs.length === 0) throw new TypeError('a keyring needs at least one key');
-    const keys = new Map<string, Buffer>();
+    const keys = new Map<string, KeyObject>();
     for (const spec of specs) {
       if (!B64URL.test(spec.kid)) throw new TypeError(`invalid kid "${spec.kid}"`);
       if (keys.has(spec.kid)) throw new TypeError(`duplicate kid "${spec.kid}"`);
       const material = decodeKeyMaterial(spec.key);
       if (typeof material === 'string') throw new TypeError(`key "${spec.kid}": ${material}`);
       // Domain-separate the configured secret from the AES key actually used.
-      keys.set(spec.kid, Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'tokengate seal v1', 32)));
+      keys.set(spec.kid, createSecretKey(Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'tokengate seal v1', 32))));
     }
     this.#keys = keys;
     this.#primary = specs[0]!.kid;

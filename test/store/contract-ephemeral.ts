@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ContractContext } from './contract-fixtures.ts';
+import { scaled, type ContractContext } from './contract-fixtures.ts';
 
 /** One-use records and the markOnce replay guard in the Store contract. */
 export function ephemeralContract({ store, options }: ContractContext): void {
+  const t = (ms: number) => scaled(options, ms);
   describe('ephemeral records and markOnce', () => {
     it('an ephemeral record is taken exactly once', async () => {
       await store().putEphemeral('login', 'state-1', '{"verifier":"x"}', 10_000);
@@ -17,9 +18,9 @@ export function ephemeralContract({ store, options }: ContractContext): void {
     });
 
     it('expires after its TTL, and namespaces do not share ids', async () => {
-      await store().putEphemeral('login', 'state-2', 'a', 200);
+      await store().putEphemeral('login', 'state-2', 'a', t(200));
       await store().putEphemeral('link', 'state-2', 'b', 10_000);
-      await options.fastForward(300);
+      await options.fastForward(t(300));
       expect(await store().takeEphemeral('login', 'state-2')).toBeNull();
       expect(await store().takeEphemeral('link', 'state-2')).toBe('b');
       expect(await store().takeEphemeral('login', 'unknown')).toBeNull();
@@ -34,11 +35,11 @@ export function ephemeralContract({ store, options }: ContractContext): void {
     });
 
     it('markOnce is true only the first time within its TTL, then true again after it', async () => {
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(false);
-      expect(await store().markOnce('other', 'token-1', 200)).toBe(true);
-      await options.fastForward(300);
-      expect(await store().markOnce('jti', 'token-1', 200)).toBe(true);
+      expect(await store().markOnce('jti', 'token-1', t(200))).toBe(true);
+      expect(await store().markOnce('jti', 'token-1', t(200))).toBe(false);
+      expect(await store().markOnce('other', 'token-1', t(200))).toBe(true);
+      await options.fastForward(t(300));
+      expect(await store().markOnce('jti', 'token-1', t(200))).toBe(true);
     });
 
     it('of many concurrent markOnce calls, exactly one is first', async () => {

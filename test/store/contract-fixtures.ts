@@ -8,6 +8,16 @@ export interface StoreContractOptions {
   fastForward(ms: number): Promise<void>;
   /** The store's clock, epoch ms. */
   now(): number;
+  /**
+   * Multiplies every TTL and wait in the timing tests. A fake clock needs 1; real Redis, where a
+   * busy machine can stall a test for a moment, gets a wider margin.
+   */
+  timeScale?: number;
+}
+
+/** A duration of the contract's timing tests, scaled for the store under test. */
+export function scaled(options: StoreContractOptions, ms: number): number {
+  return ms * (options.timeScale ?? 1);
 }
 
 export type MakeStore = () => Store | Promise<Store>;

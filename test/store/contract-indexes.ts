@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { makeSession, makeTokens, type ContractContext } from './contract-fixtures.ts';
+import { makeSession, makeTokens, scaled, type ContractContext } from './contract-fixtures.ts';
 
 /** The user and provider-session indexes in the Store contract. */
 export function indexContract({ store, options }: ContractContext): void {
+  const t = (ms: number) => scaled(options, ms);
   describe('user and provider-session indexes', () => {
     it('lists every live session of a user, and only that user’s', async () => {
       const now = options.now();
@@ -20,9 +21,9 @@ export function indexContract({ store, options }: ContractContext): void {
       const now = options.now();
       const short = makeSession(now);
       const long = makeSession(now, { sub: short.sub });
-      await store().createSession(short, makeTokens('s', now), 300);
+      await store().createSession(short, makeTokens('s', now), t(300));
       await store().createSession(long, makeTokens('l', now), 10_000);
-      await options.fastForward(400);
+      await options.fastForward(t(400));
       expect(await store().listUserSessions('op', short.sub)).toEqual([long.sid]);
     });
 

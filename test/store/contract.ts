@@ -3,7 +3,7 @@ import type { Store, StoredTokenSet } from '../../src/store/types.ts';
 import { ephemeralContract } from './contract-ephemeral.ts';
 import { indexContract } from './contract-indexes.ts';
 import { lifetimeContract } from './contract-lifetimes.ts';
-import { makeSession, makeTokens, newSid, type ContractContext, type MakeStore, type StoreContractOptions } from './contract-fixtures.ts';
+import { makeSession, makeTokens, newSid, scaled, type ContractContext, type MakeStore, type StoreContractOptions } from './contract-fixtures.ts';
 
 export type { MakeStore, StoreContractOptions } from './contract-fixtures.ts';
 
@@ -180,6 +180,7 @@ function tokenContract({ store, options }: ContractContext): void {
 }
 
 function lockContract({ store, options }: ContractContext): void {
+  const t = (ms: number) => scaled(options, ms);
   describe('refresh locks', () => {
     it('only one owner holds the lock; a second acquire fails, even by the holder', async () => {
       const sid = newSid();
@@ -206,24 +207,24 @@ function lockContract({ store, options }: ContractContext): void {
 
     it('only the owner renews it, and renewing extends the lease', async () => {
       const sid = newSid();
-      await store().acquireLock(sid, 'a', 300);
-      expect(await store().renewLock(sid, 'b', 300)).toBe(false);
-      await options.fastForward(150);
-      expect(await store().renewLock(sid, 'a', 300)).toBe(true);
-      await options.fastForward(200);
-      expect(await store().acquireLock(sid, 'b', 300)).toBe(false);
-      await options.fastForward(200);
-      expect(await store().acquireLock(sid, 'b', 300)).toBe(true);
+      await store().acquireLock(sid, 'a', t(300));
+      expect(await store().renewLock(sid, 'b', t(300))).toBe(false);
+      await options.fastForward(t(150));
+      expect(await store().renewLock(sid, 'a', t(300))).toBe(true);
+      await options.fastForward(t(200));
+      expect(await store().acquireLock(sid, 'b', t(300))).toBe(false);
+      await options.fastForward(t(200));
+      expect(await store().acquireLock(sid, 'b', t(300))).toBe(true);
     });
 
     it('an expired lease frees the lock; the old owner can neither renew nor release it', async () => {
       const sid = newSid();
-      await store().acquireLock(sid, 'a', 200);
-      await options.fastForward(300);
-      expect(await store().renewLock(sid, 'a', 200)).toBe(false);
+      await store().acquireLock(sid, 'a', t(200));
+      await options.fastForward(t(300));
+      expect(await store().renewLock(sid, 'a', t(200))).toBe(false);
       expect(await store().acquireLock(sid, 'b', 10_000)).toBe(true);
       expect(await store().releaseLock(sid, 'a')).toBe(false);
-      expect(await store().renewLock(sid, 'a', 200)).toBe(false);
+      expect(await store().renewLock(sid, 'a', t(200))).toBe(false);
     });
   });
 }

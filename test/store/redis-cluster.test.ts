@@ -24,7 +24,7 @@ describe.skipIf(skip)('RedisStore on Redis Cluster', () => {
 
   const config = () => redisConfig({ cluster: { nodes: [...cluster!.nodes] } });
 
-  runStoreContract('redis (cluster)', () => new RedisStore(config()), { now: Date.now, fastForward: sleep });
+  runStoreContract('redis (cluster)', () => new RedisStore(config()), { now: Date.now, fastForward: sleep, timeScale: 3 });
 
   describe('key placement', () => {
     it('keeps a session’s keys on one slot and spreads sessions and indexes over the nodes', async () => {

@@ -32,6 +32,6 @@ describe.skipIf(skip)('RedisStore on standalone Redis', () => {
     else if (url) await deleteKeys(url, keyPrefix);
   });
 
-  runStoreContract('redis (standalone)', () => new RedisStore(redisConfig({ url, keyPrefix })), { now: Date.now, fastForward: sleep });
+  runStoreContract('redis (standalone)', () => new RedisStore(redisConfig({ url, keyPrefix })), { now: Date.now, fastForward: sleep, timeScale: 3 });
   redisBehaviour(() => ({ url, keyPrefix }));
 });

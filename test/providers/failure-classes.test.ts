@@ -22,7 +22,9 @@ const VERIFIER = 'verifier-S3CRET-2';
 const REFRESH = 'rt-S3CRET-3';
 const CLIENT_SECRET = 'client-S3CRET-4';
 const SECRETS = [CODE, VERIFIER, REFRESH, CLIENT_SECRET];
-const TIMEOUT = '150ms';
+// Long enough for a cold discovery on a busy machine, short enough for eight timeout tests.
+const TIMEOUT = '500ms';
+const LATE_MS = 1500;
 
 type Scenario = { status: number; body: string; type: string } | 'timeout' | 'network';
 
@@ -40,7 +42,7 @@ function viaMsw(url: string): (scenario: Scenario) => void {
       http.post(url, async () => {
         if (scenario === 'network') return HttpResponse.error();
         if (scenario === 'timeout') {
-          await delay(600);
+          await delay(LATE_MS);
           return HttpResponse.json({ access_token: 'late' });
         }
         return new HttpResponse(scenario.body, { status: scenario.status, headers: { 'content-type': scenario.type } });
@@ -54,7 +56,7 @@ const harnesses: Record<string, Harness> = {
     answer: (scenario) =>
       op.on('POST /token', () => {
         if (scenario === 'network') return { destroy: true };
-        if (scenario === 'timeout') return { delayMs: 600, body: { access_token: 'late' } };
+        if (scenario === 'timeout') return { delayMs: LATE_MS, body: { access_token: 'late' } };
         return { status: scenario.status, body: scenario.body, headers: { 'content-type': scenario.type } };
       }),
   },

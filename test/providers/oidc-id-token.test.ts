@@ -111,9 +111,9 @@ describe('ID token failures that are the provider’s, not the token’s', () =>
   });
 
   it('a JWKS endpoint that times out is transient', async () => {
-    const corp = new OidcProvider(providerConfig({ type: 'oidc', id: 'corp', issuer: op.issuer, timeout: '150ms' }));
+    const corp = new OidcProvider(providerConfig({ type: 'oidc', id: 'corp', issuer: op.issuer, timeout: '500ms' }));
     await corp.init();
-    op.on('GET /jwks', () => ({ delayMs: 400, body: op.signer.jwks }));
+    op.on('GET /jwks', () => ({ delayMs: 1500, body: op.signer.jwks }));
     const err = (await rejectionOf(corp.identify(tokens(await idToken()), NONCE))) as ProviderError;
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.transient).toBe(true);

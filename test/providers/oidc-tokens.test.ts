@@ -91,8 +91,8 @@ describe('refresh', () => {
   });
 
   it('does not retry a timeout: the provider may have rotated the token already', async () => {
-    const corp = await provider({ timeout: '150ms' });
-    op.on('POST /token', () => ({ delayMs: 400, body: { access_token: 'late' } }));
+    const corp = await provider({ timeout: '500ms' });
+    op.on('POST /token', () => ({ delayMs: 1500, body: { access_token: 'late' } }));
     const err = (await rejectionOf(corp.refresh('rt-old'))) as ProviderError;
     expect(err.transient).toBe(true);
     expect(err.message).toMatch(/timed out/);

@@ -96,7 +96,7 @@ describe.skipIf(skip)('RedisStore when Redis goes away', () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const { error, elapsed } = await timedFailure(() => store.loadSession(session.sid, 10_000));
       expect(error).toBeInstanceOf(StoreUnavailableError);
-      expect(elapsed).toBeLessThan(100);
+      expect(elapsed).toBeLessThan(250); // at once, next to the 1 s command timeout
     }
   });
 
@@ -149,6 +149,6 @@ describe.skipIf(skip)('RedisStore with nothing listening', () => {
     stores.push(store);
     const { error, elapsed } = await timedFailure(() => store.getSession('sid-1'));
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect(elapsed).toBeLessThan(100);
+    expect(elapsed).toBeLessThan(250); // at once, next to the 1 s command timeout
   });
 });

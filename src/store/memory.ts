@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '../errors.ts';
 import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
 import { ExpiringMaps } from './expiring-maps.ts';
+import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
@@ -44,16 +45,10 @@ export class MemoryStore implements Store {
 
   async createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void> {
     this.#assertOpen();
-    assertTtl(ttlMs);
-    const keys = this.#keys.session(session.sid);
-    const indexKeys = [this.#keys.user(session.provider, session.sub)];
-    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
-    const now = this.#now();
-    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
-    if (ttl <= 0) throw new RangeError('the session is already past its absolute expiry');
-    this.#data.set(keys.sess, encodeSession(session), ttl);
-    this.#data.set(keys.tok, encodeTokens(withVersion(tokens, 1)), ttl);
-    for (const key of indexKeys) this.#data.addMember(key, session.sid, session.absoluteExpiresAt - now);
+    const write = newSessionWrite(this.#keys, session, tokens, ttlMs, this.#now());
+    this.#data.set(write.keys.sess, write.session, write.ttl);
+    this.#data.set(write.keys.tok, write.tokens, write.ttl);
+    for (const key of write.indexKeys) this.#data.addMember(key, session.sid, write.indexTtl);
   }
 
   async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {

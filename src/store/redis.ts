@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../errors.ts';
 import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
 import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
+import { newSessionWrite } from './new-session.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
 import { runScript, type RedisCommands } from './redis-scripts.ts';
@@ -64,19 +65,11 @@ export class RedisStore implements Store {
   }
 
   async createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void> {
-    assertTtl(ttlMs);
-    const keys = this.#keys.session(session.sid);
-    const indexKeys = [this.#keys.user(session.provider, session.sub)];
-    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
-    const now = this.#now();
-    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
-    if (ttl <= 0) throw new RangeError('the session is already past its absolute expiry');
-    const values = [encodeSession(session), encodeTokens(withVersion(tokens, 1)), ttl];
+    const write = newSessionWrite(this.#keys, session, tokens, ttlMs, this.#now());
     // Session first, index second: an index entry never names a session that was not written.
     return this.#call(async () => {
-      await runScript(this.#redis, scripts.createSession, [keys.sess, keys.tok], values);
-      const indexTtl = Math.ceil(session.absoluteExpiresAt - now);
-      await Promise.all(indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, indexTtl])));
+      await runScript(this.#redis, scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
+      await Promise.all(write.indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, write.indexTtl])));
     });
   }
 

@@ -9,6 +9,7 @@ import type { ProviderHttp } from './http.ts';
 import { revokeRfc7009 } from './revocation.ts';
 import { exchangeCode, refreshGrant } from './token-endpoint.ts';
 import { fetchProfileJson } from './userinfo.ts';
+import { userProfile } from './profile.ts';
 
 export type DiscordProviderConfig = Extract<ProviderConfig, { type: 'discord' }>;
 
@@ -78,14 +79,13 @@ export class DiscordProvider implements Provider {
     const body = await fetchProfileJson(this.#http, this.#endpoints.profile, tokens.accessToken);
     const id = optionalString(body, 'id');
     if (id === undefined) throw new ProviderError(this.id, `${this.id}: the @me answer has no id`, { transient: false });
-    const profile: UserProfile = { sub: id };
-    const name = optionalString(body, 'global_name') ?? optionalString(body, 'username');
-    const email = optionalString(body, 'email');
     const avatar = optionalString(body, 'avatar');
-    if (name !== undefined) profile.name = name;
-    if (email !== undefined) profile.email = email;
-    if (avatar !== undefined) profile.picture = `${this.#endpoints.avatars}/${encodeURIComponent(id)}/${encodeURIComponent(avatar)}.png`;
-    return profile;
+    return userProfile({
+      sub: id,
+      name: optionalString(body, 'global_name') ?? optionalString(body, 'username'),
+      email: optionalString(body, 'email'),
+      picture: avatar === undefined ? undefined : `${this.#endpoints.avatars}/${encodeURIComponent(id)}/${encodeURIComponent(avatar)}.png`,
+    });
   }
 
   refresh(refreshToken: string): Promise<ProviderTokens> {

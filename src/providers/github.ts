@@ -9,6 +9,7 @@ import type { HttpAnswer, ProviderHttp } from './http.ts';
 import { attemptRevocation } from './revocation.ts';
 import { exchangeCode, refreshGrant } from './token-endpoint.ts';
 import { fetchProfileJson } from './userinfo.ts';
+import { userProfile } from './profile.ts';
 
 export type GithubProviderConfig = Extract<ProviderConfig, { type: 'github' }>;
 
@@ -72,14 +73,12 @@ export class GithubProvider implements Provider {
     if ((typeof id !== 'number' || !Number.isSafeInteger(id)) && (typeof id !== 'string' || id === '')) {
       throw new ProviderError(this.id, `${this.id}: the /user answer has no id`, { transient: false });
     }
-    const profile: UserProfile = { sub: String(id) };
-    const name = optionalString(body, 'name') ?? optionalString(body, 'login');
-    const email = optionalString(body, 'email');
-    const picture = optionalString(body, 'avatar_url');
-    if (name !== undefined) profile.name = name;
-    if (email !== undefined) profile.email = email;
-    if (picture !== undefined) profile.picture = picture;
-    return profile;
+    return userProfile({
+      sub: String(id),
+      name: optionalString(body, 'name') ?? optionalString(body, 'login'),
+      email: optionalString(body, 'email'),
+      picture: optionalString(body, 'avatar_url'),
+    });
   }
 
   refresh(refreshToken: string): Promise<ProviderTokens> {

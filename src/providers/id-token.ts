@@ -4,6 +4,7 @@ import { BadRequestError } from '../errors.ts';
 import type { UserProfile } from './types.ts';
 import { optionalString } from './answers.ts';
 import { verifyJwt } from './jwks.ts';
+import { profileFromStandardClaims, userProfile } from './profile.ts';
 
 /**
  * OpenID Connect Core 3.1.3.7: signature (provider JWKS, asymmetric algorithms), `iss`, `aud`
@@ -39,15 +40,5 @@ export async function verifyIdToken(providerId: string, idToken: string, keys: J
 }
 
 export function profileFromClaims(claims: JWTPayload): UserProfile {
-  const text = (field: string) => optionalString(claims, field);
-  const profile: UserProfile = { sub: String(claims.sub) };
-  const name = text('name') ?? text('preferred_username');
-  const email = text('email');
-  const picture = text('picture');
-  const providerSid = text('sid');
-  if (name !== undefined) profile.name = name;
-  if (email !== undefined) profile.email = email;
-  if (picture !== undefined) profile.picture = picture;
-  if (providerSid !== undefined) profile.providerSid = providerSid;
-  return profile;
+  return userProfile({ ...profileFromStandardClaims(String(claims.sub), claims), providerSid: optionalString(claims, 'sid') });
 }

@@ -1,7 +1,8 @@
 import { ProviderError } from '../errors.ts';
 import type { UserProfile } from './types.ts';
-import { expectJsonObject, optionalString as text, type JsonObject } from './answers.ts';
+import { expectJsonObject, type JsonObject } from './answers.ts';
 import type { ProviderHttp } from './http.ts';
+import { profileFromStandardClaims } from './profile.ts';
 
 /**
  * Profile endpoints called with the user's access token: the OIDC UserInfo endpoint (whose `sub`
@@ -23,12 +24,5 @@ export async function fetchUserinfo(http: ProviderHttp, endpoint: string, access
   if (body['sub'] !== expectedSub) {
     throw new ProviderError(http.providerId, `${http.providerId}: userinfo answered for another subject`, { transient: false });
   }
-  const profile: UserProfile = { sub: expectedSub };
-  const name = text(body, 'name') ?? text(body, 'preferred_username');
-  const email = text(body, 'email');
-  const picture = text(body, 'picture');
-  if (name !== undefined) profile.name = name;
-  if (email !== undefined) profile.email = email;
-  if (picture !== undefined) profile.picture = picture;
-  return profile;
+  return profileFromStandardClaims(expectedSub, body);
 }

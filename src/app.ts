@@ -12,10 +12,11 @@ import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
 import { createProviders } from './providers/index.ts';
-import { createProxy, sessionsViaMiddleware } from './proxy/index.ts';
+import { createProxy } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
+import { sessionFromRequest } from './session/session-from-request.ts';
 import { Deadline } from './runtime/deadline.ts';
 import { Listeners } from './runtime/listeners.ts';
 import { createStore } from './store/index.ts';
@@ -116,14 +117,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
-  const session = loadSession({ cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger });
+  const sessionOptions = { cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger };
+  const session = loadSession(sessionOptions);
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
   // secret (without one it lives on its own listener only, see cli/start).
   const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined
     ? [forwardAuthOnMainListener({ config, store, cookies, tokens, logger, now })]
     : [];
-  const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionsViaMiddleware(session) });
+  const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionFromRequest(sessionOptions) });
 
   const app = new Koa();
   app.keys = keys;

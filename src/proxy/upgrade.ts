@@ -1,6 +1,5 @@
-import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError } from '../errors.ts';
 import { toErrorBody } from '../http/error-handler.ts';
@@ -18,7 +17,7 @@ import type { RouteTable } from './route-table.ts';
  * plain HTTP response with the JSON error body, then the socket is closed.
  */
 
-/** Reads the session of a handshake request (no Koa context exists for upgrades). */
+/** Reads the session of a handshake request (no Koa context exists for upgrades): session/sessionFromRequest. */
 export type UpgradeSessionReader = (req: IncomingMessage) => Promise<RequestSession | null>;
 
 export interface UpgradeOptions {
@@ -83,20 +82,4 @@ export function refuse(socket: Socket, err: unknown): void {
   ];
   if (err instanceof GatewayError && err.retryAfter !== undefined) lines.push(`Retry-After: ${err.retryAfter}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
-}
-
-/**
- * An UpgradeSessionReader that runs the gateway's own session middleware (the same cookie
- * check, store read and security events as for HTTP) on a Koa context made for the handshake.
- * The context's response is a detached ServerResponse: whatever the loader writes to it (a
- * cleared stale cookie) goes nowhere.
- */
-export function sessionsViaMiddleware(loader: Middleware): UpgradeSessionReader {
-  const contexts = new Koa();
-  return async (req) => {
-    const ctx = contexts.createContext(req, new ServerResponse(req));
-    await loader(ctx, async () => {});
-    const state = ctx.state as RequestSession;
-    return state.sid === undefined ? null : { sid: state.sid, session: state.session, tokens: state.tokens };
-  };
 }

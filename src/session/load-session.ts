@@ -1,16 +1,15 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { GatewayError, StoreUnavailableError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { securityEvent, sessionTag } from '../observability/index.ts';
 import type { Store } from '../store/types.ts';
-import { isSessionId } from './session-id.ts';
+import { lookupSession } from './lookup-session.ts';
 import type { SignedCookie } from './signed-cookie.ts';
 
 /**
- * Cookie → sid → session and token set, in one store round trip (`loadSession` also slides the
- * idle TTL). Leaves `sid`, `sessionTag`, `session` and `tokens` on `ctx.state`, or nothing when
- * there is no session. Writes nothing back on a steady-state request.
+ * Cookie → sid → session and token set, in one store round trip (lookupSession). Leaves `sid`,
+ * `sessionTag`, `session` and `tokens` on `ctx.state`, or nothing when there is no session.
+ * Writes nothing back on a steady-state request.
  *
  * - No cookie, or an unknown or expired sid: no session (a stale cookie is cleared).
  * - A cookie that is unsigned or whose signature fails: no session, the store is never asked,
@@ -39,39 +38,24 @@ export interface SessionLoaderOptions {
 type StatefulContext = Context & { state: Partial<GatewayState> };
 
 export function loadSession(options: SessionLoaderOptions) {
-  const { cookie, store, idleTimeoutMs, now } = options;
+  const { cookie } = options;
 
   return async function sessionLoader(ctx: StatefulContext, next: Next): Promise<void> {
-    const read = cookie.read(ctx);
-    if (read.status === 'forged') {
+    const found = await lookupSession(cookie.read(ctx), options);
+    if (found.status === 'forged') {
       securityEvent(ctx.state.log ?? options.logger, 'tampered_cookie', { cookie: cookie.name });
       cookie.clear(ctx);
-    } else if (read.status === 'valid') {
-      const sid = read.value;
-      const bundle = isSessionId(sid) ? await loadBundle(store, sid, idleTimeoutMs) : null;
-      const time = now();
-      if (bundle === null || bundle.session.sid !== sid || bundle.session.absoluteExpiresAt <= time) {
-        cookie.clear(ctx);
-      } else {
-        ctx.state.sid = sid;
-        ctx.state.sessionTag = sessionTag(sid);
-        ctx.state.session = bundle.session;
-        ctx.state.tokens = bundle.tokens;
-        // Rotated signing keys: re-sign with the current key, keeping the cookie's horizon.
-        if (read.signedWithOldKey) cookie.write(ctx, sid, bundle.session.absoluteExpiresAt - time);
-        ctx.state.log = ctx.state.log?.child({ session: ctx.state.sessionTag });
-      }
+    } else if (found.status === 'ended') {
+      cookie.clear(ctx);
+    } else if (found.status === 'loaded') {
+      ctx.state.sid = found.sid;
+      ctx.state.sessionTag = sessionTag(found.sid);
+      ctx.state.session = found.session;
+      ctx.state.tokens = found.tokens;
+      // Rotated signing keys: re-sign with the current key, keeping the cookie's horizon.
+      if (found.signedWithOldKey) cookie.write(ctx, found.sid, found.session.absoluteExpiresAt - options.now());
+      ctx.state.log = ctx.state.log?.child({ session: ctx.state.sessionTag });
     }
     await next();
   };
-}
-
-async function loadBundle(store: Store, sid: string, idleTimeoutMs: number) {
-  try {
-    return await store.loadSession(sid, idleTimeoutMs);
-  } catch (err) {
-    // The contract already rejects with StoreUnavailableError; anything else still must not
-    // read as "no session".
-    throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
-  }
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { cookiePattern, cookieValue } from './cookie-header.ts';
 import type { CookieKeys } from './cookie-keys.ts';
 
 /**
@@ -9,7 +10,8 @@ import type { CookieKeys } from './cookie-keys.ts';
  * Reading checks the signature itself instead of `ctx.cookies.get(name, { signed: true })`,
  * for two reasons: that call cannot tell "no cookie" from "forged cookie", and on a mismatch
  * or a rotation it writes its own `.sig` header without our attributes (no Secure, no
- * SameSite), which a `__Host-` cookie forbids.
+ * SameSite), which a `__Host-` cookie forbids. It reads the raw Cookie header by the same
+ * rules, so that a request without a Koa context (a WebSocket upgrade) is read the same way.
  */
 
 export type CookieRead =
@@ -30,18 +32,27 @@ export class SignedCookie {
   readonly #keys: CookieKeys;
   readonly #secure: boolean;
   readonly #sameSite: 'strict' | 'lax';
+  readonly #valuePattern: RegExp;
+  readonly #signaturePattern: RegExp;
 
   constructor(options: SignedCookieOptions) {
     this.name = options.name;
     this.#keys = options.keys;
     this.#secure = options.secure;
     this.#sameSite = options.sameSite;
+    this.#valuePattern = cookiePattern(this.name);
+    this.#signaturePattern = cookiePattern(`${this.name}.sig`);
   }
 
   read(ctx: Context): CookieRead {
-    const value = ctx.cookies.get(this.name, { signed: false });
+    return this.readHeader(ctx.request.headers.cookie);
+  }
+
+  /** Reads the cookie from a raw `Cookie` request header. */
+  readHeader(header: string | undefined): CookieRead {
+    const value = cookieValue(header, this.#valuePattern);
     if (value === undefined || value === '') return { status: 'absent' };
-    const signature = ctx.cookies.get(`${this.name}.sig`, { signed: false });
+    const signature = cookieValue(header, this.#signaturePattern);
     if (!signature) return { status: 'forged' };
     const index = this.#keys.index(`${this.name}=${value}`, signature);
     if (index < 0) return { status: 'forged' };

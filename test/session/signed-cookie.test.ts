@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieKeys } from '../../src/session/cookie-keys.ts';
 import { cookieKeys, cookiePolicy, createCookies } from '../../src/session/cookies.ts';
 import { SignedCookie, type CookieRead } from '../../src/session/signed-cookie.ts';
 
@@ -117,6 +118,47 @@ describe('a signed cookie', () => {
       expect(line.toLowerCase()).toContain('expires=thu, 01 jan 1970');
       expect(line.toLowerCase()).toContain('; secure');
     }
+  });
+});
+
+describe('a signed cookie read from a raw Cookie header', () => {
+  const cookie = new SignedCookie({ name: '__Host-tg', keys: cookieKeys([newKey, oldKey]), secure: true, sameSite: 'strict' });
+  const signature = (value: string, key = newKey) => new CookieKeys([key]).sign(`__Host-tg=${value}`);
+  let koa: { url: string; server: Server };
+
+  beforeAll(async () => {
+    koa = await serve(cookieApp(cookie));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => koa?.server.close(resolve));
+  });
+
+  it('finds the pair among other cookies, with or without spaces, and not inside another name', () => {
+    const sig = signature('v1');
+    expect(cookie.readHeader(`a=1; __Host-tg=v1; __Host-tg.sig=${sig}`)).toEqual({ status: 'valid', value: 'v1', signedWithOldKey: false });
+    expect(cookie.readHeader(`__Host-tg.sig=${sig};__Host-tg=v1`)).toEqual({ status: 'valid', value: 'v1', signedWithOldKey: false });
+    expect(cookie.readHeader(`x__Host-tg=v1; x__Host-tg.sig=${sig}`)).toEqual({ status: 'absent' });
+  });
+
+  it('takes the first of two values, drops one pair of quotes, and says which key signed', () => {
+    expect(cookie.readHeader(`__Host-tg=v1; __Host-tg=v2; __Host-tg.sig=${signature('v1')}`)).toMatchObject({ status: 'valid', value: 'v1' });
+    expect(cookie.readHeader(`__Host-tg="v1"; __Host-tg.sig=${signature('v1')}`)).toMatchObject({ status: 'valid', value: 'v1' });
+    expect(cookie.readHeader(`__Host-tg=v1; __Host-tg.sig=${signature('v1', oldKey)}`)).toEqual({ status: 'valid', value: 'v1', signedWithOldKey: true });
+  });
+
+  it('tells absent from forged', () => {
+    expect(cookie.readHeader(undefined)).toEqual({ status: 'absent' });
+    expect(cookie.readHeader('')).toEqual({ status: 'absent' });
+    expect(cookie.readHeader('__Host-tg=; other=1')).toEqual({ status: 'absent' });
+    expect(cookie.readHeader('__Host-tg=v1')).toEqual({ status: 'forged' });
+    expect(cookie.readHeader(`__Host-tg=v2; __Host-tg.sig=${signature('v1')}`)).toEqual({ status: 'forged' });
+  });
+
+  it('reads a request through Koa exactly as the raw header', async () => {
+    const header = `z=1; __Host-tg="v1"; __Host-tg.sig=${signature('v1', oldKey)}`;
+    const viaKoa = await (await fetch(`${koa.url}/read`, { headers: { cookie: header } })).json();
+    expect(viaKoa).toEqual(cookie.readHeader(header));
   });
 });
 

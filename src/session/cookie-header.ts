@@ -1,0 +1,18 @@
+/**
+ * Reading one cookie out of a raw `Cookie` request header, by the rules of the `cookies`
+ * package behind Koa's `ctx.cookies.get`: the first `name=value` pair at the start of the header
+ * or after a `;` (and optional spaces), the value up to the next `;`, one pair of surrounding
+ * double quotes removed, no percent-decoding.
+ */
+
+/** The pattern that finds cookie `name` in a header; build it once per name. */
+export function cookiePattern(name: string): RegExp {
+  return new RegExp(`(?:^|;) *${name.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&')}=([^;]*)`);
+}
+
+export function cookieValue(header: string | undefined, pattern: RegExp): string | undefined {
+  if (!header) return undefined;
+  const value = pattern.exec(header)?.[1];
+  if (value === undefined) return undefined;
+  return value.startsWith('"') ? value.slice(1, -1) : value;
+}

@@ -1,0 +1,46 @@
+import { GatewayError, StoreUnavailableError } from '../errors.ts';
+import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
+import { isSessionId } from './session-id.ts';
+import type { CookieRead } from './signed-cookie.ts';
+
+/**
+ * From a read session cookie to the session and its token set, in one store round trip
+ * (`loadSession` also slides the idle TTL). The rules every way in shares (Koa requests,
+ * forward-auth, WebSocket upgrades):
+ *
+ * - no cookie: `absent`;
+ * - unsigned, or a signature that fails: `forged`, and the store is never asked;
+ * - a well-signed sid that is malformed, unknown, for another sid, or past its absolute expiry:
+ *   `ended` (the cookie is stale);
+ * - the store failing: 503 STORE_UNAVAILABLE, never "no session" (invariant 5).
+ */
+
+export type SessionLookup =
+  | { status: 'absent' }
+  | { status: 'forged' }
+  | { status: 'ended' }
+  | { status: 'loaded'; sid: string; session: SessionRecord; tokens: StoredTokenSet | null; signedWithOldKey: boolean };
+
+export interface LookupDeps {
+  store: Store;
+  idleTimeoutMs: number;
+  now: () => number;
+}
+
+export async function lookupSession(read: CookieRead, deps: LookupDeps): Promise<SessionLookup> {
+  if (read.status !== 'valid') return read;
+  const sid = read.value;
+  const bundle = isSessionId(sid) ? await loadBundle(deps.store, sid, deps.idleTimeoutMs) : null;
+  if (bundle === null || bundle.session.sid !== sid || bundle.session.absoluteExpiresAt <= deps.now()) return { status: 'ended' };
+  return { status: 'loaded', sid, session: bundle.session, tokens: bundle.tokens, signedWithOldKey: read.signedWithOldKey };
+}
+
+async function loadBundle(store: Store, sid: string, idleTimeoutMs: number) {
+  try {
+    return await store.loadSession(sid, idleTimeoutMs);
+  } catch (err) {
+    // The contract already rejects with StoreUnavailableError; anything else still must not
+    // read as "no session".
+    throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
+  }
+}

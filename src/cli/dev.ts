@@ -1,17 +1,18 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/index.ts';
 import { generateKey } from '../crypto/keyring.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
 import { ExitCode, type Command, type CommandIo } from './commands.ts';
-import { serveUntilSignal, type RunningGateway } from './start.ts';
+import { parseWorkersFlag, serveWithWorkers, workerCount, WORKERS_OPTION } from './workers.ts';
 
 /**
  * `tokengate dev`: the local development proxy. Everything on http://localhost:<port> goes to
  * `--upstream` (the app's dev server), with the user's bearer token once logged in. The memory
  * store unless `--redis`; ephemeral keys (with a warning) unless TOKENGATE_ENCRYPTION_KEYS and
  * TOKENGATE_COOKIE_KEYS are set; readable logs; plain HTTP, which the config accepts on
- * loopback only.
+ * loopback only. One process unless `--workers N` (which needs `--redis`).
  */
 
 const PROVIDER_TYPES = ['github', 'google', 'discord'] as const;
@@ -28,6 +29,7 @@ const OPTIONS = {
   redis: { type: 'string' },
   auth: { type: 'string' },
   'log-level': { type: 'string' },
+  workers: WORKERS_OPTION,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,9 +59,12 @@ Options:
   --auth MODE           optional (default: anonymous requests pass without a token)
                         or required (401 without a session)
   --log-level LEVEL     fatal, error, warn, info (default), debug or trace
+  --workers N           processes (node:cluster; default 1); more than 1 needs --redis
 
 Keys are generated at start (sessions end when dev stops) unless TOKENGATE_ENCRYPTION_KEYS
 and TOKENGATE_COOKIE_KEYS are set.
+
+Ctrl-C drains in-flight requests first (up to 25 s); a second Ctrl-C stops at once.
 
 Exit codes: 0 after Ctrl-C, 1 invalid settings, 2 wrong usage, 3 cannot listen or reach Redis.`,
   async run(args, io) {
@@ -73,6 +78,11 @@ Exit codes: 0 after Ctrl-C, 1 invalid settings, 2 wrong usage, 3 cannot listen o
       io.err(`tokengate dev: ${problem}\n\n${this.usage}`);
       return ExitCode.usage;
     }
+    const flag = parseWorkersFlag(values.workers);
+    if (typeof flag === 'object') {
+      io.err(`tokengate dev: ${flag.problem}\n\n${this.usage}`);
+      return ExitCode.usage;
+    }
     const ephemeralKeys = !io.env['TOKENGATE_ENCRYPTION_KEYS'] && !io.env['TOKENGATE_ENCRYPTION_KEYS_FILE'];
     let config: Config;
     try {
@@ -82,14 +92,33 @@ Exit codes: 0 after Ctrl-C, 1 invalid settings, 2 wrong usage, 3 cannot listen o
       io.err(`tokengate dev: ${err.message}`);
       return ExitCode.configInvalid;
     }
+    const count = workerCount(config, flag, false);
+    if ('problem' in count) {
+      io.err(`tokengate dev: ${count.problem} (--redis URL)`);
+      return ExitCode.configInvalid;
+    }
 
     const logger = createLogger(config.logging);
     if (ephemeralKeys) {
       logger.warn('ephemeral keys: generated at start, so every session ends when dev stops (set TOKENGATE_ENCRYPTION_KEYS and TOKENGATE_COOKIE_KEYS to keep them)');
     }
-    return serveUntilSignal(config, io, { logger }, (running) => printWelcome(io, config, running));
+    return serveWithWorkers(config, io, {
+      workers: count.workers,
+      logger,
+      // Workers re-run this command: they must seal and sign with the keys generated here.
+      ...(ephemeralKeys && cluster.isPrimary ? { workerEnv: keysEnv(config) } : {}),
+      onReady: (ready) => printWelcome(io, config, ready.ops),
+    });
   },
 };
+
+/** The keys of `config` as the TOKENGATE_* variables the config loader reads. */
+function keysEnv(config: Config): NodeJS.ProcessEnv {
+  return {
+    TOKENGATE_ENCRYPTION_KEYS: config.keys.encryption.map((entry) => `${entry.kid}:${entry.key}`).join(','),
+    TOKENGATE_COOKIE_KEYS: config.keys.cookie.join(','),
+  };
+}
 
 function usageProblem(values: DevValues): string | undefined {
   if (values.upstream === undefined) return '--upstream URL is required';
@@ -124,7 +153,7 @@ export function devConfig(values: DevValues, ephemeralKeys: boolean): Record<str
   };
 }
 
-function printWelcome(io: CommandIo, config: Config, running: RunningGateway): void {
+function printWelcome(io: CommandIo, config: Config, opsUrl: string): void {
   const provider = config.providers[0]!;
   io.out(
     [
@@ -135,7 +164,7 @@ function printWelcome(io: CommandIo, config: Config, running: RunningGateway): v
       `  Log in        ${config.publicOrigin}/auth/login`,
       `  Redirect URI  ${config.publicOrigin}/auth/callback/${provider.id}   (register it with the provider)`,
       `  Store         ${config.store.type}`,
-      `  Health        ${running.ops.url}/healthz`,
+      `  Health        ${opsUrl}/healthz`,
       '',
       'Plain HTTP on localhost, for development only. Ctrl-C stops.',
       '',

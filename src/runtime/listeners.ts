@@ -4,10 +4,11 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * The HTTP listeners of one process and the requests in flight on them, for graceful shutdown:
  *
  * - `stopAccepting()`: no new connections (`server.close()`); idle keep-alive connections are
- *   closed at once, busy ones as soon as their response is done, and a request that still
- *   arrives on a busy connection is answered with `Connection: close`.
+ *   closed at once, and a request that still arrives on an open connection is answered with
+ *   `Connection: close`.
  * - `idle()`: resolves when no request is in flight.
- * - `forceClose()`: ends every connection that is left (the grace period is over).
+ * - `forceClose()`: ends every connection that is left: keep-alive ones that went idle once
+ *   their request finished, and any request still running when the grace period is over.
  * - `closed()`: resolves when every server has closed.
  */
 export class Listeners {
@@ -21,7 +22,7 @@ export class Listeners {
   add(server: Server): void {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(server, res));
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => this.#track(res));
     if (this.#draining) this.#stop(server);
   }
 
@@ -70,7 +71,7 @@ export class Listeners {
     server.closeIdleConnections();
   }
 
-  #track(server: Server, res: ServerResponse): void {
+  #track(res: ServerResponse): void {
     this.#inFlight += 1;
     // A replayed proxy response legitimately carries about ten 'close' listeners (Koa, the access
     // log, http-proxy-3 once per attempt, the stream pipeline); this one is one more, not a leak.
@@ -78,8 +79,6 @@ export class Listeners {
     if (this.#draining && !res.headersSent) res.setHeader('Connection', 'close');
     res.once('close', () => {
       this.#inFlight -= 1;
-      // The connection turns idle once this response is done: close it rather than keep it alive.
-      if (this.#draining) setImmediate(() => server.closeIdleConnections());
       if (this.#inFlight === 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];

@@ -1,0 +1,95 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import { runPrimary } from '../runtime/cluster/primary.ts';
+import { isStartupFailure } from '../runtime/listen.ts';
+import type { ServeOptions } from '../runtime/serve.ts';
+import { ExitCode, type CommandIo } from './commands.ts';
+
+/**
+ * `--workers N` for `start` and `dev`. One worker is the gateway in this process; more use
+ * node:cluster (src/runtime/cluster): this process becomes the primary and forks N workers that
+ * re-run the same command line. The gateway itself (src/runtime/serve.ts and everything it
+ * builds on) is imported only where it runs: a primary that loaded it would only delay the
+ * workers it forks.
+ *
+ * The count: the flag, else `workers` from the config, else the default: the number of CPUs
+ * (os.availableParallelism()) for `start` with the Redis store, 1 otherwise. The memory store
+ * lives inside one process, so more than one worker with it is refused (exit 1).
+ */
+
+export const WORKERS_OPTION = { type: 'string' } as const;
+
+/** The flag's value as a count, or a usage problem. */
+export function parseWorkersFlag(value: string | undefined): number | undefined | { problem: string } {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1) return { problem: '--workers must be a whole number of at least 1' };
+  return Number(value);
+}
+
+export type WorkerCount = { workers: number } | { problem: string };
+
+export function workerCount(config: Config, flag: number | undefined, defaultToCpus: boolean): WorkerCount {
+  const fromCpus = defaultToCpus && config.store.type !== 'memory' ? availableParallelism() : 1;
+  const workers = flag ?? config.workers ?? fromCpus;
+  if (workers > 1 && config.store.type === 'memory') {
+    return {
+      problem: `${workers} workers cannot share the memory store: it lives inside one process, so a session made by one worker would be unknown to the others. Use the redis store for more than one worker, or run one.`,
+    };
+  }
+  return { workers };
+}
+
+export interface ServeWithWorkersOptions extends Pick<ServeOptions, 'deps'> {
+  workers: number;
+  logger: Logger;
+  /** Extra environment for cluster workers. */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** Once everything listens (in the primary, or in the single process). */
+  onReady?: (ready: { main: string; ops: string }) => void;
+}
+
+/** After a shutdown, how long anything still running (a provider call past the grace period) may keep the process. */
+const EXIT_AFTER_SHUTDOWN_MS = 1_000;
+
+/**
+ * Serves until a signal in the shape `workers` asks for; resolves with the exit code. Once shut
+ * down, the process exits within a second even if a call that outlived the grace period is
+ * still pending (an unreferenced timer: it never keeps an otherwise finished process alive).
+ */
+export async function serveWithWorkers(config: Config, io: CommandIo, options: ServeWithWorkersOptions): Promise<number> {
+  const code = await serve(config, io, options);
+  setTimeout(() => process.exit(code), EXIT_AFTER_SHUTDOWN_MS).unref();
+  return code;
+}
+
+async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOptions): Promise<number> {
+  const deps = { ...options.deps, logger: options.logger };
+  try {
+    if (options.workers > 1 && cluster.isWorker) {
+      const { runWorker } = await import('../runtime/cluster/worker.ts');
+      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0 });
+      return ExitCode.ok;
+    }
+    if (options.workers > 1) {
+      return await runPrimary({
+        config,
+        workers: options.workers,
+        logger: options.logger,
+        ...(options.workerEnv ? { env: options.workerEnv } : {}),
+        ...(options.onReady ? { onReady: options.onReady } : {}),
+      });
+    }
+    const { serveUntilSignal } = await import('../runtime/serve.ts');
+    await serveUntilSignal(config, {
+      deps,
+      onListening: (running) => options.onReady?.({ main: running.main.url, ops: running.ops?.url ?? '' }),
+    });
+    return ExitCode.ok;
+  } catch (err) {
+    if (!isStartupFailure(err)) throw err;
+    io.err(`tokengate: ${err.message}`);
+    return ExitCode.runtime;
+  }
+}

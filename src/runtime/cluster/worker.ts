@@ -1,0 +1,61 @@
+import type { GatewayDeps } from '../../app.ts';
+import type { Config } from '../../config/index.ts';
+import { serveUntilSignal, type RunningGateway } from '../serve.ts';
+import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './messages.ts';
+
+/**
+ * A cluster worker: the gateway on the main (and forward-auth) listener, which node:cluster
+ * shares between the workers; no ops listener (the primary serves it and asks each worker for
+ * its metrics and readiness over IPC). It shuts down gracefully on SIGTERM/SIGINT, on the
+ * primary's `shutdown` message, and when the primary goes away (the IPC channel closes).
+ */
+
+export interface WorkerOptions {
+  deps?: GatewayDeps;
+  /** node:cluster's worker id, for the log lines. */
+  workerId: number;
+}
+
+export async function runWorker(config: Config, options: WorkerOptions): Promise<void> {
+  const send = (message: ClusterMessage) => {
+    if (process.connected) process.send?.(message);
+  };
+  let running: RunningGateway | undefined;
+  let stopRequested: (reason: string) => void = () => undefined;
+  const stop = new Promise<string>((resolve) => {
+    stopRequested = resolve;
+  });
+
+  const onMessage = (message: unknown) => {
+    if (!isClusterMessage(message)) return;
+    if (message.tokengate === 'shutdown') stopRequested('primary asked');
+    if (message.tokengate !== 'ask' || running === undefined) return;
+    const gateway = running.gateway;
+    const answer = async (): Promise<AnswerMessage> =>
+      message.what === 'metrics'
+        ? { tokengate: 'answer', id: message.id, metrics: await gateway.metrics.registry.getMetricsAsJSON() }
+        : { tokengate: 'answer', id: message.id, readiness: await gateway.readiness() };
+    answer().then(send, (err: unknown) => gateway.logger.warn({ err }, 'could not answer the primary'));
+  };
+  const onDisconnect = () => stopRequested('primary gone');
+  process.on('message', onMessage);
+  process.once('disconnect', onDisconnect);
+  try {
+    await serveUntilSignal(config, {
+      ...(options.deps ? { deps: options.deps } : {}),
+      ops: false,
+      message: 'worker listening',
+      fields: { worker: options.workerId },
+      stop,
+      onListening: (up) => {
+        running = up;
+        send({ tokengate: 'listening', main: up.main.url, ...(up.forwardAuth ? { forwardAuth: `${up.forwardAuth.url}${config.forwardAuth.path}` } : {}) });
+      },
+    });
+  } finally {
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+    // Let the process end: the IPC channel would keep it alive.
+    if (process.connected) process.disconnect();
+  }
+}

@@ -1,0 +1,145 @@
+import { createGateway, type Gateway, type GatewayDeps, type ListeningGateway } from '../app.ts';
+import type { Config } from '../config/index.ts';
+import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/index.ts';
+import { closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
+import { shutdownTrigger, signalExitCode, type ShutdownSignal } from './signals.ts';
+
+/**
+ * One gateway process on its listeners:
+ *
+ * - main (`listen`): the browser-facing app;
+ * - ops (`ops`): /healthz, /readyz, /metrics (not in a cluster worker: the primary serves it);
+ * - forward-auth (`forwardAuth.listen`), when forward-auth is enabled with its own listener.
+ *
+ * Before listening it checks that the store answers (StartupError when it does not) and runs
+ * provider discovery (a provider that cannot be reached is retried by /readyz and on first use).
+ */
+
+export interface RunningGateway {
+  gateway: Gateway;
+  main: ListeningGateway;
+  /** Undefined in a cluster worker. */
+  ops: HttpListener | undefined;
+  forwardAuth: ForwardAuthListener | undefined;
+  /** Graceful shutdown (Gateway.close), then the ops listener closes. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Open the ops listener. Default true; a cluster worker leaves it to the primary. */
+  ops?: boolean;
+  /** The startup log line. Default 'Tokengate listening'. */
+  message?: string;
+  /** Extra fields for the startup log line (a worker's id). */
+  fields?: Record<string, unknown>;
+}
+
+export async function runGateway(config: Config, deps: GatewayDeps = {}, options: RunOptions = {}): Promise<RunningGateway> {
+  const gateway = createGateway(config, deps);
+  let ops: HttpListener | undefined;
+  const close = async (closeOptions: { graceMs?: number } = {}) => {
+    await gateway.close(closeOptions);
+    if (ops !== undefined) await closeServer(ops.server);
+  };
+  try {
+    try {
+      await gateway.store.ping();
+    } catch (err) {
+      throw new StartupError(`the ${config.store.type} store does not answer`, { cause: err });
+    }
+    await gateway.start();
+
+    const main = await listening('main', `${config.listen.host}:${config.listen.port}`, () => gateway.listen());
+    if (options.ops ?? true) {
+      ops = await listening('ops', `${config.ops.host}:${config.ops.port}`, () => listenHttp(gateway.ops.callback(), config.ops));
+    }
+
+    let forwardAuth: ForwardAuthListener | undefined;
+    const fa = config.forwardAuth;
+    if (fa.enabled && fa.listen !== undefined) {
+      // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
+      const forwardAuthDeps = {
+        config,
+        store: gateway.store,
+        cookies: gateway.cookies,
+        tokens: gateway.tokens,
+        logger: gateway.logger,
+        metrics: gateway.metrics,
+        now: deps.now ?? Date.now,
+      };
+      forwardAuth = await listening('forward-auth', `${fa.listen.host}:${fa.listen.port}`, () => listenForwardAuth(forwardAuthDeps));
+      gateway.attach(forwardAuth.server);
+    }
+
+    gateway.logger.info(
+      {
+        ...options.fields,
+        main: main.url,
+        ...(ops ? { ops: ops.url } : {}),
+        ...(forwardAuth ? { forwardAuth: `${forwardAuth.url}${fa.path}` } : {}),
+        publicOrigin: config.publicOrigin,
+        store: config.store.type,
+      },
+      options.message ?? 'Tokengate listening',
+    );
+    return { gateway, main, ops, forwardAuth, close };
+  } catch (err) {
+    await close({ graceMs: 0 }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function listening<T>(name: string, where: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export interface ServeOptions extends RunOptions {
+  deps?: GatewayDeps;
+  /** Called once every listener is up. */
+  onListening?: (running: RunningGateway) => void;
+  /** Resolves when something other than a signal asks for shutdown (a cluster primary). */
+  stop?: Promise<string>;
+  /** A second signal during shutdown: exit now. Default: `process.exit(128 + signal number)`. */
+  onForce?: (signal: ShutdownSignal) => void;
+}
+
+/**
+ * Runs until SIGTERM or SIGINT (or `stop`), then shuts down gracefully within
+ * `config.shutdown.grace`; a second signal exits at once. Resolves once everything is closed;
+ * rejects with a startup failure (see isStartupFailure) when the gateway cannot come up.
+ */
+export async function serveUntilSignal(config: Config, options: ServeOptions = {}): Promise<void> {
+  let running: RunningGateway | undefined;
+  const trigger = shutdownTrigger((signal) => {
+    running?.gateway.logger.warn({ signal }, 'second signal during shutdown: exiting now');
+    (options.onForce ?? exitNow)(signal);
+  });
+  void options.stop?.then((reason) => trigger.begin(reason));
+  try {
+    running = await runGateway(config, options.deps, options);
+  } catch (err) {
+    trigger.dispose();
+    throw err;
+  }
+  options.onListening?.(running);
+  const reason = await trigger.started;
+  running.gateway.logger.info({ reason, graceMs: config.shutdown.grace }, 'shutting down');
+  try {
+    await running.close();
+  } finally {
+    trigger.dispose();
+  }
+  running.gateway.logger.info('shut down');
+}
+
+function exitNow(signal: ShutdownSignal): never {
+  process.exit(signalExitCode(signal));
+}

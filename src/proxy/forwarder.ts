@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { Stream, type Readable } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import type { Logger } from 'pino';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts';
@@ -39,6 +39,8 @@ export class Forwarder {
   readonly #agents: UpstreamAgents;
   readonly #pending = new WeakMap<IncomingMessage, Pending>();
   readonly #logger: Logger | undefined;
+  /** Stateless, so one serves every request without a body. */
+  readonly #noBody = new BufferedBody(Buffer.alloc(0));
 
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
@@ -86,7 +88,7 @@ export class Forwarder {
       this.#pending.set(req, pending);
       res.once('close', onClientClose);
 
-      const body = Buffer.isBuffer(attempt.body) ? Readable.from(attempt.body.length === 0 ? [] : [attempt.body]) : attempt.body;
+      const body = Buffer.isBuffer(attempt.body) ? (attempt.body.length === 0 ? this.#noBody : new BufferedBody(attempt.body)) : attempt.body;
       withRequestTarget(req, attempt.path, attempt.headers, () => {
         this.#proxy.web(req, res, { target: attempt.upstream.origin, agent: this.#agents.for(attempt.upstream), buffer: body }, (err) => {
           settle(() => reject(new UpstreamUnavailableError(undefined, { cause: err })));
@@ -103,6 +105,27 @@ export class Forwarder {
         socket.destroy();
       });
     });
+  }
+}
+
+/**
+ * A buffered body as http-proxy-3 reads it (`buffer.pipe(proxyReq)`): the bytes written and the
+ * request ended in one call. The same bytes can be sent again on a replay, and nothing is built
+ * per request beyond this object (a `Readable.from` per attempt was a stream, an iterator and
+ * a few ticks of scheduling, even for the empty body of every GET).
+ */
+class BufferedBody extends Stream {
+  readonly #bytes: Buffer;
+
+  constructor(bytes: Buffer) {
+    super();
+    this.#bytes = bytes;
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    if (this.#bytes.length === 0) destination.end();
+    else destination.end(this.#bytes);
+    return destination;
   }
 }
 

@@ -50,7 +50,7 @@ export class Forwarder {
     this.#proxy.on('proxyRes', (proxyRes, req) => this.#pending.get(req)?.onResponse(proxyRes));
     // Errors reach the per-call callbacks; this listener only guards against any that do not.
     this.#proxy.on('error', (err, _req, resOrSocket) => {
-      this.#logger?.warn({ event: 'upstream_error', code: (err as NodeJS.ErrnoException).code }, 'upstream error outside a request');
+      this.#logger?.warn({ event: 'upstream_error', errorCode: (err as NodeJS.ErrnoException).code }, 'upstream error outside a request');
       resOrSocket.destroy();
     });
   }
@@ -101,7 +101,7 @@ export class Forwarder {
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: Omit<Attempt, 'body' | 'timeoutMs'>): void {
     withRequestTarget(req, attempt.path, attempt.headers, () => {
       this.#proxy.ws(req, socket, head, { target: attempt.upstream.origin, agent: this.#agents.for(attempt.upstream) }, (err) => {
-        this.#logger?.warn({ event: 'upstream_ws_error', code: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');
+        this.#logger?.warn({ event: 'upstream_ws_error', errorCode: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');
         socket.destroy();
       });
     });

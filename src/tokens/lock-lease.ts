@@ -54,7 +54,7 @@ export class LockLease {
       }
     } catch (err) {
       // The store is unreachable: the lease may lapse. Keep trying; the CAS still guards the write.
-      this.#logger?.warn({ event: 'refresh_lock_renew_failed', code: (err as { code?: string }).code }, 'could not renew the refresh lock');
+      this.#logger?.warn({ event: 'refresh_lock_renew_failed', errorCode: (err as { code?: string }).code }, 'could not renew the refresh lock');
     }
   }
 
@@ -72,7 +72,7 @@ export class LockLease {
       await this.#store.releaseLock(this.#sid, this.#owner);
     } catch (err) {
       // The lease expires by itself; a release that cannot reach the store changes nothing else.
-      this.#logger?.warn({ event: 'refresh_lock_release_failed', code: (err as { code?: string }).code }, 'could not release the refresh lock; it will expire');
+      this.#logger?.warn({ event: 'refresh_lock_release_failed', errorCode: (err as { code?: string }).code }, 'could not release the refresh lock; it will expire');
     }
   }
 }

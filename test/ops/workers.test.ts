@@ -1,7 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { freePort, skipRedisSuite, waitFor } from '../support/redis-server.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 import { scrape, valueOf } from './support/prometheus.ts';
 
@@ -94,7 +95,7 @@ describe.skipIf(skip)('start --workers 2 with the Redis store', () => {
   });
 });
 
-describe('more than one worker with the memory store', () => {
+describe('start --workers: refusals and startup failures', () => {
   let stack: CliStack;
 
   beforeAll(async () => {
@@ -118,6 +119,17 @@ describe('more than one worker with the memory store', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('--workers must be a whole number of at least 1');
     }
+  });
+
+  it('workers that cannot reach Redis at startup make the whole start exit 3, saying why', async () => {
+    const closed = await freePort();
+    const file = stack.configFile.replace(/\.yaml$/, '-unreachable.yaml');
+    const store = `store: { type: redis, redis: { url: "redis://127.0.0.1:${closed}/0", connectTimeout: 300ms, commandTimeout: 300ms } }`;
+    writeFileSync(file, readFileSync(stack.configFile, 'utf8').replace('store: { type: memory }', store));
+    const result = await runCli(['start', '--config', file, '--workers', '2'], { env: stack.env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('the redis store does not answer');
+    expect(result.stdout).not.toContain('Tokengate listening');
   });
 
   it('without --workers the memory store runs in one process', async () => {

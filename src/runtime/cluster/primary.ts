@@ -147,7 +147,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     draining = true;
     logger.info({ reason: reason.kind === 'signal' ? reason.signal : reason.kind, workers: live().length, graceMs: config.shutdown.grace }, 'shutting down');
     for (const slot of slots) clearTimeout(slot.restartTimer);
-    await stopWorkers(live().map((slot) => slot.worker!), new Deadline(config.shutdown.grace + EXIT_MARGIN_MS), () =>
+    await stopWorkers(live(), new Deadline(config.shutdown.grace + EXIT_MARGIN_MS), () =>
       live().length === 0 ? Promise.resolve() : new Promise<void>((resolve) => exitWaiters.push(resolve)),
     );
     logger.info({ main: mainUrl || undefined }, 'shut down');
@@ -161,11 +161,16 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   }
 }
 
-/** Asks every worker to shut down; past the deadline, kills what is left. */
-async function stopWorkers(workers: Worker[], deadline: Deadline, allExited: () => Promise<void>): Promise<void> {
-  for (const worker of workers) {
+/**
+ * Asks every listening worker to shut down; one still starting may not listen for messages yet,
+ * so it gets SIGTERM (it serves nothing yet either way). Past the deadline, kills what is left.
+ */
+async function stopWorkers(slots: Slot[], deadline: Deadline, allExited: () => Promise<void>): Promise<void> {
+  const workers = slots.map((slot) => slot.worker!);
+  for (const slot of slots) {
+    const worker = slot.worker!;
     const message: ClusterMessage = { tokengate: 'shutdown' };
-    if (worker.isConnected()) worker.send(message, (err: Error | null) => err && worker.process.kill('SIGTERM'));
+    if (slot.listening && worker.isConnected()) worker.send(message, (err: Error | null) => err && worker.process.kill('SIGTERM'));
     else worker.process.kill('SIGTERM');
   }
   if (await deadline.wait(allExited())) return;

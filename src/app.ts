@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { createAuthRouter } from './auth/router.ts';
@@ -18,6 +17,7 @@ import { cookieKeys, createCookies, type GatewayCookies } from './session/cookie
 import { loadSession } from './session/load-session.ts';
 import { sessionFromRequest } from './session/session-from-request.ts';
 import { Deadline } from './runtime/deadline.ts';
+import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
 import { createStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
@@ -191,23 +191,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       return app.callback();
     },
     async listen(options = {}) {
-      const server = createServer(app.callback());
+      const { url, server } = await listenHttp(app.callback(), { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
       server.on('upgrade', proxy.handleUpgrade);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? config.listen.port, options.host ?? config.listen.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
       listeners.add(server);
-      const address = server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return {
-        url: `http://${host}:${address.port}`,
-        server,
-        close: () => closeServer(server).finally(() => listeners.delete(server)),
-      };
+      return { url, server, close: () => closeServer(server).finally(() => listeners.delete(server)) };
     },
     attach(server) {
       listeners.add(server);
@@ -221,11 +208,4 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
 async function notFound(): Promise<void> {
   throw new NotFoundError();
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
 }

@@ -1,10 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { NotFoundError } from '../errors.ts';
 import { errorHandler } from '../http/error-handler.ts';
 import { sequence } from '../http/sequence.ts';
 import { accessLog } from '../observability/index.ts';
+import { closeServer, listenHttp, type HttpListener } from '../runtime/listen.ts';
 import { loadSession } from '../session/load-session.ts';
 import type { ForwardAuthDeps } from './deps.ts';
 import { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';
@@ -69,10 +68,7 @@ function sessionFromForwardedCookie(deps: ForwardAuthDeps): Middleware {
   });
 }
 
-export interface ForwardAuthListener {
-  /** `http://host:port` */
-  url: string;
-  server: Server;
+export interface ForwardAuthListener extends HttpListener {
   close(): Promise<void>;
 }
 
@@ -81,23 +77,6 @@ export async function listenForwardAuth(deps: ForwardAuthDeps, options: { host?:
   const configured = deps.config.forwardAuth.listen;
   const host = options.host ?? configured?.host ?? '127.0.0.1';
   const port = options.port ?? configured?.port ?? 0;
-  const server = createServer(createForwardAuthApp(deps).callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${shown}:${address.port}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  const { url, server } = await listenHttp(createForwardAuthApp(deps).callback(), { host, port });
+  return { url, server, close: () => closeServer(server) };
 }

@@ -98,7 +98,7 @@ async function finishAtProvider<T extends ProviderTokens | UserProfile>(ctx: Sta
     return await step();
   } catch (err) {
     if (!(err instanceof GatewayError)) throw err;
-    const details = err instanceof ProviderError ? { oauthError: err.oauthError, httpStatus: err.httpStatus, transient: err.transient } : { code: err.code };
+    const details = err instanceof ProviderError ? { oauthError: err.oauthError, httpStatus: err.httpStatus, transient: err.transient } : { errorCode: err.code };
     if (err instanceof BadRequestError && ctx.state.log) securityEvent(ctx.state.log, 'login_rejected', { provider: providerId, reason: err.message });
     ctx.state.log?.warn({ provider: providerId, ...details }, 'login failed at the provider');
     throw new BadRequestError('Login could not be completed; please start again', { cause: err });

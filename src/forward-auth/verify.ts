@@ -58,7 +58,7 @@ function explainFailures(deps: ForwardAuthDeps) {
       await next();
     } catch (err) {
       if (err instanceof GatewayError && err.expose) {
-        ctx.state.log?.debug({ code: err.code }, 'forward-auth denied');
+        ctx.state.log?.debug({ errorCode: err.code }, 'forward-auth denied');
         ctx.set('X-Tokengate-Error-Code', err.code);
         if (err.status === 401) ctx.set('X-Tokengate-Login', loginHint(ctx.state.original?.uri, deps.config.publicOrigin));
       }

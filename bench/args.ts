@@ -12,6 +12,8 @@ export interface BenchOptions {
   /** Directory for the CPU and allocation profiles of the gateway under row (c) load; none when undefined. */
   profileDir: string | undefined;
   gatewayLogLevel: LogLevel;
+  /** Run the gateway from its TypeScript source instead of compiled JavaScript. */
+  source: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,7 +28,8 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --smoke             CI mode: short rows, few connections; checks only that it completes
   --out DIR           where latest.json and latest.svg go (default bench/results)
   --profile DIR       also run row (c) once more, profiled (CPU and allocations), into DIR
-  --log-level LEVEL   the gateway's log level (default info, as configured in production)`;
+  --log-level LEVEL   the gateway's log level (default info, as configured in production)
+  --source            run the gateway from its TypeScript source (default: compiled first, as in production)`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -41,6 +44,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       out: { type: 'string', default: 'bench/results' },
       profile: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      source: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -59,6 +63,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     outDir: values.out,
     profileDir: values.profile,
     gatewayLogLevel: level as LogLevel,
+    source: values.source,
   };
 }
 

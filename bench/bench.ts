@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../demo/op.ts';
 import type { BenchOptions } from './args.ts';
+import { buildGateway } from './build.ts';
 import { childEntry, startChild, type ChildHandle } from './child.ts';
 import { Cleanup } from './cleanup.ts';
 import { API_PATH, callbackUrl, gatewayConfig, generateGatewayKeys, type GatewayKeys } from './gateway-config.ts';
@@ -36,6 +37,8 @@ interface Fixture {
   client: { clientId: string; clientSecret: string };
   keys: GatewayKeys;
   ports: { c: number; d: number; stormA: number; stormB: number; profile: number };
+  /** The gateway child's entry: compiled JavaScript, or the TypeScript source with --source. */
+  gatewayEntry: string;
 }
 
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
@@ -44,7 +47,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
   if (loadAtStart > 0.5) log(`warning: the machine is busy (load average ${loadAtStart}); the numbers will suffer`);
   const cleanup = new Cleanup();
   try {
-    const fixture = await startFixture(options, cleanup);
+    const fixture = await startFixture(options, cleanup, log);
     const rows: RowResult[] = [];
     const upstreamTarget: RowTarget = { url: `${fixture.upstream.url}${API_PATH}`, pid: fixture.upstream.pid };
 
@@ -108,6 +111,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         stormRequests: options.stormRequests,
         smoke: options.smoke,
         gatewayLogLevel: options.gatewayLogLevel,
+        gatewayBuild: options.source ? ('source' as const) : ('compiled' as const),
       },
       rows,
       fixedRate: fixedRateResult(bRps / 2, fixed),
@@ -132,7 +136,14 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
   }
 }
 
-async function startFixture(options: BenchOptions, cleanup: Cleanup): Promise<Fixture> {
+async function startFixture(options: BenchOptions, cleanup: Cleanup, log: Log): Promise<Fixture> {
+  let gatewayEntry = childEntry('gateway');
+  if (!options.source) {
+    log('compiling the gateway (tsc), as production runs it');
+    const build = await buildGateway();
+    cleanup.add('gateway build', () => build.remove());
+    gatewayEntry = build.entry;
+  }
   const upstream = await startChild('upstream', childEntry('upstream'));
   cleanup.add('upstream', () => upstream.stop());
   const redis = await startRedis();
@@ -149,7 +160,7 @@ async function startFixture(options: BenchOptions, cleanup: Cleanup): Promise<Fi
     tokenEndpointDelayMs: options.tokenEndpointDelayMs,
   });
   cleanup.add('storm provider', () => stormProvider.close());
-  return { upstream, redis, provider, stormProvider, client, keys: generateGatewayKeys(), ports: { c, d, stormA, stormB, profile } };
+  return { upstream, redis, provider, stormProvider, client, keys: generateGatewayKeys(), ports: { c, d, stormA, stormB, profile }, gatewayEntry };
 }
 
 /**
@@ -179,7 +190,7 @@ async function startGateway(
     ...(redisUrl === undefined ? {} : { redisUrl }),
   });
   const init = profiling === undefined ? { config } : { config, allocationProfile: profiling.allocationProfile };
-  const gateway = await startChild(name, childEntry('gateway'), { init, execArgv: profiling?.execArgv ?? [] });
+  const gateway = await startChild(name, fixture.gatewayEntry, { init, execArgv: profiling?.execArgv ?? [] });
   cleanup.add(name, () => gateway.stop());
   return gateway;
 }

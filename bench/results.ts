@@ -83,6 +83,8 @@ export interface BenchSettings {
   stormRequests: number;
   smoke: boolean;
   gatewayLogLevel: string;
+  /** What the gateway processes ran: JavaScript compiled by tsc (as in production), or the TypeScript source. Absent in older results (source). */
+  gatewayBuild?: 'compiled' | 'source';
 }
 
 export interface BenchResults {

@@ -236,7 +236,7 @@ function fixedRateResult(rate: number, comparison: FixedRateComparison): FixedRa
 }
 
 function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): RowResult {
-  const { load, rss } = measured;
+  const { load, rss, cpuUsPerRequest } = measured;
   return {
     id,
     label,
@@ -247,5 +247,6 @@ function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): Row
     latency: load.latency,
     ratioToB: load.rps / bRps,
     ...(rss === undefined ? {} : { peakRssMb: rss.peakMb }),
+    ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }),
   };
 }

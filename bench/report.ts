@@ -14,13 +14,14 @@ export function formatReport(results: BenchResults): string {
   );
   lines.push('');
   lines.push(table(
-    ['row', 'rps', 'p50 ms', 'p99 ms', 'x (b)', 'non-2xx', 'errors', 'peak RSS MB'],
+    ['row', 'rps', 'p50 ms', 'p99 ms', 'x (b)', 'CPU us/req', 'non-2xx', 'errors', 'peak RSS MB'],
     results.rows.map((row) => [
       `(${row.id}) ${row.label}`,
       Math.round(row.rps).toString(),
       row.latency.p50.toFixed(2),
       row.latency.p99.toFixed(2),
       row.ratioToB.toFixed(2),
+      row.cpuUsPerRequest === undefined ? '' : Math.round(row.cpuUsPerRequest).toString(),
       String(row.non2xx),
       String(row.errors),
       row.peakRssMb === undefined ? '' : row.peakRssMb.toFixed(1),

@@ -15,6 +15,8 @@ export interface RowResult {
   ratioToB: number;
   /** Peak RSS of the process under test (the gateway for (c) and (d)). */
   peakRssMb?: number;
+  /** CPU time of the process under test per request served, microseconds (Linux only). */
+  cpuUsPerRequest?: number;
 }
 
 export interface FixedRateResult {

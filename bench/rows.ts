@@ -1,4 +1,5 @@
 import type { BenchOptions } from './args.ts';
+import { cpuTimeMs } from './cpu.ts';
 import type { LatencySummary } from './latency.ts';
 import { summarize } from './latency.ts';
 import { runLoad, type LoadResult } from './load.ts';
@@ -19,6 +20,8 @@ export interface RowTarget {
 export interface MeasuredRow {
   load: LoadResult;
   rss?: RssReading;
+  /** CPU time the process under test used per request served, microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 export async function warmUp(target: RowTarget, options: BenchOptions): Promise<void> {
@@ -28,9 +31,12 @@ export async function warmUp(target: RowTarget, options: BenchOptions): Promise<
 /** The measured, saturating run: as many requests as the server answers. */
 export async function measure(target: RowTarget, options: BenchOptions): Promise<MeasuredRow> {
   const sampler = target.pid === undefined ? undefined : sampleRss(target.pid);
+  const cpuBefore = target.pid === undefined ? undefined : await cpuTimeMs(target.pid);
   const load = await runLoad({ url: target.url, connections: options.connections, headers: target.headers ?? {}, durationS: options.durationS });
+  const cpuAfter = target.pid === undefined ? undefined : await cpuTimeMs(target.pid);
   const rss = await sampler?.stop();
-  return rss === undefined ? { load } : { load, rss };
+  const cpuUsPerRequest = cpuBefore === undefined || cpuAfter === undefined || load.requests === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / load.requests;
+  return { load, ...(rss === undefined ? {} : { rss }), ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }) };
 }
 
 export interface AtRate {

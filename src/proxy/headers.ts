@@ -16,6 +16,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'];
 
+const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
 /** End-to-end headers that a `Connection` list must not remove (framing and routing). */
 const PROTECTED = new Set(['close', 'content-length', 'host']);
 
@@ -42,18 +44,22 @@ export interface ForwardFacts {
 export class HeaderPolicy {
   readonly #gatewayCookie: RegExp;
   readonly #csrfHeader: string;
+  /** Dropped towards the upstream whatever the request says (the rest of the list is per request). */
+  readonly #dropUpstream: ReadonlySet<string>;
 
   constructor(options: HeaderPolicyOptions) {
     this.#gatewayCookie = new RegExp(`^(__Host-)?${escapeRegExp(options.cookieName)}([._].*)?$`);
     this.#csrfHeader = options.csrfHeader.toLowerCase();
+    this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader]);
   }
 
   /** The headers to send upstream, built from the client's. The input is not modified. */
   toUpstream(incoming: IncomingHttpHeaders, facts: ForwardFacts): OutgoingHttpHeaders {
-    const drop = new Set([...HOP_BY_HOP, ...namedInConnection(incoming.connection), 'authorization', 'cookie', 'forwarded', this.#csrfHeader]);
+    const named = namedInConnection(incoming.connection);
     const out: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(incoming)) {
-      if (value === undefined || drop.has(name) || name.startsWith('x-forwarded-')) continue;
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value === undefined || this.#dropUpstream.has(name) || name.startsWith('x-forwarded-') || named.includes(name)) continue;
       out[name] = value;
     }
     const cookie = this.keepCookies(incoming.cookie);
@@ -72,19 +78,24 @@ export class HeaderPolicy {
   /** The `Cookie` header without the gateway's cookies; undefined when nothing is left. */
   keepCookies(header: string | undefined): string | undefined {
     if (header === undefined) return undefined;
-    const kept = header
-      .split(';')
-      .map((pair) => pair.trim())
-      .filter((pair) => pair !== '' && !this.#gatewayCookie.test(pair.slice(0, pair.includes('=') ? pair.indexOf('=') : pair.length).trim()));
-    return kept.length === 0 ? undefined : kept.join('; ');
+    let kept: string | undefined;
+    for (const part of header.split(';')) {
+      const pair = part.trim();
+      if (pair === '') continue;
+      const end = pair.indexOf('=');
+      if (this.#gatewayCookie.test((end === -1 ? pair : pair.slice(0, end)).trim())) continue;
+      kept = kept === undefined ? pair : `${kept}; ${pair}`;
+    }
+    return kept;
   }
 
   /** The upstream's response headers as the client may see them. */
   toClient(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
-    const drop = new Set([...HOP_BY_HOP, ...namedInConnection(upstream.connection)]);
+    const named = namedInConnection(upstream.connection);
     const out: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(upstream)) {
-      if (value === undefined || drop.has(name)) continue;
+    for (const name in upstream) {
+      const value = upstream[name];
+      if (value === undefined || HOP_BY_HOP_SET.has(name) || named.includes(name)) continue;
       if (name === 'set-cookie') {
         const cookies = (Array.isArray(value) ? value : [value]).filter((line) => !this.#gatewayCookie.test(cookieName(line)));
         if (cookies.length > 0) out[name] = cookies;
@@ -96,9 +107,13 @@ export class HeaderPolicy {
   }
 }
 
-function namedInConnection(connection: string | string[] | undefined): string[] {
-  if (connection === undefined) return [];
+const NONE: readonly string[] = [];
+
+function namedInConnection(connection: string | string[] | undefined): readonly string[] {
+  if (connection === undefined) return NONE;
   const text = Array.isArray(connection) ? connection.join(',') : connection;
+  // The usual `keep-alive` or `close` names nothing beyond the hop-by-hop list.
+  if (text === 'keep-alive' || text === 'close') return NONE;
   return text
     .split(',')
     .map((token) => token.trim().toLowerCase())

@@ -146,7 +146,11 @@ function accessLine(ctx: Context & { state: AccessLogState }, status: number, el
   };
 }
 
+/** Already an origin (what the proxy leaves there): no userinfo, path, query or fragment. */
+const ORIGIN = /^https?:\/\/[^/?#@\s]+$/i;
+
 function originOf(upstream: string): string {
+  if (ORIGIN.test(upstream)) return upstream;
   try {
     return new URL(upstream).origin;
   } catch {

@@ -90,7 +90,9 @@ export class Forwarder {
 
       const body = Buffer.isBuffer(attempt.body) ? (attempt.body.length === 0 ? this.#noBody : new BufferedBody(attempt.body)) : attempt.body;
       withRequestTarget(req, attempt.path, attempt.headers, () => {
-        this.#proxy.web(req, res, { target: attempt.upstream.origin, agent: this.#agents.for(attempt.upstream), buffer: body }, (err) => {
+        // The URL itself, not its origin string: http-proxy-3 parses a string target on every call;
+        // with prependPath off it uses only the URL's protocol, host and port.
+        this.#proxy.web(req, res, { target: attempt.upstream, agent: this.#agents.for(attempt.upstream), buffer: body }, (err) => {
           settle(() => reject(new UpstreamUnavailableError(undefined, { cause: err })));
         });
       });
@@ -100,7 +102,7 @@ export class Forwarder {
   /** Proxies a WebSocket handshake (already authorized, headers already built). */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: Omit<Attempt, 'body' | 'timeoutMs'>): void {
     withRequestTarget(req, attempt.path, attempt.headers, () => {
-      this.#proxy.ws(req, socket, head, { target: attempt.upstream.origin, agent: this.#agents.for(attempt.upstream) }, (err) => {
+      this.#proxy.ws(req, socket, head, { target: attempt.upstream, agent: this.#agents.for(attempt.upstream) }, (err) => {
         this.#logger?.warn({ event: 'upstream_ws_error', errorCode: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');
         socket.destroy();
       });

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import type { Bindings, Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
 import { safeUrl } from './scrub.ts';
@@ -25,12 +25,10 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
  * The first middleware after the error handler. It names the request (`X-Request-Id` from the
- * client when sane, else a random UUID) on the response and on `ctx.state.requestId`, provides
- * `ctx.state.log` (a child logger carrying the request id, made only when something reads it:
- * most requests log nothing but their access line; add bindings with bindRequestLog), and
- * writes ONE line when the response is done: request id, method, route label, status,
- * duration, and where set, the upstream origin, the session tag and the refresh outcome. Never
- * the URL, its query or any header.
+ * client when sane, else a random UUID) on the response and on `ctx.state.requestId`, binds
+ * `ctx.state.log` (a child logger carrying the request id), and writes ONE line when the response
+ * is done: method, route label, status, duration, and where set, the upstream origin, the
+ * session tag and the refresh outcome. Never the URL, its query or any header.
  *
  * The line is written when `res` emits 'finish' (or 'close' first, when the client went away),
  * so the status is the one actually sent: Koa's own response, the error handler's, or a proxied
@@ -44,8 +42,9 @@ export function accessLog(options: AccessLogOptions | Logger) {
   return async function logAccess(ctx: Context & { state: AccessLogState }, next: Next): Promise<void> {
     const started = performance.now();
     const requestId = requestIdFrom(ctx.get(REQUEST_ID_HEADER) || undefined);
+    const log = logger.child({ requestId });
     ctx.state.requestId = requestId;
-    provideRequestLog(ctx.state, logger, { requestId });
+    ctx.state.log = log;
     ctx.set(REQUEST_ID_HEADER, requestId);
 
     const { res } = ctx;
@@ -57,67 +56,13 @@ export function accessLog(options: AccessLogOptions | Logger) {
       res.off('close', done);
       const line = accessLine(ctx, res.statusCode, performance.now() - started, !res.writableFinished);
       metrics?.countRequest(line.route, ctx.method, line.status);
-      // The root logger with the request id in the line: the same JSON as a child's line.
-      if (line.status >= 500) logger.warn({ requestId, ...line }, 'request');
-      else logger.info({ requestId, ...line }, 'request');
+      if (line.status >= 500) log.warn(line, 'request');
+      else log.info(line, 'request');
     };
     res.once('finish', done);
     res.once('close', done);
     await next();
   };
-}
-
-const REQUEST_LOG = Symbol('tokengate.requestLog');
-
-/** A request's child logger, made the first time it is read (pino's child() is not free). */
-class RequestLog {
-  readonly #parent: Logger;
-  readonly #bindings: Bindings;
-  #logger: Logger | undefined;
-
-  constructor(parent: Logger, bindings: Bindings) {
-    this.#parent = parent;
-    this.#bindings = bindings;
-  }
-
-  get logger(): Logger {
-    this.#logger ??= this.#parent.child(this.#bindings);
-    return this.#logger;
-  }
-
-  set logger(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  bind(bindings: Bindings): void {
-    if (this.#logger === undefined) Object.assign(this.#bindings, bindings);
-    else this.#logger = this.#logger.child(bindings);
-  }
-}
-
-type LogHolder = AccessLogState & { [REQUEST_LOG]?: RequestLog };
-
-function provideRequestLog(state: LogHolder, parent: Logger, bindings: Bindings): void {
-  const requestLog = new RequestLog(parent, bindings);
-  state[REQUEST_LOG] = requestLog;
-  Object.defineProperty(state, 'log', {
-    get: () => requestLog.logger,
-    set: (logger: Logger) => {
-      requestLog.logger = logger;
-    },
-    enumerable: true,
-    configurable: true,
-  });
-}
-
-/**
- * Adds bindings to the request's logger (`ctx.state.log`) without making it before anything
- * logs; the same as `state.log = state.log.child(bindings)` in what gets written.
- */
-export function bindRequestLog(state: AccessLogState, bindings: Bindings): void {
-  const requestLog = (state as LogHolder)[REQUEST_LOG];
-  if (requestLog !== undefined) requestLog.bind(bindings);
-  else if (state.log !== undefined) state.log = state.log.child(bindings);
 }
 
 interface AccessLine {

@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { GatewayState } from '../http/state.ts';
-import { securityEvent, sessionTag } from '../observability/index.ts';
+import { bindRequestLog, securityEvent, sessionTag } from '../observability/index.ts';
 import type { Store } from '../store/types.ts';
 import { lookupSession } from './lookup-session.ts';
 import type { SignedCookie } from './signed-cookie.ts';
@@ -54,7 +54,7 @@ export function loadSession(options: SessionLoaderOptions) {
       ctx.state.tokens = found.tokens;
       // Rotated signing keys: re-sign with the current key, keeping the cookie's horizon.
       if (found.signedWithOldKey) cookie.write(ctx, found.sid, found.session.absoluteExpiresAt - options.now());
-      ctx.state.log = ctx.state.log?.child({ session: ctx.state.sessionTag });
+      bindRequestLog(ctx.state, { session: ctx.state.sessionTag });
     }
     await next();
   };

@@ -14,6 +14,8 @@ export interface BenchOptions {
   gatewayLogLevel: LogLevel;
   /** Run the gateway from its TypeScript source instead of compiled JavaScript. */
   source: boolean;
+  /** Extra Node flags for every gateway process, e.g. V8 heap sizing; none by default. */
+  gatewayNodeOptions: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,7 +31,10 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --out DIR           where latest.json and latest.svg go (default bench/results)
   --profile DIR       also run row (c) once more, profiled (CPU and allocations), into DIR
   --log-level LEVEL   the gateway's log level (default info, as configured in production)
-  --source            run the gateway from its TypeScript source (default: compiled first, as in production)`;
+  --source            run the gateway from its TypeScript source (default: compiled first, as in production)
+  --gateway-node-options FLAGS
+                      extra Node flags for the gateway processes, space-separated, e.g.
+                      "--max-semi-space-size=8" (default: none, V8 sizes the heap itself)`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -45,6 +50,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       profile: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       source: { type: 'boolean', default: false },
+      'gateway-node-options': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -64,6 +70,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     profileDir: values.profile,
     gatewayLogLevel: level as LogLevel,
     source: values.source,
+    gatewayNodeOptions: values['gateway-node-options'].split(/\s+/).filter((flag) => flag !== ''),
   };
 }
 

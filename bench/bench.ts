@@ -112,6 +112,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         smoke: options.smoke,
         gatewayLogLevel: options.gatewayLogLevel,
         gatewayBuild: options.source ? ('source' as const) : ('compiled' as const),
+        gatewayNodeOptions: options.gatewayNodeOptions,
       },
       rows,
       fixedRate: fixedRateResult(bRps / 2, fixed),
@@ -190,7 +191,7 @@ async function startGateway(
     ...(redisUrl === undefined ? {} : { redisUrl }),
   });
   const init = profiling === undefined ? { config } : { config, allocationProfile: profiling.allocationProfile };
-  const gateway = await startChild(name, fixture.gatewayEntry, { init, execArgv: profiling?.execArgv ?? [] });
+  const gateway = await startChild(name, fixture.gatewayEntry, { init, execArgv: [...options.gatewayNodeOptions, ...(profiling?.execArgv ?? [])] });
   cleanup.add(name, () => gateway.stop());
   return gateway;
 }

@@ -10,7 +10,7 @@ export function formatReport(results: BenchResults): string {
   lines.push(`Tokengate benchmark  ${results.startedAt}`);
   lines.push(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}; load average ${machine.loadAverage.start} at start, ${machine.loadAverage.end} at end`);
   lines.push(
-    `${settings.connections} connections, ${settings.durationS} s per row (+${settings.warmupS} s warm-up); gateway ${settings.gatewayBuild === 'compiled' ? 'compiled to JavaScript' : 'run from TypeScript source'}${settings.smoke ? ', SMOKE MODE (numbers are not meaningful)' : ''}`,
+    `${settings.connections} connections, ${settings.durationS} s per row (+${settings.warmupS} s warm-up); gateway ${settings.gatewayBuild === 'compiled' ? 'compiled to JavaScript' : 'run from TypeScript source'}${settings.gatewayNodeOptions?.length ? ` with ${settings.gatewayNodeOptions.join(' ')}` : ''}${settings.smoke ? ', SMOKE MODE (numbers are not meaningful)' : ''}`,
   );
   lines.push('');
   lines.push(table(

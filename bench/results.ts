@@ -87,6 +87,8 @@ export interface BenchSettings {
   gatewayLogLevel: string;
   /** What the gateway processes ran: JavaScript compiled by tsc (as in production), or the TypeScript source. Absent in older results (source). */
   gatewayBuild?: 'compiled' | 'source';
+  /** Extra Node flags the gateway processes ran with (--gateway-node-options). Absent in older results. */
+  gatewayNodeOptions?: string[];
 }
 
 export interface BenchResults {

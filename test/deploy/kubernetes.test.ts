@@ -79,6 +79,10 @@ describe('the ConfigMaps hold configurations Tokengate accepts', () => {
     expect(config.store.type).toBe('redis');
     expect(config.providers[0]!.clientSecret).toBe('from-the-secret');
     expect(config.ops.port).toBe(9464);
+    // One process per pod under a 256 MiB limit: scaling is the Deployment's replicas.
+    expect(config.workers).toBe(1);
+    const container = podSpec(deployment).containers.find((c) => c.name === 'tokengate')!;
+    expect(container.env).toEqual(expect.arrayContaining([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=8' }]));
   });
 
   it('refuses to boot with the Secret manifest\'s placeholders', () => {

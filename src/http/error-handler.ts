@@ -23,7 +23,7 @@ export function errorHandler() {
         return;
       }
       const body = toErrorBody(err, ctx.state.requestId);
-      ctx.status = err instanceof GatewayError && err.expose ? err.status : err instanceof GatewayError ? err.status : 500;
+      ctx.status = err instanceof GatewayError ? err.status : 500;
       if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ err }, 'request failed');
       if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
       ctx.set('Cache-Control', 'no-store');

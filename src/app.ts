@@ -5,8 +5,7 @@ import { createAuthRouter } from './auth/router.ts';
 import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
-import { NotFoundError } from './errors.ts';
-import { forwardAuthOnMainListener } from './forward-auth/index.ts';
+import { forwardAuthOnMainListener, isVerifyPath } from './forward-auth/index.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
@@ -125,7 +124,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined
     ? [forwardAuthOnMainListener({ config, store, cookies, tokens, logger, now })]
     : [];
-  const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionFromRequest(sessionOptions) });
+  const forwardAuthPath = forwardAuth.length > 0 ? config.forwardAuth.path : undefined;
+  const proxy = createProxy({
+    config,
+    tokens,
+    logger,
+    metrics,
+    sessions: sessionOptions,
+    upgradeSessions: sessionFromRequest(sessionOptions),
+    // Koa serves these even under a route's prefix (the auth routes came first in its chain).
+    gatewayOwns: (path) => path === '/auth' || path.startsWith('/auth/') || (forwardAuthPath !== undefined && isVerifyPath(path, forwardAuthPath)),
+  });
 
   const app = new Koa();
   app.keys = keys;
@@ -138,10 +147,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...forwardAuth,
     // The router's middleware adds `params` to the context it is given; Koa supplies it.
     auth.routes() as Middleware,
-    proxy.middleware,
-    notFound,
+    proxy.unrouted,
   ];
   for (const middleware of chain) app.use(middleware);
+  // Route first, Koa second: a proxied route is served by the proxy's own handler (no Koa
+  // context); everything else by the Koa app.
+  const koa = app.callback();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!proxy.handle(req, res)) void koa(req, res);
+  };
 
   const listeners = new Listeners();
   let closing: Promise<void> | undefined;
@@ -161,7 +175,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     if (released > 0) logger.warn({ locks: released }, 'released refresh locks of unfinished refreshes');
     revoker.close();
     if (!(await deadline.wait(revoker.idle()))) logger.warn('grace period over: revocations still running are abandoned');
-    proxy.close();
+    await proxy.close();
     if (ownsStore) await rawStore.close();
   }
 
@@ -188,10 +202,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       });
     },
     callback() {
-      return app.callback();
+      return handler;
     },
     async listen(options = {}) {
-      const { url, server } = await listenHttp(app.callback(), { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
+      const { url, server } = await listenHttp(handler, { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
       server.on('upgrade', proxy.handleUpgrade);
       listeners.add(server);
       return { url, server, close: () => closeServer(server).finally(() => listeners.delete(server)) };
@@ -204,8 +218,4 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       return closing;
     },
   };
-}
-
-async function notFound(): Promise<void> {
-  throw new NotFoundError();
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.ts';
 import { sameSecret } from '../crypto/same-secret.ts';
@@ -26,27 +27,33 @@ export function csrfOptionsFrom(config: Pick<Config, 'csrf' | 'publicOrigin'>): 
   return { ...config.csrf, publicOrigin: config.publicOrigin };
 }
 
-export function csrfProtection(options: CsrfOptions) {
+/** The CSRF rule as a plain function, for Koa routes and the proxied-route handler alike. */
+export type CsrfRule = (method: string, headers: IncomingHttpHeaders) => string | undefined;
+
+/** Why the request fails the CSRF rule, or undefined when it passes. */
+export function csrfRule(options: CsrfOptions): CsrfRule {
   const origins = new Set([options.publicOrigin, ...options.allowedOrigins]);
   const headerName = options.header.toLowerCase();
-
-  return async function checkCsrf(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
-    if (!SAFE_METHODS.has(ctx.method)) {
-      const reason = rejection(ctx, headerName, options.value, origins);
-      if (reason !== undefined) {
-        if (ctx.state.log) securityEvent(ctx.state.log, 'csrf_rejected', { reason, method: ctx.method });
-        throw new CsrfRejectedError();
-      }
-    }
-    await next();
+  return function csrfRejection(method, headers) {
+    if (SAFE_METHODS.has(method)) return undefined;
+    const sent = headers[headerName];
+    if (typeof sent !== 'string') return 'missing header';
+    if (!sameSecret(sent, options.value)) return 'wrong header value';
+    const origin = headers.origin;
+    if (origin !== undefined && !origins.has(origin)) return 'origin not allowed';
+    return undefined;
   };
 }
 
-function rejection(ctx: Context, headerName: string, expected: string, origins: ReadonlySet<string>): string | undefined {
-  const sent = ctx.request.headers[headerName];
-  if (typeof sent !== 'string') return 'missing header';
-  if (!sameSecret(sent, expected)) return 'wrong header value';
-  const origin = ctx.request.headers.origin;
-  if (origin !== undefined && !origins.has(origin)) return 'origin not allowed';
-  return undefined;
+export function csrfProtection(options: CsrfOptions) {
+  const rejection = csrfRule(options);
+
+  return async function checkCsrf(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
+    const reason = rejection(ctx.method, ctx.request.headers);
+    if (reason !== undefined) {
+      if (ctx.state.log) securityEvent(ctx.state.log, 'csrf_rejected', { reason, method: ctx.method });
+      throw new CsrfRejectedError();
+    }
+    await next();
+  };
 }

@@ -54,12 +54,18 @@ export function accessLog(options: AccessLogOptions | Logger) {
       written = true;
       res.off('finish', done);
       res.off('close', done);
-      const line = accessLine(ctx, res.statusCode, performance.now() - started, !res.writableFinished);
-      metrics?.countRequest(line.route, ctx.method, line.status);
-      // The root logger with the request id in the line writes the same JSON as the request's
-      // child, and faster (see provideRequestLog).
-      if (line.status >= 500) logger.warn({ requestId, ...line }, 'request');
-      else logger.info({ requestId, ...line }, 'request');
+      const { routeName, upstream, sessionTag, refreshOutcome } = ctx.state;
+      writeAccessLine(logger, metrics, {
+        requestId,
+        method: ctx.method,
+        route: routeName,
+        status: res.statusCode,
+        elapsedMs: performance.now() - started,
+        upstream,
+        session: sessionTag,
+        refreshOutcome,
+        aborted: !res.writableFinished,
+      });
     };
     res.once('finish', done);
     res.once('close', done);
@@ -105,30 +111,44 @@ export function bindRequestLog(state: AccessLogState, bindings: Bindings): void 
   state.log = requestLog.child;
 }
 
-interface AccessLine {
+/** What one finished request's access line says. */
+export interface AccessFacts {
+  requestId: string;
   method: string;
-  route: string;
+  /** The route label; undefined is `unmatched`. */
+  route: string | undefined;
   status: number;
-  durationMs: number;
-  upstream?: string;
-  session?: string;
-  refreshOutcome?: string;
+  elapsedMs: number;
+  /** The upstream's origin (or a URL, reduced to its origin). */
+  upstream: string | undefined;
+  /** The session tag. */
+  session: string | undefined;
+  refreshOutcome: string | undefined;
   /** The client went away before the response was complete. */
-  aborted?: true;
+  aborted: boolean;
 }
 
-function accessLine(ctx: Context & { state: AccessLogState }, status: number, elapsedMs: number, aborted: boolean): AccessLine {
-  const { routeName, upstream, sessionTag, refreshOutcome } = ctx.state;
-  return {
-    method: ctx.method,
-    route: routeName ?? UNMATCHED_ROUTE,
-    status,
-    durationMs: Math.round(elapsedMs * 10) / 10,
-    ...(upstream === undefined ? {} : { upstream: originOf(upstream) }),
-    ...(sessionTag === undefined ? {} : { session: sessionTag }),
-    ...(refreshOutcome === undefined ? {} : { refreshOutcome }),
-    ...(aborted ? { aborted: true as const } : {}),
+/**
+ * The one access line of a request and its `tokengate_http_requests_total` count, for the Koa
+ * middleware above and the proxied-route handler alike: the root logger with the request id in
+ * the line (no child logger), at warn for a 5xx.
+ */
+export function writeAccessLine(logger: Logger, metrics: Pick<Metrics, 'countRequest'> | undefined, facts: AccessFacts): void {
+  const route = facts.route ?? UNMATCHED_ROUTE;
+  metrics?.countRequest(route, facts.method, facts.status);
+  const line: Record<string, unknown> = {
+    requestId: facts.requestId,
+    method: facts.method,
+    route,
+    status: facts.status,
+    durationMs: Math.round(facts.elapsedMs * 10) / 10,
   };
+  if (facts.upstream !== undefined) line.upstream = originOf(facts.upstream);
+  if (facts.session !== undefined) line.session = facts.session;
+  if (facts.refreshOutcome !== undefined) line.refreshOutcome = facts.refreshOutcome;
+  if (facts.aborted) line.aborted = true;
+  if (facts.status >= 500) logger.warn(line, 'request');
+  else logger.info(line, 'request');
 }
 
 /** Already an origin (what the proxy leaves there): no userinfo, path, query or fragment. */

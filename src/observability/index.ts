@@ -1,4 +1,4 @@
-export { accessLog, bindRequestLog, REQUEST_ID_HEADER, UNMATCHED_ROUTE, type AccessLogOptions, type AccessLogState } from './access-log.ts';
+export { accessLog, bindRequestLog, REQUEST_ID_HEADER, UNMATCHED_ROUTE, writeAccessLine, type AccessFacts, type AccessLogOptions, type AccessLogState } from './access-log.ts';
 export { securityEvent, SECURITY_EVENTS, type SecurityEventFields, type SecurityEventName } from './events.ts';
 export { instrumentStore } from './instrument-store.ts';
 export { createLogger, type LoggerOptions, type LogLevel } from './logger.ts';

@@ -134,6 +134,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  // Pre-bound label sets: prom-client hashes a label object on every inc/observe; a child bound
+  // once per label set skips that (and the object) on the hot path. Every label value comes from a
+  // bounded set (see above), so these maps are bounded too.
+  const requestSeries = new Map<string, Counter.Internal>();
+  const upstreamSeries = new Map<string, Histogram.Internal<'route' | 'status'>>();
+
   return {
     registry,
     httpRequests,
@@ -145,10 +151,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     storeErrors,
     revocations,
     countRequest(route, method, status) {
-      httpRequests.inc({ route, method: oneOf(HTTP_METHODS, method.toUpperCase(), 'OTHER'), status: String(status) });
+      const label = oneOf(HTTP_METHODS, method.toUpperCase(), 'OTHER');
+      const key = `${route} ${label} ${status}`;
+      let series = requestSeries.get(key);
+      if (series === undefined) {
+        series = httpRequests.labels({ route, method: label, status: String(status) });
+        requestSeries.set(key, series);
+      }
+      series.inc();
     },
     observeUpstream(route, status, seconds) {
-      upstreamDuration.observe({ route, status: String(status) }, seconds);
+      const key = `${route} ${status}`;
+      let series = upstreamSeries.get(key);
+      if (series === undefined) {
+        series = upstreamDuration.labels({ route, status: String(status) });
+        upstreamSeries.set(key, series);
+      }
+      series.observe(seconds);
     },
     countRefresh(outcome) {
       if (outcome === 'none') return;

@@ -1,9 +1,8 @@
-import type { Context, Next } from 'koa';
 import type { RouteConfig } from '../config/schema.ts';
 import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
 import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
-import type { ProxyState } from './types.ts';
+import type { ProxiedRequest } from './proxied-request.ts';
 
 /**
  * The route's auth policy, for HTTP requests and WebSocket handshakes alike:
@@ -34,20 +33,20 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
   return tokens.getAccessToken(sid, { session, tokens: request.tokens });
 }
 
-/** The Koa step: leaves the bearer (if any) and the refresh outcome on `ctx.state`. */
-export function attachToken(tokens: TokenService) {
-  return async function authorizeRoute(ctx: Context & { state: ProxyState }, next: Next): Promise<void> {
+/** The handler's step: leaves the bearer (if any) and the refresh outcome on the request. */
+export function authorizeStep(tokens: TokenService) {
+  return async function authorize(request: ProxiedRequest): Promise<void> {
+    const { session } = request;
     let bearer: BearerToken | undefined;
     try {
-      bearer = await bearerFor(ctx.state.match!.route.config, ctx.state, tokens);
+      bearer = await bearerFor(request.route.config, session === undefined ? {} : { sid: session.sid, session: session.record, tokens: session.tokens }, tokens);
     } catch (err) {
-      if (ctx.state.sid !== undefined) ctx.state.refreshOutcome = failureOutcome(err);
+      if (session !== undefined) request.refreshOutcome = failureOutcome(err);
       throw err;
     }
     if (bearer !== undefined) {
-      ctx.state.bearer = bearer;
-      ctx.state.refreshOutcome = bearer.outcome;
+      request.bearer = bearer;
+      request.refreshOutcome = bearer.outcome;
     }
-    await next();
   };
 }

@@ -1,44 +1,55 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
-import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
-import { sequence } from '../http/sequence.ts';
-import { attachToken } from './attach-token.ts';
-import { forwardRequest } from './forward-request.ts';
+import { csrfOptionsFrom, csrfRule } from '../http/csrf.ts';
+import type { Metrics } from '../observability/index.ts';
+import { NotFoundError } from '../errors.ts';
+import { authorizeStep } from './attach-token.ts';
+import type { ForwardingEngine } from './engine.ts';
+import { forwardStep } from './forward-step.ts';
 import { Forwarder } from './forwarder.ts';
 import { HeaderPolicy } from './headers.ts';
-import { matchRoute } from './match-route.ts';
+import { HttpProxyEngine } from './http-proxy-engine.ts';
+import { proxiedRouteHandler } from './proxied-route-handler.ts';
 import { RouteTable } from './route-table.ts';
+import { sessionStep, type SessionStepOptions } from './session-step.ts';
+import { UndiciEngine } from './undici-engine.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
 import { type UpgradeSessionReader, upgradeHandler } from './upgrade.ts';
 import type { ProxyOptions } from './types.ts';
 
 /**
- * The reverse proxy, built from `config.routes`. A proxied request runs, in order:
+ * The reverse proxy, built from `config.routes`:
  *
- *   matchRoute     the route (longest prefix on a segment boundary) or 404, never forwarded
- *   checkCsrf      unsafe methods need the CSRF header and an allowed Origin, else 403
- *   authorizeRoute the route's auth policy; the session's token from TokenService
- *   forwardUpstream header policy, body buffering, http-proxy-3, replay once on 401, stream back
+ * - `handle(req, res)`: the proxied-route handler (see proxied-route-handler.ts), tried before
+ *   the Koa app; it returns false for anything that is not a proxied route.
+ * - `unrouted`: the Koa app's last middleware: 400 for a path the route table rejects, else 404.
+ * - `handleUpgrade`: the same for WebSocket handshakes (wire it to the server's 'upgrade' event).
  *
- * `handleUpgrade` does the same for WebSocket handshakes (wire it to the server's 'upgrade'
- * event). At shutdown, `dropUpgrades()` ends the WebSocket tunnels (a server cannot finish
- * closing while they are open) and, once the server is closed, `close()` destroys the upstream
- * keep-alive agents.
+ * At shutdown, `dropUpgrades()` ends the WebSocket tunnels (a server cannot finish closing while
+ * they are open) and, once the server is closed, `close()` destroys the upstream connections.
  */
 
 export interface GatewayProxy {
-  middleware: Middleware;
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  unrouted: Middleware;
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Closes every proxied WebSocket (and handshake in progress). */
   dropUpgrades(): void;
-  /** dropUpgrades, then destroys the upstream agents and their sockets. */
-  close(): void;
+  /** dropUpgrades, then destroys the upstream connections. */
+  close(): Promise<void>;
 }
 
 export interface CreateProxyOptions extends ProxyOptions {
+  /** How a request finds its session (cookie, store, idle timeout). */
+  sessions: SessionStepOptions;
   /** How a WebSocket handshake finds its session; without it, handshakes are anonymous. */
   upgradeSessions?: UpgradeSessionReader;
+  /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path). */
+  gatewayOwns(path: string): boolean;
+  metrics?: ProxyOptions['metrics'] & Pick<Metrics, 'countRequest'>;
+  /** The forwarding engine for HTTP requests. Default undici. */
+  engine?: 'undici' | 'http-proxy-3';
 }
 
 export function createProxy(options: CreateProxyOptions): GatewayProxy {
@@ -48,14 +59,21 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
+  const engine: ForwardingEngine = options.engine === 'http-proxy-3' ? new HttpProxyEngine(logger) : new UndiciEngine();
   const sockets = new Set<Socket>();
 
-  const middleware = sequence([
-    matchRoute(table),
-    csrfProtection(csrfOptionsFrom(config)),
-    attachToken(tokens),
-    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics }),
-  ]);
+  const handle = proxiedRouteHandler({
+    table,
+    gatewayOwns: options.gatewayOwns,
+    steps: {
+      loadSession: sessionStep(options.sessions),
+      csrf: csrfRule(csrfOptionsFrom(config)),
+      authorize: authorizeStep(tokens),
+      forward: forwardStep({ engine, headers, tokens, publicOrigin, metrics }),
+    },
+    logger: options.logger!,
+    metrics,
+  });
 
   const handleUpgrade = upgradeHandler({
     table,
@@ -75,12 +93,17 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   };
 
   return {
-    middleware,
+    handle,
+    async unrouted(ctx) {
+      table.match(ctx.url);
+      throw new NotFoundError();
+    },
     handleUpgrade,
     dropUpgrades,
-    close() {
+    async close() {
       dropUpgrades();
       agents.close();
+      await engine.close();
     },
   };
 }

@@ -1,7 +1,7 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { ReauthenticationRequiredError } from '../errors.ts';
 import type { BearerToken } from '../tokens/index.ts';
-import type { Attempt, Forwarder } from './forwarder.ts';
+import type { Attempt, ClientSide, ForwardingEngine } from './engine.ts';
 import type { RequestBody } from './request-body.ts';
 
 /**
@@ -15,59 +15,65 @@ import type { RequestBody } from './request-body.ts';
 
 export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed';
 
+export interface Credential {
+  /** The bearer of the first attempt. */
+  bearer: BearerToken;
+  /** A newer token than the rejected one (TokenService.forceRefresh). */
+  refresh: (rejectedVer: number) => Promise<BearerToken>;
+}
+
 export interface Exchange {
   upstream: URL;
+  method: string;
   path: string;
   /** Headers for the upstream, without `Authorization`. */
   headers: OutgoingHttpHeaders;
   body: RequestBody;
   timeoutMs: number;
-  /** The bearer of the first attempt; undefined for anonymous requests (never replayed). */
-  bearer: BearerToken | undefined;
-  /** A newer token than the rejected one (TokenService.forceRefresh). */
-  refresh: (rejectedVer: number) => Promise<BearerToken>;
+  /** The session's token and how to get a newer one; undefined for anonymous requests (never replayed). */
+  credential: Credential | undefined;
   /** Told once what the replay logic did. */
   onReplay?: (result: ReplayResult) => void;
 }
 
-export async function exchangeWithReplay(forwarder: Forwarder, req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<IncomingMessage> {
-  const first = await forwarder.send(req, res, attempt(exchange, exchange.bearer));
-  if (first.statusCode !== 401 || exchange.bearer === undefined) return first;
-  if (!exchange.body.replayable) {
+/** Resolves once the response went to the client; rejects (before any byte went) with the error to answer. */
+export async function exchangeWithReplay(engine: ForwardingEngine, client: ClientSide, exchange: Exchange): Promise<void> {
+  const { credential, body } = exchange;
+  const replayable = credential !== undefined && body.replayable;
+  const first = await engine.exchange(attempt(exchange, credential?.bearer), client, (status) => status !== 401 || !replayable);
+  if (first.status !== 401 || credential === undefined) return;
+  if (!body.replayable) {
     exchange.onReplay?.('not_replayable');
-    return first;
+    return;
   }
-  discard(first);
   let fresh: BearerToken;
   try {
-    fresh = await exchange.refresh(exchange.bearer.ver);
+    fresh = await credential.refresh(credential.bearer.ver);
   } catch (err) {
     exchange.onReplay?.('refresh_failed');
     throw err;
   }
-  const second = await forwarder.send(req, res, attempt(exchange, fresh));
-  if (second.statusCode === 401) {
-    discard(second);
+  const second = await engine.exchange(attempt(exchange, fresh), client, (status) => status !== 401);
+  if (second.status === 401) {
     exchange.onReplay?.('rejected_again');
     throw new ReauthenticationRequiredError();
   }
   exchange.onReplay?.('replayed');
-  return second;
 }
 
 function attempt(exchange: Exchange, bearer: BearerToken | undefined): Attempt {
   const headers: OutgoingHttpHeaders = { ...exchange.headers };
   if (bearer !== undefined) headers.authorization = bearer.authorization;
-  // A buffered body goes out with its exact length (a chunked upload arrives de-chunked).
-  if (exchange.body.replayable && exchange.body.framed) headers['content-length'] = String(exchange.body.bytes.length);
-  // A streamed body of unknown length stays chunked whatever the method.
-  if (!exchange.body.replayable && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-  const body = exchange.body.replayable ? exchange.body.bytes : exchange.body.stream;
-  return { upstream: exchange.upstream, path: exchange.path, headers, body, timeoutMs: exchange.timeoutMs };
-}
-
-/** Reads and drops a response the client will not see, so its keep-alive socket can be reused. */
-function discard(response: IncomingMessage): void {
-  response.resume();
-  response.on('error', () => response.destroy());
+  const { body } = exchange;
+  // A buffered body goes out with its exact length (a chunked upload arrives de-chunked); a
+  // streamed one of unknown length goes out chunked.
+  if (body.replayable && body.framed) headers['content-length'] = String(body.bytes.length);
+  return {
+    upstream: exchange.upstream,
+    method: exchange.method,
+    path: exchange.path,
+    headers,
+    body: body.replayable ? (body.framed ? body.bytes : null) : body.stream,
+    timeoutMs: exchange.timeoutMs,
+  };
 }

@@ -69,6 +69,27 @@ export class SignedCookie {
     this.#set(ctx, `${this.name}.sig`, '', undefined);
   }
 
+  /** The `Set-Cookie` lines of `write`, for a response without a Koa context. */
+  writeLines(value: string, maxAgeMs: number): string[] {
+    return [this.#line(this.name, value, maxAgeMs), this.#line(`${this.name}.sig`, this.#keys.sign(`${this.name}=${value}`), maxAgeMs)];
+  }
+
+  /** The `Set-Cookie` lines of `clear`, for a response without a Koa context. */
+  clearLines(): string[] {
+    return [this.#line(this.name, '', undefined), this.#line(`${this.name}.sig`, '', undefined)];
+  }
+
+  /** One line exactly as Koa's cookies serializes it with the options #set passes. */
+  #line(name: string, value: string, maxAgeMs: number | undefined): string {
+    let line = `${name}=${value}; path=/`;
+    const maxAge = maxAgeMs === undefined ? 0 : Math.max(0, Math.floor(maxAgeMs));
+    if (value === '') line += `; expires=${new Date(0).toUTCString()}`;
+    else if (maxAge > 0) line += `; expires=${new Date(Date.now() + maxAge).toUTCString()}`;
+    line += `; samesite=${this.#sameSite}`;
+    if (this.#secure) line += '; secure';
+    return `${line}; httponly`;
+  }
+
   #set(ctx: Context, name: string, value: string, maxAgeMs: number | undefined): void {
     // The gateway usually sits behind a TLS terminator, so "is this connection encrypted" is
     // the wrong question: the public origin decides (see cookiePolicy).

@@ -1,0 +1,34 @@
+import { GatewayError } from '../errors.ts';
+import { toErrorBody } from '../http/error-handler.ts';
+import type { ProxiedRequest } from './proxied-request.ts';
+import type { RequestLog } from './request-log.ts';
+import { withGatewayHeaders } from './response-head.ts';
+
+/**
+ * The error-to-response step of the proxied-route handler, with the rules of the Koa error
+ * middleware (src/http/error-handler.ts): a GatewayError with `expose` answers its status, code
+ * and message as JSON; anything else is an opaque 500 with the request id, logged once. Once the
+ * response has started nothing can be answered: the error is logged and the response is cut.
+ * A client that is already gone gets nothing.
+ */
+export function answerError(request: ProxiedRequest, err: unknown, log: () => RequestLog): void {
+  const { req, res } = request;
+  if (res.destroyed || req.socket.destroyed) return;
+  if (res.headersSent) {
+    log().warn({ err }, 'error after the response started');
+    res.destroy();
+    return;
+  }
+  const status = err instanceof GatewayError ? err.status : 500;
+  if (!(err instanceof GatewayError && err.expose)) log().error({ err }, 'request failed');
+  const body = JSON.stringify(toErrorBody(err, request.requestId));
+  const headers = withGatewayHeaders(request, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...(err instanceof GatewayError && err.retryAfter !== undefined ? { 'retry-after': String(err.retryAfter) } : {}),
+  });
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
+}

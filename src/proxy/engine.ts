@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+/**
+ * What the proxied-route handler needs from a forwarding engine: send one attempt upstream and,
+ * when the response head arrives, either stream the response to the client or discard it (an
+ * upstream 401 that will be replayed). The decision is taken synchronously on the status, so no
+ * body byte is buffered while it is made.
+ */
+
+export interface Attempt {
+  upstream: URL;
+  method: string;
+  /** Path and query on the upstream. */
+  path: string;
+  /** Headers for the upstream (Host is the engine's business). */
+  headers: OutgoingHttpHeaders;
+  /** Buffered bytes (replayable), the request stream, or nothing. */
+  body: Buffer | Readable | null;
+  /** Time allowed until the upstream's response head: past it, 504. */
+  timeoutMs: number;
+}
+
+export interface ClientSide {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The response headers for the client, from the upstream's. */
+  responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders;
+  /** Told the status when the upstream's response head arrives (delivered or not). */
+  onHead(status: number): void;
+}
+
+/** `true`: stream the response to the client; `false`: read and drop it. */
+export type Deliver = (status: number) => boolean;
+
+export interface ExchangeResult {
+  status: number;
+  delivered: boolean;
+}
+
+export interface ForwardingEngine {
+  /**
+   * Resolves once the exchange is over: a delivered response was streamed to the end (or the
+   * stream broke and both sides were cut), a discarded one was drained. Rejects only before the
+   * response head: 504 UpstreamTimeoutError, 502 UpstreamUnavailableError (also when the
+   * client went away; the caller then answers nothing).
+   */
+  exchange(attempt: Attempt, client: ClientSide, deliver: Deliver): Promise<ExchangeResult>;
+  /** Destroys every upstream connection. */
+  close(): Promise<void>;
+}

@@ -177,6 +177,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     if (!(await deadline.wait(revoker.idle()))) logger.warn('grace period over: revocations still running are abandoned');
     await proxy.close();
     if (ownsStore) await rawStore.close();
+    // Log lines still in the asynchronous stdout buffer go out before close resolves.
+    await new Deadline(1_000).wait(new Promise<void>((resolve) => logger.flush(() => resolve())));
   }
 
   return {

@@ -9,7 +9,6 @@ import type { ForwardingEngine } from './engine.ts';
 import { forwardStep } from './forward-step.ts';
 import { Forwarder } from './forwarder.ts';
 import { HeaderPolicy } from './headers.ts';
-import { HttpProxyEngine } from './http-proxy-engine.ts';
 import { proxiedRouteHandler } from './proxied-route-handler.ts';
 import { RouteTable } from './route-table.ts';
 import { sessionStep, type SessionStepOptions } from './session-step.ts';
@@ -48,8 +47,6 @@ export interface CreateProxyOptions extends ProxyOptions {
   /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path). */
   gatewayOwns(path: string): boolean;
   metrics?: ProxyOptions['metrics'] & Pick<Metrics, 'countRequest'>;
-  /** The forwarding engine for HTTP requests. Default undici. */
-  engine?: 'undici' | 'http-proxy-3';
 }
 
 export function createProxy(options: CreateProxyOptions): GatewayProxy {
@@ -59,7 +56,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
-  const engine: ForwardingEngine = options.engine === 'http-proxy-3' ? new HttpProxyEngine(logger) : new UndiciEngine();
+  const engine: ForwardingEngine = new UndiciEngine();
   const sockets = new Set<Socket>();
 
   const handle = proxiedRouteHandler({

@@ -1,12 +1,12 @@
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamToClient } from '../../src/proxy/respond.ts';
+import { UndiciEngine } from '../../src/proxy/undici-engine.ts';
 
 /**
- * streamToClient between two real servers on port 0: an upstream whose routes misbehave on
- * purpose, and a front server that forwards every request to it over a keep-alive agent and
- * streams the answer back with streamToClient.
+ * The undici forwarding engine between two real servers on port 0: an upstream whose routes
+ * misbehave on purpose, and a front server that forwards every request to it with
+ * `UndiciEngine.exchange` (keep-alive pool) and streams the answer back.
  */
 
 function listen(server: Server): Promise<string> {
@@ -42,11 +42,11 @@ function get(url: string, collect = true): Promise<{ res: IncomingMessage; outco
   });
 }
 
-describe('streamToClient', () => {
+describe('UndiciEngine.exchange', () => {
   let upstream: Server;
   let front: Server;
   let base = '';
-  const agent = new Agent({ keepAlive: true });
+  const engine = new UndiciEngine();
   const upstreamResponses: ServerResponse[] = [];
   const settled: string[] = [];
 
@@ -68,17 +68,18 @@ describe('streamToClient', () => {
     });
     const upstreamUrl = await listen(upstream);
     front = createServer((req, res) => {
-      const forwarded = request(`${upstreamUrl}${req.url}`, { agent }, (answer) => {
-        void streamToClient(res, answer, { ...answer.headers }).then(() => settled.push(req.url ?? ''));
-      });
-      forwarded.on('error', () => res.destroy());
-      forwarded.end();
+      const attempt = { upstream: new URL(upstreamUrl), method: 'GET', path: req.url ?? '/', headers: {}, body: null, timeoutMs: 5_000 };
+      const client = { req, res, responseHeaders: (headers: object) => ({ ...headers }), onHead: () => undefined };
+      engine.exchange(attempt, client, () => true).then(
+        () => settled.push(req.url ?? ''),
+        () => res.destroy(),
+      );
     });
     base = await listen(front);
   });
 
   afterAll(async () => {
-    agent.destroy();
+    await engine.close();
     await close(front);
     await close(upstream);
   });

@@ -33,15 +33,17 @@ function urlSerializer(value: unknown): unknown {
 
 /**
  * The process logger. JSON lines (level as a label, ISO time) unless `pretty`. By default they go
- * to stdout through an asynchronous, batched destination (see batchedStdout): a request's
- * access line costs no system call of its own. pino flushes it synchronously when the process exits (its 'exit'
+ * to stdout through an asynchronous destination (sonic-boom, `sync: false`): the write happens
+ * off the request's path, and lines logged while one is in flight go out together in the next.
+ * (Holding lines back to batch them further, 4 KiB or 250 ms, measured no gain: a JSON line
+ * costs ~4.8 us to build with redaction either way, the write to stdout ~0.1 us of that.) pino flushes it synchronously when the process exits (its 'exit'
  * hook, also on `process.exit`), and the gateway's shutdown flushes it too, so no line is lost
  * at exit. Errors logged as
  * `err` or `error` go through serializeError; `url` values lose their query strings; every
  * other value, and every child logger's bindings, through redactSecrets (see redact.ts).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const stream = options.pretty ? prettyStream(options.destination) : (options.destination ?? batchedStdout());
+  const stream = options.pretty ? prettyStream(options.destination) : (options.destination ?? destination({ dest: 1, sync: false }));
   const settings = {
     level: options.level ?? 'info',
     timestamp: stdTimeFunctions.isoTime,
@@ -72,32 +74,6 @@ function redactingBindings(logger: Logger): Logger {
     setBindings.call(this, redacted(bindings));
   };
   return logger;
-}
-
-/**
- * stdout, asynchronous and batched: lines collect in memory until 4 KiB are waiting (about
- * fifteen access lines), or for at most 250 ms, and go out in one write. Under load that is one
- * system call per many requests instead of one per request; at idle a line is late by at most
- * 250 ms. pino's exit hook writes what is left synchronously when the process exits.
- */
-function batchedStdout(): DestinationStream {
-  const stream = destination({ dest: 1, sync: false, minLength: 4096 });
-  // Flush only after something was written since the last flush (an empty flush is a write too).
-  let written = false;
-  const write = stream.write.bind(stream);
-  stream.write = (chunk: string) => {
-    written = true;
-    return write(chunk);
-  };
-  const timer = setInterval(() => {
-    if (!written) return;
-    written = false;
-    // SonicBoom has `destroyed` (its flush throws once it is), but its types do not say so.
-    if (!(stream as unknown as { destroyed: boolean }).destroyed) stream.flush();
-  }, 250);
-  timer.unref();
-  stream.once('close', () => clearInterval(timer));
-  return stream;
 }
 
 /** pino-pretty as an in-process stream (not a worker-thread transport), synchronous. */

@@ -26,7 +26,7 @@ export interface ClientSide {
   res: ServerResponse;
   /** The response headers for the client, from the upstream's. */
   responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders;
-  /** Told the status when the upstream's response head arrives (delivered or not). */
+  /** Told the status when a response head that goes to the client arrives (not a discarded one). */
   onHead(status: number): void;
 }
 

@@ -92,12 +92,12 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     if (this.#state !== 'waiting') return;
     clearTimeout(this.#timer);
     this.#status = statusCode;
-    this.#client.onHead(statusCode);
     if (!this.#deliver(statusCode)) {
       this.#state = 'discarding';
       return;
     }
     this.#state = 'streaming';
+    this.#client.onHead(statusCode);
     const { res } = this.#client;
     res.writeHead(statusCode, statusMessage, this.#client.responseHeaders(headers));
     // An event stream or a chunked download: the head goes now, before the first chunk exists.

@@ -32,6 +32,8 @@ export class UndiciEngine implements ForwardingEngine {
   }
 
   exchange(attempt: Attempt, client: ClientSide, deliver: Deliver): Promise<ExchangeResult> {
+    // Gone while the session was loaded or the body read: nothing is sent upstream.
+    if (client.res.destroyed) return Promise.reject(new UpstreamUnavailableError('The client closed the connection'));
     return new Promise<ExchangeResult>((resolve, reject) => {
       const handler = new ExchangeHandler(client, deliver, attempt.timeoutMs, resolve, reject);
       // No header set by the client is trusted for Host: the configured upstream's is used.

@@ -35,6 +35,11 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'node-options': { type: 'string', default: '' },
     source: { type: 'boolean', default: false },
+    /**
+     * Another checkout of Tokengate (a directory): its gateway is built too and measured in the
+     * same run as rows `redis@other` and `memory@other`, alternating with this checkout's.
+     */
+    other: { type: 'string' },
     /** Count the gateway rows' system calls with `strace -c` during one extra run (written to DIR). */
     syscalls: { type: 'string' },
   },
@@ -60,13 +65,14 @@ try {
   children.push(upstream);
   const rows: Row[] = [];
   const add = (name: string, child: ChildHandle, headers: Record<string, string> = {}) => {
-    if (rowsWanted.includes(name)) rows.push({ name, url: `${child.url}${API_PATH}`, pid: child.pid, headers, runs: [] });
+    if (rowsWanted.includes(name.split('@')[0]!)) rows.push({ name, url: `${child.url}${API_PATH}`, pid: child.pid, headers, runs: [] });
   };
   add('direct', upstream);
   if (rowsWanted.includes('http-proxy-3')) add('http-proxy-3', await started('bare http-proxy-3', childEntry('bare-proxy'), { target: upstream.url }));
   if (rowsWanted.includes('undici')) add('undici', await started('bare undici', fileURLToPath(new URL('./bare-undici.ts', import.meta.url)), { target: upstream.url }));
 
   const gatewayRows = ['redis', 'memory'].filter((name) => rowsWanted.includes(name));
+  if (args.other !== undefined) gatewayRows.push(...gatewayRows.map((name) => `${name}@other`));
   if (gatewayRows.length > 0) {
     let entry = childEntry('gateway');
     if (!args.source) {
@@ -74,7 +80,14 @@ try {
       stops.push(() => build.remove());
       entry = build.entry;
     }
-    const redis = gatewayRows.includes('redis') ? await startRedis() : undefined;
+    let otherEntry = entry;
+    if (args.other !== undefined) {
+      const { buildGateway: buildOther } = (await import(`${args.other}/bench/build.ts`)) as typeof import('../../bench/build.ts');
+      const build = await buildOther();
+      stops.push(() => build.remove());
+      otherEntry = build.entry;
+    }
+    const redis = rowsWanted.includes('redis') ? await startRedis() : undefined;
     if (redis) stops.push(() => redis.stop());
     const ports = await freePorts(gatewayRows.length);
     const client = { clientId: 'tokengate-hotpath', clientSecret: randomBytes(24).toString('base64url') };
@@ -91,10 +104,10 @@ try {
         upstream: upstream.url,
         keys,
         logLevel: 'info',
-        ...(name === 'redis' ? { redisUrl: redis!.url } : {}),
+        ...(name.startsWith('redis') ? { redisUrl: redis!.url } : {}),
       });
-      const execArgv = [...args['node-options'].split(' ').filter(Boolean), ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof'], '--cpu-prof-name', `gateway-${name}.cpuprofile`] : [])];
-      const gateway = await started(`gateway ${name}`, entry, { config }, execArgv);
+      const execArgv = [...args['node-options'].split(' ').filter(Boolean), ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof'], '--cpu-prof-name', `gateway-${name.replace('@', '-')}.cpuprofile`] : [])];
+      const gateway = await started(`gateway ${name}`, name.endsWith('@other') ? otherEntry : entry, { config }, execArgv);
       const session = await loginForLoad(gateway.url);
       await assertProxied(gateway.url, session.cookie);
       add(name, gateway, { cookie: session.cookie });

@@ -26,7 +26,7 @@ export interface Exchange {
   upstream: URL;
   method: string;
   path: string;
-  /** Headers for the upstream, without `Authorization`. */
+  /** Headers for the upstream, without `Authorization` (each attempt sets its own). */
   headers: OutgoingHttpHeaders;
   body: RequestBody;
   timeoutMs: number;
@@ -61,8 +61,9 @@ export async function exchangeWithReplay(engine: ForwardingEngine, client: Clien
   exchange.onReplay?.('replayed');
 }
 
+/** The attempt with `bearer`. Both attempts share the headers object: the second only changes the token. */
 function attempt(exchange: Exchange, bearer: BearerToken | undefined): Attempt {
-  const headers: OutgoingHttpHeaders = { ...exchange.headers };
+  const { headers } = exchange;
   if (bearer !== undefined) headers.authorization = bearer.authorization;
   const { body } = exchange;
   // A buffered body goes out with its exact length (a chunked upload arrives de-chunked); a

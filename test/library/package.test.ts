@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -98,6 +98,12 @@ describe('the tokengate package, installed in another project', () => {
       configError: 'CONFIG_INVALID',
       noSession: 'NO_SESSION',
     });
+  });
+
+  it('`npx tokengate` runs the package\'s bin', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'tokengate', '--version'], { cwd: consumer, timeout: 30_000 });
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(stdout.trim()).toContain(version);
   });
 
   it('ships the CLI and the config JSON Schema, and no sources or tests', () => {

@@ -138,8 +138,12 @@ describe('Secret files are readable by the non-root gateway', () => {
   const deployments = manifests.filter((m) => m.kind === 'Deployment' && podSpec(m).containers.some((c) => c.name === 'tokengate'));
 
   it.each(deployments.map((d) => [d.metadata!.name!, d]))('%s: fsGroup is the container\'s group and the mode lets the group read', (_name, deployment) => {
-    const pod = podSpec(deployment) as ReturnType<typeof podSpec> & { securityContext?: { fsGroup?: number }; volumes?: Array<{ secret?: { defaultMode?: number } }> };
-    const container = pod.containers.find((c) => c.name === 'tokengate')! as { securityContext?: { runAsUser?: number; runAsGroup?: number } };
+    const pod = podSpec(deployment) as unknown as {
+      securityContext?: { fsGroup?: number };
+      containers: Array<{ name: string; securityContext?: { runAsUser?: number; runAsGroup?: number } }>;
+      volumes?: Array<{ secret?: { defaultMode?: number } }>;
+    };
+    const container = pod.containers.find((c) => c.name === 'tokengate')!;
     const mode = pod.volumes!.find((volume) => volume.secret !== undefined)!.secret!.defaultMode!;
     expect(pod.securityContext?.fsGroup).toBe(container.securityContext?.runAsGroup);
     // The kubelet makes the files root-owned, group fsGroup: only the group bits reach user 1000.

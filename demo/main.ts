@@ -271,8 +271,9 @@ function banner(stack: DemoStack, withoutGateway: boolean): string {
     ...(withoutGateway
       ? [
           '',
-          '  Or run the gateway yourself, with the same client secret:',
-          `    TOKENGATE_PROVIDER_DEV_CLIENT_SECRET=... npx tokengate dev --upstream ${stack.api.url} --issuer ${stack.op.issuer} --client-id ${DEMO_CLIENT_ID} --port ${stack.port}`,
+          '  Or run the gateway yourself from this checkout (Node 24: source scripts/env.sh), with the',
+          '  same client secret:',
+          `    TOKENGATE_PROVIDER_DEV_CLIENT_SECRET=... node src/cli.ts dev --upstream ${stack.api.url} --issuer ${stack.op.issuer} --client-id ${DEMO_CLIENT_ID} --port ${stack.port}`,
           `    then open ${stack.url}auth/login?returnTo=/hello`,
         ]
       : []),

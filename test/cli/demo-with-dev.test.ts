@@ -24,7 +24,7 @@ describe('scripts/demo --without-gateway with tokengate dev', () => {
     try {
       await demo.waitFor(/Ctrl-C stops everything/, 60_000);
       // The printed command, run as printed (its secret placeholder filled in from the env).
-      const printed = /npx tokengate dev (.+)$/m.exec(demo.output().stdout);
+      const printed = /node src\/cli\.ts dev (.+)$/m.exec(demo.output().stdout);
       expect(printed).not.toBeNull();
       const args = printed![1]!.trim().split(/\s+/);
       expect(args).toEqual(['--upstream', `http://127.0.0.1:${ports.api}`, '--issuer', `http://127.0.0.1:${ports.op}`, '--client-id', 'tokengate-demo', '--port', String(ports.gateway)]);

@@ -126,9 +126,21 @@ describe('the demo in a real browser', () => {
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(demo.url);
     expect(endSession.searchParams.has('id_token_hint')).toBe(false);
 
+    await page.click('#provider-logout-link');
+    await page.waitForURL((url) => url.origin === demo.op.issuer);
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(demo.url);
+    await expect.poll(() => page.textContent('#session-status')).toMatch(/^Not logged in \(401 NO_SESSION\)/);
+    expect(await page.isVisible('#provider-logout')).toBe(false);
+
     // The provider's session is gone: its login form comes back instead of a silent sign-in.
     await page.click('#login');
-    await page.waitForURL((url) => url.origin === demo.op.issuer);
-    expect(await page.isVisible('input[name="password"]')).toBe(true);
+    // Whichever comes first: the provider's login form, its consent page, or straight back to the app.
+    const landed = await Promise.race([
+      page.waitForSelector('input[name="password"]').then(() => 'login form'),
+      page.waitForSelector('button:has-text("Allow")').then(() => 'consent'),
+      page.waitForURL(demo.url).then(() => 'back at the app'),
+    ]);
+    expect(landed).toBe('login form');
   });
 });

@@ -101,7 +101,8 @@ function adjust(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(adjust);
   if (!isJson(node)) return node;
   const out: Json = {};
-  for (const [key, value] of Object.entries(node)) out[key] = adjust(value);
+  // Property names are names, never values: they stay as zod describes them.
+  for (const [key, value] of Object.entries(node)) out[key] = key === 'propertyNames' ? value : adjust(value);
 
   if (typeof out.format === 'string' && ZOD_ONLY_FORMATS.has(out.format)) delete out.format;
   // A discriminated union: with `{ env }` allowed for the discriminator too, more than one

@@ -1,4 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { createAuthRouter } from './auth/router.ts';
@@ -66,7 +68,10 @@ export interface Gateway {
   readonly tokens: TokenService;
   /** Provider discovery. A provider that cannot be reached is retried on its first use. */
   start(): Promise<void>;
+  /** A request listener for any `node:http` server (or a mount inside another Koa app). */
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  /** WebSocket handshakes on proxied routes, for a server's 'upgrade' event (`listen` wires it itself). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Listens on config.listen (or the given host/port; port 0 picks a free one). */
   listen(options?: { host?: string; port?: number }): Promise<ListeningGateway>;
   /** Puts another listener of this gateway (forward-auth) under `close`'s graceful shutdown. */
@@ -206,6 +211,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     callback() {
       return handler;
     },
+    upgrade: (req, socket, head) => proxy.handleUpgrade(req, socket as Socket, head),
     async listen(options = {}) {
       const { url, server } = await listenHttp(handler, { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
       server.on('upgrade', proxy.handleUpgrade);

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'REAUTHENTICATION_REQUIRED'
+  | 'NO_SESSION'
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
   | 'FORBIDDEN'
@@ -66,6 +67,13 @@ export class ReauthenticationRequiredError extends GatewayError {
  * parties refreshed the same grant. The browser sees the plain REAUTHENTICATION_REQUIRED.
  */
 export class RefreshTokenReuseError extends ReauthenticationRequiredError {}
+
+/** A request that carries no session cookie at all: not logged in yet (a first visit). */
+export class NoSessionError extends GatewayError {
+  constructor(message = 'Not logged in', options?: GatewayErrorOptions) {
+    super('NO_SESSION', 401, message, true, options);
+  }
+}
 
 export class SessionExpiredError extends GatewayError {
   constructor(message = 'No valid session', options?: GatewayErrorOptions) {

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'REAUTHENTICATION_REQUIRED'
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
+  | 'ORIGINAL_METHOD_UNKNOWN'
   | 'FORBIDDEN'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
@@ -76,6 +77,17 @@ export class SessionExpiredError extends GatewayError {
 export class CsrfRejectedError extends GatewayError {
   constructor(message = 'Cross-site request rejected', options?: GatewayErrorOptions) {
     super('CSRF_REJECTED', 403, message, true, options);
+  }
+}
+
+/**
+ * Forward-auth: the ingress did not say which method the browser used (no X-Forwarded-Method or
+ * X-Original-Method), and only a safe method would have passed the CSRF check. 403 because
+ * ingresses (nginx auth_request) understand only 2xx, 401 and 403.
+ */
+export class OriginalMethodUnknownError extends GatewayError {
+  constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
+    super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
   }
 }
 

@@ -104,6 +104,13 @@ const routeSchema = z
     /** Bodies up to this size are buffered so that a request can be replayed once after a 401. */
     replayBodyLimit: z.number().int().min(0).default(1024 * 1024),
     websocket: z.boolean().default(true),
+    /**
+     * Which methods need the CSRF header: `all` (default; a cross-site GET must not reach an API
+     * with the user's bearer) or `unsafe` (not GET, HEAD, OPTIONS). A foreign Origin is refused either way.
+     */
+    csrf: z.enum(['all', 'unsafe']).default('all'),
+    /** The route serves pages: GET/HEAD navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+    page: z.boolean().default(false),
   })
   .strict();
 
@@ -206,6 +213,10 @@ export const configSchema = z
         sharedSecret: secret.optional(),
         secretHeader: z.string().default('x-tokengate-forward-auth'),
         path: z.string().startsWith('/').default('/auth/verify'),
+        /** The CSRF rule for the original request, as for proxied routes: `all` (default) or `unsafe`. */
+        csrf: z.enum(['all', 'unsafe']).default('all'),
+        /** Original GET/HEAD page navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+        page: z.boolean().default(true),
       })
       .strict()
       .prefault({})

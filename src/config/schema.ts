@@ -87,6 +87,12 @@ const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }
 
 export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
 
+/** A header name to strip, or a prefix ending in `*` (`x-internal-*`); compared in lower case. */
+const headerPattern = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+\*?$/, 'a header name, or a prefix ending in *')
+  .transform((name) => name.toLowerCase());
+
 const routeSchema = z
   .object({
     /** Path prefix, e.g. `/api`. Matches `/api` and `/api/...`, never `/apiary`. */
@@ -111,6 +117,8 @@ const routeSchema = z
     csrf: z.enum(['all', 'unsafe']).default('all'),
     /** The route serves pages: GET/HEAD navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
     page: z.boolean().default(false),
+    /** More client headers never to forward on this route, on top of `proxy.stripHeaders`. */
+    stripHeaders: z.array(headerPattern).default([]),
   })
   .strict();
 
@@ -195,6 +203,14 @@ export const configSchema = z
       .strict()
       .prefault({}),
     routes: z.array(routeSchema).default([]),
+    /** Settings of the proxy itself, for every route. */
+    proxy: z
+      .object({
+        /** More client headers never to forward, on top of the built-in list (see README). */
+        stripHeaders: z.array(headerPattern).default([]),
+      })
+      .strict()
+      .prefault({}),
     csrf: z
       .object({
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-csrf'),

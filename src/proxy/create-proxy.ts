@@ -47,7 +47,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const { config, tokens, logger, metrics } = options;
   const publicOrigin = new URL(config.publicOrigin);
   const table = new RouteTable(config.routes);
-  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
+  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header, stripHeaders: config.proxy.stripHeaders });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
   const sockets = new Set<Socket>();

@@ -35,6 +35,7 @@ export function forwardRequest(options: ForwardStepOptions) {
       proto,
       host: publicOrigin.host,
       authorization: undefined,
+      strip: route.stripHeaders,
     });
     let response;
     try {

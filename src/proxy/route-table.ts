@@ -1,4 +1,5 @@
 import type { RouteConfig } from '../config/schema.ts';
+import { HeaderSet } from './headers.ts';
 import { checkPath, splitTarget, upstreamTarget } from './upstream-target.ts';
 
 /**
@@ -14,6 +15,8 @@ export interface Route {
   readonly upstream: URL;
   /** A bounded label for logs and metrics: the prefix. */
   readonly name: string;
+  /** The route's own `stripHeaders`. */
+  readonly stripHeaders: HeaderSet;
 }
 
 export interface RouteMatch {
@@ -29,7 +32,7 @@ export class RouteTable {
     this.#routes = routes
       .map((config) => {
         const prefix = config.prefix.length > 1 ? config.prefix.replace(/\/+$/, '') : config.prefix;
-        return { config, prefix, upstream: new URL(config.upstream), name: prefix };
+        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders) };
       })
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }

@@ -53,6 +53,7 @@ export function upgradeHandler(options: UpgradeOptions) {
         host: publicOrigin.host,
         authorization: bearer?.authorization,
         upgrade: true,
+        strip: match.route.stripHeaders,
       }),
     });
   }

@@ -117,6 +117,12 @@ const routeSchema = z
     csrf: z.enum(['all', 'unsafe']).default('all'),
     /** The route serves pages: GET/HEAD navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
     page: z.boolean().default(false),
+    /**
+     * `private` (default): on routes that can carry a session (auth required/optional), responses
+     * get `Cache-Control: private` (public and s-maxage removed) and `Vary: Cookie`. `upstream`:
+     * the upstream's caching headers as they are.
+     */
+    cache: z.enum(['private', 'upstream']).default('private'),
     /** More client headers never to forward on this route, on top of `proxy.stripHeaders`. */
     stripHeaders: z.array(headerPattern).default([]),
   })

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { failureOutcome, type TokenService } from '../tokens/index.ts';
+import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import { exchangeWithReplay } from './replay.ts';
@@ -67,7 +68,7 @@ export function forwardRequest(options: ForwardStepOptions) {
     }
     metrics?.observeUpstream?.(route.name, response.statusCode ?? 0, (performance.now() - started) / 1000);
     ctx.respond = false;
-    await streamToClient(ctx.res, response, headers.toClient(response.headers));
+    await streamToClient(ctx.res, response, cacheHeaders(headers.toClient(response.headers), routeCacheMode(route.config)));
   };
 }
 

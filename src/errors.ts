@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'TOKEN_SERVICE_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_WEBSOCKETS'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
   | 'PROVIDER_ERROR'
@@ -125,6 +127,20 @@ export class StoreUnavailableError extends GatewayError {
 export class PayloadTooLargeError extends GatewayError {
   constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
     super('PAYLOAD_TOO_LARGE', 413, message, true, options);
+  }
+}
+
+/** The client stopped sending a request body that the gateway was buffering (`proxy.bodyIdleTimeout`). */
+export class RequestTimeoutError extends GatewayError {
+  constructor(message = 'The request body stalled', options?: GatewayErrorOptions) {
+    super('REQUEST_TIMEOUT', 408, message, true, options);
+  }
+}
+
+/** The session already has `proxy.maxWebSocketsPerSession` WebSockets open. */
+export class TooManyWebSocketsError extends GatewayError {
+  constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
+    super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
   }
 }
 

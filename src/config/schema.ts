@@ -214,6 +214,15 @@ export const configSchema = z
       .object({
         /** More client headers never to forward, on top of the built-in list (see README). */
         stripHeaders: z.array(headerPattern).default([]),
+        /** A request body being buffered for replay that sends nothing for this long answers 408 REQUEST_TIMEOUT. */
+        bodyIdleTimeout: duration('10s'),
+        /**
+         * Bytes of request bodies buffered for replay, across all requests of the process. Past it,
+         * bodies are streamed upstream without replay (never refused).
+         */
+        replayBudget: z.number().int().min(0).default(32 * 1024 * 1024),
+        /** Open WebSockets per session (per process); one more handshake answers 429 TOO_MANY_WEBSOCKETS. */
+        maxWebSocketsPerSession: z.number().int().min(1).default(16),
       })
       .strict()
       .prefault({}),

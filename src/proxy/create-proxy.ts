@@ -9,6 +9,7 @@ import { Forwarder } from './forwarder.ts';
 import { HeaderPolicy } from './headers.ts';
 import { matchRoute } from './match-route.ts';
 import { routeCsrf } from './route-csrf.ts';
+import { ReplayBudget } from './replay-budget.ts';
 import { RouteTable } from './route-table.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
 import { type UpgradeSessionReader, upgradeHandler } from './upgrade.ts';
@@ -56,7 +57,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     matchRoute(table),
     routeCsrf(csrfOptionsFrom(config)),
     attachToken(tokens),
-    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics }),
+    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics, budget: new ReplayBudget(config.proxy.replayBudget), bodyIdleTimeoutMs: config.proxy.bodyIdleTimeout }),
   ]);
 
   const handleUpgrade = upgradeHandler({
@@ -69,6 +70,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     sessions: options.upgradeSessions,
     logger,
     sockets,
+    maxPerSession: config.proxy.maxWebSocketsPerSession,
   });
 
   const dropUpgrades = () => {

@@ -49,7 +49,7 @@ export class RouteTable {
   /**
    * The route for a request target (`/path?query`), or undefined when none matches. The path
    * is checked before matching and again in its final upstream form (upstream-target.ts): 400
-   * for `\\`, dot segments and encoded separators, so that what the prefix matched is what the
+   * for `\`, dot segments and encoded separators, so that what the prefix matched is what the
    * upstream serves.
    */
   match(target: string): RouteMatch | undefined {

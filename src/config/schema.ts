@@ -87,6 +87,12 @@ const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }
 
 export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
 
+/** A header name to strip, or a prefix ending in `*` (`x-internal-*`); compared in lower case. */
+const headerPattern = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+\*?$/, 'a header name, or a prefix ending in *')
+  .transform((name) => name.toLowerCase());
+
 const routeSchema = z
   .object({
     /** Path prefix, e.g. `/api`. Matches `/api` and `/api/...`, never `/apiary`. */
@@ -104,6 +110,21 @@ const routeSchema = z
     /** Bodies up to this size are buffered so that a request can be replayed once after a 401. */
     replayBodyLimit: z.number().int().min(0).default(1024 * 1024),
     websocket: z.boolean().default(true),
+    /**
+     * Which methods need the CSRF header: `all` (default; a cross-site GET must not reach an API
+     * with the user's bearer) or `unsafe` (not GET, HEAD, OPTIONS). A foreign Origin is refused either way.
+     */
+    csrf: z.enum(['all', 'unsafe']).default('all'),
+    /** The route serves pages: GET/HEAD navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+    page: z.boolean().default(false),
+    /**
+     * `private` (default): on routes that can carry a session (auth required/optional), responses
+     * get `Cache-Control: private` (public and s-maxage removed) and `Vary: Cookie`. `upstream`:
+     * the upstream's caching headers as they are.
+     */
+    cache: z.enum(['private', 'upstream']).default('private'),
+    /** More client headers never to forward on this route, on top of `proxy.stripHeaders`. */
+    stripHeaders: z.array(headerPattern).default([]),
   })
   .strict();
 
@@ -188,6 +209,23 @@ export const configSchema = z
       .strict()
       .prefault({}),
     routes: z.array(routeSchema).default([]),
+    /** Settings of the proxy itself, for every route. */
+    proxy: z
+      .object({
+        /** More client headers never to forward, on top of the built-in list (see README). */
+        stripHeaders: z.array(headerPattern).default([]),
+        /** A request body being buffered for replay that sends nothing for this long answers 408 REQUEST_TIMEOUT. */
+        bodyIdleTimeout: duration('10s'),
+        /**
+         * Bytes of request bodies buffered for replay, across all requests of the process. Past it,
+         * bodies are streamed upstream without replay (never refused).
+         */
+        replayBudget: z.number().int().min(0).default(32 * 1024 * 1024),
+        /** Open WebSockets per session (per process); one more handshake answers 429 TOO_MANY_WEBSOCKETS. */
+        maxWebSocketsPerSession: z.number().int().min(1).default(16),
+      })
+      .strict()
+      .prefault({}),
     csrf: z
       .object({
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-csrf'),
@@ -206,6 +244,10 @@ export const configSchema = z
         sharedSecret: secret.optional(),
         secretHeader: z.string().default('x-tokengate-forward-auth'),
         path: z.string().startsWith('/').default('/auth/verify'),
+        /** The CSRF rule for the original request, as for proxied routes: `all` (default) or `unsafe`. */
+        csrf: z.enum(['all', 'unsafe']).default('all'),
+        /** Original GET/HEAD page navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+        page: z.boolean().default(true),
       })
       .strict()
       .prefault({})

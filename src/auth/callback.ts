@@ -7,6 +7,7 @@ import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { establishSession } from './establish-session.ts';
 import { queryParam } from './params.ts';
+import { sameOriginPath } from './return-to.ts';
 import { takeTransaction, type LoginTransaction } from './transaction.ts';
 import type { Provider, ProviderTokens, UserProfile } from '../providers/types.ts';
 
@@ -54,7 +55,8 @@ export function callbackHandler(deps: AuthDeps) {
 
     await establishSession(ctx, deps, ready, tokens, profile);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
-    sendContinuePage(ctx, transaction.returnTo);
+    // Validated at login; checked again in the form that is emitted (a stored value is input too).
+    sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sameOriginPath } from '../auth/return-to.ts';
 import { decodeKeyMaterial } from '../crypto/keyring.ts';
 import { parseDuration } from './duration.ts';
 
@@ -238,6 +239,11 @@ export const configSchema = z
       }
       if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
       prefixes.add(route.prefix);
+    });
+    config.providers.forEach((provider, index) => {
+      if (provider.type === 'oidc' && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
+      }
     });
     if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });

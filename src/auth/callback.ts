@@ -19,7 +19,9 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  *    an expired or used transaction: 400.
  * 2. `state` must equal the transaction's and the transaction must belong to this callback's
  *    provider (one callback path per provider); `iss`, when sent, must be the provider's
- *    issuer (RFC 9207). Else 400 and a security event.
+ *    issuer (RFC 9207), and it must be sent when the provider advertises it
+ *    (`authorization_response_iss_parameter_supported`, section 2.4). Else 400 and a
+ *    security event.
  * 3. The provider's `error` parameter: 400 naming the OAuth error code.
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
  *    the login must start again (the code and the transaction are spent).
@@ -45,11 +47,12 @@ export function callbackHandler(deps: AuthDeps) {
     // Checked for repetition and size like the others; never used or echoed.
     queryParam(ctx, 'error_description');
 
-    checkBinding(ctx, provider, transaction, params);
+    // Ready first: whether `iss` is required comes from the provider's discovery metadata.
+    const ready = await readyProvider(provider);
+    checkBinding(ctx, ready, transaction, params);
     if (params.error !== undefined) throw new BadRequestError(`Login was not completed at the provider (${knownOAuthError(params.error)})`);
     if (params.code === undefined) throw new BadRequestError('Parameter "code" is required');
 
-    const ready = await readyProvider(provider);
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
 
@@ -82,6 +85,12 @@ function checkBinding(ctx: StatefulContext, provider: Provider, transaction: Log
   if (transaction.provider !== provider.id) {
     if (log) securityEvent(log, 'provider_mixup', { provider: provider.id, expected: transaction.provider });
     throw new BadRequestError('This login was started with another provider');
+  }
+  if (params.iss === undefined && provider.issParameterSupported) {
+    // RFC 9207 section 2.4: a provider that advertises `iss` always sends it; a response
+    // without it may come from another provider (mix-up).
+    if (log) securityEvent(log, 'issuer_mismatch', { provider: provider.id, missing: true });
+    throw new BadRequestError('The authorization response has no issuer (iss)');
   }
   if (params.iss !== undefined && provider.issuer !== undefined && params.iss !== provider.issuer) {
     if (log) securityEvent(log, 'issuer_mismatch', { provider: provider.id });

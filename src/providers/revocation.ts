@@ -1,5 +1,5 @@
 import type { RevocationOutcome } from './types.ts';
-import type { ClientAuthentication } from './client-auth.ts';
+import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
 import { isSuccess, jsonObject, oauthErrorOf } from './answers.ts';
 import type { HttpAnswer, ProviderHttp } from './http.ts';
 
@@ -40,7 +40,7 @@ export function combineOutcomes(outcomes: readonly TokenOutcome[]): RevocationOu
 
 export interface Rfc7009Revocation {
   endpoint: string | URL;
-  auth: ClientAuthentication;
+  auth: ClientAuth;
   tokens: { accessToken?: string | undefined; refreshToken?: string | undefined };
 }
 
@@ -53,15 +53,17 @@ export async function revokeRfc7009(http: ProviderHttp, revocation: Rfc7009Revoc
   for (const [token, hint] of pairs) {
     if (!token) continue;
     outcomes.push(
-      await attemptRevocation(() =>
-        http.send('token revocation', {
+      await attemptRevocation(async () => {
+        // A private_key_jwt assertion is single-use: each request signs its own.
+        const auth = await resolveClientAuth(revocation.auth);
+        return http.send('token revocation', {
           method: 'POST',
           url: revocation.endpoint,
-          headers: { accept: 'application/json', ...revocation.auth.headers },
-          form: { token, token_type_hint: hint, ...revocation.auth.params },
+          headers: { accept: 'application/json', ...auth.headers },
+          form: { token, token_type_hint: hint, ...auth.params },
           retry: 'network',
-        }),
-      ),
+        });
+      }),
     );
   }
   return combineOutcomes(outcomes);

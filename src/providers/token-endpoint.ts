@@ -1,5 +1,5 @@
 import type { ProviderTokens } from './types.ts';
-import type { ClientAuthentication } from './client-auth.ts';
+import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
 import type { ProviderHttp } from './http.ts';
 import { readTokenAnswer } from './token-response.ts';
 
@@ -11,7 +11,7 @@ import { readTokenAnswer } from './token-response.ts';
 
 export interface TokenEndpointCall {
   endpoint: string | URL;
-  auth: ClientAuthentication;
+  auth: ClientAuth;
   /** Extra headers, e.g. GitHub's `Accept: application/json`. */
   headers?: Record<string, string>;
 }
@@ -20,17 +20,18 @@ export async function exchangeCode(
   http: ProviderHttp,
   call: TokenEndpointCall & { code: string; codeVerifier: string; redirectUri: string; omitGrantType?: boolean },
 ): Promise<ProviderTokens> {
+  const auth = await resolveClientAuth(call.auth);
   const form: Record<string, string> = {
     ...(call.omitGrantType ? {} : { grant_type: 'authorization_code' }),
     code: call.code,
     redirect_uri: call.redirectUri,
     code_verifier: call.codeVerifier,
-    ...call.auth.params,
+    ...auth.params,
   };
   const answer = await http.send('code exchange', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...call.auth.headers, ...call.headers },
+    headers: { accept: 'application/json', ...auth.headers, ...call.headers },
     form,
     retry: 'never',
   });
@@ -38,11 +39,12 @@ export async function exchangeCode(
 }
 
 export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string }): Promise<ProviderTokens> {
+  const auth = await resolveClientAuth(call.auth);
   const answer = await http.send('token refresh', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...call.auth.headers, ...call.headers },
-    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken, ...call.auth.params },
+    headers: { accept: 'application/json', ...auth.headers, ...call.headers },
+    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken, ...auth.params },
     retry: 'network',
   });
   return readTokenAnswer(http.providerId, 'token refresh', answer);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import { createGateway, type Gateway } from '../../../src/app.ts';
-import { startOpenIdProvider, type OpenIdClientOptions, type OpenIdProviderHandle } from '../../../demo/op.ts';
+import { startOpenIdProvider, type OpenIdClientOptions, type OpenIdProviderHandle, type OpenIdProviderOptions } from '../../../demo/op.ts';
 import type { ConfigInput } from '../../../src/config/schema.ts';
 import { BrowserClient } from '../../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../../support/login.ts';
@@ -46,6 +46,8 @@ export interface OidcFixtureOptions {
   publicHost?: '127.0.0.1' | 'localhost';
   /** Extra settings of the gateway's provider entry (e.g. trustedAudiences). */
   provider?: Record<string, unknown>;
+  /** Extra options of the provider itself (signing keys, middleware). */
+  opOptions?: Omit<OpenIdProviderOptions, 'clients'>;
   /** Extra registration settings of the gateway at the provider. */
   opClient?: Partial<OpenIdClientOptions>;
   /** Wraps the gateway's store (fault injection); the fixture still closes the store it made. */
@@ -67,6 +69,7 @@ export async function startOidcFixture(options: OidcFixtureOptions): Promise<Oid
 
     const client = { clientId: 'tokengate', clientSecret: 'tokengate-test-secret-0123456789' };
     const op = await startOpenIdProvider({
+      ...options.opOptions,
       clients: [
         {
           ...client,

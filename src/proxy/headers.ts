@@ -22,7 +22,7 @@ const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
 const PROTECTED = new Set(['close', 'content-length', 'host']);
 
 export interface HeaderPolicyOptions {
-  /** `session.cookieName`: every cookie named `[__Host-]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
+  /** `session.cookieName`: every cookie named `[__Host-[Http-]]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
   cookieName: string;
   /** The CSRF header name (any case). */
   csrfHeader: string;
@@ -48,7 +48,7 @@ export class HeaderPolicy {
   readonly #dropUpstream: ReadonlySet<string>;
 
   constructor(options: HeaderPolicyOptions) {
-    this.#gatewayCookie = new RegExp(`^(__Host-)?${escapeRegExp(options.cookieName)}([._].*)?$`);
+    this.#gatewayCookie = new RegExp(`^(__Host-(Http-)?)?${escapeRegExp(options.cookieName)}([._].*)?$`);
     this.#csrfHeader = options.csrfHeader.toLowerCase();
     this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader]);
   }

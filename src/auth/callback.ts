@@ -5,7 +5,7 @@ import { sameSecret } from '../crypto/same-secret.ts';
 import { securityEvent } from '../observability/index.ts';
 import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
-import { establishSession } from './establish-session.ts';
+import { endPreviousSessions, establishSession } from './establish-session.ts';
 import { queryParam } from './params.ts';
 import { sameOriginPath } from './return-to.ts';
 import { takeTransaction, type LoginTransaction } from './transaction.ts';
@@ -25,8 +25,9 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  * 3. The provider's `error` parameter: 400 naming the OAuth error code.
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
  *    the login must start again (the code and the transaction are spent).
- * 5. A new session, then a 200 page that goes on to returnTo by itself (not a redirect: the
- *    SameSite=Strict session cookie must reach returnTo, see continue-page.ts).
+ * 5. A new session; the browser's previous one (recorded at /auth/login) is ended. Then a 200
+ *    page that goes on to returnTo by itself (not a redirect: the SameSite=Strict session
+ *    cookie must reach returnTo, see continue-page.ts).
  * Nothing is stored unless step 5 is reached.
  */
 
@@ -56,7 +57,9 @@ export function callbackHandler(deps: AuthDeps) {
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
 
-    await establishSession(ctx, deps, ready, tokens, profile);
+    const cookieSid = ctx.state.sid;
+    const session = await establishSession(ctx, deps, ready, tokens, profile);
+    await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
     // Validated at login; checked again in the form that is emitted (a stored value is input too).
     sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');

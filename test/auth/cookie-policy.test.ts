@@ -123,6 +123,35 @@ describe('behind a TLS terminator (https public origin)', () => {
 });
 
 describe('plain http on loopback (development)', () => {
+  it('a cookie of the session name planted before the real one does not log the user out', async () => {
+    const { server, origin } = await reserveServer();
+    const config = gatewayConfig({ publicOrigin: origin, providers: [provider] });
+    const gateway = createGateway(config, { logger: testLogger(new LeakWatch()) });
+    try {
+      await gateway.start();
+      server.on('request', gateway.callback());
+      const signer = new CookieKeys(config.keys.cookie);
+      const sid = newSessionId();
+      const now = Date.now();
+      await gateway.store.createSession(
+        { sid, provider: 'corp', sub: 'u-2', claims: {}, createdAt: now, absoluteExpiresAt: now + 3_600_000 },
+        sealTokenSet(gateway.keyring, sid, new ProviderTokens({ accessToken: 'gho_planted_cookie_token_0002' }), now),
+        3_600_000,
+      );
+      const real = `tg_session=${sid}; tg_session.sig=${signer.sign(`tg_session=${sid}`)}`;
+      const planted = `tg_session=${'A'.repeat(43)}; tg_session.sig=not-our-signature`;
+      const response = await new BrowserClient().request(`${origin}/auth/session`, { headers: { cookie: `${planted}; ${real}` } });
+      expect(response.status).toBe(200);
+      expect(response.json()).toMatchObject({ user: { sub: 'u-2' } });
+      expect(response.setCookies).toEqual([]);
+      const onlyPlanted = await new BrowserClient().request(`${origin}/auth/session`, { headers: { cookie: planted } });
+      expect(onlyPlanted.status).toBe(401);
+    } finally {
+      await gateway.close();
+      await closeServer(server);
+    }
+  });
+
   it('warns at startup that cookies are not Secure and have no __Host- prefix', async () => {
     const watch = new LeakWatch();
     const gateway = createGateway(gatewayConfig({ publicOrigin: 'http://127.0.0.1:8080', providers: [provider] }), { logger: testLogger(watch) });

@@ -84,6 +84,8 @@ const oidcProvider = z
         if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
+    /** private_key_jwt: the assertion's `aud`, the issuer (default) or the token endpoint from discovery (older providers). */
+    clientAssertionAudience: z.enum(['issuer', 'token_endpoint']).default('issuer'),
     /** Where the provider sends the browser after RP-initiated logout; a path on this gateway. */
     postLogoutRedirectPath: z.string().startsWith('/').default('/'),
     trustedAudiences,

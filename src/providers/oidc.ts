@@ -56,7 +56,7 @@ export class OidcProvider implements Provider {
     this.#now = clockOf(deps);
     this.#auth =
       config.tokenEndpointAuthMethod === 'private_key_jwt'
-        ? privateKeyJwt(config.clientId, readClientSigningKey(config.privateKey!), config.issuer, this.#now)
+        ? privateKeyJwt(config.clientId, readClientSigningKey(config.privateKey!), () => this.#assertionAudience(), this.#now)
         : clientAuthentication(config.tokenEndpointAuthMethod, { clientId: config.clientId, clientSecret: config.clientSecret! });
     this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
   }
@@ -89,6 +89,11 @@ export class OidcProvider implements Provider {
         this.#discovering = undefined;
       });
     return this.#discovering;
+  }
+
+  async #assertionAudience(): Promise<string> {
+    if (this.#config.clientAssertionAudience === 'issuer') return this.issuer;
+    return (await this.#ensureDiscovered()).metadata.tokenEndpoint;
   }
 
   #requireDiscovered(): Discovered {

@@ -10,8 +10,8 @@ import { MAX_PARAM_LENGTH } from './params.ts';
  * - start with a single `/` (never `//`, which a browser reads as another host),
  * - hold no backslash, whitespace or control character (browsers read `/\host` as `//host` and
  *   drop tabs and newlines),
- * - not percent-decode to something starting with `//` or holding a backslash (for front ends
- *   that decode before navigating),
+ * - not percent-decode to something starting with `//`, holding a backslash, or resolving to
+ *   `//host` (`/%2e%2e%2f%2fhost`), for front ends that decode before navigating,
  * - resolve against the public origin to that origin, and to itself again (a fixed point: what
  *   the continue page emits is what the browser ends on).
  *
@@ -27,7 +27,7 @@ const UNSAFE_CHARACTERS = /[\\\s\u0000-\u001f\u007f]/;
 export function sameOriginPath(raw: string, publicOrigin: string): string | undefined {
   if (raw.length > MAX_PARAM_LENGTH || !isLocalPath(raw)) return undefined;
   const emitted = resolvedPath(raw, publicOrigin);
-  if (emitted === undefined || !isLocalPath(emitted) || !decodesSafely(emitted)) return undefined;
+  if (emitted === undefined || !isLocalPath(emitted) || !decodesSafely(emitted, publicOrigin)) return undefined;
   if (resolvedPath(emitted, publicOrigin) !== emitted) return undefined;
   return emitted;
 }
@@ -50,12 +50,15 @@ function isLocalPath(path: string): boolean {
   return path.startsWith('/') && !path.startsWith('//') && !UNSAFE_CHARACTERS.test(path);
 }
 
-function decodesSafely(path: string): boolean {
+/** Percent-decoded (as a front end might before navigating), it still resolves to a local path. */
+function decodesSafely(path: string, publicOrigin: string): boolean {
   let decoded: string;
   try {
     decoded = decodeURIComponent(path);
   } catch {
     return false;
   }
-  return !decoded.startsWith('//') && !decoded.includes('\\');
+  if (decoded.startsWith('//') || decoded.includes('\\')) return false;
+  const resolved = resolvedPath(decoded, publicOrigin);
+  return resolved !== undefined && !resolved.startsWith('//');
 }

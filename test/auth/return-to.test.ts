@@ -46,6 +46,8 @@ describe('returnTo accepts same-origin relative paths only', () => {
     '/./%2e/..//evil.example',
     '/..//evil.example',
     '/%2f%2fevil',
+    '/%2e%2e%2f%2fevil.example',
+    '/a%2f..%2f%2fevil.example',
     '/%5cevil',
     '/\\evil',
     '/\r\n/evil.example',

@@ -2,9 +2,7 @@ import type { Context } from 'koa';
 import type { GatewayState } from '../http/state.ts';
 import type { Provider, ProviderTokens, UserProfile } from '../providers/types.ts';
 import { absoluteExpiry, sessionTtl } from '../session/lifetime.ts';
-import { isSessionId, newSessionId } from '../session/session-id.ts';
-import { GatewayError } from '../errors.ts';
-import { revoke } from './logout.ts';
+import { newSessionId } from '../session/session-id.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord } from '../store/types.ts';
 import { sealTokenSet } from '../tokens/token-set.ts';
@@ -70,31 +68,4 @@ function rememberConsentNeed(ctx: Context, deps: AuthDeps, provider: Provider, t
   if (provider.type !== 'google') return;
   if (tokens.refreshToken === undefined) deps.cookies.consent.write(ctx, provider.id, CONSENT_HINT_MS);
   else if (deps.cookies.consent.read(ctx).status !== 'absent') deps.cookies.consent.clear(ctx);
-}
-
-/**
- * A re-login ends the browser's previous session: the one recorded in the login transaction
- * (the callback is cross-site and gets no Strict cookie) and the one whose cookie came with the
- * callback, if any. Their tokens are revoked as logout does, except when the previous session is
- * the same user at the same provider: that login may share its grant with the new one (the
- * provider reuses a consented grant, and revoking a refresh token ends its whole grant at most
- * providers and at Google), so its tokens are only forgotten. A store failure here does not
- * undo the login; the old session then expires on its own.
- */
-export async function endPreviousSessions(ctx: Context & { state: Partial<GatewayState> }, deps: AuthDeps, current: SessionRecord, candidates: ReadonlyArray<string | undefined>): Promise<void> {
-  const sids = new Set(candidates.filter((sid): sid is string => sid !== undefined && sid !== current.sid && isSessionId(sid)));
-  for (const sid of sids) {
-    try {
-      const previous = await deps.store.getSession(sid);
-      if (previous === null) continue;
-      const tokens = await deps.store.getTokens(sid);
-      await deps.store.destroySession(sid);
-      const mayShareGrant = previous.provider === current.provider && previous.sub === current.sub;
-      if (!mayShareGrant) revoke(deps, deps.providers.get(previous.provider), sid, tokens);
-      ctx.state.log?.info({ provider: previous.provider, session: sessionTag(sid), revoked: !mayShareGrant }, 'previous session ended at re-login');
-    } catch (err) {
-      if (!(err instanceof GatewayError)) throw err;
-      ctx.state.log?.warn({ session: sessionTag(sid), errorCode: err.code }, 'previous session could not be ended at re-login');
-    }
-  }
 }

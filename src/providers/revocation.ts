@@ -1,5 +1,5 @@
 import type { RevocationOutcome } from './types.ts';
-import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
+import type { ClientAuth } from './client-auth.ts';
 import { isSuccess, jsonObject, oauthErrorOf } from './answers.ts';
 import type { HttpAnswer, ProviderHttp } from './http.ts';
 
@@ -53,17 +53,16 @@ export async function revokeRfc7009(http: ProviderHttp, revocation: Rfc7009Revoc
   for (const [token, hint] of pairs) {
     if (!token) continue;
     outcomes.push(
-      await attemptRevocation(async () => {
-        // A private_key_jwt assertion is single-use: each request signs its own.
-        const auth = await resolveClientAuth(revocation.auth);
-        return http.send('token revocation', {
+      await attemptRevocation(() =>
+        http.send('token revocation', {
           method: 'POST',
           url: revocation.endpoint,
-          headers: { accept: 'application/json', ...auth.headers },
-          form: { token, token_type_hint: hint, ...auth.params },
+          headers: { accept: 'application/json' },
+          form: { token, token_type_hint: hint },
+          auth: revocation.auth,
           retry: 'network',
-        });
-      }),
+        }),
+      ),
     );
   }
   return combineOutcomes(outcomes);

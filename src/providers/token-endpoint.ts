@@ -1,5 +1,5 @@
 import type { ProviderTokens } from './types.ts';
-import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
+import type { ClientAuth } from './client-auth.ts';
 import type { ProviderHttp } from './http.ts';
 import { readTokenAnswer } from './token-response.ts';
 
@@ -20,31 +20,30 @@ export async function exchangeCode(
   http: ProviderHttp,
   call: TokenEndpointCall & { code: string; codeVerifier: string; redirectUri: string; omitGrantType?: boolean },
 ): Promise<ProviderTokens> {
-  const auth = await resolveClientAuth(call.auth);
   const form: Record<string, string> = {
     ...(call.omitGrantType ? {} : { grant_type: 'authorization_code' }),
     code: call.code,
     redirect_uri: call.redirectUri,
     code_verifier: call.codeVerifier,
-    ...auth.params,
   };
   const answer = await http.send('code exchange', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...auth.headers, ...call.headers },
+    headers: { accept: 'application/json', ...call.headers },
     form,
+    auth: call.auth,
     retry: 'never',
   });
   return readTokenAnswer(http.providerId, 'code exchange', answer);
 }
 
 export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string }): Promise<ProviderTokens> {
-  const auth = await resolveClientAuth(call.auth);
   const answer = await http.send('token refresh', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...auth.headers, ...call.headers },
-    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken, ...auth.params },
+    headers: { accept: 'application/json', ...call.headers },
+    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken },
+    auth: call.auth,
     retry: 'network',
   });
   return readTokenAnswer(http.providerId, 'token refresh', answer);

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
   | 'PROVIDER_ERROR'
+  | 'PKCE_UNSUPPORTED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -201,6 +202,16 @@ export class ProviderError extends GatewayError {
   /** The grant is gone: the refresh token (or code) will never work again. */
   get grantRevoked(): boolean {
     return this.oauthError === 'invalid_grant' || this.oauthError === 'bad_refresh_token';
+  }
+}
+
+/**
+ * The provider's metadata lists its PKCE methods and S256 is not among them: no login is
+ * started (RFC 9700 2.1.1; `plain` would put the verifier in the browser's URL).
+ */
+export class PkceUnsupportedError extends GatewayError {
+  constructor(providerId: string) {
+    super('PKCE_UNSUPPORTED', 502, `The identity provider "${providerId}" does not support PKCE with S256; login is not possible`, true);
   }
 }
 

@@ -52,7 +52,7 @@ export const UNTRUSTED_CLIENT_HEADERS: readonly string[] = [
 const PROTECTED = new Set(['close', 'content-length', 'host']);
 
 export interface HeaderPolicyOptions {
-  /** `session.cookieName`: every cookie named `[__Host-]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
+  /** `session.cookieName`: every cookie named `[__Host-[Http-]]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
   cookieName: string;
   /** The CSRF header name (any case). */
   csrfHeader: string;
@@ -103,7 +103,7 @@ export class HeaderPolicy {
   readonly #dropPrefixes: readonly string[];
 
   constructor(options: HeaderPolicyOptions) {
-    this.#gatewayCookie = new RegExp(`^(__Host-)?${escapeRegExp(options.cookieName)}([._].*)?$`);
+    this.#gatewayCookie = new RegExp(`^(__Host-(Http-)?)?${escapeRegExp(options.cookieName)}([._].*)?$`);
     this.#csrfHeader = options.csrfHeader.toLowerCase();
     const strip = new HeaderSet([...UNTRUSTED_CLIENT_HEADERS, ...(options.stripHeaders ?? [])]);
     this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader, ...strip.names]);

@@ -12,7 +12,7 @@ import { ALLOCATION_PROFILE, profileGateway } from './profile-run.ts';
 import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
 import type { BenchResults, FixedRateResult, RowId, RowResult } from './results.ts';
 import { compareAtRate, measure, warmUp, type FixedRateComparison, type MeasuredRow, type RowTarget } from './rows.ts';
-import { assertProxied, loginForLoad } from './session.ts';
+import { apiHeaders, assertProxied, loginForLoad } from './session.ts';
 import { runStorm } from './storm.ts';
 import { checkTargets } from './targets.ts';
 import { redisPerRequest } from './redis-usage.ts';
@@ -205,7 +205,7 @@ interface GatewayRow {
 async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options: BenchOptions, countRedis: boolean): Promise<GatewayRow> {
   const session = await loginForLoad(gateway.url);
   await assertProxied(gateway.url, session.cookie);
-  const target: RowTarget = { url: `${gateway.url}${API_PATH}`, headers: { cookie: session.cookie }, pid: gateway.pid };
+  const target: RowTarget = { url: `${gateway.url}${API_PATH}`, headers: apiHeaders(session.cookie), pid: gateway.pid };
   await warmUp(target, options);
   const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
   const before = countRedis ? await fixture.redis.counters() : undefined;

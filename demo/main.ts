@@ -143,7 +143,9 @@ export function demoConfig(parts: {
       ],
       routes: [
         { prefix: '/api', upstream: parts.apiUrl, auth: 'required', stripPrefix: true },
-        { prefix: '/', upstream: parts.spaUrl, auth: 'public', websocket: false },
+        // The SPA's files: loaded by navigations and by <script>/<link> tags, which cannot send the
+        // CSRF header; public, so no bearer rides on them.
+        { prefix: '/', upstream: parts.spaUrl, auth: 'public', websocket: false, csrf: 'unsafe', page: true },
       ],
       logging: parts.logging ?? { level: 'info', pretty: true },
     },

@@ -21,6 +21,7 @@ import { Deadline } from './runtime/deadline.ts';
 import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
 import { createStore } from './store/index.ts';
+import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
 
@@ -115,6 +116,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       { publicOrigin: config.publicOrigin },
       'plain-http public origin (loopback development only): cookies are not Secure and have no __Host- prefix',
     );
+  }
+  for (const setting of insecureSettings(config)) {
+    logger.warn({ setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
 
   const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now });

@@ -11,15 +11,19 @@ export type ErrorCode =
   | 'NO_SESSION'
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
+  | 'ORIGINAL_METHOD_UNKNOWN'
   | 'FORBIDDEN'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'TOKEN_SERVICE_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_WEBSOCKETS'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
   | 'PROVIDER_ERROR'
+  | 'PKCE_UNSUPPORTED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -87,6 +91,17 @@ export class CsrfRejectedError extends GatewayError {
   }
 }
 
+/**
+ * Forward-auth: the ingress did not say which method the browser used (no X-Forwarded-Method or
+ * X-Original-Method), and only a safe method would have passed the CSRF check. 403 because
+ * ingresses (nginx auth_request) understand only 2xx, 401 and 403.
+ */
+export class OriginalMethodUnknownError extends GatewayError {
+  constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
+    super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
+  }
+}
+
 export class ForbiddenError extends GatewayError {
   constructor(message = 'Forbidden', options?: GatewayErrorOptions) {
     super('FORBIDDEN', 403, message, true, options);
@@ -121,6 +136,20 @@ export class StoreUnavailableError extends GatewayError {
 export class PayloadTooLargeError extends GatewayError {
   constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
     super('PAYLOAD_TOO_LARGE', 413, message, true, options);
+  }
+}
+
+/** The client stopped sending a request body that the gateway was buffering (`proxy.bodyIdleTimeout`). */
+export class RequestTimeoutError extends GatewayError {
+  constructor(message = 'The request body stalled', options?: GatewayErrorOptions) {
+    super('REQUEST_TIMEOUT', 408, message, true, options);
+  }
+}
+
+/** The session already has `proxy.maxWebSocketsPerSession` WebSockets open. */
+export class TooManyWebSocketsError extends GatewayError {
+  constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
+    super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
   }
 }
 
@@ -173,6 +202,16 @@ export class ProviderError extends GatewayError {
   /** The grant is gone: the refresh token (or code) will never work again. */
   get grantRevoked(): boolean {
     return this.oauthError === 'invalid_grant' || this.oauthError === 'bad_refresh_token';
+  }
+}
+
+/**
+ * The provider's metadata lists its PKCE methods and S256 is not among them: no login is
+ * started (RFC 9700 2.1.1; `plain` would put the verifier in the browser's URL).
+ */
+export class PkceUnsupportedError extends GatewayError {
+  constructor(providerId: string) {
+    super('PKCE_UNSUPPORTED', 502, `The identity provider "${providerId}" does not support PKCE with S256; login is not possible`, true);
   }
 }
 

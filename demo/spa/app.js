@@ -1,6 +1,7 @@
 // The demo SPA. It never sees a token: the session cookie is httpOnly, and Tokengate adds the
-// bearer token when it forwards /api calls. State-changing requests carry the CSRF header that
-// the demo gateway is configured with (csrf.header / csrf.value).
+// bearer token when it forwards /api calls. Every API call, GET included, carries the CSRF header
+// that the demo gateway is configured with (csrf.header / csrf.value): API routes require it on
+// every method, so a cross-site GET cannot reach the API with the user's token.
 const CSRF_HEADER = 'x-csrf';
 const CSRF_VALUE = '1';
 

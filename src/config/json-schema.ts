@@ -75,13 +75,14 @@ export function configJsonSchema(): Json {
 
   for (const rule of SUPPLIED_BY_ENV) {
     for (const node of rule.at(generated)) {
-      if (!Array.isArray(node.required) || !node.required.includes(rule.property)) {
-        throw new Error(`config JSON Schema: expected ${rule.property} to be required here; update SUPPLIED_BY_ENV`);
-      }
-      const required = (node.required as string[]).filter((name) => name !== rule.property);
-      if (required.length === 0) delete node.required;
-      else node.required = required;
+      // Optional already (an OIDC provider's clientSecret, which private_key_jwt does without):
+      // only the description says where else it may come from.
       const property = child(node, 'properties', rule.property);
+      if (Array.isArray(node.required) && node.required.includes(rule.property)) {
+        const required = (node.required as string[]).filter((name) => name !== rule.property);
+        if (required.length === 0) delete node.required;
+        else node.required = required;
+      }
       property.description = `may instead come from ${rule.variable}`;
     }
   }

@@ -22,6 +22,8 @@ export interface AccessLogState {
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 export const UNMATCHED_ROUTE = 'unmatched';
+/** The status logged and counted for a request whose client went away before any answer. */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * The first middleware after the error handler. It names the request (`X-Request-Id` from the
@@ -33,7 +35,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
  *
  * The line is written when `res` emits 'finish' (or 'close' first, when the client went away),
  * so the status is the one actually sent: Koa's own response, the error handler's, or a proxied
- * upstream's when `ctx.respond = false`.
+ * upstream's when `ctx.respond = false`. A client that went away before any response head was
+ * sent is status 499 with `aborted: true`, in the line and in the request counter.
  *
  * Accepts a plain logger as shorthand for `{ logger }`.
  */
@@ -65,6 +68,7 @@ export function accessLog(options: AccessLogOptions | Logger) {
         session: sessionTag,
         refreshOutcome,
         aborted: !res.writableFinished,
+        headersSent: res.headersSent,
       });
     };
     res.once('finish', done);
@@ -126,6 +130,8 @@ export interface AccessFacts {
   refreshOutcome: string | undefined;
   /** The client went away before the response was complete. */
   aborted: boolean;
+  /** The response head went out (an aborted request without one is logged as 499). */
+  headersSent: boolean;
 }
 
 /**
@@ -135,19 +141,21 @@ export interface AccessFacts {
  */
 export function writeAccessLine(logger: Logger, metrics: Pick<Metrics, 'countRequest'> | undefined, facts: AccessFacts): void {
   const route = facts.route ?? UNMATCHED_ROUTE;
-  metrics?.countRequest(route, facts.method, facts.status);
+  // Nothing was answered: 499 (client closed request), not the status a response starts with.
+  const status = facts.aborted && !facts.headersSent ? CLIENT_CLOSED_REQUEST : facts.status;
+  metrics?.countRequest(route, facts.method, status);
   const line: Record<string, unknown> = {
     requestId: facts.requestId,
     method: facts.method,
     route,
-    status: facts.status,
+    status,
     durationMs: Math.round(facts.elapsedMs * 10) / 10,
   };
   if (facts.upstream !== undefined) line.upstream = originOf(facts.upstream);
   if (facts.session !== undefined) line.session = facts.session;
   if (facts.refreshOutcome !== undefined) line.refreshOutcome = facts.refreshOutcome;
   if (facts.aborted) line.aborted = true;
-  if (facts.status >= 500) logger.warn(line, 'request');
+  if (status >= 500) logger.warn(line, 'request');
   else logger.info(line, 'request');
 }
 

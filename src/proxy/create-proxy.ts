@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
-import { csrfOptionsFrom, csrfRule } from '../http/csrf.ts';
+import { csrfOptionsFrom, csrfPolicy } from '../http/csrf.ts';
 import type { Metrics } from '../observability/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { authorizeStep } from './attach-token.ts';
@@ -10,6 +10,7 @@ import { forwardStep } from './forward-step.ts';
 import { Forwarder } from './forwarder.ts';
 import { HeaderPolicy } from './headers.ts';
 import { proxiedRouteHandler } from './proxied-route-handler.ts';
+import { ReplayBudget } from './replay-budget.ts';
 import { RouteTable } from './route-table.ts';
 import { sessionStep, type SessionStepOptions } from './session-step.ts';
 import { UndiciEngine } from './undici-engine.ts';
@@ -53,7 +54,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const { config, tokens, logger, metrics } = options;
   const publicOrigin = new URL(config.publicOrigin);
   const table = new RouteTable(config.routes);
-  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
+  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header, stripHeaders: config.proxy.stripHeaders });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
   const engine: ForwardingEngine = new UndiciEngine();
@@ -64,11 +65,19 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     gatewayOwns: options.gatewayOwns,
     steps: {
       loadSession: sessionStep(options.sessions),
-      csrf: csrfRule(csrfOptionsFrom(config)),
+      csrf: csrfPolicy(csrfOptionsFrom(config)),
       authorize: authorizeStep(tokens),
-      forward: forwardStep({ engine, headers, tokens, publicOrigin, metrics }),
+      forward: forwardStep({
+        engine,
+        headers,
+        tokens,
+        publicOrigin,
+        metrics,
+        budget: new ReplayBudget(config.proxy.replayBudget),
+        bodyIdleTimeoutMs: config.proxy.bodyIdleTimeout,
+      }),
     },
-    logger: options.logger!,
+    logger,
     metrics,
   });
 
@@ -82,6 +91,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     sessions: options.upgradeSessions,
     logger,
     sockets,
+    maxPerSession: config.proxy.maxWebSocketsPerSession,
   });
 
   const dropUpgrades = () => {

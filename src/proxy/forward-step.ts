@@ -4,12 +4,20 @@ import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { ProxiedRequest, ProxiedSession } from './proxied-request.ts';
 import { exchangeWithReplay } from './replay.ts';
-import { readRequestBody } from './request-body.ts';
+import type { Reservation, ReplayBudget } from './replay-budget.ts';
+import { readRequestBody, type RequestBody } from './request-body.ts';
+import type { RequestLog } from './request-log.ts';
+import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
+import { RequestTimeoutError } from '../errors.ts';
 import { withGatewayHeaders } from './response-head.ts';
 import type { ProxyMetrics } from './types.ts';
 
 export interface ForwardStepOptions {
   engine: ForwardingEngine;
+  /** Bytes of buffered replay bodies, across all requests. */
+  budget: ReplayBudget;
+  /** proxy.bodyIdleTimeout. */
+  bodyIdleTimeoutMs: number;
   headers: HeaderPolicy;
   tokens: TokenService;
   publicOrigin: URL;
@@ -23,7 +31,7 @@ export interface ForwardStepOptions {
  * handler's error answer (JSON 502/504/401/503).
  */
 export function forwardStep(options: ForwardStepOptions) {
-  const { engine, headers, tokens, publicOrigin, metrics } = options;
+  const { engine, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs } = options;
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
 
@@ -38,25 +46,51 @@ export function forwardStep(options: ForwardStepOptions) {
     }
   }
 
-  return async function forward(request: ProxiedRequest): Promise<void> {
-    const { req, route, session } = request;
+  return async function forward(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
+    const reservation = budget.reserve();
+    try {
+      await exchange(request, reservation, log);
+    } finally {
+      reservation.release();
+    }
+  };
+
+  async function exchange(request: ProxiedRequest, reservation: Reservation, log: () => RequestLog): Promise<void> {
+    const { req, res, route, session } = request;
     const started = performance.now();
-    const body = await readRequestBody(req, route.config.replayBodyLimit);
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(req, { limit: route.config.replayBodyLimit, idleTimeoutMs: bodyIdleTimeoutMs, reservation });
+    } catch (err) {
+      // The rest of the body is never read: answer, then close the connection.
+      if (err instanceof RequestTimeoutError) {
+        res.setHeader('connection', 'close');
+        res.once('finish', () => req.destroy());
+      }
+      throw err;
+    }
+    if (!body.replayable && body.overBudget) log().debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
+    const cacheMode = routeCacheMode(route.config);
     const client: ClientSide = {
       req,
-      res: request.res,
-      responseHeaders: (upstream: IncomingHttpHeaders): OutgoingHttpHeaders => withGatewayHeaders(request, headers.toClient(upstream)),
-      onHead: (status) => metrics?.observeUpstream?.(route.name, status, (performance.now() - started) / 1000),
+      res,
+      responseHeaders: (upstream: IncomingHttpHeaders): OutgoingHttpHeaders => withGatewayHeaders(request, cacheHeaders(headers.toClient(upstream), cacheMode)),
+      onHead: (status) => {
+        metrics?.observeUpstream?.(route.name, status, (performance.now() - started) / 1000);
+        // The replay is over: the buffered body's bytes go back to the budget before the
+        // response streams, which may take long (event streams).
+        reservation.release();
+      },
     };
     await exchangeWithReplay(engine, client, {
       upstream: route.upstream,
       method: req.method ?? 'GET',
       path: request.upstreamPath,
-      headers: headers.toUpstream(req.headers, { clientAddress: req.socket.remoteAddress, proto, host, authorization: undefined }),
+      headers: headers.toUpstream(req.headers, { clientAddress: req.socket.remoteAddress, proto, host, authorization: undefined, strip: route.stripHeaders }),
       body,
       timeoutMs: route.config.timeout,
       credential: session === undefined || request.bearer === undefined ? undefined : { bearer: request.bearer, refresh: (ver) => refreshAfter401(request, session, ver) },
       onReplay: (result) => metrics?.countReplay?.(route.name, result),
     });
-  };
+  }
 }

@@ -26,7 +26,10 @@ export class Forwarder {
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
     this.#logger = logger;
-    this.#proxy = createProxyServer({ xfwd: false, changeOrigin: true, prependPath: false });
+    // `toProxy` makes http-proxy-3 send `req.url` as it is (route-table/upstream-target decided
+    // and checked it) instead of re-parsing it with the WHATWG URL parser, which reads `\` as `/`
+    // and resolves `..`. With `prependPath` off the target contributes only its origin.
+    this.#proxy = createProxyServer({ xfwd: false, changeOrigin: true, prependPath: false, toProxy: true });
     // Errors reach the per-call callbacks; this listener only guards against any that do not.
     this.#proxy.on('error', (err, _req, resOrSocket) => {
       this.#logger?.warn({ event: 'upstream_error', errorCode: (err as NodeJS.ErrnoException).code }, 'upstream error outside a request');

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CsrfRejectedError } from '../errors.ts';
-import type { CsrfRule } from '../http/csrf.ts';
+import { csrfRejection, type CsrfPolicy } from '../http/csrf.ts';
 import { requestIdFrom, securityEvent, writeAccessLine, type Metrics } from '../observability/index.ts';
 import { answerError } from './answer-error.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
 import { requestLog, type RequestLog } from './request-log.ts';
+import { routeCsrfRule } from './route-csrf.ts';
 import type { RouteTable } from './route-table.ts';
 
 /**
@@ -14,7 +15,8 @@ import type { RouteTable } from './route-table.ts';
  *
  *   match route    the route table; no route (or a path it rejects) → not ours: Koa answers
  *   load session   cookie → session and token set, one store round trip
- *   check CSRF     unsafe methods need the CSRF header and an allowed Origin, else 403
+ *   check CSRF     the route's CSRF rule (the header on every method unless `csrf: unsafe`;
+ *                  not for page navigations on `page` routes) and an allowed Origin, else 403
  *   authorize      the route's auth policy; the session's token from TokenService
  *   forward        header policy, body buffering, upstream exchange, replay once on 401,
  *                  stream back with the gateway's headers
@@ -26,9 +28,9 @@ import type { RouteTable } from './route-table.ts';
 
 export interface ProxiedRouteSteps {
   loadSession(request: ProxiedRequest, log: () => RequestLog): Promise<void>;
-  csrf: CsrfRule;
+  csrf: CsrfPolicy;
   authorize(request: ProxiedRequest): Promise<void>;
-  forward(request: ProxiedRequest): Promise<void>;
+  forward(request: ProxiedRequest, log: () => RequestLog): Promise<void>;
 }
 
 export interface ProxiedRouteHandlerOptions {
@@ -47,13 +49,13 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
   async function serve(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
     await steps.loadSession(request, log);
     const { method = 'GET', headers } = request.req;
-    const reason = steps.csrf(method, headers);
+    const reason = csrfRejection(steps.csrf, routeCsrfRule(request.route.config), { method, headers });
     if (reason !== undefined) {
       securityEvent(log(), 'csrf_rejected', { reason, method });
       throw new CsrfRejectedError();
     }
     await steps.authorize(request);
-    await steps.forward(request);
+    await steps.forward(request, log);
   }
 
   function logAccess(request: ProxiedRequest): void {
@@ -68,6 +70,7 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
       session: request.session?.tag,
       refreshOutcome: request.refreshOutcome,
       aborted: !res.writableFinished,
+      headersSent: res.headersSent,
     });
   }
 

@@ -7,11 +7,12 @@ import type { ProxiedRequest } from './proxied-request.ts';
  * fields. Built only when something is logged, so a request that logs nothing makes no child
  * logger and no object for it.
  */
-export type RequestLog = Pick<Logger, 'warn' | 'error'>;
+export type RequestLog = Pick<Logger, 'debug' | 'warn' | 'error'>;
 
 export function requestLog(logger: Logger, request: ProxiedRequest): RequestLog {
   const fields = () => (request.session === undefined ? { requestId: request.requestId } : { requestId: request.requestId, session: request.session.tag });
   return {
+    debug: ((object: object, message?: string) => logger.debug({ ...fields(), ...object }, message)) as Logger['debug'],
     warn: ((object: object, message?: string) => logger.warn({ ...fields(), ...object }, message)) as Logger['warn'],
     error: ((object: object, message?: string) => logger.error({ ...fields(), ...object }, message)) as Logger['error'],
   };

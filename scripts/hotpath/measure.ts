@@ -12,7 +12,7 @@ import { cpuTimeMs } from '../../bench/cpu.ts';
 import { API_PATH, callbackUrl, gatewayConfig, generateGatewayKeys } from '../../bench/gateway-config.ts';
 import { freePorts } from '../../bench/listen.ts';
 import { startRedis } from '../../bench/redis.ts';
-import { assertProxied, loginForLoad } from '../../bench/session.ts';
+import { apiHeaders, assertProxied, loginForLoad } from '../../bench/session.ts';
 
 /**
  * A quick side-by-side of the proxied hot path with wrk, every server in its own process on
@@ -110,7 +110,7 @@ try {
       const gateway = await started(`gateway ${name}`, name.endsWith('@other') ? otherEntry : entry, { config }, execArgv);
       const session = await loginForLoad(gateway.url);
       await assertProxied(gateway.url, session.cookie);
-      add(name, gateway, { cookie: session.cookie });
+      add(name, gateway, apiHeaders(session.cookie));
     }
   }
 

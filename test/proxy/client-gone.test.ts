@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
+import { CSRF_HEADER } from '../support/http.ts';
 import type { LoginResult } from '../support/login.ts';
 import { startTestUpstream, type TestUpstream } from './upstream.ts';
 
@@ -47,7 +48,7 @@ describe('a client that disconnects before its request is forwarded', () => {
   it('is not forwarded once the refresh it waited for is done', async () => {
     clock.advance(6 * MINUTE);
     const cookie = await browser.jar.getCookieString(stack.url);
-    const req = request(`${stack.url}/t/echo`, { headers: { cookie }, agent: false });
+    const req = request(`${stack.url}/t/echo`, { headers: { cookie, [CSRF_HEADER.name]: CSRF_HEADER.value }, agent: false });
     req.on('error', () => undefined);
     req.end();
     // The refresh is under way (the token endpoint takes 600 ms): the client gives up.

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
+import { CSRF_HEADER } from '../support/http.ts';
 import type { LoginResult } from '../support/login.ts';
 import { startTestUpstream, type TestUpstream } from './upstream.ts';
 
@@ -53,7 +54,7 @@ describe('the gateway’s own paths', () => {
 
 describe('cookies the gateway sets on a proxied response', () => {
   it('a forged session cookie is cleared even when the upstream sets cookies of its own', async () => {
-    const res = await fetch(`${stack.url}/set-cookie`, { headers: { cookie: 'tg_session=forged-value' } });
+    const res = await fetch(`${stack.url}/set-cookie`, { headers: { cookie: 'tg_session=forged-value', [CSRF_HEADER.name]: CSRF_HEADER.value } });
     expect(res.status).toBe(200);
     const lines = res.headers.getSetCookie();
     expect(lines).toContain('upstream_pref=1; Path=/');
@@ -90,7 +91,7 @@ describe('what a proxied request records', () => {
 function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, agent: false }, (res) => {
+    const req = request({ host: hostname, port, path, agent: false, headers: { [CSRF_HEADER.name]: CSRF_HEADER.value } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));

@@ -52,6 +52,17 @@ describe('the gateway’s own paths', () => {
   });
 });
 
+describe('the connection to the upstream', () => {
+  it('a client that asks for Connection: close does not pass it on: the upstream sees keep-alive', async () => {
+    // node:http without an agent sends `Connection: close`.
+    const res = await rawGet(stack.url, '/echo');
+    expect(res.status).toBe(200);
+    const [seen] = upstream.seen;
+    expect(seen!.headers.connection).toBe('keep-alive');
+    expect(seen!.headers.host).toBe(new URL(upstream.url).host);
+  });
+});
+
 describe('cookies the gateway sets on a proxied response', () => {
   it('a forged session cookie is cleared even when the upstream sets cookies of its own', async () => {
     const res = await fetch(`${stack.url}/set-cookie`, { headers: { cookie: 'tg_session=forged-value', [CSRF_HEADER.name]: CSRF_HEADER.value } });

@@ -98,10 +98,12 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
       this.#state = 'discarding';
       return;
     }
+    const { res } = this.#client;
+    // A head Node refuses to write (an invalid header value) throws here: still 'waiting', so
+    // undici's abort reaches onResponseError and the client gets a 502, not a cut connection.
+    res.writeHead(statusCode, statusMessage, this.#client.responseHeaders(headers));
     this.#state = 'streaming';
     this.#client.onHead(statusCode);
-    const { res } = this.#client;
-    res.writeHead(statusCode, statusMessage, this.#client.responseHeaders(headers));
     // An event stream or a chunked download: the head goes now, before the first chunk exists.
     if (headers['content-length'] === undefined) res.flushHeaders();
   }

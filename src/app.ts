@@ -89,7 +89,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const ownsStore = deps.store === undefined;
   const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError: (err) => logger.warn({ err }, 'store connection error') });
   const store = instrumentStore(rawStore, metrics);
-  const providers = deps.providers ?? createProviders(config.providers, { now });
+  // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
+  const onDiscoveryFailure = (provider: string, err: unknown) =>
+    logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
+  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
   const keyring = new Keyring(config.keys.encryption);
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
@@ -179,12 +182,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     revoker,
     tokens,
     async start() {
+      // Failures are logged with their cause by onDiscoveryFailure (or, for injected providers, here).
       const results = await Promise.allSettled([...providers.values()].map((provider) => provider.init()));
+      if (deps.providers === undefined) return;
       results.forEach((result, index) => {
-        if (result.status === 'rejected') {
-          const id = [...providers.keys()][index];
-          logger.warn({ provider: id }, 'provider discovery failed; retrying on first use');
-        }
+        if (result.status === 'rejected') onDiscoveryFailure([...providers.keys()][index]!, result.reason);
       });
     },
     callback() {

@@ -44,6 +44,7 @@ export class OidcProvider implements Provider {
   readonly #auth: ClientAuthentication;
   readonly #scopes: string[];
   readonly #now: () => number;
+  readonly #onDiscoveryFailure: ((providerId: string, err: unknown) => void) | undefined;
   #discovered: Discovered | undefined;
   #discovering: Promise<Discovered> | undefined;
 
@@ -55,6 +56,7 @@ export class OidcProvider implements Provider {
     this.#auth = clientAuthentication(config.tokenEndpointAuthMethod, config);
     this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
     this.#now = clockOf(deps);
+    this.#onDiscoveryFailure = deps.onDiscoveryFailure;
   }
 
   get ready(): boolean {
@@ -76,6 +78,10 @@ export class OidcProvider implements Provider {
         };
         this.#discovered = discovered;
         return discovered;
+      })
+      .catch((err: unknown) => {
+        this.#onDiscoveryFailure?.(this.id, err);
+        throw err;
       })
       .finally(() => {
         this.#discovering = undefined;

@@ -134,7 +134,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   app.keys = keys;
   app.silent = true;
   const chain: Middleware[] = [
-    errorHandler(),
+    errorHandler({ jsonOnly: [config.forwardAuth.path] }),
     accessLog({ logger, metrics }),
     securityHeaders(),
     session,

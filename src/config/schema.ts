@@ -98,6 +98,12 @@ const routeSchema = z
     /** Which provider's token to attach; defaults to the session's own provider. */
     provider: providerId.optional(),
     auth: z.enum(['required', 'optional', 'public']).default('required'),
+    /**
+     * Without a session on an `auth: required` route: `error` answers 401 JSON; `login` sends a
+     * page navigation (GET) to /auth/login?returnTo=<the path> and API calls still get the 401.
+     * Absent means `error`.
+     */
+    onUnauthenticated: z.enum(['error', 'login']).optional(),
     stripPrefix: z.boolean().default(false),
     /** Upstream response timeout. */
     timeout: duration('30s'),
@@ -235,6 +241,9 @@ export const configSchema = z
     config.routes.forEach((route, index) => {
       if (route.provider && !ids.has(route.provider)) {
         ctx.addIssue({ code: 'custom', path: ['routes', index, 'provider'], message: `unknown provider "${route.provider}"` });
+      }
+      if (route.onUnauthenticated === 'login' && route.auth !== 'required') {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'onUnauthenticated'], message: 'login applies to auth: required routes only' });
       }
       if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
       prefixes.add(route.prefix);

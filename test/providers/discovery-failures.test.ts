@@ -7,6 +7,7 @@ import { createGateway, type Gateway, type ListeningGateway } from '../../src/ap
 import { configSchema } from '../../src/config/schema.ts';
 import { createMetrics } from '../../src/observability/index.ts';
 import { captureLogger, type CapturedLog } from '../observability/capture.ts';
+import { BrowserClient } from '../support/http.ts';
 import { freePort } from '../support/redis-server.ts';
 
 /**
@@ -142,6 +143,13 @@ describe('a wrong issuer says why', () => {
         expect(body.error).toBe(`Login is unavailable: ${wrong.browser}; try again later`);
         expect(body.error).not.toContain('127.0.0.1');
         expect(discoveryWarnings(log)).toHaveLength(3);
+        // A person navigating there gets the same as a page, with Retry-After.
+        const page = await new BrowserClient().request(`${listening.url}/auth/login`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+        expect(page.status).toBe(503);
+        expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(page.headers['retry-after']).toBe('5');
+        expect(page.text).toContain(`Login is unavailable: ${wrong.browser.replace(/'/g, '&#39;')}; try again later`);
+        expect(page.text).toContain('<code>TOKEN_SERVICE_UNAVAILABLE</code>');
         expect(log.raw).not.toContain('a-client-secret-that-must-not-leak');
       } finally {
         await gateway.close({ graceMs: 0 });

@@ -7,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { NotFoundError } from './errors.ts';
 import { forwardAuthOnMainListener } from './forward-auth/index.ts';
+import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
@@ -137,6 +138,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     errorHandler({ jsonOnly: [config.forwardAuth.path] }),
     accessLog({ logger, metrics }),
     securityHeaders(),
+    canonicalOrigin({ publicOrigin: config.publicOrigin, trustedHosts: config.trustedHosts, exempt: [config.forwardAuth.path] }),
     session,
     ...forwardAuth,
     // The router's middleware adds `params` to the context it is given; Koa supplies it.

@@ -5,6 +5,7 @@ import { generateKey } from '../crypto/keyring.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
 import { ExitCode, type Command, type CommandIo } from './commands.ts';
+import { describeUris, providerUris } from './registration.ts';
 import { parseWorkersFlag, serveWithWorkers, workerCount, WORKERS_OPTION } from './workers.ts';
 
 /**
@@ -162,9 +163,11 @@ function printWelcome(io: CommandIo, config: Config, opsUrl: string): void {
       '',
       `  Open          ${config.publicOrigin}/`,
       `  Log in        ${config.publicOrigin}/auth/login`,
-      `  Redirect URI  ${config.publicOrigin}/auth/callback/${provider.id}   (register it with the provider)`,
       `  Store         ${config.store.type}`,
       `  Health        ${opsUrl}/healthz`,
+      '',
+      `Register with the provider (${provider.id}):`,
+      ...describeUris(providerUris(config, provider)),
       '',
       'Plain HTTP on localhost, for development only. Ctrl-C stops.',
       '',

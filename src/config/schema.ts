@@ -156,6 +156,12 @@ export const configSchema = z
       const url = URL.canParse(origin) ? new URL(origin) : undefined;
       return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
     }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
+    /**
+     * Hostnames served as they are besides publicOrigin's: a page navigation on any other host is
+     * redirected to publicOrigin (see http/canonical-origin.ts). For a proxy in front that sends
+     * an internal name as Host and no X-Forwarded-Host.
+     */
+    trustedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'a hostname without port, e.g. tokengate.internal')).default([]),
     listen: listener(8080).prefault({}),
     /** Operations listener: /metrics, /healthz, /readyz. */
     ops: listener(9464).prefault({}),

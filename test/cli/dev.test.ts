@@ -32,12 +32,27 @@ afterAll(async () => {
 });
 
 describe('tokengate dev', () => {
-  it('prints the URL to open and the redirect URI to register, and warns about ephemeral keys', () => {
+  it('prints the URL to open and the URIs to register, and warns about ephemeral keys', () => {
     const { stdout } = dev.output();
     expect(stdout).toContain(`Open          http://localhost:${port}/`);
-    expect(stdout).toContain(`Redirect URI  http://localhost:${port}/auth/callback/dev`);
+    expect(stdout).toContain(`Redirect URI (callback)   http://localhost:${port}/auth/callback/dev`);
+    expect(stdout).toContain(`Post-logout redirect URI  http://localhost:${port}/`);
+    expect(stdout).toContain(`Back-channel logout URI   http://localhost:${port}/auth/backchannel-logout/dev`);
     expect(stdout).toMatch(/WARN.*ephemeral keys/);
     expect(stdout).toMatch(/WARN.*plain-http public origin/);
+  });
+
+  it('redirects a page navigation on 127.0.0.1 to the same path on localhost, and serves API calls there', async () => {
+    const navigation = await new BrowserClient().request(`http://127.0.0.1:${port}/some/page?x=1`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+    });
+    expect(navigation.status).toBe(308);
+    expect(navigation.location).toBe(`http://localhost:${port}/some/page?x=1`);
+    // A Host the client chose is never the target.
+    const forged = await new BrowserClient().request(`http://127.0.0.1:${port}/auth/login`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', host: 'evil.example' },
+    });
+    expect(forged.location).toBe(`http://localhost:${port}/auth/login`);
   });
 
   it('answers /auth/session with 401 JSON on plain HTTP, on 127.0.0.1', async () => {

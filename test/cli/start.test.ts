@@ -57,6 +57,15 @@ describe('tokengate start', () => {
         ops: `http://127.0.0.1:${ports.ops}`,
         forwardAuth: `http://127.0.0.1:${ports.verify}/auth/verify`,
       });
+      // Where to go, and what to register with the provider.
+      await cli.waitFor(/register with provider op/);
+      const lines = cli.output().stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.find((line) => line['open'] !== undefined)).toMatchObject({ open: `http://127.0.0.1:${ports.main}/` });
+      expect(lines.find((line) => line['provider'] === 'op' && line['callback'] !== undefined)).toMatchObject({
+        callback: `http://127.0.0.1:${ports.main}/auth/callback/op`,
+        postLogout: `http://127.0.0.1:${ports.main}/`,
+        backchannelLogout: `http://127.0.0.1:${ports.main}/auth/backchannel-logout/op`,
+      });
       expect((await fetch(`http://127.0.0.1:${ports.ops}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
       const session = await fetch(`http://127.0.0.1:${ports.main}/auth/session`);

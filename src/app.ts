@@ -66,6 +66,8 @@ export interface Gateway {
   readonly revoker: Revoker;
   /** The only code that refreshes or writes tokens. */
   readonly tokens: TokenService;
+  /** The store client's last connection-level error (refused, reset, a failed AUTH or SELECT), if any. */
+  lastStoreConnectionError(): Error | undefined;
   /** Provider discovery. A provider that cannot be reached is retried on its first use. */
   start(): Promise<void>;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
@@ -88,7 +90,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logging);
   const metrics = deps.metrics ?? createMetrics();
   const ownsStore = deps.store === undefined;
-  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError: (err) => logger.warn({ err }, 'store connection error') });
+  let storeConnectionError: Error | undefined;
+  const onConnectionError = (err: Error) => {
+    storeConnectionError = err;
+    logger.warn({ err }, 'store connection error');
+  };
+  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError });
   const store = instrumentStore(rawStore, metrics);
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
   const onDiscoveryFailure = (provider: string, err: unknown) =>
@@ -183,6 +190,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     cookies,
     revoker,
     tokens,
+    lastStoreConnectionError: () => storeConnectionError,
     async start() {
       // Failures are logged with their cause by onDiscoveryFailure (or, for injected providers, here).
       const results = await Promise.allSettled([...providers.values()].map((provider) => provider.init()));

@@ -6,7 +6,7 @@ import { discover, discoveryUrl } from '../providers/discovery.ts';
 import { GOOGLE_ENDPOINTS } from '../providers/google.ts';
 import { ProviderHttp } from '../providers/http.ts';
 import { createStore } from '../store/index.ts';
-import { storeTarget } from './store-target.ts';
+import { storeTarget } from '../config/store-target.ts';
 
 /**
  * `check-config --online`: contacts what the configuration names, the way `start` would, and
@@ -65,13 +65,15 @@ async function countKeys(http: ProviderHttp, url: string): Promise<number> {
 async function checkStore(config: Config): Promise<OnlineCheck> {
   const name = `store ${storeTarget(config.store)}`;
   if (config.store.type === 'memory') return { name, ok: true, detail: 'in this process, nothing to contact' };
-  let connectionError: string | undefined;
-  const store = createStore(config.store, { onConnectionError: (err) => (connectionError ??= err.message) });
+  let connectionError: Error | undefined;
+  const store = createStore(config.store, { onConnectionError: (err) => (connectionError ??= err) });
   try {
     await store.ping();
+    // A reply error while connecting (a SELECT of a database the server lacks) leaves the client on another database.
+    if (connectionError?.name === 'ReplyError') return { name, ok: false, detail: `connection setup refused: ${connectionError.message}` };
     return { name, ok: true, detail: 'PING answered' };
   } catch (err) {
-    return { name, ok: false, detail: connectionError ?? describeFailure(err) };
+    return { name, ok: false, detail: connectionError?.message ?? describeFailure(err) };
   } finally {
     await store.close().catch(() => undefined);
   }

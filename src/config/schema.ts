@@ -118,7 +118,14 @@ const redisNode = z.object({ host: z.string().min(1), port }).strict();
 const redisSchema = z
   .object({
     /** Standalone Redis: `redis://[user:pass@]host:port/db` or `rediss://...`. */
-    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .superRefine((value, ctx) => {
+        const problem = redisDbProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     sentinel: z
       .object({
         sentinels: z.array(redisNode).min(1),
@@ -152,10 +159,13 @@ const storeSchema = z.discriminatedUnion('type', [
 export const configSchema = z
   .object({
     /** The origin browsers use to reach this gateway, e.g. https://app.example.com. */
-    publicOrigin: httpOrigin.refine((origin) => {
-      const url = URL.canParse(origin) ? new URL(origin) : undefined;
-      return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
-    }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
+    publicOrigin: httpUrl
+      .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), 'must be an origin only (scheme://host[:port]), without a path, query or fragment: Tokengate serves /auth/* at the root of it')
+      .pipe(httpOrigin)
+      .refine((origin) => {
+        const url = URL.canParse(origin) ? new URL(origin) : undefined;
+        return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
+      }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
     /**
      * Hostnames served as they are besides publicOrigin's: a page navigation on any other host is
      * redirected to publicOrigin (see http/canonical-origin.ts). For a proxy in front that sends
@@ -258,6 +268,21 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
     }
   });
+
+/** `https://app.example.com` or `https://app.example.com/`: nothing after the host but a slash. */
+function isBareOrigin(url: URL): boolean {
+  return url.pathname === '/' && url.search === '' && url.hash === '' && !/[?#]$/.test(url.href);
+}
+
+/** A Redis URL's database: `/`, nothing, or `/<index>` with an index from 0 to 65535. */
+export function redisDbProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'must be a redis:// or rediss:// URL';
+  const path = new URL(value).pathname;
+  if (path === '' || path === '/') return undefined;
+  const index = /^\/(\d{1,5})$/.exec(path)?.[1];
+  if (index === undefined || Number(index) > 65535) return `the database index must be a whole number (0-15 on a default Redis server), got "${path.slice(1, 30)}"`;
+  return undefined;
+}
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);

@@ -1,6 +1,8 @@
 import { createGateway, type Gateway, type GatewayDeps, type ListeningGateway } from '../app.ts';
 import type { Config } from '../config/index.ts';
 import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/index.ts';
+import { storeLocation } from '../config/store-target.ts';
+import { GatewayError } from '../errors.ts';
 import { closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal } from './signals.ts';
 
@@ -42,11 +44,7 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
     if (ops !== undefined) await closeServer(ops.server);
   };
   try {
-    try {
-      await gateway.store.ping();
-    } catch (err) {
-      throw new StartupError(`the ${config.store.type} store does not answer`, { cause: err });
-    }
+    await checkStore(gateway, config);
     await gateway.start();
 
     const main = await listening('main', `${config.listen.host}:${config.listen.port}`, () => gateway.listen());
@@ -89,13 +87,57 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
   }
 }
 
+/**
+ * The store must answer, and as configured: a reply error while the connection was set up (a
+ * SELECT of a database the server does not have, a refused AUTH) fails the start even when PING
+ * answers, since the client would otherwise work on another database. The message names the
+ * store (no credentials) and the cause (errno or the server's reply).
+ */
+async function checkStore(gateway: Gateway, config: Config): Promise<void> {
+  const where = config.store.type === 'memory' ? '' : ` (${storeLocation(config.store)})`;
+  try {
+    await gateway.store.ping();
+  } catch (err) {
+    const cause = gateway.lastStoreConnectionError() ?? err;
+    throw new StartupError(`the ${config.store.type} store does not answer${where}: ${causeText(cause)}`, { cause: err });
+  }
+  const setup = gateway.lastStoreConnectionError();
+  if (setup?.name === 'ReplyError') {
+    const db = config.store.type === 'redis' && config.store.redis.url !== undefined ? new URL(config.store.redis.url).pathname.slice(1) : '';
+    const hint = db !== '' && db !== '0' ? ` (database ${db}: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)` : '';
+    throw new StartupError(`the ${config.store.type} store refused the connection setup${where}: ${causeText(setup)}${hint}`, { cause: setup });
+  }
+}
+
+/** An error's message when it is a connection error (no secrets in those), else its name and code. */
+function causeText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
+  const message = err.name === 'StoreUnavailableError' || err instanceof GatewayError ? (cause?.message ?? err.message) : err.message;
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+const LISTEN_HINTS: Record<string, string> = {
+  EADDRINUSE: ', another process uses this port',
+  EACCES: ', this port needs privileges',
+  EADDRNOTAVAIL: ', this machine has no such address',
+};
+
+/** The setting (and for the main listener, the `dev` flag) that moves a listener. */
+function settingOf(listener: string): string {
+  if (listener === 'main') return '; change listen.host/listen.port (tokengate dev: --port)';
+  if (listener === 'ops') return '; change ops.host/ops.port';
+  return '; change forwardAuth.listen.host/port';
+}
+
 async function listening<T>(name: string, where: string, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}`, { cause: err });
+      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}${LISTEN_HINTS[code]}${settingOf(name)}`, { cause: err });
     }
     throw err;
   }

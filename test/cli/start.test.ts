@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { freePort } from '../support/nginx.ts';
+import { skipRedisSuite, startRedisServer } from '../support/redis-server.ts';
 import { runCli, startCli } from './run-cli.ts';
 
 /** `tokengate start` as a child process: its listeners, its signals, its exit codes. */
@@ -43,6 +44,12 @@ logging: { level: info }
 `,
   );
   return file;
+}
+
+const skipRedis = skipRedisSuite('start with a Redis database out of range', 'redis-server');
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').at(-1)!;
 }
 
 describe('tokengate start', () => {
@@ -90,6 +97,8 @@ describe('tokengate start', () => {
       const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: await freePort(), ops: port })], { env });
       expect(result.code).toBe(3);
       expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE`);
+      // The last line names the setting to change.
+      expect(lastLine(result.stderr)).toBe(`tokengate: cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE, another process uses this port; change ops.host/ops.port`);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
@@ -101,6 +110,24 @@ describe('tokengate start', () => {
     const result = await runCli(['start', '--config', file], { env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('the redis store does not answer');
+    // The last line carries the cause: where, and the errno. No stack trace anywhere.
+    expect(lastLine(result.stderr)).toBe(`tokengate: the redis store does not answer (redis://127.0.0.1:${closed}/0): connect ECONNREFUSED 127.0.0.1:${closed}`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.skipIf(skipRedis)('exits 3 when the Redis database index is out of range, instead of using another database', async () => {
+    const redis = await startRedisServer();
+    try {
+      const url = `${redis.url.replace(/\/\d*$/, '')}/99`;
+      const file = writeConfig('db99.yaml', { main: await freePort(), ops: await freePort() }, `store: { type: redis, redis: { url: "${url}" } }`);
+      const result = await runCli(['start', '--config', file], { env });
+      expect(result.code).toBe(3);
+      expect(lastLine(result.stderr)).toBe(
+        `tokengate: the redis store refused the connection setup (${url}): ERR DB index is out of range (database 99: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)`,
+      );
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('exits 1 with every problem for an invalid configuration, 2 without --config', async () => {

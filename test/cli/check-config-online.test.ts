@@ -85,6 +85,13 @@ describe.skipIf(skip)('tokengate check-config --online', () => {
     expect(`${stdout}${stderr}`).not.toContain(clientSecret);
   });
 
+  it('fails the store whose database index the server does not have', async () => {
+    const url = `${redis.url.replace(/\/\d*$/, '')}/99`;
+    const { code, stderr } = await runCli(['check-config', '--config', writeConfig('db.yaml', { op: op.issuer }, url), '--online'], { env });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`store redis ${url}: FAIL: connection setup refused: ERR DB index is out of range`);
+  });
+
   it('says so when the issuer is a web server but not an OpenID Provider', async () => {
     const issuer = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
     const file = writeConfig('page.yaml', { op: issuer }, redis.url);

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import { isNavigation } from './navigation.ts';
 
@@ -26,29 +27,49 @@ export interface CanonicalOriginOptions {
   exempt?: readonly string[];
 }
 
-export function canonicalOrigin(options: CanonicalOriginOptions) {
+export interface CanonicalRequest {
+  method: string;
+  /** The request target as received (path and query, or an absolute-form URL). */
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * The decision, pure (any request handler can use it): the absolute URL on `publicOrigin` to
+ * redirect to, or undefined to serve the request.
+ */
+export function canonicalRedirect(options: CanonicalOriginOptions, req: CanonicalRequest): string | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
   const publicOrigin = new URL(options.publicOrigin);
-  const served = new Set([publicOrigin.hostname, ...(options.trustedHosts ?? [])].map((host) => host.toLowerCase()));
-  const exempt = new Set(options.exempt ?? []);
+  const target = URL.canParse(req.url, publicOrigin.origin) ? new URL(req.url, publicOrigin.origin) : undefined;
+  if (target === undefined || options.exempt?.includes(target.pathname) || !isNavigation(req.headers)) return undefined;
+  const host = requestHostname(req.headers);
+  const served = [publicOrigin.hostname, ...(options.trustedHosts ?? [])].map((name) => name.toLowerCase());
+  if (host === undefined || served.includes(host)) return undefined;
+  return `${publicOrigin.origin}${target.pathname}${target.search}`;
+}
+
+/** The Koa step: 308 to canonicalRedirect's URL, or on to the next middleware. */
+export function canonicalOrigin(options: CanonicalOriginOptions) {
   return async function redirectToPublicOrigin(ctx: Context, next: Next): Promise<void> {
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !exempt.has(ctx.path) && isNavigation(ctx.headers)) {
-      const host = requestHostname(ctx);
-      if (host !== undefined && !served.has(host)) {
-        const target = new URL(ctx.originalUrl, publicOrigin.origin);
-        ctx.status = 308;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.redirect(`${publicOrigin.origin}${target.pathname}${target.search}`);
-        return;
-      }
-    }
-    await next();
+    const location = canonicalRedirect(options, { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers });
+    if (location === undefined) return next();
+    ctx.status = 308;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(location);
   };
 }
 
 /** The hostname the browser used: X-Forwarded-Host's first value, else Host. Lower case. */
-function requestHostname(ctx: Context): string | undefined {
-  const forwarded = ctx.get('x-forwarded-host').split(',')[0]!.trim();
-  const raw = forwarded !== '' ? forwarded : ctx.get('host');
+function requestHostname(headers: IncomingHttpHeaders): string | undefined {
+  const forwarded = headerValue(headers['x-forwarded-host']).split(',')[0]!.trim();
+  const raw = forwarded !== '' ? forwarded : headerValue(headers.host).trim();
   if (raw === '' || !URL.canParse(`http://${raw}`)) return undefined;
-  return new URL(`http://${raw}`).hostname.toLowerCase();
+  const url = new URL(`http://${raw}`);
+  // "host:port" only: anything with a path, user info or query is not a Host value.
+  return url.pathname === '/' && url.username === '' && url.search === '' && url.hash === '' ? url.hostname : undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
 }

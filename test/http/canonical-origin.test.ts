@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { createGateway, type Gateway, type ListeningGateway } from '../../src/app.ts';
 import { configSchema } from '../../src/config/schema.ts';
+import { canonicalRedirect } from '../../src/http/canonical-origin.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
 import { BrowserClient } from '../support/http.ts';
 import { completeProviderForms, followMetaRefresh } from '../support/login.ts';
@@ -53,6 +54,22 @@ function raw(target: string, headers: Record<string, string>, method = 'GET'): P
     req.end();
   });
 }
+
+describe('canonicalRedirect (the pure decision)', () => {
+  const options = { publicOrigin: 'https://app.example.com', trustedHosts: ['tg.internal'], exempt: ['/auth/verify'] };
+  const nav = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
+  it('redirects page navigations on other hosts, only to publicOrigin', () => {
+    expect(canonicalRedirect(options, { method: 'GET', url: '/a?b=1', headers: { ...nav, host: '10.0.0.7:8080' } })).toBe('https://app.example.com/a?b=1');
+    expect(canonicalRedirect(options, { method: 'GET', url: 'https://evil.example/a', headers: { ...nav, host: 'evil.example' } })).toBe('https://app.example.com/a');
+  });
+  it('serves the public host, trusted hosts, exempt paths, programs and other methods', () => {
+    expect(canonicalRedirect(options, { method: 'GET', url: '/a', headers: { ...nav, host: 'APP.example.com:443' } })).toBeUndefined();
+    expect(canonicalRedirect(options, { method: 'GET', url: '/a', headers: { ...nav, host: 'tg.internal:8080' } })).toBeUndefined();
+    expect(canonicalRedirect(options, { method: 'GET', url: '/auth/verify', headers: { ...nav, host: 'x' } })).toBeUndefined();
+    expect(canonicalRedirect(options, { method: 'GET', url: '/a', headers: { accept: '*/*', host: 'x' } })).toBeUndefined();
+    expect(canonicalRedirect(options, { method: 'POST', url: '/a', headers: { ...nav, host: 'x' } })).toBeUndefined();
+  });
+});
 
 describe('one canonical origin', () => {
   it('redirects a GET or HEAD page navigation on another host to the same path and query on publicOrigin', async () => {

@@ -25,10 +25,15 @@ export interface ErrorPageLinks {
   home: string;
 }
 
+const TITLES: Record<number, string> = {
+  401: 'You are not signed in',
+  403: 'This request was refused',
+  404: 'Page not found',
+  503: 'Sign-in is unavailable right now',
+};
+
 function titleFor(status: number): string {
-  if (status === 503) return 'Sign-in is unavailable right now';
-  if (status >= 500) return 'Something went wrong';
-  return 'Sign-in could not be completed';
+  return TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'Sign-in could not be completed');
 }
 
 export function errorPageHtml(status: number, body: ErrorBody, links: ErrorPageLinks): string {

@@ -105,6 +105,7 @@ describe('errors on a running gateway', () => {
     expect(text).toContain(`<a href="${retry}">Try again</a>`);
     expect(text).toContain('<a href="/">Back to the app</a>');
     expect(text).not.toMatch(/<script/i);
+    expect(text).toContain(status === 404 ? '<h1>Page not found</h1>' : '<h1>Sign-in could not be completed</h1>');
 
     // The same request from a program: JSON, as before.
     const api = await navigate(path, FETCH);

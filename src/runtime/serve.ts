@@ -112,10 +112,10 @@ async function checkStore(gateway: Gateway, config: Config): Promise<void> {
 /** An error's message when it is a connection error (no secrets in those), else its name and code. */
 function causeText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? err.cause : undefined;
-  const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
-  const message = err.name === 'StoreUnavailableError' || err instanceof GatewayError ? (cause?.message ?? err.message) : err.message;
-  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+  // A GatewayError's own code (STORE_UNAVAILABLE) says nothing new: its cause says why.
+  const source = err instanceof GatewayError && err.cause instanceof Error ? err.cause : err;
+  const code = (source as { code?: unknown }).code;
+  return typeof code === 'string' && !source.message.includes(code) ? `${source.message} (${code})` : source.message;
 }
 
 const LISTEN_HINTS: Record<string, string> = {

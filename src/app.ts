@@ -142,7 +142,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   app.keys = keys;
   app.silent = true;
   const chain: Middleware[] = [
-    errorHandler({ jsonOnly: [config.forwardAuth.path] }),
+    errorHandler({ jsonOnly: [config.forwardAuth.path], providerIds: [...providers.keys()] }),
     accessLog({ logger, metrics }),
     securityHeaders(),
     canonicalOrigin({ publicOrigin: config.publicOrigin, trustedHosts: config.trustedHosts, exempt: [config.forwardAuth.path] }),

@@ -19,10 +19,11 @@ export interface ErrorBody {
  * small HTML page with links onward (error-page.ts), instead of JSON: a person, not a program,
  * is looking at it. Programs (fetch, XHR, curl) always get JSON. `jsonOnly` names paths that
  * always answer JSON (the forward-auth verify path, which ingresses call with the browser's
- * headers).
+ * headers); `providerIds` are the configured providers a "Try again" link may name.
  */
-export function errorHandler(options: { jsonOnly?: readonly string[] } = {}) {
+export function errorHandler(options: { jsonOnly?: readonly string[]; providerIds?: readonly string[] } = {}) {
   const jsonOnly = new Set(options.jsonOnly ?? []);
+  const providerIds = new Set(options.providerIds ?? []);
   return async function handleErrors(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
     try {
       await next();
@@ -36,7 +37,7 @@ export function errorHandler(options: { jsonOnly?: readonly string[] } = {}) {
       if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ err }, 'request failed');
       if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
       ctx.set('Cache-Control', 'no-store');
-      if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, body);
+      if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, body, providerIds);
       else ctx.body = body;
     }
   };

@@ -66,25 +66,24 @@ export function errorPagePolicy(): string {
   return `default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
-const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
 /**
- * "Try again" goes to the login of the provider this request was about, when it names one (the
- * callback's path, the login's `provider`), without any returnTo (it may be what was wrong).
+ * "Try again" goes to the login of the provider this request was about, when it names a
+ * configured one (the callback's path, the login's `provider`), without any returnTo (it may be
+ * what was wrong); else to the plain login.
  */
-export function retryLink(ctx: Context): string {
+export function retryLink(ctx: Context, providerIds: ReadonlySet<string>): string {
   const fromCallback = /^\/auth\/callback\/([^/]+)$/.exec(ctx.path)?.[1];
   const fromLogin = ctx.path === '/auth/login' ? ctx.query['provider'] : undefined;
   const provider = fromCallback ?? (typeof fromLogin === 'string' ? fromLogin : undefined);
-  return provider !== undefined && PROVIDER_ID.test(provider) ? `/auth/login?provider=${provider}` : '/auth/login';
+  return provider !== undefined && providerIds.has(provider) ? `/auth/login?provider=${encodeURIComponent(provider)}` : '/auth/login';
 }
 
-export function sendErrorPage(ctx: Context, status: number, body: ErrorBody): void {
+export function sendErrorPage(ctx: Context, status: number, body: ErrorBody, providerIds: ReadonlySet<string>): void {
   ctx.status = status;
   ctx.set('Content-Security-Policy', errorPagePolicy());
   ctx.set('X-Frame-Options', 'DENY');
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = errorPageHtml(status, body, { retry: retryLink(ctx), home: '/' });
+  ctx.body = errorPageHtml(status, body, { retry: retryLink(ctx, providerIds), home: '/' });
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', "'": '&#39;', '<': '&lt;', '>': '&gt;' };

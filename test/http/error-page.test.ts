@@ -89,7 +89,7 @@ describe('errors on a running gateway', () => {
   }
 
   it.each([
-    ['an unknown provider', '/auth/login?provider=nope', 400, 'BAD_REQUEST', 'Unknown provider', '/auth/login?provider=nope'],
+    ['an unknown provider', '/auth/login?provider=nope', 400, 'BAD_REQUEST', 'Unknown provider', '/auth/login'],
     ['a bad returnTo', '/auth/login?provider=op&returnTo=//evil.example', 400, 'BAD_REQUEST', 'returnTo must be a path on this site', '/auth/login?provider=op'],
     ['a callback without a login in progress', '/auth/callback/op?state=s&code=c', 400, 'BAD_REQUEST', 'No login in progress in this browser', '/auth/login?provider=op'],
     ['Deny at the provider (no login cookie)', '/auth/callback/op?error=access_denied&state=s', 400, 'BAD_REQUEST', 'No login in progress in this browser', '/auth/login?provider=op'],

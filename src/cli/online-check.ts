@@ -69,8 +69,9 @@ async function checkStore(config: Config): Promise<OnlineCheck> {
   const store = createStore(config.store, { onConnectionError: (err) => (connectionError ??= err) });
   try {
     await store.ping();
-    // A reply error while connecting (a SELECT of a database the server lacks) leaves the client on another database.
-    if (connectionError?.name === 'ReplyError') return { name, ok: false, detail: `connection setup refused: ${connectionError.message}` };
+    // A reply error while connecting to a selected database (a SELECT the server refuses) leaves the client on database 0.
+    const db = config.store.redis.url === undefined ? '' : new URL(config.store.redis.url).pathname.slice(1);
+    if (db !== '' && db !== '0' && connectionError?.name === 'ReplyError') return { name, ok: false, detail: `connection setup refused: ${connectionError.message}` };
     return { name, ok: true, detail: 'PING answered' };
   } catch (err) {
     return { name, ok: false, detail: connectionError?.message ?? describeFailure(err) };

@@ -88,9 +88,9 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
 }
 
 /**
- * The store must answer, and as configured: a reply error while the connection was set up (a
- * SELECT of a database the server does not have, a refused AUTH) fails the start even when PING
- * answers, since the client would otherwise work on another database. The message names the
+ * The store must answer, and as configured: when the URL selects a database, a reply error while
+ * the connection was set up (a SELECT of a database the server does not have) fails the start
+ * even though PING answers, since the client would otherwise work on database 0. The message names the
  * store (no credentials) and the cause (errno or the server's reply).
  */
 async function checkStore(gateway: Gateway, config: Config): Promise<void> {
@@ -101,10 +101,12 @@ async function checkStore(gateway: Gateway, config: Config): Promise<void> {
     const cause = gateway.lastStoreConnectionError() ?? err;
     throw new StartupError(`the ${config.store.type} store does not answer${where}: ${causeText(cause)}`, { cause: err });
   }
+  // Only when the URL selects a database: some managed Redis services refuse CLIENT SETNAME at
+  // connect, which is harmless; a refused SELECT is not.
+  const db = config.store.type === 'redis' && config.store.redis.url !== undefined ? new URL(config.store.redis.url).pathname.slice(1) : '';
   const setup = gateway.lastStoreConnectionError();
-  if (setup?.name === 'ReplyError') {
-    const db = config.store.type === 'redis' && config.store.redis.url !== undefined ? new URL(config.store.redis.url).pathname.slice(1) : '';
-    const hint = db !== '' && db !== '0' ? ` (database ${db}: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)` : '';
+  if (db !== '' && db !== '0' && setup?.name === 'ReplyError') {
+    const hint = ` (database ${db}: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)`;
     throw new StartupError(`the ${config.store.type} store refused the connection setup${where}: ${causeText(setup)}${hint}`, { cause: setup });
   }
 }

@@ -52,7 +52,7 @@ export async function discover(http: ProviderHttp, issuer: string): Promise<Oidc
 
 /** A failed fetch of the discovery document, reworded to say where and why. Always transient. */
 function fetchFailure(http: ProviderHttp, url: string, err: ProviderError): ProviderError {
-  const where = `${http.providerId}: discovery at ${url} failed`;
+  const where = `${http.providerId}: discovery at ${shown(url)} failed`;
   const code = causeCode(err);
   const fail = (problem: DiscoveryProblem, why: string) =>
     new ProviderError(http.providerId, `${where}: ${why}`, {
@@ -68,6 +68,16 @@ function fetchFailure(http: ProviderHttp, url: string, err: ProviderError): Prov
     return fail('http_status', `HTTP ${err.httpStatus}: is the issuer URL right? Tokengate reads <issuer>/.well-known/openid-configuration`);
   }
   return fail('not_a_provider', `HTTP ${err.httpStatus} with a body that is not a JSON object: this is not an OpenID Provider's discovery document`);
+}
+
+/** A URL for messages: without user info (an issuer should have none, but a message never shows it). */
+function shown(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 function causeCode(err: ProviderError): string | undefined {
@@ -98,7 +108,7 @@ export function discoveryFailureText(problem: DiscoveryProblem): string {
 
 export function readMetadata(providerId: string, issuer: string, body: JsonObject, url: string = discoveryUrl(issuer)): OidcMetadata {
   const rejected = (problem: DiscoveryProblem, why: string) =>
-    new ProviderError(providerId, `${providerId}: discovery document at ${url} rejected: ${why}`, {
+    new ProviderError(providerId, `${providerId}: discovery document at ${shown(url)} rejected: ${why}`, {
       transient: true,
       cause: { code: undefined, status: undefined, problem } satisfies DiscoveryCause,
     });
@@ -133,9 +143,9 @@ export function readMetadata(providerId: string, issuer: string, body: JsonObjec
 
 /** "expected vs actual", with the usual culprit (a trailing slash) named. */
 function issuerMismatch(configured: string, actual: unknown): string {
-  if (typeof actual !== 'string') return `the document has no issuer; the configured issuer is ${JSON.stringify(configured)}`;
-  const shown = JSON.stringify(actual.length > 200 ? `${actual.slice(0, 200)}...` : actual);
+  if (typeof actual !== 'string') return `the document has no issuer; the configured issuer is ${JSON.stringify(shown(configured))}`;
+  const quoted = JSON.stringify(actual.length > 200 ? `${actual.slice(0, 200)}...` : actual);
   const slashOnly = actual.replace(/\/+$/, '') === configured.replace(/\/+$/, '');
-  const hint = slashOnly ? ` (they differ only in a trailing slash: set issuer to exactly ${shown})` : ' (issuer must equal the provider\'s issuer exactly)';
-  return `the provider's issuer is ${shown} but the configured issuer is ${JSON.stringify(configured)}${hint}`;
+  const hint = slashOnly ? ` (they differ only in a trailing slash: set issuer to exactly ${quoted})` : ' (issuer must equal the provider\'s issuer exactly)';
+  return `the provider's issuer is ${quoted} but the configured issuer is ${JSON.stringify(shown(configured))}${hint}`;
 }

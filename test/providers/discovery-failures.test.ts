@@ -157,6 +157,18 @@ describe('a wrong issuer says why', () => {
     });
   }
 
+  it('never shows user info written into an issuer URL', async () => {
+    const port = await freePort();
+    const { gateway, log } = await gatewayFor(`http://someone:issuer-password@127.0.0.1:${port}`);
+    try {
+      expect(discoveryWarnings(log)[0]).toContain(`op: discovery at http://127.0.0.1:${port}/.well-known/openid-configuration failed: cannot connect (ECONNREFUSED)`);
+      expect(log.raw).not.toContain('issuer-password');
+      expect(JSON.stringify(await gateway.readiness())).not.toContain('issuer-password');
+    } finally {
+      await gateway.close({ graceMs: 0 });
+    }
+  });
+
   it('the right issuer: no warning, ready, login redirects to the provider', async () => {
     const { gateway, listening, log } = await gatewayFor(op.issuer);
     try {

@@ -78,6 +78,16 @@ function reword(issue: Issue, input: unknown): string {
       }
       return 'not any of the accepted forms';
     }
+    case 'too_small':
+    case 'too_big': {
+      // Zod's own wording starts "Too small"/"Too big"; a message the schema chose is kept.
+      if (!/^Too (small|big)/.test(issue.message)) return issue.message;
+      const limit = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+      const bound = issue.code === 'too_small' ? 'at least' : 'at most';
+      if (issue.origin === 'string') return issue.code === 'too_small' && limit === 1 ? 'must not be empty' : `must be ${bound} ${limit} characters`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `needs ${bound} ${limit} item${limit === 1 ? '' : 's'}`;
+      return `must be ${bound} ${limit}`;
+    }
     case 'invalid_value':
       return `must be one of ${issue.values.map((option) => String(option)).join(', ')}; got ${shortQuote(value)}`;
     default:

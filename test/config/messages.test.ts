@@ -85,6 +85,15 @@ describe('configuration messages', () => {
     ]);
   });
 
+  it('a too short or too large value says the bound in words', () => {
+    const issues = issuesOf(`publicOrigin: https://app.example.com\nlisten: { port: 70000 }\nproviders:\n  - { id: x, type: oidc, issuer: https://l.example.com, clientId: "", clientSecret: s }\nstore: { type: redis, redis: { sentinel: { name: m, sentinels: [] } } }\n`);
+    expect(issues).toEqual([
+      { path: 'listen.port', message: 'must be at most 65535' },
+      { path: 'store.redis.sentinel.sentinels', message: 'needs at least 1 item' },
+      { path: 'providers.0.clientId', message: 'must not be empty' },
+    ]);
+  });
+
   it('refuses a publicOrigin with a path, query or fragment; a trailing slash is fine', () => {
     for (const origin of ['https://app.example.com/app', 'https://app.example.com/?x=1', 'https://app.example.com/#top']) {
       expect(issuesOf(`publicOrigin: "${origin}"\nproviders:\n${provider}\n`)).toEqual([

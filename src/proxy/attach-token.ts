@@ -3,6 +3,7 @@ import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
 import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
+import { unauthenticatedAnswer } from './unauthenticated-answer.ts';
 
 /**
  * The route's auth policy, for HTTP requests and WebSocket handshakes alike:
@@ -33,13 +34,22 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
   return tokens.getAccessToken(sid, { session, tokens: request.tokens });
 }
 
-/** The handler's step: leaves the bearer (if any) and the refresh outcome on the request. */
+/**
+ * The handler's step: leaves the bearer (if any) and the refresh outcome on the request. A person's
+ * page navigation without a session, on a route with `onUnauthenticated: login`, is not
+ * authorized but sent to the login: the step answers the login URL to redirect to.
+ */
 export function authorizeStep(tokens: TokenService) {
-  return async function authorize(request: ProxiedRequest): Promise<void> {
-    const { session } = request;
+  return async function authorize(request: ProxiedRequest): Promise<string | undefined> {
+    const { session, req } = request;
+    const route = request.route.config;
+    if (session === undefined) {
+      const answer = unauthenticatedAnswer(route, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+      if (answer.kind === 'login') return answer.location;
+    }
     let bearer: BearerToken | undefined;
     try {
-      bearer = await bearerFor(request.route.config, session === undefined ? {} : { sid: session.sid, session: session.record, tokens: session.tokens }, tokens);
+      bearer = await bearerFor(route, session === undefined ? {} : { sid: session.sid, session: session.record, tokens: session.tokens }, tokens);
     } catch (err) {
       if (session !== undefined) request.refreshOutcome = failureOutcome(err);
       throw err;
@@ -48,5 +58,6 @@ export function authorizeStep(tokens: TokenService) {
       request.bearer = bearer;
       request.refreshOutcome = bearer.outcome;
     }
+    return undefined;
   };
 }

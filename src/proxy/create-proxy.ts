@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
+import type { CanonicalOriginOptions } from '../http/canonical-origin.ts';
 import { csrfOptionsFrom, csrfPolicy } from '../http/csrf.ts';
 import type { Metrics } from '../observability/index.ts';
 import { NotFoundError } from '../errors.ts';
@@ -45,6 +46,8 @@ export interface CreateProxyOptions extends ProxyOptions {
   sessions: SessionStepOptions;
   /** How a WebSocket handshake finds its session; without it, handshakes are anonymous. */
   upgradeSessions?: UpgradeSessionReader;
+  /** The canonical-origin rule the Koa app applies too (src/http/canonical-origin.ts). */
+  canonical: CanonicalOriginOptions;
   /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path). */
   gatewayOwns(path: string): boolean;
   metrics?: ProxyOptions['metrics'] & Pick<Metrics, 'countRequest'>;
@@ -66,6 +69,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     steps: {
       loadSession: sessionStep(options.sessions),
       csrf: csrfPolicy(csrfOptionsFrom(config)),
+      canonical: options.canonical,
       authorize: authorizeStep(tokens),
       forward: forwardStep({
         engine,

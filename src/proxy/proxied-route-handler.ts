@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { CsrfRejectedError } from '../errors.ts';
 import { csrfRejection, type CsrfPolicy } from '../http/csrf.ts';
 import { requestIdFrom, securityEvent, writeAccessLine, type Metrics } from '../observability/index.ts';
+import { canonicalRedirect, type CanonicalOriginOptions } from '../http/canonical-origin.ts';
 import { answerError } from './answer-error.ts';
+import { answerRedirect } from './answer-redirect.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
 import { requestLog, type RequestLog } from './request-log.ts';
 import { routeCsrfRule } from './route-csrf.ts';
@@ -14,10 +16,12 @@ import type { RouteTable } from './route-table.ts';
  * router or middleware chain, in these steps, each a function of the typed ProxiedRequest:
  *
  *   match route    the route table; no route (or a path it rejects) → not ours: Koa answers
+ *   canonical host a person's page navigation on another host → 308 to the public origin
  *   load session   cookie → session and token set, one store round trip
  *   check CSRF     the route's CSRF rule (the header on every method unless `csrf: unsafe`;
  *                  not for page navigations on `page` routes) and an allowed Origin, else 403
- *   authorize      the route's auth policy; the session's token from TokenService
+ *   authorize      the route's auth policy; the session's token from TokenService (or, for a
+ *                  page navigation without a session on a `login` route, 302 to the login)
  *   forward        header policy, body buffering, upstream exchange, replay once on 401,
  *                  stream back with the gateway's headers
  *
@@ -29,7 +33,10 @@ import type { RouteTable } from './route-table.ts';
 export interface ProxiedRouteSteps {
   loadSession(request: ProxiedRequest, log: () => RequestLog): Promise<void>;
   csrf: CsrfPolicy;
-  authorize(request: ProxiedRequest): Promise<void>;
+  /** The public origin for people's page navigations (308 from another host). */
+  canonical: CanonicalOriginOptions;
+  /** Resolves with a login URL to redirect to instead, or undefined once authorized. */
+  authorize(request: ProxiedRequest): Promise<string | undefined>;
   forward(request: ProxiedRequest, log: () => RequestLog): Promise<void>;
 }
 
@@ -47,14 +54,17 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
   const { table, gatewayOwns, steps, logger, metrics } = options;
 
   async function serve(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
+    const { method = 'GET', headers, url = '/' } = request.req;
+    const canonical = canonicalRedirect(steps.canonical, { method, url, headers });
+    if (canonical !== undefined) return answerRedirect(request, 308, canonical);
     await steps.loadSession(request, log);
-    const { method = 'GET', headers } = request.req;
     const reason = csrfRejection(steps.csrf, routeCsrfRule(request.route.config), { method, headers });
     if (reason !== undefined) {
       securityEvent(log(), 'csrf_rejected', { reason, method });
       throw new CsrfRejectedError();
     }
-    await steps.authorize(request);
+    const login = await steps.authorize(request);
+    if (login !== undefined) return answerRedirect(request, 302, login);
     await steps.forward(request, log);
   }
 

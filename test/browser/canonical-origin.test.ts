@@ -32,7 +32,8 @@ beforeAll(async () => {
     publicOrigin: `http://localhost:${port}`,
     keys: { encryption: [{ kid: 'k1', key: randomBytes(32).toString('base64url') }], cookie: [randomBytes(32).toString('base64url')] },
     providers: [{ id: 'op', type: 'oidc', issuer: op.issuer, clientId: 'tg', clientSecret }],
-    routes: [{ prefix: '/', upstream: api.url, onUnauthenticated: 'login' }],
+    // A page route: navigations carry no CSRF header (page: true), and without a session go to the login.
+    routes: [{ prefix: '/', upstream: api.url, onUnauthenticated: 'login', page: true }],
   });
   gateway = createGateway(config, { logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }) });
   await gateway.start();

@@ -30,7 +30,9 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
       }
       continue;
     }
-    const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
+    // A cross-field rule may report a field as missing too (`params.missing`, see schema.ts).
+    const flaggedMissing = issue.code === 'custom' && (issue.params as { missing?: unknown } | undefined)?.missing === true;
+    const missing = (issue.code === 'invalid_type' || flaggedMissing) && valueAt(input, issue.path) === undefined;
     described.push({ path: pathText(issue.path), message: missing ? required(issue.path, input) : reword(issue, input), ...(missing ? { missing: true } : {}) });
   }
   // A misspelt key is the problem; the field it was meant to be is not also "required".

@@ -99,7 +99,8 @@ const oidcProvider = z
       ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'private_key_jwt needs privateKey (PEM or JWK)' });
     }
     if (provider.tokenEndpointAuthMethod !== 'private_key_jwt' && provider.clientSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${provider.tokenEndpointAuthMethod} needs clientSecret` });
+      // Reported like any missing field: "required", naming the environment variables (messages.ts).
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${provider.tokenEndpointAuthMethod} needs clientSecret`, params: { missing: true } });
     }
   });
 
@@ -352,8 +353,10 @@ export const configSchema = z
       }
     });
     config.routes.forEach((route, index) => requireTls(route.upstream, route.allowInsecure === true, ['routes', index, 'upstream']));
+    const originIsValid = URL.canParse(config.publicOrigin) && isBareOrigin(new URL(config.publicOrigin));
     config.providers.forEach((provider, index) => {
-      if (provider.type === 'oidc' && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
+      // Judged against a valid publicOrigin only: a bad one is reported once, with no follow-on.
+      if (provider.type === 'oidc' && originIsValid && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
         ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
       }
     });

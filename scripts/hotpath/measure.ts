@@ -23,7 +23,12 @@ import { apiHeaders, assertProxied, loginForLoad } from '../../bench/session.ts'
  * test (from /proc/<pid>/stat), which moves far less than rps when other work shares the cores.
  *
  *   node scripts/hotpath/measure.ts [--duration 5] [--connections 32] [--rounds 2]
- *     [--rows direct,http-proxy-3,undici,redis,memory] [--cpu-prof DIR] [--node-options=...]
+ *     [--rows direct,http-proxy-3,undici,redis,memory] [--other DIR] [--cpu-prof DIR]
+ *     [--syscalls DIR] [--node-options=...] [--source]
+ *
+ * Needs `wrk` (Debian: apt-get install wrk) and `redis-server` on PATH; `--syscalls` needs strace.
+ * `--other DIR` builds the gateway of another checkout (with its node_modules) and measures it as
+ * rows `redis@other` / `memory@other` in the same run, e.g. a `git archive` of main.
  */
 
 const { values: args } = parseArgs({

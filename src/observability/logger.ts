@@ -38,8 +38,9 @@ function urlSerializer(value: unknown): unknown {
  * (Holding lines back to batch them further, 4 KiB or 250 ms, measured no gain: a JSON line
  * costs ~4.8 us to build with redaction either way, the write to stdout ~0.1 us of that.)
  * pino writes what is pending synchronously when the process exits (its 'exit' hook, also on
- * `process.exit`), so no line is lost at exit. Errors logged as `err` or `error` go through serializeError; `url` values lose their query strings; every
- * other value, and every child logger's bindings, through redactSecrets (see redact.ts).
+ * `process.exit`), so no line is lost at exit. Errors logged as `err` or `error` go through
+ * serializeError; `url` values lose their query strings; every other value, and every child
+ * logger's bindings, through redactSecrets (see redact.ts).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.pretty ? prettyStream(options.destination) : (options.destination ?? destination({ dest: 1, sync: false }));

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.ts';
-import { sameSecret } from '../crypto/same-secret.ts';
+import { KnownSecret } from '../crypto/same-secret.ts';
 import { CsrfRejectedError } from '../errors.ts';
 import type { GatewayState } from './state.ts';
 import { securityEvent } from '../observability/index.ts';
@@ -38,7 +38,8 @@ export interface CsrfRule {
 export interface CsrfPolicy {
   /** Lower-case header name. */
   header: string;
-  value: string;
+  /** The header's value, compared in constant time (its digest computed once). */
+  value: KnownSecret;
   origins: ReadonlySet<string>;
 }
 
@@ -59,7 +60,7 @@ export function csrfOptionsFrom(config: Pick<Config, 'csrf' | 'publicOrigin'>): 
 }
 
 export function csrfPolicy(options: CsrfOptions): CsrfPolicy {
-  return { header: options.header.toLowerCase(), value: options.value, origins: new Set([options.publicOrigin, ...options.allowedOrigins]) };
+  return { header: options.header.toLowerCase(), value: new KnownSecret(options.value), origins: new Set([options.publicOrigin, ...options.allowedOrigins]) };
 }
 
 /** Why the request is refused, or undefined when it passes. */
@@ -73,7 +74,7 @@ export function csrfRejection(policy: CsrfPolicy, rule: CsrfRule, request: CsrfR
   }
   const sent = headers[policy.header];
   if (typeof sent !== 'string') return 'missing header';
-  if (!sameSecret(sent, policy.value)) return 'wrong header value';
+  if (!policy.value.matches(sent)) return 'wrong header value';
   return undefined;
 }
 

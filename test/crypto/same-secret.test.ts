@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameSecret } from '../../src/crypto/same-secret.ts';
+import { KnownSecret, sameSecret } from '../../src/crypto/same-secret.ts';
 
 describe('constant-time string equality', () => {
   it('is true only for the very same string', () => {
@@ -17,5 +17,12 @@ describe('constant-time string equality', () => {
   ])('is false for %s', (_case, a, b) => {
     expect(sameSecret(a, b)).toBe(false);
     expect(sameSecret(b, a)).toBe(false);
+    expect(new KnownSecret(a).matches(b)).toBe(false);
+    expect(new KnownSecret(b).matches(a)).toBe(false);
+  });
+
+  it('a KnownSecret matches exactly its own value', () => {
+    expect(new KnownSecret('state-0123').matches('state-0123')).toBe(true);
+    expect(new KnownSecret('').matches('')).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ import { apiHeaders, assertProxied, loginForLoad } from '../../bench/session.ts'
  *
  *   node scripts/hotpath/measure.ts [--duration 5] [--connections 32] [--rounds 2]
  *     [--rows direct,http-proxy-3,undici,redis,memory] [--other DIR] [--cpu-prof DIR]
+ *     [--heap-prof DIR]
  *     [--syscalls DIR] [--node-options=...] [--source]
  *
  * Needs `wrk` (Debian: apt-get install wrk) and `redis-server` on PATH; `--syscalls` needs strace.
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     rows: { type: 'string', default: 'direct,http-proxy-3,undici,redis,memory' },
     'cpu-prof': { type: 'string' },
+    /** Sample the gateway rows' allocations (V8's sampling heap profiler) into DIR. */
+    'heap-prof': { type: 'string' },
     'node-options': { type: 'string', default: '' },
     source: { type: 'boolean', default: false },
     /**
@@ -112,7 +115,9 @@ try {
         ...(name.startsWith('redis') ? { redisUrl: redis!.url } : {}),
       });
       const execArgv = [...args['node-options'].split(' ').filter(Boolean), ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof'], '--cpu-prof-name', `gateway-${name.replace('@', '-')}.cpuprofile`] : [])];
-      const gateway = await started(`gateway ${name}`, name.endsWith('@other') ? otherEntry : entry, { config }, execArgv);
+      const allocationProfile = args['heap-prof'] === undefined ? undefined : `${args['heap-prof']}/gateway-${name.replace('@', '-')}.heapprofile`;
+      const init = allocationProfile === undefined ? { config } : { config, allocationProfile };
+      const gateway = await started(`gateway ${name}`, name.endsWith('@other') ? otherEntry : entry, init, execArgv);
       const session = await loginForLoad(gateway.url);
       await assertProxied(gateway.url, session.cookie);
       add(name, gateway, apiHeaders(session.cookie));

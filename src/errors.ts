@@ -149,17 +149,23 @@ export class ProviderError extends GatewayError {
   readonly oauthError: string | undefined;
   readonly transient: boolean;
   readonly httpStatus: number | undefined;
+  /**
+   * The request had been sent when it failed without an answer (timeout, reset, abort): the
+   * provider may have processed it. For a refresh, the refresh token it carried may be spent.
+   */
+  readonly outcomeUnknown: boolean;
 
   constructor(
     providerId: string,
     message: string,
-    details: { oauthError?: string; transient: boolean; httpStatus?: number; cause?: unknown; retryAfter?: number },
+    details: { oauthError?: string; transient: boolean; httpStatus?: number; cause?: unknown; retryAfter?: number; outcomeUnknown?: boolean },
   ) {
     super('PROVIDER_ERROR', 502, message, false, { cause: details.cause, retryAfter: details.retryAfter });
     this.providerId = providerId;
     this.oauthError = details.oauthError;
     this.transient = details.transient;
     this.httpStatus = details.httpStatus;
+    this.outcomeUnknown = details.outcomeUnknown ?? false;
   }
 
   /** The grant is gone: the refresh token (or code) will never work again. */

@@ -20,6 +20,14 @@ export interface HttpRequest {
   json?: Record<string, unknown>;
   headers?: Record<string, string>;
   retry?: RetryPolicy;
+  /**
+   * Once the request has been sent, wait this long for the answer instead of the provider's
+   * timeout (connecting and sending keep the provider's timeout). A token refresh uses it so that
+   * a slow provider's answer, which may carry a rotated refresh token, is not thrown away.
+   */
+  answerTimeoutMs?: number;
+  /** Aborts the request (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -63,10 +71,26 @@ export class ProviderHttp {
   /** Sends one request; any failure to get an answer becomes a transient ProviderError. */
   async send(operation: string, request: HttpRequest): Promise<HttpAnswer> {
     const retryDelayMs = this.#retryDelayMs;
+    const timeoutMs = this.timeoutMs;
     try {
       const response = await this.#client(request.url, {
         method: request.method,
         headers: request.headers ?? {},
+        ...(request.answerTimeoutMs === undefined
+          ? {}
+          : {
+              timeout: {
+                lookup: timeoutMs,
+                connect: timeoutMs,
+                secureConnect: timeoutMs,
+                send: timeoutMs,
+                response: request.answerTimeoutMs,
+                read: request.answerTimeoutMs,
+                // Replaces the client's whole-request timeout (options merge).
+                request: timeoutMs + request.answerTimeoutMs,
+              },
+            }),
+        ...(request.signal ? { signal: request.signal } : {}),
         ...(request.form ? { form: request.form } : {}),
         ...(request.json ? { json: request.json } : {}),
         retry:
@@ -76,7 +100,9 @@ export class ProviderHttp {
                 methods: [request.method],
                 statusCodes: [],
                 errorCodes: RETRYABLE_NETWORK_CODES,
-                calculateDelay: () => retryDelayMs,
+                // A request the provider may have received is never sent again: it may already
+                // have rotated the refresh token it carried.
+                calculateDelay: ({ error }) => (wasSent(error) ? 0 : retryDelayMs),
               }
             : { limit: 0 },
       });
@@ -86,14 +112,26 @@ export class ProviderHttp {
     }
   }
 
-  /** A failure without an HTTP answer. The message names the operation and the error code only. */
+  /**
+   * A failure without an HTTP answer. The message names the operation and the error code only.
+   * `outcomeUnknown`: the whole request had been sent when it failed, so the provider may have
+   * processed it (and rotated a refresh token) without the answer reaching us.
+   */
   #networkFailure(operation: string, err: unknown): ProviderError {
     const code = err instanceof RequestError ? err.code : undefined;
     const timedOut = code === 'ETIMEDOUT';
-    const reason = timedOut ? `timed out after ${this.timeoutMs} ms` : `failed: network error${code ? ` (${code})` : ''}`;
+    const aborted = err instanceof Error && err.name === 'AbortError';
+    const reason = timedOut ? 'timed out' : aborted ? 'aborted' : `failed: network error${code ? ` (${code})` : ''}`;
     return new ProviderError(this.providerId, `${this.providerId}: ${operation} ${reason}`, {
       transient: true,
+      outcomeUnknown: wasSent(err),
       cause: { code, status: undefined },
     });
   }
+}
+
+/** True when got had finished sending the request (its `upload` timing is set) but had no answer. */
+function wasSent(err: unknown): boolean {
+  const timings = (err as { timings?: { upload?: number; response?: number } } | undefined)?.timings;
+  return timings?.upload !== undefined && timings.response === undefined;
 }

@@ -32,6 +32,7 @@ beforeEach(() => {
   clock.set(Date.now());
   stack.op.resetStats();
   stack.api.requests.length = 0;
+  stack.logLines.length = 0;
 });
 
 describe('proactive refresh', () => {
@@ -45,10 +46,24 @@ describe('proactive refresh', () => {
     expect((await storedTokens(stack, browser))?.accessToken).toBe(login?.accessToken);
   });
 
-  it('near expiry exactly one refresh happens for concurrent requests, and the upstream accepts the new token', async () => {
+  it('inside the window with time left, concurrent requests use the current token and one background refresh replaces it', async () => {
     const browser = await stack.login();
     const login = await storedTokens(stack, browser);
     clock.advance(5 * MINUTE + 1_000);
+    const responses = await Promise.all(Array.from({ length: 25 }, () => browser.request(`${stack.url}/api/me`)));
+    expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
+    await expect.poll(async () => (await storedTokens(stack, browser))?.ver, { timeout: 5_000 }).toBe(2);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+    expect((await storedTokens(stack, browser))?.refreshToken).not.toBe(login?.refreshToken);
+    const outcomes = stack.logLines.map((line) => JSON.parse(line) as { refreshOutcome?: string }).filter((r) => r.refreshOutcome !== undefined);
+    expect(outcomes.filter((r) => r.refreshOutcome === 'background')).toHaveLength(25);
+  });
+
+  it('within the expiry margin exactly one refresh happens for concurrent requests, and the upstream accepts the new token', async () => {
+    const browser = await stack.login();
+    const login = await storedTokens(stack, browser);
+    clock.advance(10 * MINUTE - 5_000);
     const responses = await Promise.all(Array.from({ length: 25 }, () => browser.request(`${stack.url}/api/me`)));
     expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
     expect(stack.op.stats.refreshGrants).toBe(1);

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
+  | 'STORED_DATA_CORRUPT'
   | 'PROVIDER_ERROR'
   | 'INTERNAL';
 
@@ -120,6 +121,17 @@ export class PayloadTooLargeError extends GatewayError {
 export class DecryptionFailedError extends GatewayError {
   constructor() {
     super('DECRYPTION_FAILED', 500, 'Sealed value could not be opened', false);
+  }
+}
+
+/**
+ * A stored record (session or token set) that cannot be read: not JSON, or not the shape the code
+ * relies on. Not an outage: the store answered. Session loading ends such a session (401);
+ * nothing about the record reaches the browser.
+ */
+export class CorruptRecordError extends GatewayError {
+  constructor(what: 'session record' | 'token set') {
+    super('STORED_DATA_CORRUPT', 500, `stored ${what} cannot be read`, false);
   }
 }
 

@@ -36,6 +36,11 @@ export interface SessionLoaderOptions {
   now: () => number;
   /** Used when the access log has not put a request logger on ctx.state. */
   logger: Logger;
+  /**
+   * The route label of a request, known before routing runs: a request that fails while its
+   * session loads (503 STORE_UNAVAILABLE) is still logged and counted under its route.
+   */
+  routeLabel?: (ctx: Context) => string | undefined;
 }
 
 type StatefulContext = Context & { state: Partial<GatewayState> };
@@ -44,7 +49,13 @@ export function loadSession(options: SessionLoaderOptions) {
   const { cookie } = options;
 
   return async function sessionLoader(ctx: StatefulContext, next: Next): Promise<void> {
-    const found = await lookupSession(cookie.read(ctx), options);
+    let found;
+    try {
+      found = await lookupSession(cookie.read(ctx), options);
+    } catch (err) {
+      ctx.state.routeName ??= options.routeLabel?.(ctx);
+      throw err;
+    }
     if (found.status === 'forged') {
       securityEvent(ctx.state.log ?? options.logger, 'tampered_cookie', { cookie: cookie.name });
       cookie.clear(ctx);

@@ -39,7 +39,6 @@ describe.skipIf(skip)('a provider hung (SIGSTOP) across the refresh window', () 
   });
 
   afterAll(async () => {
-    if (process.env.TG_DEBUG_LOG) (await import('node:fs')).writeFileSync(process.env.TG_DEBUG_LOG, stack.logLines.join('\n'));
     if (stack?.op.paused) stack.op.resume();
     await stack?.close();
     await upstream?.close();

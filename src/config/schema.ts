@@ -200,7 +200,6 @@ export const configSchema = z
         forcedRefreshCooldown: duration('30s'),
       })
       .strict()
-      .refine((tokens) => tokens.lockLease >= 1_000, { path: ['lockLease'], message: 'must be at least 1s' })
       .prefault({}),
     routes: z.array(routeSchema).default([]),
     csrf: z

@@ -104,7 +104,8 @@ export class Refresher {
         this.#lockWaited(started);
         throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
       }
-      await sleep(Math.min(pause, remaining));
+      // Unref'd: a background refresh polling here does not hold the process at shutdown.
+      await sleep(Math.min(pause, remaining), undefined, { ref: false });
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError();

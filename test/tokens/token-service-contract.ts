@@ -287,6 +287,28 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         await store.releaseLock(sid, 'stuck-replica');
       });
 
+      it('a sent refresh that gets no answer within refreshTimeout is 503 and parks the lock: the refresh token is not sent again within the lease', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(11 * MINUTE);
+        fixture.op.setTokenEndpointDelay(1_000);
+        const tokens = service(clock, { refreshTimeout: 300, refreshWait: 2_000, lockLease: 2_000 });
+        const first = await tokens.getAccessToken(sid).catch((err: unknown) => err);
+        expect(first).toBeInstanceOf(TokenServiceUnavailableError);
+        expect((first as TokenServiceUnavailableError).retryAfter).toBe(2);
+        expect(logs.records().filter((record) => record.event === 'refresh_outcome_unknown')).toHaveLength(1);
+        // The lock is parked: nobody (this replica or another) may take it before the lease ends.
+        expect(await store.acquireLock(sid, 'other-replica', 1_000)).toBe(false);
+        const second = await service(clock, { refreshWait: 300 }, 'replica-b').getAccessToken(sid).catch((err: unknown) => err);
+        expect(second).toBeInstanceOf(TokenServiceUnavailableError);
+        // Until the parked lease lapses, the provider got that one request and nothing else.
+        await expect.poll(async () => store.acquireLock(sid, 'after-the-lease', 1_000), { timeout: 5_000, interval: 100 }).toBe(true);
+        await store.releaseLock(sid, 'after-the-lease');
+        expect(fixture.op.stats.refreshGrants + fixture.op.stats.refreshErrors).toBeLessThanOrEqual(1);
+        expect(fixture.op.stats.refreshReuse).toBe(0);
+        expect(await store.getSession(sid)).not.toBeNull();
+      });
+
       it('a lock freed without a new token set is taken over and the refresh happens', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());

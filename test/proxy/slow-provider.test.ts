@@ -62,9 +62,13 @@ describe('a slow provider inside the refresh window', () => {
     console.log(`slow provider (${DELAY_MS} ms): slowest in-window request ${slowest.toFixed(0)} ms`);
     expect(slowest).toBeLessThan(1_000);
     expect(upstream.seen.every((r) => r.headers.authorization === `Bearer ${login!.accessToken}`)).toBe(true);
+    // One session's sequential throughput while the refresh is outstanding (bounded: 1.5 s, 3,000 requests).
     const sequential = [];
-    for (let i = 0; i < 5; i++) sequential.push(await timed(browser, '/t/echo'));
-    expect(Math.max(...sequential.map((r) => r.ms))).toBeLessThan(1_000);
+    const until = performance.now() + 1_500;
+    while (performance.now() < until && sequential.length < 3_000) sequential.push(await timed(browser, '/t/echo'));
+    console.log(`slow provider: ${sequential.length} sequential requests of one session in 1.5 s while its refresh waited on the provider`);
+    expect(sequential.every((r) => r.response.status === 200)).toBe(true);
+    expect(sequential.length).toBeGreaterThan(10);
 
     // The one background refresh lands; later requests carry its token.
     await expect.poll(async () => (await storedTokens(stack, browser))?.ver, { timeout: DELAY_MS * 3, interval: 100 }).toBe(2);

@@ -82,7 +82,7 @@ describe('proactive refresh', () => {
 
   it('after the refresh, requests inside the new token’s lifetime do not refresh again', async () => {
     const browser = await stack.login();
-    clock.advance(6 * MINUTE);
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     clock.advance(2 * MINUTE);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
@@ -97,7 +97,8 @@ describe('stale write-back', () => {
     const slow = browser.request(`${stack.url}/s/slow?ms=600`);
     await expect.poll(() => stack.api.requests.some((r) => r.path === '/slow'), { timeout: 2_000 }).toBe(true);
 
-    clock.advance(6 * MINUTE);
+    // Within the expiry margin, so this request waits for the refresh.
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     const refreshed = await storedTokens(stack, browser);
     expect(refreshed?.ver).toBe(2);
@@ -107,7 +108,7 @@ describe('stale write-back', () => {
     expect(await storedTokens(stack, browser)).toEqual(refreshed);
 
     // The next refresh presents the rotated token: the provider sees no reuse.
-    clock.advance(6 * MINUTE);
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     expect(stack.op.stats.refreshGrants).toBe(2);
     expect(stack.op.stats.refreshReuse).toBe(0);

@@ -61,16 +61,17 @@ export class LockLease {
   }
 
   /**
-   * Stops renewing and leaves the lock in place for one more full lease, then it lapses by
-   * itself. Used when a refresh call may have reached the provider without its answer reaching
-   * us: no replica may send the same refresh token again before that lease is over. Never throws.
+   * Stops renewing and leaves the lock in place for `ms` (default one full lease), then it lapses
+   * by itself. Used when a refresh call may have reached the provider without its answer reaching
+   * us (no replica may send the same refresh token again before that lease is over), and to back
+   * off after a failed refresh. Never throws.
    */
-  async park(): Promise<void> {
+  async park(ms = this.#leaseMs): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     this.#stop();
     try {
-      await this.#store.renewLock(this.#sid, this.#owner, this.#leaseMs);
+      await this.#store.renewLock(this.#sid, this.#owner, ms);
     } catch (err) {
       this.#logger?.warn({ event: 'refresh_lock_renew_failed', errorCode: (err as { code?: string }).code }, 'could not renew the refresh lock');
     }

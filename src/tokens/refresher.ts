@@ -159,10 +159,14 @@ export class Refresher {
         throw new ReauthenticationRequiredError(undefined, { cause: err });
       }
       // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
-      // still be good, so the session stays (invariant 5).
+      // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
+      // for the provider's Retry-After (1 s without one, at most one lease), so a busy session does
+      // not send one refresh per request to a failing provider.
       const level = err.transient ? 'warn' : 'error';
       this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: err.retryAfter ?? 5 });
+      const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, this.#o.config.lockLease);
+      await lease.park(backoffMs);
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs) });
     }
   }
 

@@ -246,6 +246,23 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         expect((await tokens.getAccessToken(sid)).outcome).toBe('success');
       });
 
+      it('after a transient failure every replica backs off for the provider’s Retry-After before the next attempt', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(11 * MINUTE);
+        fixture.op.failTokenRequests(1, 503);
+        const first = await service(clock).getAccessToken(sid).catch((err: unknown) => err);
+        expect(first).toBeInstanceOf(TokenServiceUnavailableError);
+        expect((first as TokenServiceUnavailableError).retryAfter).toBe(1);
+        // The provider would answer now, but within the backoff nobody asks it.
+        const second = await service(clock, { refreshWait: 200 }, 'replica-b').getAccessToken(sid).catch((err: unknown) => err);
+        expect(second).toBeInstanceOf(TokenServiceUnavailableError);
+        expect(fixture.op.stats.refreshGrants).toBe(0);
+        const third = await service(clock, { refreshWait: 3_000 }, 'replica-b').getAccessToken(sid);
+        expect(third.outcome).toBe('success');
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+
       it('a refresh token this replica never wrote, met at compare-and-set, is a reuse incident: tokens cleared, security event, 401', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());

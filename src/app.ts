@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { createAuthRouter } from './auth/router.ts';
+import { authRouteName, createAuthRouter } from './auth/router.ts';
 import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
@@ -138,7 +138,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
   const sessionOptions = { cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger };
-  const session = loadSession(sessionOptions);
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
   // secret (without one it lives on its own listener only, see cli/start).
@@ -146,6 +145,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ? [forwardAuthOnMainListener({ config, store, cookies, tokens, logger, now })]
     : [];
   const proxy = createProxy({ config, tokens, logger, metrics, upgradeSessions: sessionFromRequest(sessionOptions) });
+  const session = loadSession({
+    ...sessionOptions,
+    routeLabel: (ctx) =>
+      authRouteName(auth, ctx.method, ctx.path) ??
+      (config.forwardAuth.enabled && ctx.path === config.forwardAuth.path ? 'forward_auth.verify' : proxy.routeName(ctx.url)),
+  });
 
   const app = new Koa();
   app.keys = keys;

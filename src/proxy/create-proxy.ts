@@ -35,6 +35,8 @@ export interface GatewayProxy {
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Closes every proxied WebSocket (and handshake in progress). */
   dropUpgrades(): void;
+  /** The label of the route a request target (`/path?query`) is for; undefined when none (or a bad path). */
+  routeName(target: string): string | undefined;
   /** dropUpgrades, then destroys the upstream agents and their sockets. */
   close(): void;
 }
@@ -82,6 +84,14 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     middleware,
     handleUpgrade,
     dropUpgrades,
+    routeName(target) {
+      try {
+        return table.match(target)?.route.name;
+      } catch {
+        // A path the route table rejects (400) has no route.
+        return undefined;
+      }
+    },
     close() {
       dropUpgrades();
       agents.close();

@@ -76,7 +76,7 @@ export function forwardRequest(options: ForwardStepOptions) {
         refresh: async (rejectedVer) => {
           try {
             const fresh = await tokens.forceRefresh(ctx.state.sid!, rejectedVer, { session: ctx.state.session });
-            ctx.state.refreshOutcome = fresh.outcome;
+            if (fresh !== undefined) ctx.state.refreshOutcome = fresh.outcome;
             return fresh;
           } catch (err) {
             ctx.state.refreshOutcome = failureOutcome(err);

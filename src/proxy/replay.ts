@@ -10,10 +10,13 @@ import type { RequestBody } from './request-body.ts';
  * already stored if `ver` moved, else one single-flight refresh), and the same method, path,
  * headers and body go out again with it. A second 401 becomes 401 REAUTHENTICATION_REQUIRED.
  * A streamed body cannot be sent twice: its 401 goes to the client as is. When no newer token
- * can be had (grant revoked, provider down) the refresh's error answers the request.
+ * can be had (grant revoked, provider down) the refresh's error answers the request. When the
+ * session had a forced refresh less than `tokens.forcedRefreshCooldown` ago and the rejected
+ * token is still the current one, nothing is refreshed: the upstream's 401 goes to the client as
+ * is (`cooldown`), so an endpoint that always answers 401 costs one refresh per cooldown.
  */
 
-export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed';
+export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown';
 
 export interface Exchange {
   upstream: URL;
@@ -24,8 +27,8 @@ export interface Exchange {
   timeoutMs: number;
   /** The bearer of the first attempt; undefined for anonymous requests (never replayed). */
   bearer: BearerToken | undefined;
-  /** A newer token than the rejected one (TokenService.forceRefresh). */
-  refresh: (rejectedVer: number) => Promise<BearerToken>;
+  /** A newer token than the rejected one (TokenService.forceRefresh); undefined within the forced-refresh cooldown. */
+  refresh: (rejectedVer: number) => Promise<BearerToken | undefined>;
   /** Told once what the replay logic did. */
   onReplay?: (result: ReplayResult) => void;
 }
@@ -37,14 +40,19 @@ export async function exchangeWithReplay(forwarder: Forwarder, req: IncomingMess
     exchange.onReplay?.('not_replayable');
     return first;
   }
-  discard(first);
-  let fresh: BearerToken;
+  let fresh: BearerToken | undefined;
   try {
     fresh = await exchange.refresh(exchange.bearer.ver);
   } catch (err) {
+    discard(first);
     exchange.onReplay?.('refresh_failed');
     throw err;
   }
+  if (fresh === undefined) {
+    exchange.onReplay?.('cooldown');
+    return first;
+  }
+  discard(first);
   const second = await forwarder.send(req, res, attempt(exchange, fresh));
   if (second.statusCode === 401) {
     discard(second);

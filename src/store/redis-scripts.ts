@@ -37,14 +37,17 @@ export async function runScript(client: RedisCommands, lua: LuaScript, keys: rea
 /**
  * KEYS sess, tok, lock; ARGV ttlMs, now.
  * Slides sess and tok to min(ttl, absoluteExpiresAt - now) and returns [sess, tok]; a session
- * past its absolute expiry is deleted. Nil when there is no session.
+ * past its absolute expiry is deleted. Nil when there is no session. A session record that is
+ * not readable JSON with an `absoluteExpiresAt` comes back as it is, unslid: the caller's decode
+ * reports it as corrupt (never an error reply, which would read as an outage).
  */
 export const slideSession = script(
   3,
   `local sess = redis.call('GET', KEYS[1])
 if not sess then return false end
-local absolute = tonumber(cjson.decode(sess)['absoluteExpiresAt'])
-if not absolute then return redis.error_reply('ERR stored session has no absoluteExpiresAt') end
+local ok, decoded = pcall(cjson.decode, sess)
+local absolute = ok and type(decoded) == 'table' and tonumber(decoded['absoluteExpiresAt'])
+if not absolute then return {sess, redis.call('GET', KEYS[2])} end
 local ttl = math.floor(math.min(tonumber(ARGV[1]), absolute - tonumber(ARGV[2])))
 if ttl <= 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -66,13 +69,16 @@ return 1`,
 
 /**
  * KEYS tok; ARGV expectedVer, nextJson (already carrying expectedVer + 1).
- * {1} when written (TTL kept); {0, current} otherwise, current nil when there is no token set.
+ * {1} when written (TTL kept); {0, current} otherwise, current nil when there is no token set. A
+ * stored value that is not JSON is not overwritten and comes back as it is (the caller's decode
+ * reports it as corrupt).
  */
 export const compareAndSetTokens = script(
   1,
   `local current = redis.call('GET', KEYS[1])
 if not current then return {0, false} end
-if tonumber(cjson.decode(current)['ver']) ~= tonumber(ARGV[1]) then return {0, current} end
+local ok, decoded = pcall(cjson.decode, current)
+if not ok or type(decoded) ~= 'table' or tonumber(decoded['ver']) ~= tonumber(ARGV[1]) then return {0, current} end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return {1}`,
 );

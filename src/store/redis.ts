@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { RedisConfig } from '../config/schema.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
+import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { newSessionWrite } from './new-session.ts';
@@ -253,7 +253,9 @@ export class RedisStore implements Store {
     const keys = this.#keys.session(sid);
     const value = (await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [])) as string | null;
     if (value === null) return null;
-    const session = decodeSession(value);
+    const session = readableSession(value);
+    // A corrupt record names no index entries to remove; stale ones are dropped on read.
+    if (session === null) return null;
     const indexKeys = [this.#keys.user(session.provider, session.sub)];
     if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
     // Index keys live on other slots (Cluster): one command each.

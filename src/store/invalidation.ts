@@ -24,7 +24,7 @@ export interface InvalidationOptions {
   onInvalidate(sid: string): void;
   onLost(): void;
   onConnectionError?: ((err: Error) => void) | undefined;
-  /** How often the subscription is checked with a PING. Default 1 s. */
+  /** How often the subscription is checked with a PING. Default 2 s. */
   heartbeatMs?: number;
 }
 
@@ -43,7 +43,7 @@ export class InvalidationListener {
   constructor(options: InvalidationOptions) {
     this.#options = options;
     this.#client = this.#connect();
-    this.#heartbeat = setInterval(() => this.#checkHeartbeat(), options.heartbeatMs ?? 1000);
+    this.#heartbeat = setInterval(() => this.#checkHeartbeat(), options.heartbeatMs ?? 2000);
     this.#heartbeat.unref();
   }
 

@@ -13,7 +13,7 @@ import { redisConfig } from './redis-config.ts';
 
 /**
  * The near cache in front of the Redis store: two CachedStores (two replicas) on one real Redis,
- * standalone and a 3-node Cluster. What counts is what each replica answers and the commands
+ * standalone, Sentinel and a 3-node Cluster. What counts is what each replica answers and the commands
  * Redis processes.
  */
 
@@ -208,6 +208,24 @@ describe.skipIf(skip)('near cache on Redis', () => {
       stop: async () => {
         admin.disconnect();
         await server.stop();
+      },
+    };
+  });
+
+  nearCacheSuite('Sentinel (the subscriber follows the master too)', async () => {
+    const master: RedisServer = await startRedisServer();
+    const sentinel: RedisServer = await startRedisServer({ sentinelFor: { name: 'tgmaster', masterPort: master.port } });
+    const admin = new Redis(master.url);
+    return {
+      config: redisConfig({ sentinel: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'tgmaster' } }),
+      commands: async () => Number(/total_commands_processed:(\d+)/.exec(await admin.info('stats'))![1]),
+      pause: async (ms) => {
+        await admin.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+      },
+      stop: async () => {
+        admin.disconnect();
+        await sentinel.stop();
+        await master.stop();
       },
     };
   });

@@ -19,7 +19,7 @@ import { sessionFromRequest } from './session/session-from-request.ts';
 import { Deadline } from './runtime/deadline.ts';
 import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
-import { createStore } from './store/index.ts';
+import { createStore, openedCacheSize } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
 
@@ -90,7 +90,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError: (err) => logger.warn({ err }, 'store connection error') });
   const store = instrumentStore(rawStore, metrics);
   const providers = deps.providers ?? createProviders(config.providers, { now });
-  const keyring = new Keyring(config.keys.encryption);
+  const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
   const revoker = new Revoker({ logger, metrics, ...deps.revocation });

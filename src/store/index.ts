@@ -36,6 +36,17 @@ export function createStore(config: Config['store'], options: CreateStoreOptions
   return cached;
 }
 
+/**
+ * How many opened token values the keyring keeps (Keyring `openedCacheSize`): as many as the near
+ * cache's sessions with Redis (none when it is off), the same default with the memory store.
+ */
+export function openedCacheSize(config: Config['store']): number {
+  if (config.type === 'memory') return DEFAULT_OPENED_CACHE_SIZE;
+  return config.redis.nearCache.enabled ? config.redis.nearCache.maxEntries : 0;
+}
+
+const DEFAULT_OPENED_CACHE_SIZE = 10_000;
+
 /** The pub/sub channel of near-cache invalidations: under the key prefix, so deployments sharing a Redis stay apart. */
 export function invalidationChannel(keyPrefix: string): string {
   return `${keyPrefix}inv`;

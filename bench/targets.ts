@@ -48,12 +48,7 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       actual: c && d ? `${(d.rps / c.rps).toFixed(2)}x` : 'not measured',
       holds: c !== undefined && d !== undefined && d.rps >= c.rps,
     },
-    {
-      name: 'added p50 at 50% of (b) max rate',
-      target: `<= ${TARGETS.addedP50Ms} ms`,
-      actual: `${fmt(results.fixedRate.addedP50Ms)} ms${results.fixedRate.failures.c > 0 ? ` ((c) failed ${results.fixedRate.failures.c} of ${results.fixedRate.requests.c})` : ''}`,
-      holds: results.fixedRate.addedP50Ms <= TARGETS.addedP50Ms && results.fixedRate.failures.b === 0 && results.fixedRate.failures.c === 0,
-    },
+    addedLatency(results),
     {
       name: 'Redis round trips per request',
       target: `<= ${TARGETS.redisRoundTrips}`,
@@ -86,6 +81,29 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
     },
   ];
 }
+
+/**
+ * The p50 (c) adds over (b) at half of (b)'s maximum rate. When (b) itself queues at that rate
+ * (its p50 far above a proxy's own cost: the machine is busy), the difference measures two queues,
+ * not the gateway, and can even come out negative: it is reported, and not counted as met.
+ */
+function addedLatency(results: Omit<BenchResults, 'targets'>): TargetCheck {
+  const fixed = results.fixedRate;
+  const name = 'added p50 at 50% of (b) max rate';
+  const target = `<= ${TARGETS.addedP50Ms} ms`;
+  if (fixed.b.p50 > BASELINE_QUEUEING_MS) {
+    return { name, target, actual: `not measurable: (b) itself queued at ${Math.round(fixed.rate)} rps (p50 ${fmt(fixed.b.p50)} ms; (c) ${fmt(fixed.c.p50)} ms)`, holds: false };
+  }
+  return {
+    name,
+    target,
+    actual: `${fmt(fixed.addedP50Ms)} ms${fixed.failures.c > 0 ? ` ((c) failed ${fixed.failures.c} of ${fixed.requests.c})` : ''}`,
+    holds: fixed.addedP50Ms <= TARGETS.addedP50Ms && fixed.failures.b === 0 && fixed.failures.c === 0,
+  };
+}
+
+/** A bare proxy's p50 above this at half its maximum rate means it is queueing, not proxying. */
+const BASELINE_QUEUEING_MS = 5;
 
 function fmt(value: number): string {
   return value.toFixed(value < 10 ? 2 : 1);

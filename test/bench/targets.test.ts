@@ -84,6 +84,14 @@ describe("the issue's targets", () => {
     expect(holds(results({ addedP50: 0.31 }))['added p50 at 50% of (b) max rate']).toBe(false);
   });
 
+  it('a baseline that queues at the fixed rate (busy machine) makes the added p50 not measurable, never met', () => {
+    const partial = results();
+    const queued = { ...partial, fixedRate: { ...partial.fixedRate, b: latency(650, 2000), c: latency(270, 1500), addedP50Ms: -380 } };
+    const check = checkTargets(queued).find((t) => t.name === 'added p50 at 50% of (b) max rate')!;
+    expect(check.holds).toBe(false);
+    expect(check.actual).toContain('not measurable');
+  });
+
   it('a setup that cannot keep up with the fixed rate misses, whatever the p50 of what it answered', () => {
     expect(holds(results({ fixedFailures: 10 }))['added p50 at 50% of (b) max rate']).toBe(false);
   });

@@ -37,10 +37,9 @@ interface Fixture {
   upstream: ChildHandle;
   redis: BenchRedis;
   provider: OpenIdProviderHandle;
-  stormProvider: OpenIdProviderHandle;
   client: { clientId: string; clientSecret: string };
   keys: GatewayKeys;
-  ports: { c: number; d: number; stormA: number; stormB: number; profile: number; apache: number };
+  ports: { c: number; d: number; profile: number };
   /** The gateway child's entry: compiled JavaScript, or the TypeScript source with --source. */
   gatewayEntry: string;
 }
@@ -106,13 +105,22 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     }
 
     log(`(e) refresh storm: ${options.stormRequests} requests over 2 gateways sharing Redis`);
+    // Ports taken just before they are used: on a shared machine a port found free minutes earlier may not be.
+    const [stormA, stormB] = (await freePorts(2)) as [number, number];
+    const stormProvider = await startOpenIdProvider({
+      clients: [{ ...fixture.client, redirectUris: [callbackUrl(`http://127.0.0.1:${stormA}`)] }],
+      accessTokenTtl: STORM_TOKEN_TTL_S,
+      tokenEndpointDelayMs: options.tokenEndpointDelayMs,
+    });
+    cleanup.add('storm provider', () => stormProvider.close());
+    const replicaOf = { provider: stormProvider, originPort: stormA };
     const stormGateways = await Promise.all([
-      startGateway(fixture, options, 'storm gateway A', fixture.ports.stormA, fixture.redis.url, cleanup, true),
-      startGateway(fixture, options, 'storm gateway B', fixture.ports.stormB, fixture.redis.url, cleanup, true),
+      startGateway(fixture, options, 'storm gateway A', stormA, fixture.redis.url, cleanup, replicaOf),
+      startGateway(fixture, options, 'storm gateway B', stormB, fixture.redis.url, cleanup, replicaOf),
     ]);
     const storm = await runStorm({
       gateways: stormGateways,
-      provider: fixture.stormProvider,
+      provider: stormProvider,
       accessTokenTtlS: STORM_TOKEN_TTL_S,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs,
       requests: options.stormRequests,
@@ -152,7 +160,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
 
     if (options.profileDir !== undefined) {
       log(`profiling (c) under load with --cpu-prof into ${options.profileDir}`);
-      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, false, {
+      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, undefined, {
         execArgv: ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
         allocationProfile: join(options.profileDir, ALLOCATION_PROFILE),
       });
@@ -177,19 +185,13 @@ async function startFixture(options: BenchOptions, cleanup: Cleanup, log: Log): 
   cleanup.add('upstream', () => upstream.stop());
   const redis = await startRedis();
   cleanup.add('redis', () => redis.stop());
-  const [c, d, stormA, stormB, profile, apache] = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [c, d, profile] = (await freePorts(3)) as [number, number, number];
   const client = { clientId: 'tokengate-bench', clientSecret: randomBytes(24).toString('base64url') };
   const provider = await startOpenIdProvider({
-    clients: [{ ...client, redirectUris: [...[c, d, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)), apacheRedirectUri(apache)] }],
+    clients: [{ ...client, redirectUris: [c, d, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)) }],
   });
   cleanup.add('provider', () => provider.close());
-  const stormProvider = await startOpenIdProvider({
-    clients: [{ ...client, redirectUris: [callbackUrl(`http://127.0.0.1:${stormA}`)] }],
-    accessTokenTtl: STORM_TOKEN_TTL_S,
-    tokenEndpointDelayMs: options.tokenEndpointDelayMs,
-  });
-  cleanup.add('storm provider', () => stormProvider.close());
-  return { upstream, redis, provider, stormProvider, client, keys: generateGatewayKeys(), ports: { c, d, stormA, stormB, profile, apache }, gatewayEntry };
+  return { upstream, redis, provider, client, keys: generateGatewayKeys(), ports: { c, d, profile }, gatewayEntry };
 }
 
 /**
@@ -203,11 +205,12 @@ async function startGateway(
   port: number,
   redisUrl: string | undefined,
   cleanup: Cleanup,
-  storm = false,
+  /** A replica of a deployment: that deployment's provider and public origin (the first replica's port). */
+  replicaOf: { provider: OpenIdProviderHandle; originPort: number } | undefined = undefined,
   profiling: { execArgv: string[]; allocationProfile: string } | undefined = undefined,
 ): Promise<ChildHandle> {
-  const provider = storm ? fixture.stormProvider : fixture.provider;
-  const publicOrigin = `http://127.0.0.1:${storm ? fixture.ports.stormA : port}`;
+  const provider = replicaOf?.provider ?? fixture.provider;
+  const publicOrigin = `http://127.0.0.1:${replicaOf?.originPort ?? port}`;
   const config = gatewayConfig({
     port,
     publicOrigin,
@@ -257,29 +260,29 @@ const APACHE_LABEL = 'Apache + mod_auth_openidc';
 /** Row (m): Apache in front of the same upstream, logged in through the same provider, sessions in the same Redis. */
 async function measureApacheRow(fixture: Fixture, options: BenchOptions, cleanup: Cleanup): Promise<MeasuredRow> {
   const redisPort = Number(new URL(fixture.redis.url).port);
-  const apache = await startApache({
-    port: fixture.ports.apache,
-    issuer: fixture.provider.issuer,
-    client: fixture.client,
-    upstream: fixture.upstream.url,
-    redis: { host: '127.0.0.1', port: redisPort },
-  });
-  cleanup.add('apache', () => apache.stop());
+  const [port] = (await freePorts(1)) as [number];
+  const provider = await startOpenIdProvider({ clients: [{ ...fixture.client, redirectUris: [apacheRedirectUri(port)] }] });
   try {
-    const cookie = await loginThroughApache(apache.url);
-    const [, worker] = await apache.pids();
-    const target: RowTarget = { url: `${apache.url}${API_PATH}`, headers: { cookie }, pid: worker ?? apache.pid, cpuPids: () => apache.pids(), redisPid: fixture.redis.pid };
-    await warmUp(target, options);
-    const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
-    const measured = await measure(target, options);
-    const upstreamAfter = await fixture.upstream.ask<{ withBearer: number }>('counts');
-    const served = measured.load.requests - measured.load.non2xx;
-    if (upstreamAfter.withBearer - upstreamBefore.withBearer < served) {
-      throw new Error(`apache: the upstream saw fewer bearer tokens than Apache served requests: ${(await apache.errorLog()).slice(-500)}`);
+    const apache = await startApache({ port, issuer: provider.issuer, client: fixture.client, upstream: fixture.upstream.url, redis: { host: '127.0.0.1', port: redisPort } });
+    cleanup.add('apache', () => apache.stop());
+    try {
+      const cookie = await loginThroughApache(apache.url);
+      const [, worker] = await apache.pids();
+      const target: RowTarget = { url: `${apache.url}${API_PATH}`, headers: { cookie }, pid: worker ?? apache.pid, cpuPids: () => apache.pids(), redisPid: fixture.redis.pid };
+      await warmUp(target, options);
+      const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
+      const measured = await measure(target, options);
+      const upstreamAfter = await fixture.upstream.ask<{ withBearer: number }>('counts');
+      const served = measured.load.requests - measured.load.non2xx;
+      if (upstreamAfter.withBearer - upstreamBefore.withBearer < served) {
+        throw new Error(`apache: the upstream saw fewer bearer tokens than Apache served requests: ${(await apache.errorLog()).slice(-500)}`);
+      }
+      return measured;
+    } finally {
+      await apache.stop();
     }
-    return measured;
   } finally {
-    await apache.stop();
+    await provider.close();
   }
 }
 

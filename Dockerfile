@@ -18,8 +18,11 @@ COPY --from=build /app/dist ./dist
 COPY config ./config
 USER node
 EXPOSE 8080 8081 9464
-# The ops listener (ops.port, default 9464) answers /healthz; node's own fetch needs no curl.
+# The ops listener answers /healthz; node's own fetch needs no curl. It asks the port in
+# TOKENGATE_HEALTHCHECK_PORT: when your config's ops.port is not 9464, run the container with
+# -e TOKENGATE_HEALTHCHECK_PORT=<ops.port> (ops.host must be 127.0.0.1 or 0.0.0.0).
+ENV TOKENGATE_HEALTHCHECK_PORT=9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.TOKENGATE_HEALTHCHECK_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["start", "--config", "/etc/tokengate/gateway.yaml"]

@@ -12,7 +12,7 @@ import { ALLOCATION_PROFILE, profileGateway } from './profile-run.ts';
 import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
 import type { BenchResults, FixedRateResult, RowId, RowResult, SkippedRow } from './results.ts';
 import { compareAtRate, measure, warmUp, type FixedRateComparison, type MeasuredRow, type RowTarget } from './rows.ts';
-import { assertProxied, loginForLoad } from './session.ts';
+import { apiHeaders, assertProxied, loginForLoad } from './session.ts';
 import { runStorm } from './storm.ts';
 import { apacheMissing, apacheRedirectUri, loginThroughApache, startApache } from './apache.ts';
 import { measureInvalidation } from './invalidation.ts';
@@ -238,7 +238,7 @@ async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options
   await assertProxied(gateway.url, session.cookie);
   const target: RowTarget = {
     url: `${gateway.url}${API_PATH}`,
-    headers: { cookie: session.cookie },
+    headers: apiHeaders(session.cookie),
     pid: gateway.pid,
     ...(countRedis ? { redisPid: fixture.redis.pid } : {}),
   };

@@ -3,7 +3,7 @@ import type { ChildHandle } from './child.ts';
 import { API_PATH } from './gateway-config.ts';
 import { summarize } from './latency.ts';
 import type { InvalidationResult } from './results.ts';
-import { loginForLoad } from './session.ts';
+import { apiHeaders, loginForLoad } from './session.ts';
 
 /**
  * The near cache's bound, seen from outside: two replicas (A, B) on one Redis. Each trial logs a
@@ -18,13 +18,13 @@ export async function measureInvalidation(a: ChildHandle, b: ChildHandle, trials
   for (let trial = 0; trial < trials; trial += 1) {
     const { cookie } = await loginForLoad(a.url);
     for (let warm = 0; warm < 2; warm += 1) {
-      const status = await send(`${b.url}${API_PATH}`, 'GET', { cookie });
+      const status = await send(`${b.url}${API_PATH}`, 'GET', apiHeaders(cookie));
       if (status !== 200) throw new Error(`replica B answered ${status} for a fresh session`);
     }
-    const logout = await send(`${a.url}/auth/logout`, 'POST', { cookie, 'x-csrf': '1', origin: new URL(a.url).origin, 'content-length': '0' });
+    const logout = await send(`${a.url}/auth/logout`, 'POST', { ...apiHeaders(cookie), origin: new URL(a.url).origin, 'content-length': '0' });
     if (logout !== 200) throw new Error(`logout on replica A answered ${logout}`);
     const loggedOutAt = performance.now();
-    const status = await send(`${b.url}${API_PATH}`, 'GET', { cookie });
+    const status = await send(`${b.url}${API_PATH}`, 'GET', apiHeaders(cookie));
     delays.push(performance.now() - loggedOutAt);
     if (status === 200) stale += 1;
   }

@@ -6,7 +6,7 @@ import type { ChildHandle } from './child.ts';
 import { API_PATH } from './gateway-config.ts';
 import { runLoad } from './load.ts';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.ts';
-import { loginForLoad } from './session.ts';
+import { apiHeaders, loginForLoad } from './session.ts';
 
 /**
  * The profiling pass: a gateway started under `node --cpu-prof`, sampling its allocations too,
@@ -22,7 +22,7 @@ export async function profileGateway(gateway: ChildHandle, options: BenchOptions
     url: `${gateway.url}${API_PATH}`,
     connections: options.connections,
     durationS: options.warmupS + options.durationS,
-    headers: { cookie: session.cookie },
+    headers: apiHeaders(session.cookie),
   });
   await gateway.stop();
   const file = await newestProfile(options.profileDir!, startedAt);

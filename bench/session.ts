@@ -25,9 +25,17 @@ export async function loginForLoad(gatewayUrl: string): Promise<BenchSession> {
   return { cookie, loggedInAt };
 }
 
+/**
+ * The headers of an API call by the logged-in SPA: the session cookie and the CSRF header, which
+ * proxied routes require on every method (the gateway's default `x-csrf: 1`).
+ */
+export function apiHeaders(cookie: string): Record<string, string> {
+  return { cookie, 'x-csrf': '1' };
+}
+
 /** One proxied request with the session; throws unless it is a 200, so a row never measures errors. */
 export async function assertProxied(gatewayUrl: string, cookie: string): Promise<void> {
-  const status = await getStatus(`${gatewayUrl}${API_PATH}`, { cookie });
+  const status = await getStatus(`${gatewayUrl}${API_PATH}`, apiHeaders(cookie));
   if (status !== 200) {
     throw new Error(`GET ${API_PATH} through the gateway answered ${status}, not 200: is the /api route proxied and the session valid?`);
   }

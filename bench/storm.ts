@@ -3,7 +3,7 @@ import type { OpenIdProviderHandle } from '../demo/op.ts';
 import type { ChildHandle } from './child.ts';
 import { API_PATH } from './gateway-config.ts';
 import type { StormResult } from './results.ts';
-import { loginForLoad } from './session.ts';
+import { apiHeaders, loginForLoad } from './session.ts';
 import { StormClient } from './storm-load.ts';
 
 /**
@@ -38,7 +38,7 @@ export async function runStorm(setup: StormSetup): Promise<StormResult> {
   const expiredBy = session.loggedInAt + setup.accessTokenTtlS * 1000;
   const perGateway = Math.ceil(setup.requests / setup.gateways.length);
   const client = new StormClient(setup.gateways.map((gateway) => gateway.url), perGateway);
-  const headers = { cookie: session.cookie };
+  const headers = apiHeaders(session.cookie);
   try {
     // The reference burst, while the token is fresh (its refresh window opens at half its life).
     await client.warm(WARM_PATH, perGateway);

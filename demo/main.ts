@@ -52,6 +52,8 @@ export const DEMO_PROVIDER_ID = 'demo';
 /** Default ports; the API and SPA ones apply to --without-gateway (deploy/compose.yaml names them). */
 export const DEMO_PORTS = { gateway: 8080, op: 9000, api: 3000, spa: 3001 } as const;
 export const DEMO_CLIENT_ID = 'tokengate-demo';
+/** The provider id `tokengate dev --issuer` gives its one provider (src/cli/dev.ts). */
+export const DEV_PROVIDER_ID = 'dev';
 
 /** A port the user cannot use: says which part wanted it and how to pick another. */
 export class DemoPortError extends Error {
@@ -80,7 +82,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
           {
             clientId: DEMO_CLIENT_ID,
             clientSecret,
-            redirectUris: [`${publicOrigin}/auth/callback/${DEMO_PROVIDER_ID}`],
+            // The demo gateway's callback, and `tokengate dev --issuer <this provider>`'s (its
+            // provider id is "dev"), so that `--without-gateway` pairs with `tokengate dev` too.
+            redirectUris: [`${publicOrigin}/auth/callback/${DEMO_PROVIDER_ID}`, `${publicOrigin}/auth/callback/${DEV_PROVIDER_ID}`],
             postLogoutRedirectUris: [`${publicOrigin}/`],
             backchannelLogoutUri: `${publicOrigin}/auth/backchannel-logout/${DEMO_PROVIDER_ID}`,
           },
@@ -139,7 +143,9 @@ export function demoConfig(parts: {
       ],
       routes: [
         { prefix: '/api', upstream: parts.apiUrl, auth: 'required', stripPrefix: true },
-        { prefix: '/', upstream: parts.spaUrl, auth: 'public', websocket: false },
+        // The SPA's files: loaded by navigations and by <script>/<link> tags, which cannot send the
+        // CSRF header; public, so no bearer rides on them.
+        { prefix: '/', upstream: parts.spaUrl, auth: 'public', websocket: false, csrf: 'unsafe', page: true },
       ],
       logging: parts.logging ?? { level: 'info', pretty: true },
     },
@@ -184,8 +190,9 @@ Options:
   --port N            gateway port (default 8080)
   --op-port N         OpenID Provider port (default 9000)
   --without-gateway   start only the provider, the sample API (--api-port, default 3000) and
-                      the SPA files (--spa-port, default 3001), for deploy/compose.yaml;
-                      the client secret comes from TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET
+                      the SPA files (--spa-port, default 3001), for deploy/compose.yaml or
+                      \`tokengate dev\`; the client secret comes from
+                      TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET
   -h, --help          show this help`;
 
 function portArg(value: string | undefined, fallback: number, flag: string): number {
@@ -263,6 +270,15 @@ function banner(stack: DemoStack, withoutGateway: boolean): string {
     `  OpenID Provider  ${stack.op.issuer}`,
     `  Sample API       ${stack.api.url}  (through the gateway at /api)`,
     `  SPA files        ${stack.spa.url}  (through the gateway at /)`,
+    ...(withoutGateway
+      ? [
+          '',
+          '  Or run the gateway yourself from this checkout (Node 24: source scripts/env.sh), with the',
+          '  same client secret:',
+          `    TOKENGATE_PROVIDER_DEV_CLIENT_SECRET=... node src/cli.ts dev --upstream ${stack.api.url} --issuer ${stack.op.issuer} --client-id ${DEMO_CLIENT_ID} --port ${stack.port}`,
+          `    then open ${stack.url}auth/login?returnTo=/hello`,
+        ]
+      : []),
     '',
     'Ctrl-C stops everything.',
     '',

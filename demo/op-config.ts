@@ -11,7 +11,9 @@ export interface OpenIdClientOptions {
   /** Where the provider POSTs back-channel logout tokens; the token then carries `sid`. */
   backchannelLogoutUri?: string;
   /** Default `client_secret_basic`. */
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** The client's public keys, for `private_key_jwt`. */
+  jwks?: { keys: Record<string, unknown>[] };
   /** ID token signature algorithm, RS256 (default) or ES256. */
   idTokenSignedResponseAlg?: 'RS256' | 'ES256';
 }
@@ -58,6 +60,7 @@ function clientMetadata(client: OpenIdClientOptions): ClientMetadata {
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? 'RS256',
+    ...(client.jwks === undefined ? {} : { jwks: client.jwks as ClientMetadata['jwks'] }),
     ...(client.backchannelLogoutUri === undefined
       ? {}
       : { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }),

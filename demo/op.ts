@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import type { JWK } from 'jose';
+import type { Middleware } from 'koa';
 import { Provider } from 'oidc-provider';
 import { closeServer, listenOnLoopback } from './listen.ts';
 import { createAccounts, DEMO_USER, type OpenIdUser } from './op-accounts.ts';
@@ -45,6 +47,10 @@ export interface OpenIdProviderOptions {
   rotateRefreshToken?: boolean;
   /** Default 0 (a free port). */
   port?: number;
+  /** Signing keys (private JWKs); default: fresh RS256 and ES256 keys. Tests that forge tokens pass their own. */
+  signingKeys?: { keys: JWK[] };
+  /** Extra Koa middleware, run before the provider's own routes (tests: observe or reshape answers). */
+  middleware?: Middleware[];
 }
 
 export interface OpenIdProviderHandle {
@@ -87,7 +93,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
   const shaping: TokenEndpointShaping = { delayMs: options.tokenEndpointDelayMs ?? 0, failuresLeft: 0, failureStatus: 503 };
 
   const server = createServer();
-  const [port, jwks] = await Promise.all([listenOnLoopback(server, options.port ?? 0), generateSigningKeys()]);
+  const [port, jwks] = await Promise.all([listenOnLoopback(server, options.port ?? 0), options.signingKeys ?? generateSigningKeys()]);
   const issuer = `http://127.0.0.1:${port}`;
   let provider: Provider;
   try {
@@ -111,6 +117,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
   provider.use(countEndpointCalls(provider, stats));
   provider.use(shapeTokenEndpoint(provider, shaping));
   provider.use(interactionRoutes(provider, accounts));
+  for (const middleware of options.middleware ?? []) provider.use(middleware);
   server.on('request', provider.callback());
 
   const clientIds = clients.map((client) => client.clientId);

@@ -1,4 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { createAuthRouter } from './auth/router.ts';
@@ -20,6 +22,7 @@ import { Deadline } from './runtime/deadline.ts';
 import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
+import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
 
@@ -67,7 +70,10 @@ export interface Gateway {
   readonly tokens: TokenService;
   /** Provider discovery. A provider that cannot be reached is retried on its first use. */
   start(): Promise<void>;
+  /** A request listener for any `node:http` server (or a mount inside another Koa app). */
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  /** WebSocket handshakes on proxied routes, for a server's 'upgrade' event (`listen` wires it itself). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Listens on config.listen (or the given host/port; port 0 picks a free one). */
   listen(options?: { host?: string; port?: number }): Promise<ListeningGateway>;
   /** Puts another listener of this gateway (forward-auth) under `close`'s graceful shutdown. */
@@ -111,6 +117,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       { publicOrigin: config.publicOrigin },
       'plain-http public origin (loopback development only): cookies are not Secure and have no __Host- prefix',
     );
+  }
+  for (const setting of insecureSettings(config)) {
+    logger.warn({ setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
 
   const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now });
@@ -190,6 +199,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     callback() {
       return app.callback();
     },
+    upgrade: (req, socket, head) => proxy.handleUpgrade(req, socket as Socket, head),
     async listen(options = {}) {
       const { url, server } = await listenHttp(app.callback(), { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
       server.on('upgrade', proxy.handleUpgrade);

@@ -8,17 +8,22 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'REAUTHENTICATION_REQUIRED'
+  | 'NO_SESSION'
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
+  | 'ORIGINAL_METHOD_UNKNOWN'
   | 'FORBIDDEN'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'TOKEN_SERVICE_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_WEBSOCKETS'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
   | 'PROVIDER_ERROR'
+  | 'PKCE_UNSUPPORTED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -67,6 +72,13 @@ export class ReauthenticationRequiredError extends GatewayError {
  */
 export class RefreshTokenReuseError extends ReauthenticationRequiredError {}
 
+/** A request that carries no session cookie at all: not logged in yet (a first visit). */
+export class NoSessionError extends GatewayError {
+  constructor(message = 'Not logged in', options?: GatewayErrorOptions) {
+    super('NO_SESSION', 401, message, true, options);
+  }
+}
+
 export class SessionExpiredError extends GatewayError {
   constructor(message = 'No valid session', options?: GatewayErrorOptions) {
     super('SESSION_EXPIRED', 401, message, true, options);
@@ -76,6 +88,17 @@ export class SessionExpiredError extends GatewayError {
 export class CsrfRejectedError extends GatewayError {
   constructor(message = 'Cross-site request rejected', options?: GatewayErrorOptions) {
     super('CSRF_REJECTED', 403, message, true, options);
+  }
+}
+
+/**
+ * Forward-auth: the ingress did not say which method the browser used (no X-Forwarded-Method or
+ * X-Original-Method), and only a safe method would have passed the CSRF check. 403 because
+ * ingresses (nginx auth_request) understand only 2xx, 401 and 403.
+ */
+export class OriginalMethodUnknownError extends GatewayError {
+  constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
+    super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
   }
 }
 
@@ -113,6 +136,20 @@ export class StoreUnavailableError extends GatewayError {
 export class PayloadTooLargeError extends GatewayError {
   constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
     super('PAYLOAD_TOO_LARGE', 413, message, true, options);
+  }
+}
+
+/** The client stopped sending a request body that the gateway was buffering (`proxy.bodyIdleTimeout`). */
+export class RequestTimeoutError extends GatewayError {
+  constructor(message = 'The request body stalled', options?: GatewayErrorOptions) {
+    super('REQUEST_TIMEOUT', 408, message, true, options);
+  }
+}
+
+/** The session already has `proxy.maxWebSocketsPerSession` WebSockets open. */
+export class TooManyWebSocketsError extends GatewayError {
+  constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
+    super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
   }
 }
 
@@ -165,6 +202,16 @@ export class ProviderError extends GatewayError {
   /** The grant is gone: the refresh token (or code) will never work again. */
   get grantRevoked(): boolean {
     return this.oauthError === 'invalid_grant' || this.oauthError === 'bad_refresh_token';
+  }
+}
+
+/**
+ * The provider's metadata lists its PKCE methods and S256 is not among them: no login is
+ * started (RFC 9700 2.1.1; `plain` would put the verifier in the browser's URL).
+ */
+export class PkceUnsupportedError extends GatewayError {
+  constructor(providerId: string) {
+    super('PKCE_UNSUPPORTED', 502, `The identity provider "${providerId}" does not support PKCE with S256; login is not possible`, true);
   }
 }
 

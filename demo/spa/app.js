@@ -1,6 +1,7 @@
 // The demo SPA. It never sees a token: the session cookie is httpOnly, and Tokengate adds the
-// bearer token when it forwards /api calls. State-changing requests carry the CSRF header that
-// the demo gateway is configured with (csrf.header / csrf.value).
+// bearer token when it forwards /api calls. Every API call, GET included, carries the CSRF header
+// that the demo gateway is configured with (csrf.header / csrf.value): API routes require it on
+// every method, so a cross-site GET cannot reach the API with the user's token.
 const CSRF_HEADER = 'x-csrf';
 const CSRF_VALUE = '1';
 
@@ -35,6 +36,7 @@ async function refreshSession() {
     show($('session-status'), `Not logged in (${response.status} ${body?.code ?? ''})`.trim(), 'idle');
   }
   $('session-details').hidden = !loggedIn;
+  if (loggedIn) $('provider-logout').hidden = true;
   $('login').disabled = loggedIn;
   $('logout').disabled = !loggedIn;
   $('cookie-view').textContent = document.cookie === '' ? '(empty: the session cookie is httpOnly)' : document.cookie;
@@ -66,8 +68,12 @@ async function logout() {
   const body = await readJson(response);
   show($('api-status'), response.ok ? 'Logged out. Call the API again: it answers 401.' : `Logout failed: ${response.status}`, response.ok ? 'idle' : 'error');
   $('api-result').hidden = true;
-  if (body?.endSessionUrl) console.info('The provider offers RP-initiated logout at', body.endSessionUrl);
   await refreshSession();
+  // RP-initiated logout: the provider's own session outlives ours unless the user ends it too.
+  if (response.ok && body?.endSessionUrl) {
+    $('provider-logout-link').href = body.endSessionUrl;
+    $('provider-logout').hidden = false;
+  }
 }
 
 $('login').addEventListener('click', () => {

@@ -12,9 +12,11 @@ import { revoke } from './logout.ts';
  *
  * The provider posts a form with `logout_token`. The provider module validates it with jose
  * (signature, iss, aud, iat, exp, the back-channel event, sub and/or sid, no nonce); this
- * route refuses a `jti` seen before, then ends the matching sessions: those bound to the
+ * route refuses a `jti` already used, then ends the matching sessions: those bound to the
  * token's `sid` (and, when both are sent, belonging to its `sub`), or every session of `sub`.
- * Their tokens are revoked in the background. 200 on success, 400 for anything invalid.
+ * Their tokens are revoked in the background. The `jti` is recorded only once every session is
+ * ended, so a store failure (503) leaves the provider's retry of the same token working.
+ * 200 with `Cache-Control: no-store` and an empty body on success, 400 for anything invalid.
  */
 
 type StatefulContext = Context & { state: Partial<GatewayState>; params: Record<string, string> };
@@ -22,6 +24,7 @@ type StatefulContext = Context & { state: Partial<GatewayState>; params: Record<
 /** Replay guard: a jti is remembered at least this long, and until the token expires. */
 const MIN_JTI_MEMORY_MS = 10 * 60 * 1000;
 const MAX_LOGOUT_TOKEN_LENGTH = 16 * 1024;
+const JTI_NAMESPACE = 'logout-jti';
 
 export function parseLogoutForm() {
   const parse = bodyParser({
@@ -48,19 +51,22 @@ export function backchannelLogoutHandler(deps: AuthDeps) {
     }
 
     const claims = await (await readyProvider(provider)).verifyLogoutToken(logoutToken);
-    const now = deps.now();
-    const remember = Math.max(MIN_JTI_MEMORY_MS, (claims.exp ?? 0) * 1000 - now + MIN_JTI_MEMORY_MS);
-    if (!(await deps.store.markOnce('logout-jti', `${provider.id}:${claims.jti}`, remember))) {
+    const jti = `${provider.id}:${claims.jti}`;
+    if (await deps.store.isMarked(JTI_NAMESPACE, jti)) {
       securityEvent(ctx.state.log ?? deps.logger, 'logout_token_replayed', { provider: provider.id });
       throw new BadRequestError('logout_token was already used');
     }
 
+    // A store failure from here on answers 503 and records nothing: the provider's retry of
+    // the same token is not a replay. Ending a session twice (two deliveries at once) is harmless.
     const sids = await matchingSessions(deps, provider, claims);
     for (const sid of sids) {
       const tokens = await deps.store.getTokens(sid);
       await deps.store.destroySession(sid);
       revoke(deps, provider, sid, tokens);
     }
+    const remember = Math.max(MIN_JTI_MEMORY_MS, (claims.exp ?? 0) * 1000 - deps.now() + MIN_JTI_MEMORY_MS);
+    await deps.store.markOnce(JTI_NAMESPACE, jti, remember);
     securityEvent(ctx.state.log ?? deps.logger, 'backchannel_logout', { provider: provider.id, sessions: sids.length });
     ctx.status = 200;
     ctx.body = '';

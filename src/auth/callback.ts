@@ -5,8 +5,10 @@ import { sameSecret } from '../crypto/same-secret.ts';
 import { securityEvent } from '../observability/index.ts';
 import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
+import { endPreviousSessions } from './end-previous-sessions.ts';
 import { establishSession } from './establish-session.ts';
 import { queryParam } from './params.ts';
+import { sameOriginPath } from './return-to.ts';
 import { takeTransaction, type LoginTransaction } from './transaction.ts';
 import type { Provider, ProviderTokens, UserProfile } from '../providers/types.ts';
 
@@ -18,12 +20,15 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  *    an expired or used transaction: 400.
  * 2. `state` must equal the transaction's and the transaction must belong to this callback's
  *    provider (one callback path per provider); `iss`, when sent, must be the provider's
- *    issuer (RFC 9207). Else 400 and a security event.
+ *    issuer (RFC 9207), and it must be sent when the provider advertises it
+ *    (`authorization_response_iss_parameter_supported`, section 2.4). Else 400 and a
+ *    security event.
  * 3. The provider's `error` parameter: 400 naming the OAuth error code.
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
  *    the login must start again (the code and the transaction are spent).
- * 5. A new session, then a 200 page that goes on to returnTo by itself (not a redirect: the
- *    SameSite=Strict session cookie must reach returnTo, see continue-page.ts).
+ * 5. A new session; the browser's previous one (recorded at /auth/login) is ended. Then a 200
+ *    page that goes on to returnTo by itself (not a redirect: the SameSite=Strict session
+ *    cookie must reach returnTo, see continue-page.ts).
  * Nothing is stored unless step 5 is reached.
  */
 
@@ -44,17 +49,21 @@ export function callbackHandler(deps: AuthDeps) {
     // Checked for repetition and size like the others; never used or echoed.
     queryParam(ctx, 'error_description');
 
-    checkBinding(ctx, provider, transaction, params);
+    // Ready first: whether `iss` is required comes from the provider's discovery metadata.
+    const ready = await readyProvider(provider);
+    checkBinding(ctx, ready, transaction, params);
     if (params.error !== undefined) throw new BadRequestError(`Login was not completed at the provider (${knownOAuthError(params.error)})`);
     if (params.code === undefined) throw new BadRequestError('Parameter "code" is required');
 
-    const ready = await readyProvider(provider);
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
 
-    await establishSession(ctx, deps, ready, tokens, profile);
+    const cookieSid = ctx.state.sid;
+    const session = await establishSession(ctx, deps, ready, tokens, profile);
+    await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
-    sendContinuePage(ctx, transaction.returnTo);
+    // Validated at login; checked again in the form that is emitted (a stored value is input too).
+    sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
   };
 }
 
@@ -80,6 +89,12 @@ function checkBinding(ctx: StatefulContext, provider: Provider, transaction: Log
   if (transaction.provider !== provider.id) {
     if (log) securityEvent(log, 'provider_mixup', { provider: provider.id, expected: transaction.provider });
     throw new BadRequestError('This login was started with another provider');
+  }
+  if (params.iss === undefined && provider.issParameterSupported) {
+    // RFC 9207 section 2.4: a provider that advertises `iss` always sends it; a response
+    // without it may come from another provider (mix-up).
+    if (log) securityEvent(log, 'issuer_mismatch', { provider: provider.id, missing: true });
+    throw new BadRequestError('The authorization response has no issuer (iss)');
   }
   if (params.iss !== undefined && provider.issuer !== undefined && params.iss !== provider.issuer) {
     if (log) securityEvent(log, 'issuer_mismatch', { provider: provider.id });

@@ -11,8 +11,8 @@ import type { AuthDeps } from './deps.ts';
 /**
  * The end of a successful login: a brand-new sid (never one the browser had before: no session
  * fixation), the tokens sealed under it, the session and token set written in one
- * `createSession`, the session cookie set. A session this browser held before is ended here
- * (locally only: revoking its tokens could end the grant the new login shares with it).
+ * `createSession`, the session cookie set. The sessions this browser held before are ended by
+ * the caller (endPreviousSessions).
  */
 export async function establishSession(
   ctx: Context & { state: Partial<GatewayState> },
@@ -39,9 +39,6 @@ export async function establishSession(
     }),
   };
   await deps.store.createSession(session, sealTokenSet(deps.keyring, sid, tokens, now), sessionTtl(session, now, deps.config.session.idleTimeout));
-
-  const previous = ctx.state.sid;
-  if (previous !== undefined && previous !== sid) await deps.store.destroySession(previous);
 
   deps.cookies.session.write(ctx, sid, session.absoluteExpiresAt - now);
   rememberConsentNeed(ctx, deps, provider, tokens);

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { GatewayState } from '../http/state.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { queryParam } from './params.ts';
 import { safeReturnTo } from './return-to.ts';
@@ -7,7 +8,8 @@ import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts
 /**
  * GET /auth/login?provider=<id>&returnTo=<path>
  *
- * Starts a login: a one-use transaction (state, PKCE verifier, nonce for OIDC, returnTo) goes
+ * Starts a login: a one-use transaction (state, PKCE verifier, nonce for OIDC, returnTo, and
+ * the sid of the session this browser already has, to be ended at the callback) goes
  * into the store for `session.loginTimeout`, its id into the SameSite=Lax login cookie, and
  * the browser is redirected to the provider with `state`, an S256 code challenge and the nonce.
  * Bad input is 400 with nothing stored.
@@ -17,7 +19,8 @@ export function loginHandler(deps: AuthDeps) {
     const provider = await readyProvider(providerById(deps, queryParam(ctx, 'provider', { maxLength: 64 })));
     const returnTo = safeReturnTo(queryParam(ctx, 'returnTo'), deps.config.publicOrigin);
 
-    const transaction = newTransaction(provider, returnTo, deps.now());
+    // The session loader has read the Strict session cookie (this request is same-site).
+    const transaction = newTransaction(provider, returnTo, deps.now(), (ctx.state as Partial<GatewayState>).sid);
     const url = provider.authorizationUrl({
       state: transaction.state,
       codeChallenge: pkceChallenge(transaction.codeVerifier),

@@ -6,6 +6,7 @@ import type { Provider } from '../providers/types.ts';
 import type { StoredTokenSet } from '../store/types.ts';
 import type { AuthDeps } from './deps.ts';
 import { openTokenSet } from '../tokens/token-set.ts';
+import { sameOriginPath } from './return-to.ts';
 
 /**
  * POST /auth/logout and POST /auth/logout-everywhere (both behind the CSRF check).
@@ -74,7 +75,9 @@ export function revoke(deps: AuthDeps, provider: Provider | undefined, sid: stri
 
 function endSession(ctx: StatefulContext, deps: AuthDeps, provider: Provider): string | undefined {
   const providerConfig = deps.config.providers.find((candidate) => candidate.id === provider.id);
-  const path = providerConfig?.type === 'oidc' ? providerConfig.postLogoutRedirectPath : '/';
+  const configured = providerConfig?.type === 'oidc' ? providerConfig.postLogoutRedirectPath : '/';
+  // The same rule as returnTo, on the emitted form (the config check already applied it).
+  const path = sameOriginPath(configured, deps.config.publicOrigin) ?? '/';
   try {
     return provider.endSessionUrl(undefined, `${deps.config.publicOrigin}${path}`)?.href;
   } catch (err) {

@@ -1,12 +1,13 @@
 import type { Context } from 'koa';
-import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
+import { NoSessionError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { idleExpiry } from '../session/lifetime.ts';
 import type { AuthDeps } from './deps.ts';
 
 /**
- * GET /auth/session: who is logged in, never a token. Without a session: 401 JSON
- * SESSION_EXPIRED (an API route never redirects to a login page). A session whose token set is
+ * GET /auth/session: who is logged in, never a token. Without a session cookie at all (a first
+ * visit): 401 JSON NO_SESSION; with a cookie whose session ended (expired, logged out, unknown,
+ * forged): 401 SESSION_EXPIRED. An API route never redirects to a login page. A session whose token set is
  * gone (cleared after a revoked grant or a reuse incident): 401 REAUTHENTICATION_REQUIRED.
  * `expiresAt` is when the session ends if it stays idle (never after its absolute expiry).
  */
@@ -17,11 +18,14 @@ export interface SessionInfo {
   expiresAt: string;
 }
 
-export function sessionInfoHandler(deps: Pick<AuthDeps, 'config' | 'now'>) {
+export function sessionInfoHandler(deps: Pick<AuthDeps, 'config' | 'cookies' | 'now'>) {
   return async function sessionInfo(ctx: Context & { state: Partial<GatewayState> }): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     const session = ctx.state.session;
-    if (!session) throw new SessionExpiredError();
+    if (!session) {
+      // The session loader already cleared a stale cookie on this response; the request tells.
+      throw deps.cookies.session.read(ctx).status === 'absent' ? new NoSessionError() : new SessionExpiredError();
+    }
     if (!ctx.state.tokens) throw new ReauthenticationRequiredError();
     const body: SessionInfo = {
       authenticated: true,

@@ -19,11 +19,17 @@ const transactionSchema = z.object({
   nonce: z.string().optional(),
   returnTo: z.string(),
   createdAt: z.number(),
+  /**
+   * The session this browser had when the login started (/auth/login is same-site and carries
+   * the Strict session cookie; the callback, a cross-site navigation, does not). Ended once the
+   * new session exists.
+   */
+  previousSid: z.string().optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema>;
 
-export function newTransaction(provider: { id: string; oidc: boolean }, returnTo: string, now: number): LoginTransaction {
+export function newTransaction(provider: { id: string; oidc: boolean }, returnTo: string, now: number, previousSid?: string): LoginTransaction {
   return {
     provider: provider.id,
     state: randomToken(),
@@ -31,6 +37,7 @@ export function newTransaction(provider: { id: string; oidc: boolean }, returnTo
     ...(provider.oidc ? { nonce: randomToken() } : {}),
     returnTo,
     createdAt: now,
+    ...(previousSid === undefined ? {} : { previousSid }),
   };
 }
 

@@ -148,7 +148,9 @@ export function devConfig(values: DevValues, ephemeralKeys: boolean): Record<str
     ...(ephemeralKeys ? { keys: { encryption: [{ kid: 'dev', key: generateKey() }], cookie: [generateKey()] } } : {}),
     store: values.redis === undefined ? { type: 'memory' } : { type: 'redis', redis: { url: values.redis } },
     providers: [provider],
-    routes: [{ prefix: '/', upstream: values.upstream, auth: values.auth ?? 'optional' }],
+    // The app's dev server serves pages, scripts and styles on this one route, and <script>/<link>
+    // tags cannot send the CSRF header: state-changing methods still need it.
+    routes: [{ prefix: '/', upstream: values.upstream, auth: values.auth ?? 'optional', csrf: 'unsafe', page: true }],
     logging: { level: values['log-level'] ?? 'info', pretty: true },
   };
 }

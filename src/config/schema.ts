@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { sameOriginPath } from '../auth/return-to.ts';
 import { decodeKeyMaterial } from '../crypto/keyring.ts';
+import { privateKeyProblem } from '../providers/private-key.ts';
 import { parseDuration } from './duration.ts';
 
 /**
@@ -62,18 +64,46 @@ const providerBase = {
   timeout: duration('10s'),
 };
 
+/** Plain-http URLs outside loopback need this set (RFC 9700 2.6); the gateway warns at start. */
+const allowInsecure = z.boolean().default(false);
+/** Audiences besides the client id that an ID token may name (OIDC Core 3.1.3.7 step 3). */
+const trustedAudiences = z.array(z.string().min(1)).default([]);
+
 const oidcProvider = z
   .object({
     ...providerBase,
     type: z.literal('oidc'),
     issuer: httpUrl,
-    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** With private_key_jwt no client secret is needed. */
+    clientSecret: secret.optional(),
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
+    /** private_key_jwt: the client's private key, PEM or JWK (JSON text); usually `{ file }` or `{ env }`. */
+    privateKey: secret
+      .superRefine((key, ctx) => {
+        const problem = privateKeyProblem(key);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    /** private_key_jwt: the assertion's `aud`, the issuer (default) or the token endpoint from discovery (older providers). */
+    clientAssertionAudience: z.enum(['issuer', 'token_endpoint']).default('issuer'),
     /** Where the provider sends the browser after RP-initiated logout; a path on this gateway. */
     postLogoutRedirectPath: z.string().startsWith('/').default('/'),
+    trustedAudiences,
+    /** Accept back-channel logout tokens without `exp` (at most 2 minutes old), for providers known to omit it. */
+    acceptLogoutTokenWithoutExp: z.boolean().default(false),
+    allowInsecure,
   })
-  .strict();
+  .strict()
+  .superRefine((provider, ctx) => {
+    if (provider.tokenEndpointAuthMethod === 'private_key_jwt' && provider.privateKey === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'private_key_jwt needs privateKey (PEM or JWK)' });
+    }
+    if (provider.tokenEndpointAuthMethod !== 'private_key_jwt' && provider.clientSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${provider.tokenEndpointAuthMethod} needs clientSecret` });
+    }
+  });
 
-const googleProvider = z.object({ ...providerBase, type: z.literal('google') }).strict();
+const googleProvider = z.object({ ...providerBase, type: z.literal('google'), trustedAudiences }).strict();
 const githubProvider = z
   .object({
     ...providerBase,
@@ -81,11 +111,18 @@ const githubProvider = z
     /** GitHub Enterprise Server base, e.g. https://github.example.com. */
     baseUrl: httpUrl.default('https://github.com'),
     apiUrl: httpUrl.default('https://api.github.com'),
+    allowInsecure,
   })
   .strict();
 const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }).strict();
 
 export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
+
+/** A header name to strip, or a prefix ending in `*` (`x-internal-*`); compared in lower case. */
+const headerPattern = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+\*?$/, 'a header name, or a prefix ending in *')
+  .transform((name) => name.toLowerCase());
 
 const routeSchema = z
   .object({
@@ -104,6 +141,23 @@ const routeSchema = z
     /** Bodies up to this size are buffered so that a request can be replayed once after a 401. */
     replayBodyLimit: z.number().int().min(0).default(1024 * 1024),
     websocket: z.boolean().default(true),
+    /**
+     * Which methods need the CSRF header: `all` (default; a cross-site GET must not reach an API
+     * with the user's bearer) or `unsafe` (not GET, HEAD, OPTIONS). A foreign Origin is refused either way.
+     */
+    csrf: z.enum(['all', 'unsafe']).default('all'),
+    /** The route serves pages: GET/HEAD navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+    page: z.boolean().default(false),
+    /**
+     * `private` (default): on routes that can carry a session (auth required/optional), responses
+     * get `Cache-Control: private` (public and s-maxage removed) and `Vary: Cookie`. `upstream`:
+     * the upstream's caching headers as they are.
+     */
+    cache: z.enum(['private', 'upstream']).default('private'),
+    /** More client headers never to forward on this route, on top of `proxy.stripHeaders`. */
+    stripHeaders: z.array(headerPattern).default([]),
+    /** Plain http to a non-loopback upstream (RFC 9700 2.6); the gateway warns at start. */
+    allowInsecure: z.boolean().optional(),
   })
   .strict();
 
@@ -197,6 +251,23 @@ export const configSchema = z
       .strict()
       .prefault({}),
     routes: z.array(routeSchema).default([]),
+    /** Settings of the proxy itself, for every route. */
+    proxy: z
+      .object({
+        /** More client headers never to forward, on top of the built-in list (see README). */
+        stripHeaders: z.array(headerPattern).default([]),
+        /** A request body being buffered for replay that sends nothing for this long answers 408 REQUEST_TIMEOUT. */
+        bodyIdleTimeout: duration('10s'),
+        /**
+         * Bytes of request bodies buffered for replay, across all requests of the process. Past it,
+         * bodies are streamed upstream without replay (never refused).
+         */
+        replayBudget: z.number().int().min(0).default(32 * 1024 * 1024),
+        /** Open WebSockets per session (per process); one more handshake answers 429 TOO_MANY_WEBSOCKETS. */
+        maxWebSocketsPerSession: z.number().int().min(1).default(16),
+      })
+      .strict()
+      .prefault({}),
     csrf: z
       .object({
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-csrf'),
@@ -215,6 +286,10 @@ export const configSchema = z
         sharedSecret: secret.optional(),
         secretHeader: z.string().default('x-tokengate-forward-auth'),
         path: z.string().startsWith('/').default('/auth/verify'),
+        /** The CSRF rule for the original request, as for proxied routes: `all` (default) or `unsafe`. */
+        csrf: z.enum(['all', 'unsafe']).default('all'),
+        /** Original GET/HEAD page navigations (`Sec-Fetch-Mode: navigate`) need no CSRF header. */
+        page: z.boolean().default(true),
       })
       .strict()
       .prefault({})
@@ -248,10 +323,35 @@ export const configSchema = z
       if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
       prefixes.add(route.prefix);
     });
+    const requireTls = (url: string, insecureAllowed: boolean, path: (string | number)[]) => {
+      if (!insecureAllowed && !isTlsOrLoopback(url)) {
+        ctx.addIssue({ code: 'custom', path, message: 'must use https outside loopback (or set allowInsecure: true)' });
+      }
+    };
+    config.providers.forEach((provider, index) => {
+      if (provider.type === 'oidc') requireTls(provider.issuer, provider.allowInsecure, ['providers', index, 'issuer']);
+      if (provider.type === 'github') {
+        requireTls(provider.baseUrl, provider.allowInsecure, ['providers', index, 'baseUrl']);
+        requireTls(provider.apiUrl, provider.allowInsecure, ['providers', index, 'apiUrl']);
+      }
+    });
+    config.routes.forEach((route, index) => requireTls(route.upstream, route.allowInsecure === true, ['routes', index, 'upstream']));
+    config.providers.forEach((provider, index) => {
+      if (provider.type === 'oidc' && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
+      }
+    });
     if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
     }
   });
+
+/** https, or http to a loopback host (127.0.0.0/8, ::1, localhost). Not a URL: false. */
+export function isTlsOrLoopback(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname));
+}
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);

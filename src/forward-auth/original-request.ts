@@ -10,19 +10,26 @@ import { safeReturnTo } from '../auth/return-to.ts';
  *   verify path (`/auth/verify/api/users`).
  *
  * None of it decides who the user is: the session cookie does. The method decides whether the
- * CSRF check applies; the URI is logged (path only) and becomes the login hint's `returnTo`,
- * which /auth/login validates again.
+ * CSRF check may let a page navigation through; the URI is logged (path only) and becomes the
+ * login hint's `returnTo`, which /auth/login validates again.
+ *
+ * The method: X-Forwarded-Method first (Traefik sets it, and copies a client's X-Original-Method
+ * through untouched), then X-Original-Method (nginx), then, only for Envoy (the original path
+ * appended to the verify path), the verify request's own method. Otherwise it is unknown:
+ * nginx's auth_request subrequest is always a GET, so the verify request's method says nothing.
  */
 
 export interface OriginalRequest {
-  method: string;
+  /** Upper-case; undefined when the ingress did not say. */
+  method: string | undefined;
   /** Path and query as the browser sent them; undefined when the ingress did not say. */
   uri: string | undefined;
 }
 
 export function originalRequest(ctx: Context, verifyPath: string): OriginalRequest {
-  const method = header(ctx, 'x-original-method') ?? header(ctx, 'x-forwarded-method') ?? ctx.method;
-  return { method: method.toUpperCase(), uri: originalUri(ctx, verifyPath) };
+  const envoy = ctx.path.length > verifyPath.length;
+  const method = header(ctx, 'x-forwarded-method') ?? header(ctx, 'x-original-method') ?? (envoy ? ctx.method : undefined);
+  return { method: method?.toUpperCase(), uri: originalUri(ctx, verifyPath) };
 }
 
 function originalUri(ctx: Context, verifyPath: string): string | undefined {

@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
-import { GatewayError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
-import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
+import { GatewayError, OriginalMethodUnknownError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
+import { csrfOptionsFrom, csrfPolicy, csrfRejection, enforceCsrf, type CsrfRule } from '../http/csrf.ts';
+import { securityEvent } from '../observability/index.ts';
 import type { GatewayState } from '../http/state.ts';
 import { failureOutcome } from '../tokens/index.ts';
 import type { ForwardAuthDeps } from './deps.ts';
@@ -16,8 +17,11 @@ import { loggablePath, loginHint, originalRequest, type OriginalRequest } from '
  *   401  {error, code} SESSION_EXPIRED or REAUTHENTICATION_REQUIRED, with X-Tokengate-Login
  *        (where to send a navigation: /auth/login?returnTo=<original URI>) and
  *        X-Tokengate-Error-Code for ingresses that cannot read a body (nginx).
- *   403  CSRF_REJECTED: the original request changes state without the CSRF header, or from a
- *        foreign Origin (the upstream is a proxied route like any other, invariant 8).
+ *   403  CSRF_REJECTED: the original request lacks the CSRF header (every method unless
+ *        `forwardAuth.csrf: unsafe`; GET/HEAD page navigations pass when `forwardAuth.page`), or
+ *        comes from a foreign Origin (the upstream is a proxied route like any other, invariant 8).
+ *        ORIGINAL_METHOD_UNKNOWN: only a safe method would pass, and the ingress did not say
+ *        which method the browser used.
  *   503  TOKEN_SERVICE_UNAVAILABLE / STORE_UNAVAILABLE with Retry-After.
  * Never cacheable.
  */
@@ -25,7 +29,6 @@ import { loggablePath, loginHint, originalRequest, type OriginalRequest } from '
 export type ForwardAuthState = Partial<GatewayState> & { original?: OriginalRequest };
 type VerifyContext = Context & { state: ForwardAuthState };
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Header values must be plain visible ASCII; anything else is left out rather than mangled. */
 const HEADER_SAFE = /^[\x20-\x7e]+$/;
 
@@ -68,13 +71,19 @@ function explainFailures(deps: ForwardAuthDeps) {
 }
 
 function checkCsrf(deps: ForwardAuthDeps) {
-  const csrf = csrfProtection(csrfOptionsFrom(deps.config));
+  const policy = csrfPolicy(csrfOptionsFrom(deps.config));
+  const rule: CsrfRule = { methods: deps.config.forwardAuth.csrf, page: deps.config.forwardAuth.page };
   return async function checkOriginalCsrf(ctx: VerifyContext, next: Next): Promise<void> {
-    const method = ctx.state.original?.method ?? ctx.method;
-    if (SAFE_METHODS.has(method)) return next();
-    // The same check as every proxied route, applied to the method the browser used.
-    const asOriginal = Object.create(ctx, { method: { value: method } }) as VerifyContext;
-    await csrf(asOriginal, next);
+    const method = ctx.state.original?.method;
+    const headers = ctx.request.headers;
+    // Would a safe method have passed where the unknown one does not? Then the ingress must say.
+    if (method === undefined && csrfRejection(policy, rule, { method, headers }) !== undefined && csrfRejection(policy, rule, { method: 'GET', headers }) === undefined) {
+      if (ctx.state.log) securityEvent(ctx.state.log, 'csrf_rejected', { reason: 'original method unknown', method: 'unknown' });
+      throw new OriginalMethodUnknownError();
+    }
+    // The same rule as every proxied route, applied to the method the browser used.
+    enforceCsrf(ctx, policy, rule, method);
+    await next();
   };
 }
 

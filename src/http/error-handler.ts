@@ -19,7 +19,8 @@ export function errorHandler() {
       await next();
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) {
-        ctx.state.log?.warn({ err }, 'error after the response started');
+        // A client that went away is not an error: its access line says status 499, aborted.
+        if (!clientGone(ctx)) ctx.state.log?.warn({ err }, 'error after the response started');
         return;
       }
       const body = toErrorBody(err, ctx.state.requestId);
@@ -36,4 +37,9 @@ export function toErrorBody(err: unknown, requestId: string | undefined): ErrorB
   if (err instanceof GatewayError && err.expose) return { error: err.message, code: err.code };
   const code = err instanceof GatewayError ? err.code : 'INTERNAL';
   return { error: 'Internal error', code, ...(requestId ? { requestId } : {}) };
+}
+
+/** The client closed the connection (or aborted the request) before its answer was complete. */
+function clientGone(ctx: Context): boolean {
+  return ctx.req.destroyed || ctx.res.destroyed || ctx.req.socket.destroyed;
 }

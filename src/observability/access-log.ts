@@ -22,6 +22,8 @@ export interface AccessLogState {
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 export const UNMATCHED_ROUTE = 'unmatched';
+/** The status logged and counted for a request whose client went away before any answer. */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * The first middleware after the error handler. It names the request (`X-Request-Id` from the
@@ -33,7 +35,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
  *
  * The line is written when `res` emits 'finish' (or 'close' first, when the client went away),
  * so the status is the one actually sent: Koa's own response, the error handler's, or a proxied
- * upstream's when `ctx.respond = false`.
+ * upstream's when `ctx.respond = false`. A client that went away before any response head was
+ * sent is status 499 with `aborted: true`, in the line and in the request counter.
  *
  * Accepts a plain logger as shorthand for `{ logger }`.
  */
@@ -54,7 +57,10 @@ export function accessLog(options: AccessLogOptions | Logger) {
       written = true;
       res.off('finish', done);
       res.off('close', done);
-      const line = accessLine(ctx, res.statusCode, performance.now() - started, !res.writableFinished);
+      const aborted = !res.writableFinished;
+      // Nothing was answered: 499 (client closed request), not the 404 Koa starts every response with.
+      const status = aborted && !res.headersSent ? CLIENT_CLOSED_REQUEST : res.statusCode;
+      const line = accessLine(ctx, status, performance.now() - started, aborted);
       metrics?.countRequest(line.route, ctx.method, line.status);
       // The root logger with the request id in the line writes the same JSON as the request's
       // child, and faster (see provideRequestLog).

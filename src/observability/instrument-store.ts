@@ -41,6 +41,7 @@ export function instrumentStore(store: Store, metrics: Pick<Metrics, 'storeDurat
     putEphemeral: timed('putEphemeral', (...args) => store.putEphemeral(...args)),
     takeEphemeral: timed('takeEphemeral', (...args) => store.takeEphemeral(...args)),
     markOnce: timed('markOnce', (...args) => store.markOnce(...args)),
+    isMarked: timed('isMarked', (...args) => store.isMarked(...args)),
     ping: timed('ping', (...args) => store.ping(...args)),
     close: () => store.close(),
   };

@@ -37,6 +37,7 @@ export const STORE_OPS = [
   'putEphemeral',
   'takeEphemeral',
   'markOnce',
+  'isMarked',
   'ping',
 ] as const;
 

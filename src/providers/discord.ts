@@ -40,6 +40,8 @@ export class DiscordProvider implements Provider {
   readonly id: string;
   readonly type = 'discord' as const;
   readonly issuer = undefined;
+  /** No `iss` in its authorization responses (not an RFC 9207 provider). */
+  readonly issParameterSupported = false;
   readonly oidc = false;
   readonly ready = true;
   readonly #config: DiscordProviderConfig;

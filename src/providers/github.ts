@@ -30,6 +30,8 @@ export class GithubProvider implements Provider {
   readonly id: string;
   readonly type = 'github' as const;
   readonly issuer = undefined;
+  /** No `iss` in its authorization responses (not an RFC 9207 provider). */
+  readonly issParameterSupported = false;
   readonly oidc = false;
   readonly ready = true;
   readonly #config: GithubProviderConfig;

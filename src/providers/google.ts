@@ -44,6 +44,8 @@ export class GoogleProvider implements Provider {
   readonly id: string;
   readonly type = 'google' as const;
   readonly issuer = GOOGLE_ISSUER;
+  /** Google's discovery document says authorization_response_iss_parameter_supported: true. */
+  readonly issParameterSupported = true;
   readonly oidc = true;
   readonly ready = true;
   readonly #config: GoogleProviderConfig;
@@ -83,6 +85,7 @@ export class GoogleProvider implements Provider {
     const claims = await verifyIdToken(this.id, tokens.idToken, this.#keys, {
       issuer: GOOGLE_ID_TOKEN_ISSUERS,
       clientId: this.#config.clientId,
+      trustedAudiences: this.#config.trustedAudiences,
       nonce,
       algorithms: ['RS256'],
       now: this.#now,

@@ -1,12 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import got, { RequestError, type Got, type Method } from 'got';
 import { ProviderError } from '../errors.ts';
+import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
 
 /**
  * The one HTTP client of a provider: got with the provider's timeout, no redirects, no status
  * errors (callers classify every answer themselves) and, on request, one retry for connection
  * failures only. Timeouts and HTTP statuses are never retried here: a token endpoint that timed
- * out may have consumed a single-use code or refresh token.
+ * out may have consumed a single-use code or refresh token. Client authentication (`auth`) is
+ * resolved for every attempt, so a retry carries a freshly signed private_key_jwt assertion
+ * (its `jti` is single-use at the provider).
  */
 
 export type RetryPolicy = 'never' | 'network';
@@ -20,6 +23,8 @@ export interface HttpRequest {
   json?: Record<string, unknown>;
   headers?: Record<string, string>;
   retry?: RetryPolicy;
+  /** Client authentication, added to headers and form on every attempt. */
+  auth?: ClientAuth;
 }
 
 export interface HttpAnswer {
@@ -40,6 +45,10 @@ export interface ProviderHttpOptions {
 const RETRYABLE_NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'];
 
 export const USER_AGENT = 'Tokengate';
+
+function isRetryableNetworkError(err: unknown): boolean {
+  return err instanceof RequestError && err.code !== undefined && RETRYABLE_NETWORK_CODES.includes(err.code);
+}
 
 export class ProviderHttp {
   readonly providerId: string;
@@ -62,28 +71,30 @@ export class ProviderHttp {
 
   /** Sends one request; any failure to get an answer becomes a transient ProviderError. */
   async send(operation: string, request: HttpRequest): Promise<HttpAnswer> {
-    const retryDelayMs = this.#retryDelayMs;
     try {
-      const response = await this.#client(request.url, {
-        method: request.method,
-        headers: request.headers ?? {},
-        ...(request.form ? { form: request.form } : {}),
-        ...(request.json ? { json: request.json } : {}),
-        retry:
-          request.retry === 'network'
-            ? {
-                limit: 1,
-                methods: [request.method],
-                statusCodes: [],
-                errorCodes: RETRYABLE_NETWORK_CODES,
-                calculateDelay: () => retryDelayMs,
-              }
-            : { limit: 0 },
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
+      return await this.#attempt(request);
+    } catch (err) {
+      if (request.retry !== 'network' || !isRetryableNetworkError(err)) throw this.#networkFailure(operation, err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs));
+    try {
+      return await this.#attempt(request);
     } catch (err) {
       throw this.#networkFailure(operation, err);
     }
+  }
+
+  async #attempt(request: HttpRequest): Promise<HttpAnswer> {
+    const auth = request.auth === undefined ? undefined : await resolveClientAuth(request.auth);
+    const form = request.form === undefined && auth === undefined ? undefined : { ...request.form, ...auth?.params };
+    const response = await this.#client(request.url, {
+      method: request.method,
+      headers: { ...request.headers, ...auth?.headers },
+      ...(form ? { form } : {}),
+      ...(request.json ? { json: request.json } : {}),
+      retry: { limit: 0 },
+    });
+    return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
   /** A failure without an HTTP answer. The message names the operation and the error code only. */

@@ -9,12 +9,16 @@ import { profileFromStandardClaims, userProfile } from './profile.ts';
 /**
  * OpenID Connect Core 3.1.3.7: signature (provider JWKS, asymmetric algorithms), `iss`, `aud`
  * contains the client id, `azp` is the client id when present and required with several
- * audiences, `exp`, `iat`, and `nonce` equal to the one this login sent.
+ * audiences, `exp`, `iat`, and `nonce` equal to the one this login sent. Step 3: an ID token
+ * whose `aud` names audiences that are not trusted is refused, whatever `azp` says; trusted are
+ * the client itself and the provider's configured `trustedAudiences`.
  */
 
 export interface IdTokenExpectations {
   issuer: string | string[];
   clientId: string;
+  /** Audiences besides the client id that may appear in `aud`. */
+  trustedAudiences?: readonly string[];
   nonce: string | undefined;
   algorithms: JWSAlgorithm[];
   now: () => number;
@@ -34,6 +38,8 @@ export async function verifyIdToken(providerId: string, idToken: string, keys: J
   const azp = payload['azp'];
   if (audiences.length > 1 && azp === undefined) throw new BadRequestError('ID token rejected: several audiences and no azp');
   if (azp !== undefined && azp !== expect.clientId) throw new BadRequestError('ID token rejected: azp is another client');
+  const trusted = new Set([expect.clientId, ...(expect.trustedAudiences ?? [])]);
+  if (audiences.some((audience) => typeof audience !== 'string' || !trusted.has(audience))) throw new BadRequestError('ID token rejected: an audience is not trusted');
   const nonce = payload['nonce'];
   if (typeof nonce !== 'string' || !sameSecret(nonce, expect.nonce)) throw new BadRequestError('ID token rejected: nonce mismatch');
   return payload;

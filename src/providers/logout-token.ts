@@ -5,7 +5,8 @@ import { verifyJwt } from './jwks.ts';
 
 /**
  * OpenID Connect Back-Channel Logout 1.0, section 2.6: signature, `iss`, `aud`, `iat`, `exp`
- * (when present; without it the token may be at most a few minutes old), a `jti`, the
+ * (required by section 2.4; a provider configured with `acceptLogoutTokenWithoutExp` may omit
+ * it, and such a token may then be at most a few minutes old), a `jti`, the
  * back-channel-logout member in `events`, `sub` and/or `sid`, and no `nonce` (so that an ID
  * token can never pass as a logout token). `typ` may be absent, `JWT` or `logout+jwt`.
  * The caller checks `jti` for replay.
@@ -23,6 +24,8 @@ export interface LogoutTokenExpectations {
   clientId: string;
   algorithms: JWSAlgorithm[];
   now: () => number;
+  /** Leniency for providers known to omit `exp`. Default false: `exp` is required. */
+  acceptWithoutExp?: boolean;
 }
 
 export async function verifyLogoutToken(providerId: string, logoutToken: string, keys: JWTVerifyGetKey, expect: LogoutTokenExpectations): Promise<LogoutTokenClaims> {
@@ -31,7 +34,7 @@ export async function verifyLogoutToken(providerId: string, logoutToken: string,
     audience: expect.clientId,
     algorithms: expect.algorithms,
     now: expect.now,
-    requiredClaims: ['iat', 'jti', 'events'],
+    requiredClaims: expect.acceptWithoutExp ? ['iat', 'jti', 'events'] : ['iat', 'jti', 'events', 'exp'],
   });
   const reject = (why: string) => new BadRequestError(`logout token rejected: ${why}`);
   if (protectedHeader.typ !== undefined && !ACCEPTED_TYP.has(protectedHeader.typ.toLowerCase())) throw reject('unexpected typ');

@@ -1,9 +1,10 @@
 import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
-import { ProviderError } from '../errors.ts';
+import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
 import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
-import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
+import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
+import { readClientSigningKey } from './private-key.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
 import { discover, type OidcMetadata } from './discovery.ts';
 import type { ProviderHttp } from './http.ts';
@@ -41,7 +42,7 @@ export class OidcProvider implements Provider {
   readonly oidc = true;
   readonly #config: OidcProviderConfig;
   readonly #http: ProviderHttp;
-  readonly #auth: ClientAuthentication;
+  readonly #auth: ClientAuth;
   readonly #scopes: string[];
   readonly #now: () => number;
   #discovered: Discovered | undefined;
@@ -52,13 +53,20 @@ export class OidcProvider implements Provider {
     this.issuer = config.issuer;
     this.#config = config;
     this.#http = httpFor(config.id, config.timeout, deps);
-    this.#auth = clientAuthentication(config.tokenEndpointAuthMethod, config);
-    this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
     this.#now = clockOf(deps);
+    this.#auth =
+      config.tokenEndpointAuthMethod === 'private_key_jwt'
+        ? privateKeyJwt(config.clientId, readClientSigningKey(config.privateKey!), () => this.#assertionAudience(), this.#now)
+        : clientAuthentication(config.tokenEndpointAuthMethod, { clientId: config.clientId, clientSecret: config.clientSecret! });
+    this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
   }
 
   get ready(): boolean {
     return this.#discovered !== undefined;
+  }
+
+  get issParameterSupported(): boolean {
+    return this.#discovered?.metadata.issParameterSupported ?? false;
   }
 
   async init(): Promise<void> {
@@ -67,7 +75,7 @@ export class OidcProvider implements Provider {
 
   #ensureDiscovered(): Promise<Discovered> {
     if (this.#discovered) return Promise.resolve(this.#discovered);
-    this.#discovering ??= discover(this.#http, this.issuer)
+    this.#discovering ??= discover(this.#http, this.issuer, { allowInsecure: this.#config.allowInsecure })
       .then((metadata) => {
         const discovered: Discovered = {
           metadata,
@@ -83,14 +91,21 @@ export class OidcProvider implements Provider {
     return this.#discovering;
   }
 
+  async #assertionAudience(): Promise<string> {
+    if (this.#config.clientAssertionAudience === 'issuer') return this.issuer;
+    return (await this.#ensureDiscovered()).metadata.tokenEndpoint;
+  }
+
   #requireDiscovered(): Discovered {
     if (!this.#discovered) throw new ProviderError(this.id, `${this.id}: discovery has not completed yet`, { transient: true });
     return this.#discovered;
   }
 
   authorizationUrl(request: AuthorizationRequest): URL {
+    const { metadata } = this.#requireDiscovered();
+    if (metadata.codeChallengeMethods !== undefined && !metadata.codeChallengeMethods.includes('S256')) throw new PkceUnsupportedError(this.id);
     return buildAuthorizationUrl({
-      endpoint: this.#requireDiscovered().metadata.authorizationEndpoint,
+      endpoint: metadata.authorizationEndpoint,
       clientId: this.#config.clientId,
       scopes: this.#scopes,
       request,
@@ -107,7 +122,7 @@ export class OidcProvider implements Provider {
   async identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile> {
     const { metadata, keys, algorithms } = await this.#ensureDiscovered();
     if (!tokens.idToken) throw new ProviderError(this.id, `${this.id}: the token response carried no ID token`, { transient: false });
-    const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, nonce, algorithms, now: this.#now });
+    const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, trustedAudiences: this.#config.trustedAudiences, nonce, algorithms, now: this.#now });
     const profile = profileFromClaims(claims);
     if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
       return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub)), ...profile };
@@ -144,6 +159,12 @@ export class OidcProvider implements Provider {
 
   async verifyLogoutToken(logoutToken: string): Promise<LogoutTokenClaims> {
     const { keys, algorithms } = await this.#ensureDiscovered();
-    return verifyLogoutToken(this.id, logoutToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, algorithms, now: this.#now });
+    return verifyLogoutToken(this.id, logoutToken, keys, {
+      issuer: this.issuer,
+      clientId: this.#config.clientId,
+      algorithms,
+      now: this.#now,
+      acceptWithoutExp: this.#config.acceptLogoutTokenWithoutExp,
+    });
   }
 }

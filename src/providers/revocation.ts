@@ -1,5 +1,5 @@
 import type { RevocationOutcome } from './types.ts';
-import type { ClientAuthentication } from './client-auth.ts';
+import type { ClientAuth } from './client-auth.ts';
 import { isSuccess, jsonObject, oauthErrorOf } from './answers.ts';
 import type { HttpAnswer, ProviderHttp } from './http.ts';
 
@@ -40,7 +40,7 @@ export function combineOutcomes(outcomes: readonly TokenOutcome[]): RevocationOu
 
 export interface Rfc7009Revocation {
   endpoint: string | URL;
-  auth: ClientAuthentication;
+  auth: ClientAuth;
   tokens: { accessToken?: string | undefined; refreshToken?: string | undefined };
 }
 
@@ -57,8 +57,9 @@ export async function revokeRfc7009(http: ProviderHttp, revocation: Rfc7009Revoc
         http.send('token revocation', {
           method: 'POST',
           url: revocation.endpoint,
-          headers: { accept: 'application/json', ...revocation.auth.headers },
-          form: { token, token_type_hint: hint, ...revocation.auth.params },
+          headers: { accept: 'application/json' },
+          form: { token, token_type_hint: hint },
+          auth: revocation.auth,
           retry: 'network',
         }),
       ),

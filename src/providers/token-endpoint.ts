@@ -1,5 +1,5 @@
 import type { ProviderTokens } from './types.ts';
-import type { ClientAuthentication } from './client-auth.ts';
+import type { ClientAuth } from './client-auth.ts';
 import type { ProviderHttp } from './http.ts';
 import { readTokenAnswer } from './token-response.ts';
 
@@ -11,7 +11,7 @@ import { readTokenAnswer } from './token-response.ts';
 
 export interface TokenEndpointCall {
   endpoint: string | URL;
-  auth: ClientAuthentication;
+  auth: ClientAuth;
   /** Extra headers, e.g. GitHub's `Accept: application/json`. */
   headers?: Record<string, string>;
 }
@@ -25,13 +25,13 @@ export async function exchangeCode(
     code: call.code,
     redirect_uri: call.redirectUri,
     code_verifier: call.codeVerifier,
-    ...call.auth.params,
   };
   const answer = await http.send('code exchange', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...call.auth.headers, ...call.headers },
+    headers: { accept: 'application/json', ...call.headers },
     form,
+    auth: call.auth,
     retry: 'never',
   });
   return readTokenAnswer(http.providerId, 'code exchange', answer);
@@ -41,8 +41,9 @@ export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall &
   const answer = await http.send('token refresh', {
     method: 'POST',
     url: call.endpoint,
-    headers: { accept: 'application/json', ...call.auth.headers, ...call.headers },
-    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken, ...call.auth.params },
+    headers: { accept: 'application/json', ...call.headers },
+    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken },
+    auth: call.auth,
     retry: 'network',
   });
   return readTokenAnswer(http.providerId, 'token refresh', answer);

@@ -84,6 +84,11 @@ export interface Provider {
   readonly type: ProviderType;
   /** Issuer identifier for the RFC 9207 `iss` check, when the provider has one. */
   readonly issuer: string | undefined;
+  /**
+   * RFC 9207: the provider sends `iss` in every authorization response, so a response without
+   * it is refused (section 2.4). From discovery for OIDC providers (false until discovered).
+   */
+  readonly issParameterSupported: boolean;
   /** True when the provider issues ID tokens (so login sends a nonce and verifies the ID token). */
   readonly oidc: boolean;
   /** Loads discovery metadata and JWKS location. Resolves when the provider is usable. */

@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
-import { csrfOptionsFrom, csrfProtection } from '../http/csrf.ts';
+import { csrfOptionsFrom } from '../http/csrf.ts';
 import { sequence } from '../http/sequence.ts';
 import { attachToken } from './attach-token.ts';
 import { forwardRequest } from './forward-request.ts';
 import { Forwarder } from './forwarder.ts';
 import { HeaderPolicy } from './headers.ts';
 import { matchRoute } from './match-route.ts';
+import { routeCsrf } from './route-csrf.ts';
+import { ReplayBudget } from './replay-budget.ts';
 import { RouteTable } from './route-table.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
 import { type UpgradeSessionReader, upgradeHandler } from './upgrade.ts';
@@ -17,7 +19,8 @@ import type { ProxyOptions } from './types.ts';
  * The reverse proxy, built from `config.routes`. A proxied request runs, in order:
  *
  *   matchRoute     the route (longest prefix on a segment boundary) or 404, never forwarded
- *   checkCsrf      unsafe methods need the CSRF header and an allowed Origin, else 403
+ *   checkRouteCsrf the CSRF header (every method unless the route says `csrf: unsafe`; not for
+ *                  page navigations on `page` routes) and an allowed Origin, else 403
  *   authorizeRoute the route's auth policy; the session's token from TokenService
  *   forwardUpstream header policy, body buffering, http-proxy-3, replay once on 401, stream back
  *
@@ -45,16 +48,16 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const { config, tokens, logger, metrics } = options;
   const publicOrigin = new URL(config.publicOrigin);
   const table = new RouteTable(config.routes);
-  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header });
+  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header, stripHeaders: config.proxy.stripHeaders });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
   const sockets = new Set<Socket>();
 
   const middleware = sequence([
     matchRoute(table),
-    csrfProtection(csrfOptionsFrom(config)),
+    routeCsrf(csrfOptionsFrom(config)),
     attachToken(tokens),
-    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics }),
+    forwardRequest({ forwarder, headers, tokens, publicOrigin, metrics, budget: new ReplayBudget(config.proxy.replayBudget), bodyIdleTimeoutMs: config.proxy.bodyIdleTimeout }),
   ]);
 
   const handleUpgrade = upgradeHandler({
@@ -67,6 +70,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     sessions: options.upgradeSessions,
     logger,
     sockets,
+    maxPerSession: config.proxy.maxWebSocketsPerSession,
   });
 
   const dropUpgrades = () => {

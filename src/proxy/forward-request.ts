@@ -1,14 +1,21 @@
 import type { Context } from 'koa';
 import { failureOutcome, type TokenService } from '../tokens/index.ts';
+import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import { exchangeWithReplay } from './replay.ts';
-import { readRequestBody } from './request-body.ts';
+import { RequestTimeoutError } from '../errors.ts';
+import type { Reservation, ReplayBudget } from './replay-budget.ts';
+import { readRequestBody, type RequestBody } from './request-body.ts';
 import { streamToClient } from './respond.ts';
 import type { ProxyMetrics, ProxyState } from './types.ts';
 
 export interface ForwardStepOptions {
   forwarder: Forwarder;
+  /** Bytes of buffered replay bodies, across all requests. */
+  budget: ReplayBudget;
+  /** proxy.bodyIdleTimeout. */
+  bodyIdleTimeoutMs: number;
   headers: HeaderPolicy;
   tokens: TokenService;
   publicOrigin: URL;
@@ -22,19 +29,40 @@ export interface ForwardStepOptions {
  * the moment the response head is written, Koa steps aside (`ctx.respond = false`).
  */
 export function forwardRequest(options: ForwardStepOptions) {
-  const { forwarder, headers, tokens, publicOrigin, metrics } = options;
+  const { forwarder, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs } = options;
   const proto = publicOrigin.protocol.slice(0, -1);
 
   return async function forwardUpstream(ctx: Context & { state: ProxyState }): Promise<void> {
+    const reservation = budget.reserve();
+    try {
+      await exchange(ctx, reservation);
+    } finally {
+      reservation.release();
+    }
+  };
+
+  async function exchange(ctx: Context & { state: ProxyState }, reservation: Reservation): Promise<void> {
     const { route, upstreamPath } = ctx.state.match!;
     const bearer = ctx.state.bearer;
     const started = performance.now();
-    const body = await readRequestBody(ctx.req, route.config.replayBodyLimit);
+    let body: RequestBody | undefined;
+    try {
+      body = await readRequestBody(ctx.req, { limit: route.config.replayBodyLimit, idleTimeoutMs: bodyIdleTimeoutMs, reservation });
+    } catch (err) {
+      // The rest of the body is never read: answer, then close the connection.
+      if (err instanceof RequestTimeoutError) {
+        ctx.set('Connection', 'close');
+        ctx.res.once('finish', () => ctx.req.destroy());
+      }
+      throw err;
+    }
+    if (!body.replayable && body.overBudget) ctx.state.log?.debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
     const upstreamHeaders = headers.toUpstream(ctx.req.headers, {
       clientAddress: ctx.req.socket.remoteAddress,
       proto,
       host: publicOrigin.host,
       authorization: undefined,
+      strip: route.stripHeaders,
     });
     let response;
     try {
@@ -66,8 +94,12 @@ export function forwardRequest(options: ForwardStepOptions) {
     }
     metrics?.observeUpstream?.(route.name, response.statusCode ?? 0, (performance.now() - started) / 1000);
     ctx.respond = false;
-    await streamToClient(ctx.res, response, headers.toClient(response.headers));
-  };
+    // The replay is over: the buffered body's bytes go back to the budget (and to the garbage
+    // collector) before the response streams, which may take long (event streams).
+    reservation.release();
+    body = undefined;
+    await streamToClient(ctx.res, response, cacheHeaders(headers.toClient(response.headers), routeCacheMode(route.config)));
+  }
 }
 
 function clientGone(ctx: Context): boolean {

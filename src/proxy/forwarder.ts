@@ -45,7 +45,11 @@ export class Forwarder {
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
     this.#logger = logger;
-    this.#proxy = createProxyServer({ xfwd: false, changeOrigin: true, prependPath: false, selfHandleResponse: true });
+    // `toProxy` makes http-proxy-3 send `req.url` as it is (route-table/upstream-target decided
+    // and checked it) instead of re-parsing it with the WHATWG URL parser, which reads `\` as `/`
+    // and resolves `..`. With `prependPath` off the target contributes only its origin. (Its
+    // urlJoin still drops an empty query: `/x?` goes out as `/x`.)
+    this.#proxy = createProxyServer({ xfwd: false, changeOrigin: true, prependPath: false, toProxy: true, selfHandleResponse: true });
     this.#proxy.on('proxyReq', (proxyReq, req) => this.#pending.get(req)?.onProxyRequest(proxyReq));
     this.#proxy.on('proxyRes', (proxyRes, req) => this.#pending.get(req)?.onResponse(proxyRes));
     // Errors reach the per-call callbacks; this listener only guards against any that do not.

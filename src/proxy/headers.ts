@@ -10,6 +10,15 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
  * `X-Forwarded-*` (the gateway sets its own). `Authorization: Bearer` is added when the route
  * attaches a token.
  *
+ * Also dropped: client headers that upstreams and frameworks commonly trust as if an edge had set
+ * them (RFC 9700 §4.13): the client address (`X-Real-IP`, `True-Client-IP`: X-Real-IP is set
+ * again from the socket address, like X-Forwarded-For), URL and method rewrites (`X-Original-URL`,
+ * `X-Rewrite-URL`, `X-Original-URI`, `X-Original-Method`, `X-HTTP-Method-Override`,
+ * `X-HTTP-Method`, `X-Method-Override`), TLS client certificates (`X-Client-Cert`, `Client-Cert`,
+ * `Client-Cert-Chain`, `X-Forwarded-Client-Cert`, `X-SSL-Client-*`), and identity headers of
+ * auth proxies (`X-Auth-Request-*`, `X-Forwarded-User`, `X-Remote-User`, `Remote-User`). Config
+ * adds more (`proxy.stripHeaders`, a route's `stripHeaders`; a trailing `*` is a prefix).
+ *
  * Towards the client: hop-by-hop headers go, and so does any `Set-Cookie` from the upstream
  * that would overwrite one of the gateway's cookies.
  */
@@ -18,15 +27,57 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
 
 const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
+/** Client headers that upstreams may trust as set by an edge; never forwarded. */
+export const UNTRUSTED_CLIENT_HEADERS: readonly string[] = [
+  'x-real-ip',
+  'true-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-original-method',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-client-cert',
+  'client-cert',
+  'client-cert-chain',
+  'x-forwarded-client-cert',
+  'x-remote-user',
+  'remote-user',
+  'x-auth-request-*',
+  'x-ssl-client-*',
+];
+
 /** End-to-end headers that a `Connection` list must not remove (framing and routing). */
 const PROTECTED = new Set(['close', 'content-length', 'host']);
 
 export interface HeaderPolicyOptions {
-  /** `session.cookieName`: every cookie named `[__Host-]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
+  /** `session.cookieName`: every cookie named `[__Host-[Http-]]<name>`, `<name>_*` or `<name>.*` is the gateway's. */
   cookieName: string;
   /** The CSRF header name (any case). */
   csrfHeader: string;
+  /** `proxy.stripHeaders`: more names (lower case) or prefixes (ending in `*`) to drop. */
+  stripHeaders?: readonly string[];
 }
+
+/** Header names and name prefixes to drop, from a list where a trailing `*` marks a prefix. */
+export class HeaderSet {
+  readonly names: ReadonlySet<string>;
+  readonly prefixes: readonly string[];
+
+  constructor(patterns: readonly string[]) {
+    this.names = new Set(patterns.filter((p) => !p.endsWith('*')).map((p) => p.toLowerCase()));
+    this.prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1).toLowerCase());
+  }
+
+  has(name: string): boolean {
+    if (this.names.has(name)) return true;
+    for (const prefix of this.prefixes) if (name.startsWith(prefix)) return true;
+    return false;
+  }
+}
+
+const NO_HEADERS = new HeaderSet([]);
 
 export interface ForwardFacts {
   /** The client's address, for X-Forwarded-For. */
@@ -39,6 +90,8 @@ export interface ForwardFacts {
   authorization: string | undefined;
   /** Keep `Connection: upgrade` and `Upgrade` (WebSocket handshakes). */
   upgrade?: boolean;
+  /** The route's own `stripHeaders`. */
+  strip?: HeaderSet;
 }
 
 export class HeaderPolicy {
@@ -46,29 +99,43 @@ export class HeaderPolicy {
   readonly #csrfHeader: string;
   /** Dropped towards the upstream whatever the request says (the rest of the list is per request). */
   readonly #dropUpstream: ReadonlySet<string>;
+  /** Name prefixes dropped towards the upstream. */
+  readonly #dropPrefixes: readonly string[];
 
   constructor(options: HeaderPolicyOptions) {
-    this.#gatewayCookie = new RegExp(`^(__Host-)?${escapeRegExp(options.cookieName)}([._].*)?$`);
+    this.#gatewayCookie = new RegExp(`^(__Host-(Http-)?)?${escapeRegExp(options.cookieName)}([._].*)?$`);
     this.#csrfHeader = options.csrfHeader.toLowerCase();
-    this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader]);
+    const strip = new HeaderSet([...UNTRUSTED_CLIENT_HEADERS, ...(options.stripHeaders ?? [])]);
+    this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader, ...strip.names]);
+    this.#dropPrefixes = ['x-forwarded-', ...strip.prefixes];
+  }
+
+  #dropped(name: string, strip: HeaderSet): boolean {
+    if (this.#dropUpstream.has(name) || strip.has(name)) return true;
+    for (const prefix of this.#dropPrefixes) if (name.startsWith(prefix)) return true;
+    return false;
   }
 
   /** The headers to send upstream, built from the client's. The input is not modified. */
   toUpstream(incoming: IncomingHttpHeaders, facts: ForwardFacts): OutgoingHttpHeaders {
     const named = namedInConnection(incoming.connection);
+    const strip = facts.strip ?? NO_HEADERS;
     const out: OutgoingHttpHeaders = {};
     for (const name in incoming) {
       const value = incoming[name];
-      if (value === undefined || this.#dropUpstream.has(name) || name.startsWith('x-forwarded-') || named.includes(name)) continue;
+      if (value === undefined || this.#dropped(name, strip) || named.includes(name)) continue;
       out[name] = value;
     }
     const cookie = this.keepCookies(incoming.cookie);
-    if (cookie !== undefined) out.cookie = cookie;
+    if (cookie !== undefined && !strip.has('cookie')) out.cookie = cookie;
     if (facts.upgrade) {
       out.connection = 'upgrade';
       if (incoming.upgrade !== undefined) out.upgrade = incoming.upgrade;
     }
-    if (facts.clientAddress !== undefined) out['x-forwarded-for'] = facts.clientAddress;
+    if (facts.clientAddress !== undefined) {
+      out['x-forwarded-for'] = facts.clientAddress;
+      out['x-real-ip'] = facts.clientAddress;
+    }
     out['x-forwarded-proto'] = facts.proto;
     out['x-forwarded-host'] = facts.host;
     if (facts.authorization !== undefined) out.authorization = facts.authorization;

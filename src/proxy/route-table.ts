@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/schema.ts';
-import { BadRequestError } from '../errors.ts';
+import { HeaderSet } from './headers.ts';
+import { checkPath, splitTarget, upstreamTarget } from './upstream-target.ts';
 
 /**
  * The configured routes, matched by path prefix on a segment boundary (`/api` matches `/api`
@@ -14,6 +15,8 @@ export interface Route {
   readonly upstream: URL;
   /** A bounded label for logs and metrics: the prefix. */
   readonly name: string;
+  /** The route's own `stripHeaders`. */
+  readonly stripHeaders: HeaderSet;
 }
 
 export interface RouteMatch {
@@ -29,7 +32,7 @@ export class RouteTable {
     this.#routes = routes
       .map((config) => {
         const prefix = config.prefix.length > 1 ? config.prefix.replace(/\/+$/, '') : config.prefix;
-        return { config, prefix, upstream: new URL(config.upstream), name: prefix };
+        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders) };
       })
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
@@ -44,38 +47,22 @@ export class RouteTable {
   }
 
   /**
-   * The route for a request target (`/path?query`), or undefined when none matches. Rejects
-   * paths with dot segments (`/api/../admin`, also percent-encoded) with 400, so that what the
-   * prefix matched is what the upstream serves.
+   * The route for a request target (`/path?query`), or undefined when none matches. The path
+   * is checked before matching and again in its final upstream form (upstream-target.ts): 400
+   * for `\`, dot segments and encoded separators, so that what the prefix matched is what the
+   * upstream serves.
    */
   match(target: string): RouteMatch | undefined {
-    const queryAt = target.indexOf('?');
-    const path = queryAt === -1 ? target : target.slice(0, queryAt);
-    const query = queryAt === -1 ? '' : target.slice(queryAt);
-    if (!path.startsWith('/')) throw new BadRequestError('Request path must start with /');
-    if (hasDotSegment(path)) throw new BadRequestError('Request path must not contain . or .. segments');
+    const { path } = splitTarget(target);
+    checkPath(path);
     const route = this.#routes.find((candidate) => prefixMatches(candidate.prefix, path));
     if (route === undefined) return undefined;
-    const below = route.config.stripPrefix && route.prefix !== '/' ? path.slice(route.prefix.length) : path;
-    return { route, upstreamPath: joinPaths(route.upstream.pathname, below) + query };
+    const sent = upstreamTarget({ prefix: route.prefix, basePath: route.upstream.pathname, stripPrefix: route.config.stripPrefix }, target);
+    return { route, upstreamPath: sent.path + sent.query };
   }
 }
 
 function prefixMatches(prefix: string, path: string): boolean {
   if (prefix === '/') return true;
   return path === prefix || (path.startsWith(prefix) && (path[prefix.length] === '/' || prefix.endsWith('/')));
-}
-
-function hasDotSegment(path: string): boolean {
-  return path.split('/').some((segment) => {
-    const decoded = segment.replace(/%2e/gi, '.');
-    return decoded === '.' || decoded === '..';
-  });
-}
-
-/** `/base` + `/x` → `/base/x`; `/` + `` → `/`; `/base/` + `/x` → `/base/x`. */
-function joinPaths(base: string, rest: string): string {
-  const head = base.endsWith('/') ? base.slice(0, -1) : base;
-  if (rest === '') return head === '' ? '/' : head;
-  return `${head}${rest.startsWith('/') ? rest : `/${rest}`}`;
 }

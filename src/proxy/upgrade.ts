@@ -1,7 +1,7 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { CsrfRejectedError, GatewayError, NotFoundError } from '../errors.ts';
+import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
 import { toErrorBody } from '../http/error-handler.ts';
 import type { TokenService } from '../tokens/index.ts';
 import { bearerFor, type RequestSession } from './attach-token.ts';
@@ -31,10 +31,13 @@ export interface UpgradeOptions {
   logger: Logger | undefined;
   /** Client sockets of handshakes and open tunnels, so shutdown can end them. */
   sockets: Set<Socket>;
+  /** proxy.maxWebSocketsPerSession. */
+  maxPerSession: number;
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets } = options;
+  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession } = options;
+  const perSession = new SessionCounter(maxPerSession);
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const match = table.match(req.url ?? '/');
@@ -44,6 +47,18 @@ export function upgradeHandler(options: UpgradeOptions) {
     const session = match.route.config.auth === 'public' || sessions === undefined ? null : await sessions(req);
     const bearer = await bearerFor(match.route.config, session ?? {}, tokens);
     if (socket.destroyed) return;
+    const sid = session?.sid;
+    if (sid !== undefined) {
+      if (!perSession.take(sid)) throw new TooManyWebSocketsError();
+      // The client's FIN ends the WebSocket for it, even while the tunnel half-closes.
+      let counted = true;
+      const give = () => {
+        if (counted) perSession.give(sid);
+        counted = false;
+      };
+      socket.once('end', give);
+      socket.once('close', give);
+    }
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
       path: match.upstreamPath,
@@ -53,6 +68,7 @@ export function upgradeHandler(options: UpgradeOptions) {
         host: publicOrigin.host,
         authorization: bearer?.authorization,
         upgrade: true,
+        strip: match.route.stripHeaders,
       }),
     });
   }
@@ -82,4 +98,30 @@ export function refuse(socket: Socket, err: unknown): void {
   ];
   if (err instanceof GatewayError && err.retryAfter !== undefined) lines.push(`Retry-After: ${err.retryAfter}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * Open WebSockets (and handshakes being forwarded) per session id, in this process. The cap
+ * answers 429 TOO_MANY_WEBSOCKETS; a tunnel's slot comes back when its client socket closes.
+ */
+export class SessionCounter {
+  readonly #max: number;
+  readonly #open = new Map<string, number>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  take(sid: string): boolean {
+    const open = this.#open.get(sid) ?? 0;
+    if (open >= this.#max) return false;
+    this.#open.set(sid, open + 1);
+    return true;
+  }
+
+  give(sid: string): void {
+    const open = (this.#open.get(sid) ?? 1) - 1;
+    if (open <= 0) this.#open.delete(sid);
+    else this.#open.set(sid, open);
+  }
 }

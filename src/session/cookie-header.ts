@@ -10,6 +10,22 @@ export function cookiePattern(name: string): RegExp {
   return new RegExp(`(?:^|;) *${name.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&')}=([^;]*)`);
 }
 
+/**
+ * Every value of cookie `name` in a header, in order (a browser sends several cookies of one
+ * name when they differ in Domain or Path, longest path first), at most `limit`.
+ */
+export function cookieValues(header: string | undefined, name: string, limit: number): string[] {
+  if (!header) return [];
+  const pattern = new RegExp(cookiePattern(name).source, 'g');
+  const values: string[] = [];
+  for (const match of header.matchAll(pattern)) {
+    const value = match[1]!;
+    values.push(value.startsWith('"') ? value.slice(1, -1) : value);
+    if (values.length === limit) break;
+  }
+  return values;
+}
+
 export function cookieValue(header: string | undefined, pattern: RegExp): string | undefined {
   if (!header) return undefined;
   const value = pattern.exec(header)?.[1];

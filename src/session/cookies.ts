@@ -5,12 +5,16 @@ import { SignedCookie } from './signed-cookie.ts';
 /**
  * The gateway's cookies and their attributes (DESIGN.md invariant 7).
  *
- * With an https public origin every cookie is `__Host-<name>`, Secure, HttpOnly, Path=/, no
- * Domain. A plain-http public origin is accepted by the config only on loopback (local dev);
- * there Secure cannot be relied on, so the names lose the `__Host-` prefix (browsers refuse a
- * `__Host-` cookie without Secure) and the composition root warns at startup.
+ * With an https public origin every cookie is Secure, HttpOnly, Path=/, no Domain, and named
+ * with the `__Host-` prefix; the session cookie with `__Host-Http-` (RFC 10017 6.1.3.2: the
+ * browser also refuses it from script, so no script can plant one). A plain-http public origin
+ * is accepted by the config only on loopback (local dev); there Secure cannot be relied on, so
+ * the names lose their prefixes (browsers refuse a prefixed cookie without Secure) and the
+ * composition root warns at startup.
  *
- * - session: the opaque sid, SameSite=Strict.
+ * - session: the opaque sid, SameSite=Strict. Its previous name `__Host-<name>` is still read
+ *   (for one session lifetime after the rename), then written again under the new name and
+ *   cleared (see SignedCookie's `legacyName`).
  * - login: the login-transaction id, SameSite=Lax because the provider's redirect back to the
  *   callback is a cross-site top-level navigation that must carry it.
  * - consent: a provider id, Lax, set when a Google login came back without a refresh token so
@@ -22,13 +26,15 @@ export interface CookiePolicy {
   secure: boolean;
   /** `__Host-` or nothing. */
   prefix: string;
+  /** The session cookie's: `__Host-Http-` or nothing. */
+  sessionPrefix: string;
   /** Plain http on loopback: development only. */
   plainHttp: boolean;
 }
 
 export function cookiePolicy(publicOrigin: string): CookiePolicy {
   const secure = new URL(publicOrigin).protocol === 'https:';
-  return { secure, prefix: secure ? '__Host-' : '', plainHttp: !secure };
+  return { secure, prefix: secure ? '__Host-' : '', sessionPrefix: secure ? '__Host-Http-' : '', plainHttp: !secure };
 }
 
 export interface GatewayCookies {
@@ -50,7 +56,13 @@ export function createCookies(config: Pick<Config, 'publicOrigin' | 'session'>, 
     new SignedCookie({ name: `${policy.prefix}${base}${suffix}`, keys, secure: policy.secure, sameSite });
   return {
     policy,
-    session: cookie('', 'strict'),
+    session: new SignedCookie({
+      name: `${policy.sessionPrefix}${base}`,
+      keys,
+      secure: policy.secure,
+      sameSite: 'strict',
+      ...(policy.secure ? { legacyName: `${policy.prefix}${base}` } : {}),
+    }),
     login: cookie('_login', 'lax'),
     consent: cookie('_consent', 'lax'),
   };

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { cookiePattern, cookieValue } from './cookie-header.ts';
+import { cookieValues } from './cookie-header.ts';
 import type { CookieKeys } from './cookie-keys.ts';
 
 /**
@@ -12,12 +12,21 @@ import type { CookieKeys } from './cookie-keys.ts';
  * or a rotation it writes its own `.sig` header without our attributes (no Secure, no
  * SameSite), which a `__Host-` cookie forbids. It reads the raw Cookie header by the same
  * rules, so that a request without a Koa context (a WebSocket upgrade) is read the same way.
+ *
+ * Several cookies of the same name (a cookie planted by a sibling host or a longer path comes
+ * first in the header): the first value whose signature verifies wins, so a planted cookie
+ * cannot log the user out. Only when none verifies is the read `forged`.
+ *
+ * A `legacyName` (the name before a rename) is read when the current name is absent; such a
+ * read reports `signedWithOldKey`, so the loader writes the cookie again under the current name,
+ * and every write or clear also clears the legacy cookie the request carried.
  */
 
 export type CookieRead =
   | { status: 'absent' }
   /** Present but unsigned, or signed with no key of ours. Its value is not given out. */
   | { status: 'forged' }
+  /** `signedWithOldKey`: write it again (an older key signed it, or it came under the legacy name). */
   | { status: 'valid'; value: string; signedWithOldKey: boolean };
 
 export interface SignedCookieOptions {
@@ -25,23 +34,26 @@ export interface SignedCookieOptions {
   keys: CookieKeys;
   secure: boolean;
   sameSite: 'strict' | 'lax';
+  /** The cookie's previous name, still read while browsers migrate (see above). */
+  legacyName?: string;
 }
+
+/** How many cookies of one name are looked at, at most. */
+const MAX_SAME_NAME = 8;
 
 export class SignedCookie {
   readonly name: string;
+  readonly legacyName: string | undefined;
   readonly #keys: CookieKeys;
   readonly #secure: boolean;
   readonly #sameSite: 'strict' | 'lax';
-  readonly #valuePattern: RegExp;
-  readonly #signaturePattern: RegExp;
 
   constructor(options: SignedCookieOptions) {
     this.name = options.name;
+    this.legacyName = options.legacyName;
     this.#keys = options.keys;
     this.#secure = options.secure;
     this.#sameSite = options.sameSite;
-    this.#valuePattern = cookiePattern(this.name);
-    this.#signaturePattern = cookiePattern(`${this.name}.sig`);
   }
 
   read(ctx: Context): CookieRead {
@@ -50,23 +62,42 @@ export class SignedCookie {
 
   /** Reads the cookie from a raw `Cookie` request header. */
   readHeader(header: string | undefined): CookieRead {
-    const value = cookieValue(header, this.#valuePattern);
-    if (value === undefined || value === '') return { status: 'absent' };
-    const signature = cookieValue(header, this.#signaturePattern);
-    if (!signature) return { status: 'forged' };
-    const index = this.#keys.index(`${this.name}=${value}`, signature);
-    if (index < 0) return { status: 'forged' };
-    return { status: 'valid', value, signedWithOldKey: index > 0 };
+    const current = this.#readName(header, this.name);
+    if (current.status !== 'absent' || this.legacyName === undefined) return current;
+    const legacy = this.#readName(header, this.legacyName);
+    return legacy.status === 'valid' ? { ...legacy, signedWithOldKey: true } : legacy;
+  }
+
+  #readName(header: string | undefined, name: string): CookieRead {
+    const values = cookieValues(header, name, MAX_SAME_NAME).filter((value) => value !== '');
+    if (values.length === 0) return { status: 'absent' };
+    const signatures = cookieValues(header, `${name}.sig`, MAX_SAME_NAME).filter((signature) => signature !== '');
+    for (const value of values) {
+      for (const signature of signatures) {
+        const index = this.#keys.index(`${name}=${value}`, signature);
+        if (index >= 0) return { status: 'valid', value, signedWithOldKey: index > 0 };
+      }
+    }
+    return { status: 'forged' };
   }
 
   write(ctx: Context, value: string, maxAgeMs: number): void {
     this.#set(ctx, this.name, value, maxAgeMs);
     this.#set(ctx, `${this.name}.sig`, this.#keys.sign(`${this.name}=${value}`), maxAgeMs);
+    this.#clearLegacy(ctx);
   }
 
   clear(ctx: Context): void {
     this.#set(ctx, this.name, '', undefined);
     this.#set(ctx, `${this.name}.sig`, '', undefined);
+    this.#clearLegacy(ctx);
+  }
+
+  /** Clears the legacy cookie, when the request carried one. */
+  #clearLegacy(ctx: Context): void {
+    if (this.legacyName === undefined || cookieValues(ctx.request.headers.cookie, this.legacyName, 1).length === 0) return;
+    this.#set(ctx, this.legacyName, '', undefined);
+    this.#set(ctx, `${this.legacyName}.sig`, '', undefined);
   }
 
   #set(ctx: Context, name: string, value: string, maxAgeMs: number | undefined): void {

@@ -168,6 +168,10 @@ export class CachedStore implements Store {
     return this.#inner.markOnce(namespace, id, ttlMs);
   }
 
+  isMarked(namespace: string, id: string): Promise<boolean> {
+    return this.#inner.isMarked(namespace, id);
+  }
+
   ping(): Promise<void> {
     return this.#inner.ping();
   }

@@ -189,6 +189,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async isMarked(namespace: string, id: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.#data.get(this.#keys.once(namespace, id)) !== undefined;
+  }
+
   async ping(): Promise<void> {
     this.#assertOpen();
   }

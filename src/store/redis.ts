@@ -206,6 +206,11 @@ export class RedisStore implements Store {
     return this.#call(async () => (await this.#redis.set(key, '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK');
   }
 
+  async isMarked(namespace: string, id: string): Promise<boolean> {
+    const key = this.#keys.once(namespace, id);
+    return this.#call(async () => (await this.#redis.exists(key)) === 1);
+  }
+
   async ping(): Promise<void> {
     return this.#call(async () => {
       await this.#redis.ping();

@@ -100,6 +100,8 @@ export interface Store {
   takeEphemeral(namespace: string, id: string): Promise<string | null>;
   /** True the first time a key is marked within ttl (replay guard, e.g. logout_token `jti`). */
   markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean>;
+  /** True while a key marked by markOnce lives; marks nothing (check first, mark after success). */
+  isMarked(namespace: string, id: string): Promise<boolean>;
 
   /** Round trip to the backend; rejects with StoreUnavailableError when it does not answer. */
   ping(): Promise<void>;

@@ -50,13 +50,23 @@ afterAll(async () => {
   mock?.close();
 });
 
-async function login(client: BrowserClient, withRefreshToken: boolean): Promise<{ authorize: URL; status: number }> {
+async function login(client: BrowserClient, withRefreshToken: boolean, iss: string | null = 'https://accounts.google.com'): Promise<{ authorize: URL; status: number }> {
   const authorize = await f.beginLogin(client, 'google');
   pending.nonce = authorize.searchParams.get('nonce')!;
   pending.withRefreshToken = withRefreshToken;
-  const callback = await client.request(`${f.origin}/auth/callback/google?code=4/0A${Date.now()}&state=${authorize.searchParams.get('state')}&scope=openid`);
+  // Google sends `iss` in its authorization responses (RFC 9207).
+  const issParam = iss === null ? '' : `&iss=${encodeURIComponent(iss)}`;
+  const callback = await client.request(`${f.origin}/auth/callback/google?code=4/0A${Date.now()}&state=${authorize.searchParams.get('state')}&scope=openid${issParam}`);
   return { authorize, status: callback.status };
 }
+
+describe('Google: the authorization response issuer (RFC 9207)', () => {
+  it('a callback without iss is refused, as Google advertises it', async () => {
+    const client = new BrowserClient();
+    expect((await login(client, true, null)).status).toBe(400);
+    expect(await f.sidOf(client)).toBeUndefined();
+  });
+});
 
 describe('Google: consent again only when no refresh token came back', () => {
   it('asks for offline access without forcing consent on a first login', async () => {

@@ -42,8 +42,11 @@ async function sessionCookie() {
 describe('the demo in a real browser', () => {
   it('shows the SPA, not logged in', async () => {
     await page.goto(demo.url);
-    await expect.poll(() => page.textContent('#session-status')).toMatch(/^Not logged in \(401 SESSION_EXPIRED\)/);
+    await expect.poll(() => page.textContent('#session-status')).toMatch(/^Not logged in \(401 NO_SESSION\)/);
     expect(await page.isDisabled('#logout')).toBe(true);
+    // The empty session details stay hidden (a `display: grid` rule must not undo `hidden`).
+    expect(await page.isVisible('#session-details')).toBe(false);
+    expect(await page.isVisible('#provider-logout')).toBe(false);
   });
 
   it('logs in through the provider\'s own form and comes back logged in', async () => {
@@ -98,6 +101,7 @@ describe('the demo in a real browser', () => {
     await page.click('#logout');
     await expect.poll(() => page.textContent('#session-status')).toMatch(/^Not logged in/);
     expect(await sessionCookie()).toBeUndefined();
+    expect(await page.isVisible('#session-details')).toBe(false);
 
     await page.click('#call-api');
     await expect.poll(() => page.textContent('#api-status')).toBe('401: SESSION_EXPIRED');
@@ -111,5 +115,32 @@ describe('the demo in a real browser', () => {
     );
     expect(refused).toBeInstanceOf(ProviderError);
     expect((refused as ProviderError).grantRevoked).toBe(true);
+  });
+
+  it('offers to sign out at the provider too; after that, logging in asks for the password again', async () => {
+    await page.waitForSelector('#provider-logout', { state: 'visible' });
+    const href = (await page.getAttribute('#provider-logout-link', 'href'))!;
+    const endSession = new URL(href);
+    expect(endSession.origin).toBe(demo.op.issuer);
+    expect(endSession.searchParams.get('client_id')).toBe(demo.config!.providers[0]!.clientId);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(demo.url);
+    expect(endSession.searchParams.has('id_token_hint')).toBe(false);
+
+    await page.click('#provider-logout-link');
+    await page.waitForURL((url) => url.origin === demo.op.issuer);
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(demo.url);
+    await expect.poll(() => page.textContent('#session-status')).toMatch(/^Not logged in \(401 NO_SESSION\)/);
+    expect(await page.isVisible('#provider-logout')).toBe(false);
+
+    // The provider's session is gone: its login form comes back instead of a silent sign-in.
+    await page.click('#login');
+    // Whichever comes first: the provider's login form, its consent page, or straight back to the app.
+    const landed = await Promise.race([
+      page.waitForSelector('input[name="password"]').then(() => 'login form'),
+      page.waitForSelector('button:has-text("Allow")').then(() => 'consent'),
+      page.waitForURL(demo.url).then(() => 'back at the app'),
+    ]);
+    expect(landed).toBe('login form');
   });
 });

@@ -43,7 +43,7 @@ describe('tokengate dev', () => {
   it('answers /auth/session with 401 JSON on plain HTTP, on 127.0.0.1', async () => {
     const response = await fetch(`http://127.0.0.1:${port}/auth/session`);
     expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ error: 'No valid session', code: 'SESSION_EXPIRED' });
+    expect(await response.json()).toEqual({ error: 'Not logged in', code: 'NO_SESSION' });
   });
 
   it('forwards anonymous requests without a token, and logged-in ones with the bearer', async () => {

@@ -61,8 +61,8 @@ describe('tokengate start', () => {
       expect((await fetch(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
       const session = await fetch(`http://127.0.0.1:${ports.main}/auth/session`);
       expect(session.status).toBe(401);
-      expect(await session.json()).toMatchObject({ code: 'SESSION_EXPIRED' });
-      expect((await fetch(`http://127.0.0.1:${ports.verify}/auth/verify`)).status).toBe(401);
+      expect(await session.json()).toMatchObject({ code: 'NO_SESSION' });
+      expect((await fetch(`http://127.0.0.1:${ports.verify}/auth/verify`, { headers: { 'x-csrf': '1' } })).status).toBe(401);
       const metrics = await (await fetch(`http://127.0.0.1:${ports.ops}/metrics`)).text();
       expect(metrics).toMatch(/route="forward_auth\.verify"[^\n]*status="401"|status="401"[^\n]*route="forward_auth\.verify"/);
       expect((await fetch(`http://127.0.0.1:${ports.main}/auth/verify`)).status).toBe(404);

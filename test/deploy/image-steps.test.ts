@@ -103,15 +103,18 @@ describe('the image, built the Dockerfile\'s way without Docker', () => {
       expect(await health.json()).toEqual({ status: 'ok' });
       expect((await fetch(`http://127.0.0.1:${ports.main}/auth/session`)).status).toBe(401);
 
-      const [command, ...args] = healthcheckCommand().map((part) => part.replace(':9464/', `:${ports.ops}/`));
+      // The port comes from TOKENGATE_HEALTHCHECK_PORT (the image's ENV says 9464, the default
+      // ops.port); a container whose ops.port differs is run with that variable set.
+      expect(dockerfile).toMatch(/^ENV TOKENGATE_HEALTHCHECK_PORT=9464$/m);
+      const [command, ...args] = healthcheckCommand();
       expect(command).toBe('node');
-      await expect(run(process.execPath, args, { cwd: runtime, timeout: 10_000 })).resolves.toBeDefined();
+      await expect(run(process.execPath, args, { cwd: runtime, timeout: 10_000, env: { ...process.env, TOKENGATE_HEALTHCHECK_PORT: String(ports.ops) } })).resolves.toBeDefined();
     } finally {
       const result = await cli.stop('SIGTERM');
       expect(result.code).toBe(0);
     }
     // With nothing listening the same HEALTHCHECK fails.
-    const [, ...args] = healthcheckCommand().map((part) => part.replace(':9464/', `:${ports.ops}/`));
-    await expect(run(process.execPath, args, { cwd: runtime, timeout: 10_000 })).rejects.toMatchObject({ code: 1 });
+    const [, ...args] = healthcheckCommand();
+    await expect(run(process.execPath, args, { cwd: runtime, timeout: 10_000, env: { ...process.env, TOKENGATE_HEALTHCHECK_PORT: String(ports.ops) } })).rejects.toMatchObject({ code: 1 });
   });
 });

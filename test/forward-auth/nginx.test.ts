@@ -136,11 +136,11 @@ describe('requests that do not come through the ingress', () => {
 
   it('the verify answer is never cacheable', async () => {
     const cookie = await user.jar.getCookieString(site);
-    const ok = await fetch(`${stack.verify.url}/auth/verify`, { headers: { cookie } });
+    const ok = await fetch(`${stack.verify.url}/auth/verify`, { headers: { cookie, 'x-csrf': '1' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('no-store');
     expect(ok.headers.get('authorization')).toMatch(/^Bearer \S+$/);
-    const denied = await fetch(`${stack.verify.url}/auth/verify`);
+    const denied = await fetch(`${stack.verify.url}/auth/verify`, { headers: { 'x-csrf': '1' } });
     expect(denied.status).toBe(401);
     expect(denied.headers.get('cache-control')).toBe('no-store');
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER } from '../../demo/op.ts';
+import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 import { SHARED_SECRET, startForwardAuthStack, type ForwardAuthStack } from '../support/forward-auth-stack.ts';
 
@@ -23,8 +24,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function verify(url: string, headers: Record<string, string>) {
-  return fetch(`${url}/auth/verify`, { headers });
+/**
+ * A verify request over node:http (fetch would replace Sec-Fetch-Mode with its own `cors`), with a
+ * fetch-like answer. Like the SPA's own calls, it carries the CSRF header unless `csrf: false`.
+ */
+async function verify(url: string, headers: Record<string, string>, options: { csrf?: boolean } = {}) {
+  return send(`${url}/auth/verify`, options.csrf === false ? headers : { 'x-csrf': '1', ...headers });
+}
+
+async function send(url: string, headers: Record<string, string>, method = 'GET') {
+  const res = await new BrowserClient().request(url, { method, headers, csrf: false });
+  return { status: res.status, headers: { get: (name: string) => (res.headers[name] as string | undefined) ?? null }, json: async () => res.json() };
 }
 
 describe('the verify endpoint behind a shared secret', () => {
@@ -70,7 +80,7 @@ describe('the verify endpoint behind a shared secret', () => {
 describe('what the ingress says about the original request', () => {
   const withSecret = async (extra: Record<string, string>) => {
     const cookie = await user.jar.getCookieString(mainUrl);
-    return verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, ...extra });
+    return verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, ...extra }, { csrf: false });
   };
 
   it('rejects a state-changing original request without the CSRF header (403)', async () => {
@@ -85,13 +95,47 @@ describe('what the ingress says about the original request', () => {
     expect((await withSecret({ 'x-forwarded-method': 'DELETE', 'x-csrf': '1', origin: 'https://evil.example' })).status).toBe(403);
   });
 
+  it('needs the CSRF header on every original method, GET too; only a GET page navigation goes without', async () => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST']) {
+      const response = await withSecret({ 'x-original-method': method });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('x-tokengate-error-code')).toBe('CSRF_REJECTED');
+    }
+    expect((await withSecret({ 'x-original-method': 'GET', 'x-csrf': '1' })).status).toBe(200);
+    expect((await withSecret({ 'x-original-method': 'GET', 'sec-fetch-mode': 'navigate' })).status).toBe(200);
+    expect((await withSecret({ 'x-original-method': 'POST', 'sec-fetch-mode': 'navigate' })).status).toBe(403);
+    expect((await withSecret({ 'x-original-method': 'GET', 'sec-fetch-mode': 'cors' })).status).toBe(403);
+    expect((await withSecret({ 'x-original-method': 'GET', 'sec-fetch-mode': 'navigate', origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('prefers X-Forwarded-Method over X-Original-Method (Traefik passes a client X-Original-Method through)', async () => {
+    const response = await withSecret({ 'x-forwarded-method': 'POST', 'x-original-method': 'GET', 'sec-fetch-mode': 'navigate' });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-tokengate-error-code')).toBe('CSRF_REJECTED');
+    expect((await withSecret({ 'x-forwarded-method': 'GET', 'x-original-method': 'POST', 'sec-fetch-mode': 'navigate' })).status).toBe(200);
+  });
+
+  it('without an original method header, a navigation is refused with ORIGINAL_METHOD_UNKNOWN, never assumed to be a GET', async () => {
+    const response = await withSecret({ 'sec-fetch-mode': 'navigate' });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'ORIGINAL_METHOD_UNKNOWN' });
+    expect(response.headers.get('authorization')).toBeNull();
+    const noHeader = await withSecret({});
+    expect(noHeader.status).toBe(403);
+    expect(noHeader.headers.get('x-tokengate-error-code')).toBe('CSRF_REJECTED');
+    // The CSRF header passes whatever the method was.
+    expect((await withSecret({ 'x-csrf': '1' })).status).toBe(200);
+  });
+
   it('serves Envoy ext_authz, which appends the original path and keeps the method', async () => {
     const cookie = await user.jar.getCookieString(mainUrl);
-    const get = await fetch(`${mainUrl}/auth/verify/api/items?id=3`, { headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });
+    const get = await send(`${mainUrl}/auth/verify/api/items?id=3`, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, 'x-csrf': '1' });
     expect(get.status).toBe(200);
-    const post = await fetch(`${mainUrl}/auth/verify/api/items`, { method: 'POST', headers: { cookie, 'x-tokengate-forward-auth': SHARED_SECRET } });
+    const post = await send(`${mainUrl}/auth/verify/api/items`, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, 'sec-fetch-mode': 'navigate' }, 'POST');
     expect(post.status).toBe(403);
-    const anonymous = await fetch(`${mainUrl}/auth/verify/api/items?id=3`, { headers: { 'x-tokengate-forward-auth': SHARED_SECRET } });
+    const navigation = await send(`${mainUrl}/auth/verify/app/page`, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET, 'sec-fetch-mode': 'navigate' });
+    expect(navigation.status).toBe(200);
+    const anonymous = await send(`${mainUrl}/auth/verify/api/items?id=3`, { 'x-tokengate-forward-auth': SHARED_SECRET, 'x-csrf': '1' });
     expect(anonymous.headers.get('x-tokengate-login')).toBe(`/auth/login?returnTo=${encodeURIComponent('/api/items?id=3')}`);
   });
 

@@ -32,7 +32,7 @@ describe('SIGTERM with a request in flight', () => {
 
     // fetch keeps its connection alive after the response: the gateway must close it once idle.
     const cookie = await browser.jar.getCookieString(stack.publicOrigin);
-    const slow = fetch(`${stack.publicOrigin}/api/slow?ms=2500`, { headers: { cookie } });
+    const slow = fetch(`${stack.publicOrigin}/api/slow?ms=2500`, { headers: { cookie, 'x-csrf': '1' } });
     await slowRequestArrived(stack);
     const signalled = Date.now();
     cli.child.kill('SIGTERM');

@@ -17,8 +17,8 @@ afterAll(() => op.close());
 
 const NONCE = 'nonce-5c1f';
 
-async function provider(): Promise<OidcProvider> {
-  const corp = new OidcProvider(providerConfig({ type: 'oidc', id: 'corp', issuer: op.issuer, timeout: '1s' }), { retryDelayMs: 5 });
+async function provider(extra: Record<string, unknown> = {}): Promise<OidcProvider> {
+  const corp = new OidcProvider(providerConfig({ type: 'oidc', id: 'corp', issuer: op.issuer, timeout: '1s', ...extra }), { retryDelayMs: 5 });
   await corp.init();
   return corp;
 }
@@ -45,10 +45,20 @@ describe('a valid ID token', () => {
     expect(op.requestsTo('/userinfo')).toHaveLength(0);
   });
 
-  it('accepts several audiences when azp is this client', async () => {
-    const corp = await provider();
+  it('accepts several audiences when azp is this client and every other audience is trusted', async () => {
+    const corp = await provider({ trustedAudiences: ['other-api'] });
     const token = await idToken({ aud: ['client-123', 'other-api'], azp: 'client-123', name: 'Ada' });
     await expect(corp.identify(tokens(token), NONCE)).resolves.toMatchObject({ sub: 'user-42' });
+  });
+
+  it('refuses an extra audience that is not trusted, even when azp is this client', async () => {
+    const corp = await provider({ trustedAudiences: ['other-api'] });
+    const token = await idToken({ aud: ['client-123', 'unknown-api'], azp: 'client-123', name: 'Ada' });
+    const err = await rejectionOf(corp.identify(tokens(token), NONCE));
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).message).toMatch(/audience is not trusted/);
+    const untrusting = await provider();
+    await expect(untrusting.identify(tokens(await idToken({ aud: ['client-123', 'other-api'], azp: 'client-123' })), NONCE)).rejects.toBeInstanceOf(BadRequestError);
   });
 
   it('fills name and email from userinfo when the ID token has neither, and checks its sub', async () => {

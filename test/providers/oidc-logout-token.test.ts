@@ -39,10 +39,18 @@ describe('a valid logout token', () => {
     expect(onlySub.sid).toBeUndefined();
   });
 
-  it('without exp is accepted only while fresh', async () => {
-    await expect(corp.verifyLogoutToken(await op.signer.sign(claims({ exp: undefined })))).resolves.toMatchObject({ jti: 'jti-1' });
+  it('without exp is refused by default (Back-Channel Logout 2.4: exp is required)', async () => {
+    const err = await rejectionOf(corp.verifyLogoutToken(await op.signer.sign(claims({ exp: undefined }))));
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).message).toMatch(/exp: missing/);
+  });
+
+  it('without exp is accepted only while fresh by a provider configured to allow it', async () => {
+    const lenient = new OidcProvider(providerConfig({ type: 'oidc', id: 'corp', issuer: op.issuer, timeout: '1s', acceptLogoutTokenWithoutExp: true }));
+    await lenient.init();
+    await expect(lenient.verifyLogoutToken(await op.signer.sign(claims({ exp: undefined })))).resolves.toMatchObject({ jti: 'jti-1' });
     const old = await op.signer.sign(claims({ exp: undefined, iat: nowSeconds() - 600 }));
-    await expect(corp.verifyLogoutToken(old)).rejects.toBeInstanceOf(BadRequestError);
+    await expect(lenient.verifyLogoutToken(old)).rejects.toBeInstanceOf(BadRequestError);
   });
 });
 

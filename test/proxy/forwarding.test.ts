@@ -102,13 +102,13 @@ describe('routes and auth policies', () => {
 
   it('an optional route attaches the token when logged in, and forwards anonymously otherwise', async () => {
     expect((await browser.request(`${stack.url}/optional/me`)).status).toBe(200);
-    const anonymous = await fetch(`${stack.url}/optional/me`);
+    const anonymous = await fetch(`${stack.url}/optional/me`, { headers: { 'x-csrf': '1' } });
     expect(anonymous.status).toBe(401);
     expect(stack.api.requests.map((r) => r.hadAuthorization)).toEqual([true, false]);
   });
 
   it('a required route without a session is 401 SESSION_EXPIRED and is not forwarded', async () => {
-    const res = await fetch(`${stack.url}/api/me`);
+    const res = await fetch(`${stack.url}/api/me`, { headers: { 'x-csrf': '1' } });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'SESSION_EXPIRED' });
     expect(stack.api.requests).toHaveLength(0);
@@ -117,7 +117,7 @@ describe('routes and auth policies', () => {
 
 describe('CSRF on proxied routes', () => {
   it('a POST without the CSRF header is 403 CSRF_REJECTED and nothing is forwarded', async () => {
-    const res = await browser.request(`${stack.url}/api/things`, { method: 'POST', json: { a: 1 } });
+    const res = await browser.request(`${stack.url}/api/things`, { method: 'POST', json: { a: 1 }, csrf: false });
     expect(res.status).toBe(403);
     expect(res.json()).toMatchObject({ code: 'CSRF_REJECTED' });
     expect(stack.api.requests).toHaveLength(0);
@@ -148,7 +148,7 @@ describe('upstream failures', () => {
   it('a client that disconnects closes the upstream request too', async () => {
     const cookie = await browser.jar.getCookieString(stack.url);
     await new Promise<void>((resolve) => {
-      const req = request(`${stack.url}/t/hang`, { headers: { cookie }, agent: false });
+      const req = request(`${stack.url}/t/hang`, { headers: { cookie, 'x-csrf': '1' }, agent: false });
       req.on('error', () => resolve());
       req.end();
       const poll = setInterval(() => {
@@ -165,7 +165,7 @@ describe('upstream failures', () => {
 describe('streaming', () => {
   it('server-sent events reach the client as they are sent, not when the stream ends', async () => {
     const cookie = await browser.jar.getCookieString(stack.url);
-    const res = await fetch(`${stack.url}/t/stream`, { headers: { cookie } });
+    const res = await fetch(`${stack.url}/t/stream`, { headers: { cookie, 'x-csrf': '1' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();

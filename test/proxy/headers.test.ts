@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HeaderPolicy } from '../../src/proxy/headers.ts';
+import { HeaderPolicy, HeaderSet } from '../../src/proxy/headers.ts';
 
 const policy = new HeaderPolicy({ cookieName: 'tg_session', csrfHeader: 'X-CSRF' });
 const facts = { clientAddress: '127.0.0.9', proto: 'https', host: 'app.example.test', authorization: 'Bearer AT' };
@@ -89,5 +89,23 @@ describe('header policy towards the client', () => {
     expect(out).not.toHaveProperty('transfer-encoding');
     expect(out['content-type']).toBe('text/event-stream');
     expect(out['set-cookie']).toEqual(['app=1; Path=/']);
+  });
+});
+
+describe('HeaderPolicy: client headers upstreams trust', () => {
+  const strict = new HeaderPolicy({ cookieName: 'tg_session', csrfHeader: 'x-csrf', stripHeaders: ['x-tenant', 'x-internal-*'] });
+  const facts = { clientAddress: '10.0.0.7', proto: 'https', host: 'app.example.com', authorization: undefined };
+
+  it('drops the built-in list and the configured names and prefixes, and sets X-Real-IP from the socket', () => {
+    const out = strict.toUpstream(
+      { 'x-real-ip': '6.6.6.6', 'x-http-method-override': 'DELETE', 'x-auth-request-user': 'admin', 'x-tenant': 't', 'x-internal-a': '1', 'x-app': 'kept' },
+      facts,
+    );
+    expect(out).toEqual({ 'x-app': 'kept', 'x-real-ip': '10.0.0.7', 'x-forwarded-for': '10.0.0.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com' });
+  });
+
+  it('a route list drops more on that route only', () => {
+    expect(strict.toUpstream({ 'x-debug': '1' }, { ...facts, strip: new HeaderSet(['x-debug']) })['x-debug']).toBeUndefined();
+    expect(strict.toUpstream({ 'x-debug': '1' }, facts)['x-debug']).toBe('1');
   });
 });

@@ -4,7 +4,7 @@ import { BadRequestError } from '../../src/errors.ts';
 import { RouteTable } from '../../src/proxy/route-table.ts';
 
 function route(prefix: string, upstream: string, extra: Partial<RouteConfig> = {}): RouteConfig {
-  return { prefix, upstream, auth: 'required', stripPrefix: false, timeout: 30_000, replayBodyLimit: 1024 * 1024, websocket: true, ...extra };
+  return { prefix, upstream, auth: 'required', stripPrefix: false, timeout: 30_000, replayBodyLimit: 1024 * 1024, websocket: true, csrf: 'all', page: false, stripHeaders: [], cache: 'private', ...extra };
 }
 
 describe('route table', () => {

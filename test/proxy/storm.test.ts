@@ -68,7 +68,7 @@ describe.skipIf(skip)('refresh storm across two gateway instances sharing Redis'
 function timedGet(url: string, cookie: string): Promise<{ status: number; ms: number; instance: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { cookie }, agent: false }, (res) => {
+    const req = request(url, { headers: { cookie, 'x-csrf': '1' }, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, instance: new URL(url).port }));
     });

@@ -12,6 +12,7 @@ import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
  *   /always-401    401 whatever the token (and records the body hash)
  *   /stream        an event stream: one event now, the next only when `release()` is called
  *   /ws            WebSocket handshake: 101, then one text frame with the headers it got
+ *   /cache?cc=&vary=  200 with the given Cache-Control and Vary (each only when given)
  */
 
 export interface SeenRequest {
@@ -56,6 +57,13 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
     if (path.endsWith('/set-cookie')) {
       res.setHeader('set-cookie', [`${options.sessionCookie}=planted; Path=/`, 'upstream_pref=1; Path=/']);
       res.end('ok');
+      return;
+    }
+    if (path.endsWith('/cache')) {
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      if (query.has('cc')) res.setHeader('cache-control', query.get('cc')!);
+      if (query.has('vary')) res.setHeader('vary', query.get('vary')!);
+      res.end('cached?');
       return;
     }
     if (path.endsWith('/always-401')) {

@@ -103,10 +103,11 @@ describe('loading the session from the cookie (memory store)', () => {
     expect(h.calls).toEqual(['loadSession', 'loadSession', 'loadSession']);
   });
 
-  it('no cookie is no session, without asking the store', async () => {
+  it('no cookie at all is NO_SESSION (not logged in yet), without asking the store', async () => {
     const answer = await sessionStatus(h);
     expect(answer.status).toBe(401);
-    expect(answer.body).toMatchObject({ code: 'SESSION_EXPIRED' });
+    expect(answer.body).toEqual({ error: 'Not logged in', code: 'NO_SESSION' });
+    expect(answer.setCookies).toEqual([]);
     expect(h.calls).toEqual([]);
   });
 
@@ -149,6 +150,7 @@ describe('loading the session from the cookie (memory store)', () => {
   it('a signed cookie naming an unknown sid is no session, and the stale cookie is cleared', async () => {
     const answer = await sessionStatus(h, signedCookie(newSessionId()));
     expect(answer.status).toBe(401);
+    expect(answer.body).toMatchObject({ code: 'SESSION_EXPIRED' });
     expect(h.calls).toEqual(['loadSession']);
     expect(answer.setCookies.some((line) => /^tg_session=;/.test(line))).toBe(true);
   });

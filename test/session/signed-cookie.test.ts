@@ -165,16 +165,18 @@ describe('a signed cookie read from a raw Cookie header', () => {
 describe('the cookie policy', () => {
   const config = (publicOrigin: string) => ({ publicOrigin, session: { cookieName: 'tg_session', idleTimeout: 1, absoluteTimeout: 1, loginTimeout: 1 } });
 
-  it('uses __Host- names and Secure on an https public origin', () => {
+  it('uses __Host-Http- for the session cookie, __Host- for the others, and Secure on an https public origin', () => {
     const cookies = createCookies(config('https://app.example.com'), cookieKeys([newKey]));
-    expect(cookies.policy).toEqual({ secure: true, prefix: '__Host-', plainHttp: false });
-    expect([cookies.session.name, cookies.login.name, cookies.consent.name]).toEqual(['__Host-tg_session', '__Host-tg_session_login', '__Host-tg_session_consent']);
+    expect(cookies.policy).toEqual({ secure: true, prefix: '__Host-', sessionPrefix: '__Host-Http-', plainHttp: false });
+    expect([cookies.session.name, cookies.login.name, cookies.consent.name]).toEqual(['__Host-Http-tg_session', '__Host-tg_session_login', '__Host-tg_session_consent']);
+    expect(cookies.session.legacyName).toBe('__Host-tg_session');
   });
 
   it('drops the prefix and Secure on a plain-http loopback origin (development)', async () => {
-    expect(cookiePolicy('http://127.0.0.1:8080')).toEqual({ secure: false, prefix: '', plainHttp: true });
+    expect(cookiePolicy('http://127.0.0.1:8080')).toEqual({ secure: false, prefix: '', sessionPrefix: '', plainHttp: true });
     const cookies = createCookies(config('http://localhost:8080'), cookieKeys([newKey]));
     expect(cookies.session.name).toBe('tg_session');
+    expect(cookies.session.legacyName).toBeUndefined();
     const { url: devUrl, server } = await serve(cookieApp(cookies.session));
     try {
       const lines = setCookies(await fetch(`${devUrl}/write`));
@@ -193,6 +195,50 @@ describe('the cookie policy', () => {
     const { url: loginUrl, server } = await serve(cookieApp(cookies.login));
     try {
       for (const line of setCookies(await fetch(`${loginUrl}/write`))) expect(line.toLowerCase()).toContain('samesite=lax');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('several cookies of one name', () => {
+  const keys = cookieKeys([newKey]);
+  const cookie = new SignedCookie({ name: 'tg', keys, secure: false, sameSite: 'strict' });
+  const signed = (value: string) => `tg=${value}; tg.sig=${keys.sign(`tg=${value}`)}`;
+
+  it('reads the first one whose signature verifies, whatever was planted before it', () => {
+    expect(cookie.readHeader(`tg=planted; tg.sig=forged-signature; ${signed('the-real-sid')}`)).toEqual({ status: 'valid', value: 'the-real-sid', signedWithOldKey: false });
+    expect(cookie.readHeader(`tg=planted; ${signed('the-real-sid')}`)).toEqual({ status: 'valid', value: 'the-real-sid', signedWithOldKey: false });
+    expect(cookie.readHeader(`${signed('first')}; ${signed('second')}`)).toMatchObject({ status: 'valid', value: 'first' });
+  });
+
+  it('is forged only when none verifies', () => {
+    expect(cookie.readHeader('tg=planted; tg.sig=forged; tg=other; tg.sig=also-forged')).toEqual({ status: 'forged' });
+  });
+});
+
+describe('a renamed cookie (legacyName)', () => {
+  const keys = cookieKeys([newKey]);
+  const cookie = new SignedCookie({ name: '__Host-Http-tg', legacyName: '__Host-tg', keys, secure: true, sameSite: 'strict' });
+  const legacy = `__Host-tg=the-sid; __Host-tg.sig=${keys.sign('__Host-tg=the-sid')}`;
+  const current = `__Host-Http-tg=new-sid; __Host-Http-tg.sig=${keys.sign('__Host-Http-tg=new-sid')}`;
+
+  it('is read under the old name when the new one is absent, and asks to be written again', () => {
+    expect(cookie.readHeader(legacy)).toEqual({ status: 'valid', value: 'the-sid', signedWithOldKey: true });
+  });
+
+  it('prefers the new name', () => {
+    expect(cookie.readHeader(`${legacy}; ${current}`)).toEqual({ status: 'valid', value: 'new-sid', signedWithOldKey: false });
+  });
+
+  it('a write sets the new name and clears the old one the request carried', async () => {
+    const { url, server } = await serve(cookieApp(cookie));
+    try {
+      const lines = setCookies(await fetch(`${url}/write`, { headers: { cookie: legacy } }));
+      expect(lines.map((line) => line.split('=')[0])).toEqual(['__Host-Http-tg', '__Host-Http-tg.sig', '__Host-tg', '__Host-tg.sig']);
+      expect(lines[2]).toMatch(/^__Host-tg=;.*expires=Thu, 01 Jan 1970/i);
+      const withoutLegacy = setCookies(await fetch(`${url}/write`));
+      expect(withoutLegacy.map((line) => line.split('=')[0])).toEqual(['__Host-Http-tg', '__Host-Http-tg.sig']);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

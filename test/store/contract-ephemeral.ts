@@ -34,6 +34,16 @@ export function ephemeralContract({ store, options }: ContractContext): void {
       expect(await store().markOnce('bcl', id, 10_000)).toBe(false);
     });
 
+    it('isMarked sees a mark while it lives and marks nothing itself', async () => {
+      expect(await store().isMarked('jti', 'token-m')).toBe(false);
+      expect(await store().isMarked('jti', 'token-m')).toBe(false);
+      expect(await store().markOnce('jti', 'token-m', t(200))).toBe(true);
+      expect(await store().isMarked('jti', 'token-m')).toBe(true);
+      expect(await store().isMarked('other', 'token-m')).toBe(false);
+      await options.fastForward(t(300));
+      expect(await store().isMarked('jti', 'token-m')).toBe(false);
+    });
+
     it('markOnce is true only the first time within its TTL, then true again after it', async () => {
       expect(await store().markOnce('jti', 'token-1', t(200))).toBe(true);
       expect(await store().markOnce('jti', 'token-1', t(200))).toBe(false);

@@ -186,7 +186,8 @@ describe.skipIf(skip)('near cache across two gateway replicas on one Redis', () 
 });
 
 function get(url: string, cookie: string): Promise<{ status: number }> {
-  return send(url, { method: 'GET', headers: { cookie } });
+  // Proxied routes want the CSRF header on every method, as the SPA's fetch wrapper sends it.
+  return send(url, { method: 'GET', headers: { cookie, 'x-csrf': '1' } });
 }
 
 function post(url: string, cookie: string): Promise<{ status: number }> {

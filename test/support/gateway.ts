@@ -30,6 +30,8 @@ export interface GatewayStackOptions {
   /** Routes; default one `/api` route (auth required) to the sample API. */
   routes?: (upstreams: { api: string }) => NonNullable<ConfigInput['routes']>;
   tokens?: ConfigInput['tokens'];
+  /** Proxy settings (header strip list, body limits, WebSocket cap). */
+  proxy?: ConfigInput['proxy'];
   /** The gateways' clock (token expiry decisions, session times). */
   now?: () => number;
   /** Redis command timeout. Default '1s'. */
@@ -95,6 +97,7 @@ export async function startGatewayStack(options: GatewayStackOptions = {}): Prom
       providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: '2s' }],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
+      proxy: options.proxy ?? {},
       logging: { level: 'debug' },
     } satisfies ConfigInput);
 

@@ -19,6 +19,12 @@ export interface BrowserRequestInit {
   /** Origin of the page that made the request (SameSite context); default: the target's own origin. */
   initiator?: string;
   timeoutMs?: number;
+  /**
+   * Send the CSRF header (`x-csrf: 1`, the gateway's default), as the demo SPA's fetch wrapper
+   * does on every API call. Default true for `request`; `navigate` never sends it (a browser
+   * navigation cannot) and sends `Sec-Fetch-Mode: navigate` instead.
+   */
+  csrf?: boolean;
 }
 
 export interface BrowserResponse {
@@ -39,6 +45,9 @@ export interface ReceivedSetCookie {
   from: string;
   header: string;
 }
+
+/** The gateway's default CSRF header (csrf.header / csrf.value), as every test stack configures it. */
+export const CSRF_HEADER = { name: 'x-csrf', value: '1' } as const;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
@@ -78,6 +87,8 @@ export class BrowserClient {
     const context = sameSiteContext(target, init.initiator, method);
     const { body, contentType } = encodeBody(init);
     const headers: Record<string, string> = { ...init.headers };
+    const named = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name);
+    if (init.csrf !== false && !named(CSRF_HEADER.name)) headers[CSRF_HEADER.name] = CSRF_HEADER.value;
     const cookie = await this.jar.getCookieString(target, { sameSiteContext: context });
     if (cookie !== '') headers['cookie'] = cookie;
     if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = contentType;
@@ -122,7 +133,9 @@ export class BrowserClient {
   async navigate(url: string | URL, init: BrowserRequestInit = {}): Promise<{ response: BrowserResponse; chain: BrowserResponse[] }> {
     const chain: BrowserResponse[] = [];
     const initiator = init.initiator ?? new URL(url).origin;
-    let current: BrowserRequestInit = { ...init, initiator };
+    const navigation = { ...init.headers };
+    if (!Object.keys(navigation).some((key) => key.toLowerCase() === 'sec-fetch-mode')) navigation['sec-fetch-mode'] = 'navigate';
+    let current: BrowserRequestInit = { ...init, initiator, headers: navigation, csrf: false };
     let response = await this.request(url, current);
     chain.push(response);
     while (REDIRECTS.has(response.status) && response.location !== undefined) {

@@ -2,11 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import { createGateway, type Gateway } from '../../../src/app.ts';
-import { startOpenIdProvider, type OpenIdProviderHandle } from '../../../demo/op.ts';
+import { startOpenIdProvider, type OpenIdClientOptions, type OpenIdProviderHandle, type OpenIdProviderOptions } from '../../../demo/op.ts';
 import type { ConfigInput } from '../../../src/config/schema.ts';
 import { BrowserClient } from '../../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../../support/login.ts';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
+import { createStore } from '../../../src/store/index.ts';
+import type { Store } from '../../../src/store/types.ts';
 import { closeServer, gatewayConfig, reserveServer } from './config.ts';
 import { LeakWatch } from './leak-watch.ts';
 import { testLogger } from './logger.ts';
@@ -34,12 +36,32 @@ export interface OidcFixture {
   close(): Promise<void>;
 }
 
-export async function startOidcFixture(options: { store: 'redis' | 'memory' }): Promise<OidcFixture> {
+export interface OidcFixtureOptions {
+  store: 'redis' | 'memory';
+  /**
+   * The gateway's host name (default 127.0.0.1, the provider's own). `localhost` puts the
+   * gateway on another site than the provider, as in production: the provider's redirect to the
+   * callback is then cross-site and carries no SameSite=Strict cookie.
+   */
+  publicHost?: '127.0.0.1' | 'localhost';
+  /** Extra settings of the gateway's provider entry (e.g. trustedAudiences). */
+  provider?: Record<string, unknown>;
+  /** Extra options of the provider itself (signing keys, middleware). */
+  opOptions?: Omit<OpenIdProviderOptions, 'clients'>;
+  /** Extra registration settings of the gateway at the provider. */
+  opClient?: Partial<OpenIdClientOptions>;
+  /** Wraps the gateway's store (fault injection); the fixture still closes the store it made. */
+  wrapStore?: (store: Store) => Store;
+}
+
+export async function startOidcFixture(options: OidcFixtureOptions): Promise<OidcFixture> {
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const redis: RedisServer | undefined = options.store === 'redis' ? await startRedisServer() : undefined;
     if (redis) cleanups.push(() => redis.stop());
-    const { server, origin } = await reserveServer();
+    const reserved = await reserveServer();
+    const { server } = reserved;
+    const origin = options.publicHost === 'localhost' ? reserved.origin.replace('//127.0.0.1:', '//localhost:') : reserved.origin;
     cleanups.push(() => closeServer(server));
     const logoutTokens: string[] = [];
     const relay = await startRelay(`${origin}/auth/backchannel-logout/${PROVIDER_ID}`, logoutTokens);
@@ -47,12 +69,14 @@ export async function startOidcFixture(options: { store: 'redis' | 'memory' }): 
 
     const client = { clientId: 'tokengate', clientSecret: 'tokengate-test-secret-0123456789' };
     const op = await startOpenIdProvider({
+      ...options.opOptions,
       clients: [
         {
           ...client,
           redirectUris: [`${origin}/auth/callback/${PROVIDER_ID}`],
           postLogoutRedirectUris: [`${origin}/`],
           backchannelLogoutUri: relay.url,
+          ...options.opClient,
         },
       ],
     });
@@ -62,11 +86,17 @@ export async function startOidcFixture(options: { store: 'redis' | 'memory' }): 
     const config = gatewayConfig({
       publicOrigin: origin,
       store,
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, ...client }],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, ...client, ...options.provider } as NonNullable<ConfigInput['providers']>[number]],
       logging: { level: 'debug' },
     });
     const watch = new LeakWatch();
-    const gateway = createGateway(config, { logger: testLogger(watch, 'debug'), metrics: createMetrics({ defaultMetrics: false }), revocation: { attempts: 3, retryDelayMs: () => 50 } });
+    let wrapped: Store | undefined;
+    if (options.wrapStore) {
+      const inner = createStore(config.store, { now: Date.now });
+      cleanups.push(() => inner.close());
+      wrapped = options.wrapStore(inner);
+    }
+    const gateway = createGateway(config, { ...(wrapped ? { store: wrapped } : {}), logger: testLogger(watch, 'debug'), metrics: createMetrics({ defaultMetrics: false }), revocation: { attempts: 3, retryDelayMs: () => 50 } });
     cleanups.push(() => gateway.close());
     await gateway.start();
     server.on('request', watch.tap(gateway.callback()));

@@ -9,6 +9,7 @@ import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { NotFoundError } from './errors.ts';
 import { forwardAuthOnMainListener } from './forward-auth/index.ts';
+import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
@@ -68,6 +69,8 @@ export interface Gateway {
   readonly revoker: Revoker;
   /** The only code that refreshes or writes tokens. */
   readonly tokens: TokenService;
+  /** The store client's last connection-level error (refused, reset, a failed AUTH or SELECT), if any. */
+  lastStoreConnectionError(): Error | undefined;
   /** Provider discovery. A provider that cannot be reached is retried on its first use. */
   start(): Promise<void>;
   /** A request listener for any `node:http` server (or a mount inside another Koa app). */
@@ -93,9 +96,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logging);
   const metrics = deps.metrics ?? createMetrics();
   const ownsStore = deps.store === undefined;
-  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError: (err) => logger.warn({ err }, 'store connection error') });
+  let storeConnectionError: Error | undefined;
+  const onConnectionError = (err: Error) => {
+    storeConnectionError = err;
+    logger.warn({ err }, 'store connection error');
+  };
+  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError });
   const store = instrumentStore(rawStore, metrics);
-  const providers = deps.providers ?? createProviders(config.providers, { now });
+  // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
+  const onDiscoveryFailure = (provider: string, err: unknown) =>
+    logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
+  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
   const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
@@ -140,9 +151,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   app.keys = keys;
   app.silent = true;
   const chain: Middleware[] = [
-    errorHandler(),
+    errorHandler({ jsonOnly: [config.forwardAuth.path], providerIds: [...providers.keys()] }),
     accessLog({ logger, metrics }),
     securityHeaders(),
+    canonicalOrigin({ publicOrigin: config.publicOrigin, trustedHosts: config.trustedHosts, exempt: [config.forwardAuth.path] }),
     session,
     ...forwardAuth,
     // The router's middleware adds `params` to the context it is given; Koa supplies it.
@@ -187,13 +199,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     cookies,
     revoker,
     tokens,
+    lastStoreConnectionError: () => storeConnectionError,
     async start() {
+      // Failures are logged with their cause by onDiscoveryFailure (or, for injected providers, here).
       const results = await Promise.allSettled([...providers.values()].map((provider) => provider.init()));
+      if (deps.providers === undefined) return;
       results.forEach((result, index) => {
-        if (result.status === 'rejected') {
-          const id = [...providers.keys()][index];
-          logger.warn({ provider: id }, 'provider discovery failed; retrying on first use');
-        }
+        if (result.status === 'rejected') onDiscoveryFailure([...providers.keys()][index]!, result.reason);
       });
     },
     callback() {

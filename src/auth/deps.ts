@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { BadRequestError, GatewayError, TokenServiceUnavailableError } from '../errors.ts';
+import { discoveryFailureText, discoveryProblemOf } from '../providers/discovery.ts';
 import type { Provider } from '../providers/types.ts';
 import type { GatewayCookies } from '../session/cookies.ts';
 import type { Store } from '../store/types.ts';
@@ -30,7 +31,10 @@ export function providerById(deps: Pick<AuthDeps, 'providers'>, id: string | und
   return provider;
 }
 
-/** Discovery that failed at startup is tried again on first use; failing, the answer is 503. */
+/**
+ * Discovery that failed at startup is tried again on first use; failing, the answer is 503 with
+ * the class of the cause in safe words (no URL, no detail: those go to the log and /readyz).
+ */
 export async function readyProvider(provider: Provider): Promise<Provider> {
   if (provider.ready) return provider;
   try {
@@ -38,7 +42,9 @@ export async function readyProvider(provider: Provider): Promise<Provider> {
     return provider;
   } catch (err) {
     if (err instanceof GatewayError && err.expose) throw err;
-    throw new TokenServiceUnavailableError(undefined, { cause: err });
+    const problem = discoveryProblemOf(err);
+    const message = problem === undefined ? undefined : `Login is unavailable: ${discoveryFailureText(problem)}; try again later`;
+    throw new TokenServiceUnavailableError(message, { cause: err });
   }
 }
 

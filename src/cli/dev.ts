@@ -5,6 +5,7 @@ import { generateKey } from '../crypto/keyring.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
 import { ExitCode, type Command, type CommandIo } from './commands.ts';
+import { describeUris, providerUris } from './registration.ts';
 import { parseWorkersFlag, serveWithWorkers, workerCount, WORKERS_OPTION } from './workers.ts';
 
 /**
@@ -89,7 +90,7 @@ Exit codes: 0 after Ctrl-C, 1 invalid settings, 2 wrong usage, 3 cannot listen o
       config = loadConfig({ object: devConfig(values, ephemeralKeys), env: io.env });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      io.err(`tokengate dev: ${err.message}`);
+      io.err(`tokengate dev: invalid options:\n${err.issues.map((issue) => `  - ${devIssue(issue.path, issue.message, values.provider ?? 'dev')}`).join('\n')}`);
       return ExitCode.configInvalid;
     }
     const count = workerCount(config, flag, false);
@@ -130,6 +131,30 @@ function usageProblem(values: DevValues): string | undefined {
   return undefined;
 }
 
+/** Where each flag lands in devConfig; an issue at one of these paths names the flag instead. */
+const FLAG_OF_PATH: Record<string, string> = {
+  'routes.0.upstream': '--upstream',
+  'routes.0.auth': '--auth',
+  'providers.0.issuer': '--issuer',
+  'providers.0.clientId': '--client-id',
+  'providers.0.clientSecret': '--client-secret',
+  'providers.0.scopes': '--scopes',
+  'store.redis.url': '--redis',
+  'listen.port': '--port',
+  publicOrigin: '--port',
+  'logging.level': '--log-level',
+};
+
+/** A config issue in `dev`'s terms: the flag (or environment variable) instead of the config path. */
+export function devIssue(path: string, message: string, providerId: string): string {
+  const flag = FLAG_OF_PATH[path] ?? Object.entries(FLAG_OF_PATH).find(([prefix]) => path.startsWith(`${prefix}.`))?.[1];
+  if (flag === '--client-secret' && message.startsWith('required')) {
+    const variable = `TOKENGATE_PROVIDER_${providerId.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
+    return `--client-secret: required: give --client-secret, or set ${variable} (or ${variable}_FILE, a file holding it)`;
+  }
+  return flag === undefined ? `${path}: ${message}` : `${flag}: ${message}`;
+}
+
 /** The configuration `dev` runs with; the schema still validates every value. */
 export function devConfig(values: DevValues, ephemeralKeys: boolean): Record<string, unknown> {
   const port = values.port === undefined ? 8080 : Number(values.port);
@@ -164,9 +189,11 @@ function printWelcome(io: CommandIo, config: Config, opsUrl: string): void {
       '',
       `  Open          ${config.publicOrigin}/`,
       `  Log in        ${config.publicOrigin}/auth/login`,
-      `  Redirect URI  ${config.publicOrigin}/auth/callback/${provider.id}   (register it with the provider)`,
       `  Store         ${config.store.type}`,
       `  Health        ${opsUrl}/healthz`,
+      '',
+      `Register with the provider (${provider.id}):`,
+      ...describeUris(providerUris(config, provider)),
       '',
       'Plain HTTP on localhost, for development only. Ctrl-C stops.',
       '',

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config/index.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
 import { ExitCode, type Command } from './commands.ts';
+import { providerUris } from './registration.ts';
 import { parseWorkersFlag, serveWithWorkers, workerCount, WORKERS_OPTION } from './workers.ts';
 
 /**
@@ -63,6 +64,17 @@ store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,
       io.err(`tokengate start: ${count.problem}`);
       return ExitCode.configInvalid;
     }
-    return serveWithWorkers(config, io, { workers: count.workers, logger: createLogger(config.logging) });
+    const logger = createLogger(config.logging);
+    return serveWithWorkers(config, io, {
+      workers: count.workers,
+      logger,
+      onReady: () => {
+        logger.info({ open: `${config.publicOrigin}/` }, `open ${config.publicOrigin}/ in a browser (other hosts are redirected there)`);
+        for (const provider of config.providers) {
+          const uris = providerUris(config, provider);
+          logger.info(uris, `register with provider ${provider.id}: ${[uris.callback, uris.postLogout, uris.backchannelLogout].filter(Boolean).join(' ')}`);
+        }
+      },
+    });
   },
 };

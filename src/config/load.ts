@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { describeIssues } from './messages.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /**
@@ -48,18 +48,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const merged = applyEnvOverrides(structuredClone(raw), env, issues);
   const resolved = resolveSecretRefs(merged, [], env, issues);
 
-  const result = configSchema.safeParse(resolved);
+  const result = configSchema.safeParse(resolved, { reportInput: false });
   if (!result.success) {
     // A secret that could not be resolved is already reported; don't report its emptiness again.
     const reported = new Set(issues.map((issue) => issue.path));
-    issues.push(...result.error.issues.map(toIssue).filter((issue) => !reported.has(issue.path)));
+    issues.push(...describeIssues(result.error.issues, resolved, configSchema).filter((issue) => !reported.has(issue.path)));
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(result.data!);
-}
-
-function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
-  return { path: issue.path.map(String).join('.'), message: issue.message };
 }
 
 /** Reads `NAME`, or the file named by `NAME_FILE`. */

@@ -99,7 +99,8 @@ const oidcProvider = z
       ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'private_key_jwt needs privateKey (PEM or JWK)' });
     }
     if (provider.tokenEndpointAuthMethod !== 'private_key_jwt' && provider.clientSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${provider.tokenEndpointAuthMethod} needs clientSecret` });
+      // Reported like any missing field: "required", naming the environment variables (messages.ts).
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${provider.tokenEndpointAuthMethod} needs clientSecret`, params: { missing: true } });
     }
   });
 
@@ -135,6 +136,12 @@ const routeSchema = z
     /** Which provider's token to attach; defaults to the session's own provider. */
     provider: providerId.optional(),
     auth: z.enum(['required', 'optional', 'public']).default('required'),
+    /**
+     * Without a session on an `auth: required` route: `error` answers 401 JSON; `login` sends a
+     * page navigation (GET) to /auth/login?returnTo=<the path> and API calls still get the 401.
+     * Absent means `error`.
+     */
+    onUnauthenticated: z.enum(['error', 'login']).optional(),
     stripPrefix: z.boolean().default(false),
     /** Upstream response timeout. */
     timeout: duration('30s'),
@@ -166,7 +173,14 @@ const redisNode = z.object({ host: z.string().min(1), port }).strict();
 const redisSchema = z
   .object({
     /** Standalone Redis: `redis://[user:pass@]host:port/db` or `rediss://...`. */
-    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .superRefine((value, ctx) => {
+        const problem = redisDbProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     sentinel: z
       .object({
         sentinels: z.array(redisNode).min(1),
@@ -209,10 +223,19 @@ const storeSchema = z.discriminatedUnion('type', [
 export const configSchema = z
   .object({
     /** The origin browsers use to reach this gateway, e.g. https://app.example.com. */
-    publicOrigin: httpOrigin.refine((origin) => {
-      const url = URL.canParse(origin) ? new URL(origin) : undefined;
-      return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
-    }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
+    publicOrigin: httpUrl
+      .refine((value) => !URL.canParse(value) || isBareOrigin(new URL(value)), 'must be an origin only (scheme://host[:port]), without a path, query or fragment: Tokengate serves /auth/* at the root of it')
+      .pipe(httpOrigin)
+      .refine((origin) => {
+        const url = URL.canParse(origin) ? new URL(origin) : undefined;
+        return url?.protocol !== 'http:' || isLoopbackHost(url.hostname);
+      }, 'plain http is allowed only on loopback (localhost, 127.0.0.1, [::1])'),
+    /**
+     * Hostnames served as they are besides publicOrigin's: a page navigation on any other host is
+     * redirected to publicOrigin (see http/canonical-origin.ts). For a proxy in front that sends
+     * an internal name as Host and no X-Forwarded-Host.
+     */
+    trustedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'a hostname without port, e.g. tokengate.internal')).default([]),
     listen: listener(8080).prefault({}),
     /** Operations listener: /metrics, /healthz, /readyz. */
     ops: listener(9464).prefault({}),
@@ -320,6 +343,9 @@ export const configSchema = z
       if (route.provider && !ids.has(route.provider)) {
         ctx.addIssue({ code: 'custom', path: ['routes', index, 'provider'], message: `unknown provider "${route.provider}"` });
       }
+      if (route.onUnauthenticated === 'login' && route.auth !== 'required') {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'onUnauthenticated'], message: 'login applies to auth: required routes only' });
+      }
       if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
       prefixes.add(route.prefix);
     });
@@ -336,8 +362,10 @@ export const configSchema = z
       }
     });
     config.routes.forEach((route, index) => requireTls(route.upstream, route.allowInsecure === true, ['routes', index, 'upstream']));
+    const originIsValid = URL.canParse(config.publicOrigin) && isBareOrigin(new URL(config.publicOrigin));
     config.providers.forEach((provider, index) => {
-      if (provider.type === 'oidc' && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
+      // Judged against a valid publicOrigin only: a bad one is reported once, with no follow-on.
+      if (provider.type === 'oidc' && originIsValid && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
         ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
       }
     });
@@ -351,6 +379,21 @@ export function isTlsOrLoopback(url: string): boolean {
   if (!URL.canParse(url)) return false;
   const parsed = new URL(url);
   return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname));
+}
+
+/** `https://app.example.com` or `https://app.example.com/`: nothing after the host but a slash. */
+function isBareOrigin(url: URL): boolean {
+  return url.pathname === '/' && url.search === '' && url.hash === '' && !/[?#]$/.test(url.href);
+}
+
+/** A Redis URL's database: `/`, nothing, or `/<index>` with an index from 0 to 65535. */
+export function redisDbProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'must be a redis:// or rediss:// URL';
+  const path = new URL(value).pathname;
+  if (path === '' || path === '/') return undefined;
+  const index = /^\/(\d{1,5})$/.exec(path)?.[1];
+  if (index === undefined || Number(index) > 65535) return `the database index must be a whole number (0-15 on a default Redis server), got "${path.slice(1, 30)}"`;
+  return undefined;
 }
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -1,5 +1,7 @@
 import type { Context, Next } from 'koa';
 import { GatewayError } from '../errors.ts';
+import { sendErrorPage } from './error-page.ts';
+import { isNavigation } from './navigation.ts';
 import type { GatewayState } from './state.ts';
 
 export interface ErrorBody {
@@ -12,8 +14,16 @@ export interface ErrorBody {
  * The one error-to-response middleware. A GatewayError with `expose` answers its status, code
  * and message as JSON; anything else becomes an opaque 500 with the request id and is logged
  * once. Nothing about the cause reaches the browser.
+ *
+ * A browser navigation to /auth/* (see isNavigation) gets the same status, code and message as a
+ * small HTML page with links onward (error-page.ts), instead of JSON: a person, not a program,
+ * is looking at it. Programs (fetch, XHR, curl) always get JSON. `jsonOnly` names paths that
+ * always answer JSON (the forward-auth verify path, which ingresses call with the browser's
+ * headers); `providerIds` are the configured providers a "Try again" link may name.
  */
-export function errorHandler() {
+export function errorHandler(options: { jsonOnly?: readonly string[]; providerIds?: readonly string[] } = {}) {
+  const jsonOnly = new Set(options.jsonOnly ?? []);
+  const providerIds = new Set(options.providerIds ?? []);
   return async function handleErrors(ctx: Context & { state: Partial<GatewayState> }, next: Next): Promise<void> {
     try {
       await next();
@@ -28,7 +38,8 @@ export function errorHandler() {
       if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ err }, 'request failed');
       if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = body;
+      if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, body, providerIds);
+      else ctx.body = body;
     }
   };
 }
@@ -42,4 +53,8 @@ export function toErrorBody(err: unknown, requestId: string | undefined): ErrorB
 /** The client closed the connection (or aborted the request) before its answer was complete. */
 function clientGone(ctx: Context): boolean {
   return ctx.req.destroyed || ctx.res.destroyed || ctx.req.socket.destroyed;
+}
+
+function isAuthPath(path: string): boolean {
+  return path === '/auth' || path.startsWith('/auth/');
 }

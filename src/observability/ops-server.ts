@@ -13,7 +13,9 @@ export interface OpsAppOptions {
  *
  * - `GET /metrics`: Prometheus text format.
  * - `GET /healthz`: 200 `{ status: 'ok' }` while the process can answer at all (liveness).
- * - `GET /readyz`: 200 `{ status: 'ready' }`, or 503 `{ status: 'not_ready', failing: [...] }`.
+ * - `GET /readyz`: 200 `{ status: 'ready' }`, or 503 `{ status: 'not_ready', failing: [...] }`
+ *   with `checks: { <name>: { ok, error? } }` saying why a check fails (a provider's discovery URL
+ *   and cause, the store's error code).
  *
  * HEAD works wherever GET does; anything else is 404 or 405.
  */
@@ -32,7 +34,7 @@ export function createOpsApp(options: OpsAppOptions): Koa {
     '/readyz': async (ctx) => {
       const report = await options.readiness();
       ctx.status = report.ready ? 200 : 503;
-      ctx.body = report.ready ? { status: 'ready' } : { status: 'not_ready', failing: report.failing };
+      ctx.body = report.ready ? { status: 'ready' } : { status: 'not_ready', failing: report.failing, ...(report.checks ? { checks: report.checks } : {}) };
     },
   };
   app.use(async (ctx) => {

@@ -1,3 +1,5 @@
+import { GatewayError } from '../errors.ts';
+
 /**
  * Readiness: may this replica take traffic? Every check runs on each probe, in parallel, each
  * bounded by `timeoutMs`; a check that rejects or does not settle in time is failing. Once
@@ -21,6 +23,13 @@ export interface ReadinessReport {
   ready: boolean;
   /** Names of the failing checks, or `['draining']`. */
   failing: string[];
+  /** Each check by name: ok, or why not (the error's own safe message, or the timeout). */
+  checks?: Record<string, CheckResult>;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  error?: string;
 }
 
 /** Call it to probe; `setDraining()` turns it not-ready for good. */
@@ -39,10 +48,11 @@ export function createReadiness(options: ReadinessOptions): Readiness {
 
   async function probe(): Promise<ReadinessReport> {
     if (draining) return { ready: false, failing: [DRAINING] };
-    const results = await Promise.all(checks.map((entry) => passes(entry.check, timeoutMs)));
-    const failing = checks.filter((_entry, index) => !results[index]).map((entry) => entry.name);
+    const results = await Promise.all(checks.map((entry) => run(entry.check, timeoutMs)));
+    const failing = checks.filter((_entry, index) => !results[index]!.ok).map((entry) => entry.name);
     if (draining) failing.push(DRAINING);
-    return { ready: failing.length === 0, failing };
+    const byName = Object.fromEntries(checks.map((entry, index) => [entry.name, results[index]!]));
+    return { ready: failing.length === 0, failing, checks: byName };
   }
 
   return Object.assign(probe, {
@@ -55,21 +65,41 @@ export function createReadiness(options: ReadinessOptions): Readiness {
   });
 }
 
-/** True when `check` resolves within `timeoutMs`. Never rejects; a late check is left to settle. */
-function passes(check: () => Promise<void>, timeoutMs: number): Promise<boolean> {
+/** The outcome of `check` within `timeoutMs`. Never rejects; a late check is left to settle. */
+function run(check: () => Promise<void>, timeoutMs: number): Promise<CheckResult> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    const settle = (ok: boolean) => {
+    const timer = setTimeout(() => resolve({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    const settle = (result: CheckResult) => {
       clearTimeout(timer);
-      resolve(ok);
+      resolve(result);
     };
     try {
       check().then(
-        () => settle(true),
-        () => settle(false),
+        () => settle({ ok: true }),
+        (err: unknown) => settle({ ok: false, error: describeFailure(err) }),
       );
-    } catch {
-      settle(false);
+    } catch (err) {
+      settle({ ok: false, error: describeFailure(err) });
     }
   });
+}
+
+/**
+ * Why a check failed, in words safe for the ops listener: a GatewayError's own message (they
+ * never hold a token, a secret or a URL with a query) plus its cause's error code; for anything
+ * else only its name and code, since a foreign message may quote anything.
+ */
+export function describeFailure(err: unknown): string {
+  if (err instanceof GatewayError) {
+    const code = codeOf(err.cause);
+    return code === undefined || err.message.includes(code) ? err.message : `${err.message} (${code})`;
+  }
+  const code = codeOf(err);
+  const name = err instanceof Error ? err.name : 'failed';
+  return code === undefined ? name : `${name} (${code})`;
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? code : undefined;
 }

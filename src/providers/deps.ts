@@ -6,6 +6,8 @@ export interface ProviderDeps {
   now?: () => number;
   /** Pause before the one network retry of refresh, revocation and discovery calls. */
   retryDelayMs?: number;
+  /** Told of every failed discovery attempt (at start, on a probe, on first use), with its cause. */
+  onDiscoveryFailure?: (providerId: string, err: unknown) => void;
 }
 
 export function clockOf(deps: ProviderDeps): () => number {

@@ -45,6 +45,7 @@ export class OidcProvider implements Provider {
   readonly #auth: ClientAuth;
   readonly #scopes: string[];
   readonly #now: () => number;
+  readonly #onDiscoveryFailure: ((providerId: string, err: unknown) => void) | undefined;
   #discovered: Discovered | undefined;
   #discovering: Promise<Discovered> | undefined;
 
@@ -59,6 +60,7 @@ export class OidcProvider implements Provider {
         ? privateKeyJwt(config.clientId, readClientSigningKey(config.privateKey!), () => this.#assertionAudience(), this.#now)
         : clientAuthentication(config.tokenEndpointAuthMethod, { clientId: config.clientId, clientSecret: config.clientSecret! });
     this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
+    this.#onDiscoveryFailure = deps.onDiscoveryFailure;
   }
 
   get ready(): boolean {
@@ -84,6 +86,10 @@ export class OidcProvider implements Provider {
         };
         this.#discovered = discovered;
         return discovered;
+      })
+      .catch((err: unknown) => {
+        this.#onDiscoveryFailure?.(this.id, err);
+        throw err;
       })
       .finally(() => {
         this.#discovering = undefined;

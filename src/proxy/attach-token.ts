@@ -4,6 +4,7 @@ import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
 import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
 import type { ProxyState } from './types.ts';
+import { unauthenticatedAnswer } from './unauthenticated-answer.ts';
 
 /**
  * The route's auth policy, for HTTP requests and WebSocket handshakes alike:
@@ -37,9 +38,17 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
 /** The Koa step: leaves the bearer (if any) and the refresh outcome on `ctx.state`. */
 export function attachToken(tokens: TokenService) {
   return async function authorizeRoute(ctx: Context & { state: ProxyState }, next: Next): Promise<void> {
+    const route = ctx.state.match!.route.config;
+    if (ctx.state.session === undefined) {
+      const answer = unauthenticatedAnswer(route, { method: ctx.method, url: ctx.url, headers: ctx.headers });
+      if (answer.kind === 'login') {
+        ctx.set('Cache-Control', 'no-store');
+        return ctx.redirect(answer.location);
+      }
+    }
     let bearer: BearerToken | undefined;
     try {
-      bearer = await bearerFor(ctx.state.match!.route.config, ctx.state, tokens);
+      bearer = await bearerFor(route, ctx.state, tokens);
     } catch (err) {
       if (ctx.state.sid !== undefined) ctx.state.refreshOutcome = failureOutcome(err);
       throw err;

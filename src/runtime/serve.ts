@@ -1,6 +1,8 @@
 import { createGateway, type Gateway, type GatewayDeps, type ListeningGateway } from '../app.ts';
 import type { Config } from '../config/index.ts';
 import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/index.ts';
+import { storeLocation } from '../config/store-target.ts';
+import { GatewayError } from '../errors.ts';
 import { closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal } from './signals.ts';
 
@@ -42,11 +44,7 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
     if (ops !== undefined) await closeServer(ops.server);
   };
   try {
-    try {
-      await gateway.store.ping();
-    } catch (err) {
-      throw new StartupError(`the ${config.store.type} store does not answer`, { cause: err });
-    }
+    await checkStore(gateway, config);
     await gateway.start();
 
     const main = await listening('main', `${config.listen.host}:${config.listen.port}`, () => gateway.listen());
@@ -89,13 +87,59 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
   }
 }
 
+/**
+ * The store must answer, and as configured: when the URL selects a database, a reply error while
+ * the connection was set up (a SELECT of a database the server does not have) fails the start
+ * even though PING answers, since the client would otherwise work on database 0. The message names the
+ * store (no credentials) and the cause (errno or the server's reply).
+ */
+async function checkStore(gateway: Gateway, config: Config): Promise<void> {
+  const where = config.store.type === 'memory' ? '' : ` (${storeLocation(config.store)})`;
+  try {
+    await gateway.store.ping();
+  } catch (err) {
+    const cause = gateway.lastStoreConnectionError() ?? err;
+    throw new StartupError(`the ${config.store.type} store does not answer${where}: ${causeText(cause)}`, { cause: err });
+  }
+  // Only when the URL selects a database: some managed Redis services refuse CLIENT SETNAME at
+  // connect, which is harmless; a refused SELECT is not.
+  const db = config.store.type === 'redis' && config.store.redis.url !== undefined ? new URL(config.store.redis.url).pathname.slice(1) : '';
+  const setup = gateway.lastStoreConnectionError();
+  if (db !== '' && db !== '0' && setup?.name === 'ReplyError') {
+    const hint = ` (database ${db}: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)`;
+    throw new StartupError(`the ${config.store.type} store refused the connection setup${where}: ${causeText(setup)}${hint}`, { cause: setup });
+  }
+}
+
+/** An error's message when it is a connection error (no secrets in those), else its name and code. */
+function causeText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // A GatewayError's own code (STORE_UNAVAILABLE) says nothing new: its cause says why.
+  const source = err instanceof GatewayError && err.cause instanceof Error ? err.cause : err;
+  const code = (source as { code?: unknown }).code;
+  return typeof code === 'string' && !source.message.includes(code) ? `${source.message} (${code})` : source.message;
+}
+
+const LISTEN_HINTS: Record<string, string> = {
+  EADDRINUSE: ', another process uses this port',
+  EACCES: ', this port needs privileges',
+  EADDRNOTAVAIL: ', this machine has no such address',
+};
+
+/** The setting (and for the main listener, the `dev` flag) that moves a listener. */
+function settingOf(listener: string): string {
+  if (listener === 'main') return '; change listen.host/listen.port (tokengate dev: --port)';
+  if (listener === 'ops') return '; change ops.host/ops.port';
+  return '; change forwardAuth.listen.host/port';
+}
+
 async function listening<T>(name: string, where: string, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}`, { cause: err });
+      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}${LISTEN_HINTS[code]}${settingOf(name)}`, { cause: err });
     }
     throw err;
   }

@@ -32,12 +32,27 @@ afterAll(async () => {
 });
 
 describe('tokengate dev', () => {
-  it('prints the URL to open and the redirect URI to register, and warns about ephemeral keys', () => {
+  it('prints the URL to open and the URIs to register, and warns about ephemeral keys', () => {
     const { stdout } = dev.output();
     expect(stdout).toContain(`Open          http://localhost:${port}/`);
-    expect(stdout).toContain(`Redirect URI  http://localhost:${port}/auth/callback/dev`);
+    expect(stdout).toContain(`Redirect URI (callback)   http://localhost:${port}/auth/callback/dev`);
+    expect(stdout).toContain(`Post-logout redirect URI  http://localhost:${port}/`);
+    expect(stdout).toContain(`Back-channel logout URI   http://localhost:${port}/auth/backchannel-logout/dev`);
     expect(stdout).toMatch(/WARN.*ephemeral keys/);
     expect(stdout).toMatch(/WARN.*plain-http public origin/);
+  });
+
+  it('redirects a page navigation on 127.0.0.1 to the same path on localhost, and serves API calls there', async () => {
+    const navigation = await new BrowserClient().request(`http://127.0.0.1:${port}/some/page?x=1`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+    });
+    expect(navigation.status).toBe(308);
+    expect(navigation.location).toBe(`http://localhost:${port}/some/page?x=1`);
+    // A Host the client chose is never the target.
+    const forged = await new BrowserClient().request(`http://127.0.0.1:${port}/auth/login`, {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', host: 'evil.example' },
+    });
+    expect(forged.location).toBe(`http://localhost:${port}/auth/login`);
   });
 
   it('answers /auth/session with 401 JSON on plain HTTP, on 127.0.0.1', async () => {
@@ -85,6 +100,22 @@ describe('tokengate dev usage', () => {
   it('a provider without a client secret anywhere is an invalid configuration (exit 1)', async () => {
     const result = await runCli(['dev', '--upstream', 'http://127.0.0.1:1', '--provider', 'github', '--client-id', 'x']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('providers.0.clientSecret');
+    expect(result.stderr).toContain('--client-secret: required: give --client-secret, or set TOKENGATE_PROVIDER_GITHUB_CLIENT_SECRET (or TOKENGATE_PROVIDER_GITHUB_CLIENT_SECRET_FILE');
+    expect(result.stderr).not.toContain('providers.0');
+  });
+
+  it('names the flag, not the config path, for a bad value (exit 1)', async () => {
+    const result = await runCli(['dev', '--upstream', 'ftp://127.0.0.1:1', '--issuer', 'not a url', '--client-id', 'x', '--client-secret', 'y', '--redis', 'http://127.0.0.1:1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--upstream: must be an http(s) URL');
+    expect(result.stderr).toContain('--issuer: must be an http(s) URL');
+    expect(result.stderr).toContain('--redis: must be a redis:// or rediss:// URL');
+    expect(result.stderr).not.toMatch(/routes\.0|providers\.0|store\.redis/);
+  });
+
+  it('names --port when the port is taken (exit 3)', async () => {
+    const result = await runCli(['dev', '--upstream', 'http://127.0.0.1:1', '--issuer', 'http://127.0.0.1:1', '--client-id', 'x', '--client-secret', 'y', '--port', String(port)]);
+    expect(result.code).toBe(3);
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(`tokengate: cannot listen on 127.0.0.1:${port} (main listener): EADDRINUSE, another process uses this port; change listen.host/listen.port (tokengate dev: --port)`);
   });
 });

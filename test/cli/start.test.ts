@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { freePort } from '../support/nginx.ts';
+import { skipRedisSuite, startRedisServer } from '../support/redis-server.ts';
 import { runCli, startCli } from './run-cli.ts';
 
 /** `tokengate start` as a child process: its listeners, its signals, its exit codes. */
@@ -45,6 +46,12 @@ logging: { level: info }
   return file;
 }
 
+const skipRedis = skipRedisSuite('start with a Redis database out of range', 'redis-server');
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').at(-1)!;
+}
+
 describe('tokengate start', () => {
   it('listens on the main, ops and forward-auth listeners, logs where, and exits 0 on SIGTERM', async () => {
     const ports = { main: await freePort(), ops: await freePort(), verify: await freePort() };
@@ -56,6 +63,15 @@ describe('tokengate start', () => {
         main: `http://127.0.0.1:${ports.main}`,
         ops: `http://127.0.0.1:${ports.ops}`,
         forwardAuth: `http://127.0.0.1:${ports.verify}/auth/verify`,
+      });
+      // Where to go, and what to register with the provider.
+      await cli.waitFor(/register with provider op/);
+      const lines = cli.output().stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.find((line) => line['open'] !== undefined)).toMatchObject({ open: `http://127.0.0.1:${ports.main}/` });
+      expect(lines.find((line) => line['provider'] === 'op' && line['callback'] !== undefined)).toMatchObject({
+        callback: `http://127.0.0.1:${ports.main}/auth/callback/op`,
+        postLogout: `http://127.0.0.1:${ports.main}/`,
+        backchannelLogout: `http://127.0.0.1:${ports.main}/auth/backchannel-logout/op`,
       });
       expect((await fetch(`http://127.0.0.1:${ports.ops}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
@@ -81,6 +97,8 @@ describe('tokengate start', () => {
       const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: await freePort(), ops: port })], { env });
       expect(result.code).toBe(3);
       expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE`);
+      // The last line names the setting to change.
+      expect(lastLine(result.stderr)).toBe(`tokengate: cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE, another process uses this port; change ops.host/ops.port`);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
@@ -92,6 +110,24 @@ describe('tokengate start', () => {
     const result = await runCli(['start', '--config', file], { env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('the redis store does not answer');
+    // The last line carries the cause: where, and the errno. No stack trace anywhere.
+    expect(lastLine(result.stderr)).toBe(`tokengate: the redis store does not answer (redis://127.0.0.1:${closed}/0): connect ECONNREFUSED 127.0.0.1:${closed}`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.skipIf(skipRedis)('exits 3 when the Redis database index is out of range, instead of using another database', async () => {
+    const redis = await startRedisServer();
+    try {
+      const url = `${redis.url.replace(/\/\d*$/, '')}/99`;
+      const file = writeConfig('db99.yaml', { main: await freePort(), ops: await freePort() }, `store: { type: redis, redis: { url: "${url}" } }`);
+      const result = await runCli(['start', '--config', file], { env });
+      expect(result.code).toBe(3);
+      expect(lastLine(result.stderr)).toBe(
+        `tokengate: the redis store refused the connection setup (${url}): ERR DB index is out of range (database 99: the server has fewer; see its \`databases\` setting, or use 0-15 on a default server)`,
+      );
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('exits 1 with every problem for an invalid configuration, 2 without --config', async () => {

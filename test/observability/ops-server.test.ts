@@ -56,7 +56,7 @@ describe('the ops listener', () => {
     storeUp = false;
     res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: 'not_ready', failing: ['store'] });
+    expect(await res.json()).toEqual({ status: 'not_ready', failing: ['store'], checks: { store: { ok: false, error: 'Error' } } });
 
     storeUp = true;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

@@ -35,7 +35,7 @@ describe.skipIf(skip)('readiness', () => {
     const before = await scrape(ops.url);
 
     await stack.redis!.kill();
-    expect(await readyzBecomes(ops.url, 503)).toEqual({ status: 'not_ready', failing: ['store'] });
+    expect(await readyzBecomes(ops.url, 503)).toMatchObject({ status: 'not_ready', failing: ['store'], checks: { store: { ok: false, error: expect.any(String) }, 'provider:op': { ok: true } } });
     expect((await freshGet(`${ops.url}/healthz`)).status).toBe(200);
     // A browser request meanwhile is 503 STORE_UNAVAILABLE (never "logged out"), counted as a store error.
     const during = await browser.request(`${stack.url}/auth/session`);
@@ -57,10 +57,13 @@ describe.skipIf(skip)('readiness', () => {
     try {
       await gateway.start();
       expect(gateway.providers.get('op')!.ready).toBe(false);
-      expect(await gateway.readiness()).toEqual({ ready: false, failing: ['provider:op'] });
+      const report = await gateway.readiness();
+      expect(report).toMatchObject({ ready: false, failing: ['provider:op'], checks: { store: { ok: true } } });
+      // The cause, not just the name: where discovery went and what happened there.
+      expect(report.checks!['provider:op']!.error).toContain(`discovery at ${stack.op.issuer}/.well-known/openid-configuration failed: cannot connect (ECONNREFUSED)`);
       await stack.op.start();
       // The probe itself retries discovery.
-      expect(await gateway.readiness()).toEqual({ ready: true, failing: [] });
+      expect(await gateway.readiness()).toMatchObject({ ready: true, failing: [], checks: { 'provider:op': { ok: true } } });
       expect(gateway.providers.get('op')!.ready).toBe(true);
     } finally {
       await gateway.close();

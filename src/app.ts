@@ -22,7 +22,7 @@ import { sessionFromRequest } from './session/session-from-request.ts';
 import { Deadline } from './runtime/deadline.ts';
 import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
-import { createStore } from './store/index.ts';
+import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
@@ -107,7 +107,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const onDiscoveryFailure = (provider: string, err: unknown) =>
     logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
   const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
-  const keyring = new Keyring(config.keys.encryption);
+  const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
   const revoker = new Revoker({ logger, metrics, ...deps.revocation });

@@ -199,6 +199,15 @@ const redisSchema = z
     connectTimeout: duration('1s'),
     /** Commands queued while disconnected; past this they fail at once. */
     maxOfflineQueue: z.number().int().min(0).default(1000),
+    /** Recently used sessions kept in each replica's memory, invalidated through Redis pub/sub. */
+    nearCache: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Sessions kept per replica (least recently used go first). */
+        maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((redis, ctx) => {

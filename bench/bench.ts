@@ -10,19 +10,23 @@ import { freePorts } from './listen.ts';
 import { currentLoadAverage, machineInfo } from './machine.ts';
 import { ALLOCATION_PROFILE, profileGateway } from './profile-run.ts';
 import { startRedis, type BenchRedis, type RedisCounters } from './redis.ts';
-import type { BenchResults, FixedRateResult, RowId, RowResult } from './results.ts';
+import type { BenchResults, FixedRateResult, RowId, RowResult, SkippedRow } from './results.ts';
 import { compareAtRate, measure, warmUp, type FixedRateComparison, type MeasuredRow, type RowTarget } from './rows.ts';
 import { apiHeaders, assertProxied, loginForLoad } from './session.ts';
 import { runStorm } from './storm.ts';
+import { apacheMissing, apacheRedirectUri, loginThroughApache, startApache } from './apache.ts';
+import { measureInvalidation } from './invalidation.ts';
 import { checkTargets } from './targets.ts';
 import { redisPerRequest } from './redis-usage.ts';
 
 /**
  * One benchmark run, every setup against the same upstream with the same connections and
- * duration: (a) the upstream, (b) a bare proxy, (c) Tokengate on Redis, (d) Tokengate on the
- * memory store, then the fixed-rate latency of (b) and (c), and (e) the refresh storm. Every
- * server runs in its own process; everything listens on 127.0.0.1; everything is stopped at the
- * end, whatever happened.
+ * duration: (a) the upstream, (b) a bare http-proxy-3 proxy, (u) a bare undici proxy, (c)
+ * Tokengate on Redis, (d) Tokengate on the memory store, (m) Apache + mod_auth_openidc (skipped,
+ * with the reason, when not installed), then the fixed-rate latency of (b) and (c), (e) the
+ * refresh storm and the near cache's invalidation bound across two replicas. Every server runs in
+ * its own process; everything listens on 127.0.0.1; everything is stopped at the end, whatever
+ * happened. The load generator is wrk (load.ts).
  */
 const STORM_TOKEN_TTL_S = 6;
 const FIXED_RATE_ROUNDS = 4;
@@ -33,10 +37,9 @@ interface Fixture {
   upstream: ChildHandle;
   redis: BenchRedis;
   provider: OpenIdProviderHandle;
-  stormProvider: OpenIdProviderHandle;
   client: { clientId: string; clientSecret: string };
   keys: GatewayKeys;
-  ports: { c: number; d: number; stormA: number; stormB: number; profile: number };
+  ports: { c: number; d: number; profile: number };
   /** The gateway child's entry: compiled JavaScript, or the TypeScript source with --source. */
   gatewayEntry: string;
 }
@@ -61,9 +64,16 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const b = await measureRow(bareTarget, options);
     const bRps = b.load.rps;
 
+    log('(u) bare undici Pool proxy, no auth');
+    const undici = await startChild('undici proxy', childEntry('undici-proxy'), { init: { target: fixture.upstream.url } });
+    cleanup.add('undici proxy', () => undici.stop());
+    const u = await measureRow({ url: `${undici.url}${API_PATH}`, pid: undici.pid }, options);
+    await undici.stop();
+
     log('(c) Tokengate, session in Redis');
     const gatewayC = await startGateway(fixture, options, 'gateway (c)', fixture.ports.c, fixture.redis.url, cleanup);
     const c = await measureGatewayRow(gatewayC, fixture, options, true);
+    log(`(c) used ${c.measured.cpuUsPerRequest?.toFixed(0)} us CPU per request in the gateway, ${c.measured.redisCpuUsPerRequest?.toFixed(0)} us in redis-server`);
 
     log(`(b) and (c) at a fixed ${Math.round(bRps / 2)} rps (50% of (b)'s max)`);
     const rounds = options.smoke ? 1 : FIXED_RATE_ROUNDS;
@@ -83,22 +93,46 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const d = await measureGatewayRow(gatewayD, fixture, options, false);
     await gatewayD.stop();
 
+    const skipped: SkippedRow[] = [];
+    let m: MeasuredRow | undefined;
+    const apacheReason = apacheMissing();
+    if (apacheReason !== undefined) {
+      log(`(m) Apache + mod_auth_openidc: SKIPPED, ${apacheReason}`);
+      skipped.push({ id: 'm', label: APACHE_LABEL, reason: apacheReason });
+    } else {
+      log('(m) Apache + mod_auth_openidc, sessions in Redis');
+      m = await measureApacheRow(fixture, options, cleanup);
+    }
+
     log(`(e) refresh storm: ${options.stormRequests} requests over 2 gateways sharing Redis`);
+    // Ports taken just before they are used: on a shared machine a port found free minutes earlier may not be.
+    const [stormA, stormB] = (await freePorts(2)) as [number, number];
+    const stormProvider = await startOpenIdProvider({
+      clients: [{ ...fixture.client, redirectUris: [callbackUrl(`http://127.0.0.1:${stormA}`)] }],
+      accessTokenTtl: STORM_TOKEN_TTL_S,
+      tokenEndpointDelayMs: options.tokenEndpointDelayMs,
+    });
+    cleanup.add('storm provider', () => stormProvider.close());
+    const replicaOf = { provider: stormProvider, originPort: stormA };
     const stormGateways = await Promise.all([
-      startGateway(fixture, options, 'storm gateway A', fixture.ports.stormA, fixture.redis.url, cleanup, true),
-      startGateway(fixture, options, 'storm gateway B', fixture.ports.stormB, fixture.redis.url, cleanup, true),
+      startGateway(fixture, options, 'storm gateway A', stormA, fixture.redis.url, cleanup, replicaOf),
+      startGateway(fixture, options, 'storm gateway B', stormB, fixture.redis.url, cleanup, replicaOf),
     ]);
     const storm = await runStorm({
       gateways: stormGateways,
-      provider: fixture.stormProvider,
+      provider: stormProvider,
       accessTokenTtlS: STORM_TOKEN_TTL_S,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs,
       requests: options.stormRequests,
     });
+    const trials = options.smoke ? 5 : 50;
+    log(`near cache: logout on replica A, then at once a request on replica B (${trials} trials)`);
+    const invalidation = await measureInvalidation(stormGateways[0]!, stormGateways[1]!, trials);
     await Promise.all(stormGateways.map((gateway) => gateway.stop()));
 
-    rows.push(row('a', 'upstream, directly', a, bRps), row('b', 'bare http-proxy-3', b, bRps));
+    rows.push(row('a', 'upstream, directly', a, bRps), row('b', 'bare http-proxy-3', b, bRps), row('u', 'bare undici Pool proxy', u, bRps));
     rows.push(row('c', 'Tokengate, Redis store', c.measured, bRps), row('d', 'Tokengate, memory store', d.measured, bRps));
+    if (m !== undefined) rows.push(row('m', APACHE_LABEL, m, bRps));
     const partial = {
       version: 1 as const,
       startedAt,
@@ -115,16 +149,18 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         gatewayNodeOptions: options.gatewayNodeOptions,
       },
       rows,
+      skipped,
       fixedRate: fixedRateResult(bRps / 2, fixed),
       ...(fixedLow === undefined || lowRate === undefined ? {} : { fixedRateAtHalfOfC: fixedRateResult(lowRate, fixedLow) }),
       redis,
       gatewayPeakRssMb: Math.max(c.measured.rss?.peakMb ?? 0, d.measured.rss?.peakMb ?? 0),
       storm,
+      invalidation,
     };
 
     if (options.profileDir !== undefined) {
       log(`profiling (c) under load with --cpu-prof into ${options.profileDir}`);
-      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, false, {
+      const gateway = await startGateway(fixture, options, 'gateway (profiled)', fixture.ports.profile, fixture.redis.url, cleanup, undefined, {
         execArgv: ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
         allocationProfile: join(options.profileDir, ALLOCATION_PROFILE),
       });
@@ -149,19 +185,13 @@ async function startFixture(options: BenchOptions, cleanup: Cleanup, log: Log): 
   cleanup.add('upstream', () => upstream.stop());
   const redis = await startRedis();
   cleanup.add('redis', () => redis.stop());
-  const [c, d, stormA, stormB, profile] = (await freePorts(5)) as [number, number, number, number, number];
+  const [c, d, profile] = (await freePorts(3)) as [number, number, number];
   const client = { clientId: 'tokengate-bench', clientSecret: randomBytes(24).toString('base64url') };
   const provider = await startOpenIdProvider({
     clients: [{ ...client, redirectUris: [c, d, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)) }],
   });
   cleanup.add('provider', () => provider.close());
-  const stormProvider = await startOpenIdProvider({
-    clients: [{ ...client, redirectUris: [callbackUrl(`http://127.0.0.1:${stormA}`)] }],
-    accessTokenTtl: STORM_TOKEN_TTL_S,
-    tokenEndpointDelayMs: options.tokenEndpointDelayMs,
-  });
-  cleanup.add('storm provider', () => stormProvider.close());
-  return { upstream, redis, provider, stormProvider, client, keys: generateGatewayKeys(), ports: { c, d, stormA, stormB, profile }, gatewayEntry };
+  return { upstream, redis, provider, client, keys: generateGatewayKeys(), ports: { c, d, profile }, gatewayEntry };
 }
 
 /**
@@ -175,11 +205,12 @@ async function startGateway(
   port: number,
   redisUrl: string | undefined,
   cleanup: Cleanup,
-  storm = false,
+  /** A replica of a deployment: that deployment's provider and public origin (the first replica's port). */
+  replicaOf: { provider: OpenIdProviderHandle; originPort: number } | undefined = undefined,
   profiling: { execArgv: string[]; allocationProfile: string } | undefined = undefined,
 ): Promise<ChildHandle> {
-  const provider = storm ? fixture.stormProvider : fixture.provider;
-  const publicOrigin = `http://127.0.0.1:${storm ? fixture.ports.stormA : port}`;
+  const provider = replicaOf?.provider ?? fixture.provider;
+  const publicOrigin = `http://127.0.0.1:${replicaOf?.originPort ?? port}`;
   const config = gatewayConfig({
     port,
     publicOrigin,
@@ -205,7 +236,12 @@ interface GatewayRow {
 async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options: BenchOptions, countRedis: boolean): Promise<GatewayRow> {
   const session = await loginForLoad(gateway.url);
   await assertProxied(gateway.url, session.cookie);
-  const target: RowTarget = { url: `${gateway.url}${API_PATH}`, headers: apiHeaders(session.cookie), pid: gateway.pid };
+  const target: RowTarget = {
+    url: `${gateway.url}${API_PATH}`,
+    headers: apiHeaders(session.cookie),
+    pid: gateway.pid,
+    ...(countRedis ? { redisPid: fixture.redis.pid } : {}),
+  };
   await warmUp(target, options);
   const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
   const before = countRedis ? await fixture.redis.counters() : undefined;
@@ -217,6 +253,37 @@ async function measureGatewayRow(gateway: ChildHandle, fixture: Fixture, options
     throw new Error(`${gateway.name}: the upstream saw fewer bearer tokens than the gateway served requests; the row did not do the gateway's work`);
   }
   return { target, measured, redisDuringLoad: before && after ? { before, after, requests: served } : undefined };
+}
+
+const APACHE_LABEL = 'Apache + mod_auth_openidc';
+
+/** Row (m): Apache in front of the same upstream, logged in through the same provider, sessions in the same Redis. */
+async function measureApacheRow(fixture: Fixture, options: BenchOptions, cleanup: Cleanup): Promise<MeasuredRow> {
+  const redisPort = Number(new URL(fixture.redis.url).port);
+  const [port] = (await freePorts(1)) as [number];
+  const provider = await startOpenIdProvider({ clients: [{ ...fixture.client, redirectUris: [apacheRedirectUri(port)] }] });
+  try {
+    const apache = await startApache({ port, issuer: provider.issuer, client: fixture.client, upstream: fixture.upstream.url, redis: { host: '127.0.0.1', port: redisPort } });
+    cleanup.add('apache', () => apache.stop());
+    try {
+      const cookie = await loginThroughApache(apache.url);
+      const [, worker] = await apache.pids();
+      const target: RowTarget = { url: `${apache.url}${API_PATH}`, headers: { cookie }, pid: worker ?? apache.pid, cpuPids: () => apache.pids(), redisPid: fixture.redis.pid };
+      await warmUp(target, options);
+      const upstreamBefore = await fixture.upstream.ask<{ withBearer: number }>('counts');
+      const measured = await measure(target, options);
+      const upstreamAfter = await fixture.upstream.ask<{ withBearer: number }>('counts');
+      const served = measured.load.requests - measured.load.non2xx;
+      if (upstreamAfter.withBearer - upstreamBefore.withBearer < served) {
+        throw new Error(`apache: the upstream saw fewer bearer tokens than Apache served requests: ${(await apache.errorLog()).slice(-500)}`);
+      }
+      return measured;
+    } finally {
+      await apache.stop();
+    }
+  } finally {
+    await provider.close();
+  }
 }
 
 async function measureRow(target: RowTarget, options: BenchOptions): Promise<MeasuredRow> {
@@ -237,7 +304,7 @@ function fixedRateResult(rate: number, comparison: FixedRateComparison): FixedRa
 }
 
 function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): RowResult {
-  const { load, rss, cpuUsPerRequest } = measured;
+  const { load, rss, cpuUsPerRequest, redisCpuUsPerRequest } = measured;
   return {
     id,
     label,
@@ -249,5 +316,6 @@ function row(id: RowId, label: string, measured: MeasuredRow, bRps: number): Row
     ratioToB: load.rps / bRps,
     ...(rss === undefined ? {} : { peakRssMb: rss.peakMb }),
     ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }),
+    ...(redisCpuUsPerRequest === undefined ? {} : { redisCpuUsPerRequest }),
   };
 }

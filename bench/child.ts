@@ -29,7 +29,7 @@ export interface StartChildOptions {
   readyTimeoutMs?: number;
 }
 
-export function childEntry(name: 'upstream' | 'bare-proxy' | 'gateway'): string {
+export function childEntry(name: 'upstream' | 'bare-proxy' | 'undici-proxy' | 'gateway'): string {
   return fileURLToPath(new URL(`./children/${name}.ts`, import.meta.url));
 }
 

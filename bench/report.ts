@@ -14,7 +14,7 @@ export function formatReport(results: BenchResults): string {
   );
   lines.push('');
   lines.push(table(
-    ['row', 'rps', 'p50 ms', 'p99 ms', 'x (b)', 'CPU us/req', 'non-2xx', 'errors', 'peak RSS MB'],
+    ['row', 'rps', 'p50 ms', 'p99 ms', 'x (b)', 'CPU us/req', 'Redis CPU us/req', 'non-2xx', 'errors', 'peak RSS MB'],
     results.rows.map((row) => [
       `(${row.id}) ${row.label}`,
       Math.round(row.rps).toString(),
@@ -22,11 +22,13 @@ export function formatReport(results: BenchResults): string {
       row.latency.p99.toFixed(2),
       row.ratioToB.toFixed(2),
       row.cpuUsPerRequest === undefined ? '' : Math.round(row.cpuUsPerRequest).toString(),
+      row.redisCpuUsPerRequest === undefined ? '' : Math.round(row.redisCpuUsPerRequest).toString(),
       String(row.non2xx),
       String(row.errors),
       row.peakRssMb === undefined ? '' : row.peakRssMb.toFixed(1),
     ]),
   ));
+  for (const skipped of results.skipped ?? []) lines.push(`(${skipped.id}) ${skipped.label}: SKIPPED, ${skipped.reason}`);
   lines.push('');
   lines.push(fixedRateLine("50% of (b)'s max", results.fixedRate));
   if (results.fixedRateAtHalfOfC) lines.push(fixedRateLine("50% of (c)'s max", results.fixedRateAtHalfOfC));
@@ -38,6 +40,10 @@ export function formatReport(results: BenchResults): string {
   const statuses = Object.entries(storm.statuses).map(([status, count]) => `${status}x${count}`).join(' ');
   lines.push(`Refresh storm (e): ${storm.requests} requests over ${storm.instances} gateways sharing Redis, ${storm.startedAfterExpiryMs} ms after expiry; refresh grants ${storm.refreshGrants}, reuse ${storm.refreshReuse}; statuses ${statuses}; p50 ${storm.latency.p50.toFixed(1)} ms, p99 ${storm.latency.p99.toFixed(1)} ms, max ${storm.latency.max.toFixed(1)} ms (token endpoint delay ${storm.tokenEndpointDelayMs} ms)`);
   lines.push(`  the same burst with a fresh token (no refresh): p50 ${storm.freshTokenBurst.latency.p50.toFixed(1)} ms, p99 ${storm.freshTokenBurst.latency.p99.toFixed(1)} ms`);
+  const inv = results.invalidation;
+  if (inv) {
+    lines.push(`Near cache: logout on replica A, then B's next request: ${inv.stale} of ${inv.trials} still answered 200; A's answer to B's answer p50 ${inv.delayMs.p50.toFixed(2)} ms, p99 ${inv.delayMs.p99.toFixed(2)} ms, max ${inv.delayMs.max.toFixed(2)} ms`);
+  }
   lines.push('');
   lines.push(table(['target', 'wanted', 'measured', 'holds'], results.targets.map((t) => [t.name, t.target, t.actual, t.holds ? 'yes' : 'NO'])));
   return lines.join('\n');

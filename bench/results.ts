@@ -1,7 +1,7 @@
 import type { LatencySummary } from './latency.ts';
 
 /** The shape of bench/results/latest.json. Times are milliseconds, memory megabytes. */
-export type RowId = 'a' | 'b' | 'c' | 'd';
+export type RowId = 'a' | 'b' | 'u' | 'c' | 'd' | 'm';
 
 export interface RowResult {
   id: RowId;
@@ -15,8 +15,26 @@ export interface RowResult {
   ratioToB: number;
   /** Peak RSS of the process under test (the gateway for (c) and (d)). */
   peakRssMb?: number;
-  /** CPU time of the process under test per request served, microseconds (Linux only). */
+  /** CPU time of the process under test per request served, microseconds (Linux only); every process of it (Apache's children too). */
   cpuUsPerRequest?: number;
+  /** CPU time redis-server used per request served during the row, microseconds (rows that use Redis). */
+  redisCpuUsPerRequest?: number;
+}
+
+/** A row that could not run here, and why (e.g. Apache not installed). */
+export interface SkippedRow {
+  id: RowId;
+  label: string;
+  reason: string;
+}
+
+/** The near cache's bound: a logout on replica A, then at once a request on replica B. */
+export interface InvalidationResult {
+  trials: number;
+  /** Trials where B still answered 200 after A's logout had returned. */
+  stale: number;
+  /** From A's logout answer to B's answer, ms. */
+  delayMs: LatencySummary;
 }
 
 export interface FixedRateResult {
@@ -98,6 +116,8 @@ export interface BenchResults {
   machine: MachineInfo;
   settings: BenchSettings;
   rows: RowResult[];
+  /** Rows that did not run, with the reason. Absent in older results. */
+  skipped?: SkippedRow[];
   /** The issue's comparison: (b) and (c) at half of (b)'s maximum rate. */
   fixedRate: FixedRateResult;
   /** Present when (c) is slower than (b): the same comparison at half of (c)'s maximum, where neither queues. */
@@ -106,5 +126,7 @@ export interface BenchResults {
   /** Highest peak RSS of any gateway process in the run. */
   gatewayPeakRssMb: number;
   storm: StormResult;
+  /** Absent in older results. */
+  invalidation?: InvalidationResult;
   targets: TargetCheck[];
 }

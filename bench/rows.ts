@@ -13,15 +13,30 @@ import { sampleRss, type RssReading } from './rss.ts';
 export interface RowTarget {
   url: string;
   headers?: Record<string, string>;
-  /** The process whose memory is reported. */
+  /** The process whose memory is reported (and whose CPU is, unless `cpuPids` says more). */
   pid?: number;
+  /** Every process of the setup under test, for CPU (Apache: the parent and its children). */
+  cpuPids?: () => Promise<number[]>;
+  /** redis-server, when the setup uses it: its CPU per request is reported too. */
+  redisPid?: number;
 }
 
 export interface MeasuredRow {
   load: LoadResult;
   rss?: RssReading;
-  /** CPU time the process under test used per request served, microseconds. */
+  /** CPU time the processes under test used per request served, microseconds. */
   cpuUsPerRequest?: number;
+  redisCpuUsPerRequest?: number;
+}
+
+async function cpuOf(pids: readonly number[]): Promise<number | undefined> {
+  let total = 0;
+  for (const pid of pids) {
+    const ms = await cpuTimeMs(pid);
+    if (ms === undefined) return undefined;
+    total += ms;
+  }
+  return total;
 }
 
 export async function warmUp(target: RowTarget, options: BenchOptions): Promise<void> {
@@ -31,12 +46,24 @@ export async function warmUp(target: RowTarget, options: BenchOptions): Promise<
 /** The measured, saturating run: as many requests as the server answers. */
 export async function measure(target: RowTarget, options: BenchOptions): Promise<MeasuredRow> {
   const sampler = target.pid === undefined ? undefined : sampleRss(target.pid);
-  const cpuBefore = target.pid === undefined ? undefined : await cpuTimeMs(target.pid);
+  const pids = target.cpuPids ? await target.cpuPids() : target.pid === undefined ? [] : [target.pid];
+  const redisPids = target.redisPid === undefined ? [] : [target.redisPid];
+  const cpuBefore = pids.length === 0 ? undefined : await cpuOf(pids);
+  const redisBefore = redisPids.length === 0 ? undefined : await cpuOf(redisPids);
   const load = await runLoad({ url: target.url, connections: options.connections, headers: target.headers ?? {}, durationS: options.durationS });
-  const cpuAfter = target.pid === undefined ? undefined : await cpuTimeMs(target.pid);
+  const cpuAfter = pids.length === 0 ? undefined : await cpuOf(pids);
+  const redisAfter = redisPids.length === 0 ? undefined : await cpuOf(redisPids);
   const rss = await sampler?.stop();
-  const cpuUsPerRequest = cpuBefore === undefined || cpuAfter === undefined || load.requests === 0 ? undefined : ((cpuAfter - cpuBefore) * 1000) / load.requests;
-  return { load, ...(rss === undefined ? {} : { rss }), ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }) };
+  const perRequest = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined || load.requests === 0 ? undefined : ((after - before) * 1000) / load.requests;
+  const cpuUsPerRequest = perRequest(cpuBefore, cpuAfter);
+  const redisCpuUsPerRequest = perRequest(redisBefore, redisAfter);
+  return {
+    load,
+    ...(rss === undefined ? {} : { rss }),
+    ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }),
+    ...(redisCpuUsPerRequest === undefined ? {} : { redisCpuUsPerRequest }),
+  };
 }
 
 export interface AtRate {

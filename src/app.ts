@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { createAuthRouter } from './auth/router.ts';
+import { authRouteName, createAuthRouter } from './auth/router.ts';
 import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
@@ -21,7 +21,7 @@ import { sessionFromRequest } from './session/session-from-request.ts';
 import { Deadline } from './runtime/deadline.ts';
 import { closeServer, listenHttp } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
-import { createStore } from './store/index.ts';
+import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
 import { TokenService } from './tokens/index.ts';
@@ -106,7 +106,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const onDiscoveryFailure = (provider: string, err: unknown) =>
     logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
   const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
-  const keyring = new Keyring(config.keys.encryption);
+  const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
   const revoker = new Revoker({ logger, metrics, ...deps.revocation });
@@ -137,7 +137,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
   const sessionOptions = { cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger };
-  const session = loadSession(sessionOptions);
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
   // secret (without one it lives on its own listener only, see cli/start).
@@ -156,6 +155,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     canonical,
     // Koa serves these even under a route's prefix (the auth routes came first in its chain).
     gatewayOwns: (path) => path === '/auth' || path.startsWith('/auth/') || (forwardAuthPath !== undefined && isVerifyPath(path, forwardAuthPath)),
+  });
+  const session = loadSession({
+    ...sessionOptions,
+    routeLabel: (ctx) =>
+      authRouteName(auth, ctx.method, ctx.path) ??
+      (config.forwardAuth.enabled && ctx.path === config.forwardAuth.path ? 'forward_auth.verify' : proxy.routeName(ctx.url)),
   });
 
   const app = new Koa();

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'TOO_MANY_WEBSOCKETS'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
+  | 'STORED_DATA_CORRUPT'
   | 'PROVIDER_ERROR'
   | 'PKCE_UNSUPPORTED'
   | 'INTERNAL';
@@ -160,6 +161,17 @@ export class DecryptionFailedError extends GatewayError {
   }
 }
 
+/**
+ * A stored record (session or token set) that cannot be read: not JSON, or not the shape the code
+ * relies on. Not an outage: the store answered. Session loading ends such a session (401);
+ * nothing about the record reaches the browser.
+ */
+export class CorruptRecordError extends GatewayError {
+  constructor(what: 'session record' | 'token set') {
+    super('STORED_DATA_CORRUPT', 500, `stored ${what} cannot be read`, false);
+  }
+}
+
 export interface ConfigIssue {
   path: string;
   message: string;
@@ -186,17 +198,23 @@ export class ProviderError extends GatewayError {
   readonly oauthError: string | undefined;
   readonly transient: boolean;
   readonly httpStatus: number | undefined;
+  /**
+   * The request had been sent when it failed without an answer (timeout, reset, abort): the
+   * provider may have processed it. For a refresh, the refresh token it carried may be spent.
+   */
+  readonly outcomeUnknown: boolean;
 
   constructor(
     providerId: string,
     message: string,
-    details: { oauthError?: string; transient: boolean; httpStatus?: number; cause?: unknown; retryAfter?: number },
+    details: { oauthError?: string; transient: boolean; httpStatus?: number; cause?: unknown; retryAfter?: number; outcomeUnknown?: boolean },
   ) {
     super('PROVIDER_ERROR', 502, message, false, { cause: details.cause, retryAfter: details.retryAfter });
     this.providerId = providerId;
     this.oauthError = details.oauthError;
     this.transient = details.transient;
     this.httpStatus = details.httpStatus;
+    this.outcomeUnknown = details.outcomeUnknown ?? false;
   }
 
   /** The grant is gone: the refresh token (or code) will never work again. */

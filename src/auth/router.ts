@@ -24,13 +24,23 @@ import { sessionInfoHandler } from './session-info.ts';
 export function createAuthRouter(deps: AuthDeps): Router {
   const csrf = csrfProtection(csrfOptionsFrom(deps.config));
   const router = new Router({ prefix: '/auth' });
-  router.get('/login', named('auth.login'), loginHandler(deps));
-  router.get('/callback/:provider', named('auth.callback'), callbackHandler(deps));
-  router.get('/session', named('auth.session'), sessionInfoHandler(deps));
-  router.post('/logout', named('auth.logout'), csrf, logoutHandler(deps, { everywhere: false }));
-  router.post('/logout-everywhere', named('auth.logout_everywhere'), csrf, logoutHandler(deps, { everywhere: true }));
-  router.post('/backchannel-logout/:provider', named('auth.backchannel_logout'), parseLogoutForm(), backchannelLogoutHandler(deps));
+  // Each route is registered under its label too, so `authRouteName` can tell it before it runs.
+  router.get('auth.login', '/login', named('auth.login'), loginHandler(deps));
+  router.get('auth.callback', '/callback/:provider', named('auth.callback'), callbackHandler(deps));
+  router.get('auth.session', '/session', named('auth.session'), sessionInfoHandler(deps));
+  router.post('auth.logout', '/logout', named('auth.logout'), csrf, logoutHandler(deps, { everywhere: false }));
+  router.post('auth.logout_everywhere', '/logout-everywhere', named('auth.logout_everywhere'), csrf, logoutHandler(deps, { everywhere: true }));
+  router.post('auth.backchannel_logout', '/backchannel-logout/:provider', named('auth.backchannel_logout'), parseLogoutForm(), backchannelLogoutHandler(deps));
   return router;
+}
+
+/**
+ * The label of the /auth route a request is for, before it runs (a request that fails while its
+ * session loads is still counted under its route); undefined when none matches.
+ */
+export function authRouteName(router: Router, method: string, path: string): string | undefined {
+  if (!path.startsWith('/auth/')) return undefined;
+  return router.match(path, method).pathAndMethod.find((layer) => typeof layer.name === 'string')?.name ?? undefined;
 }
 
 /** A bounded route label for logs and metrics. */

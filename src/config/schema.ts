@@ -199,6 +199,15 @@ const redisSchema = z
     connectTimeout: duration('1s'),
     /** Commands queued while disconnected; past this they fail at once. */
     maxOfflineQueue: z.number().int().min(0).default(1000),
+    /** Recently used sessions kept in each replica's memory, invalidated through Redis pub/sub. */
+    nearCache: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Sessions kept per replica (least recently used go first). */
+        maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((redis, ctx) => {
@@ -259,8 +268,22 @@ export const configSchema = z
       .object({
         refreshBuffer: duration('5m'),
         lockLease: duration('10s'),
-        /** How long a request waits for another replica's refresh before giving up with 503. */
-        refreshWait: duration('10s'),
+        /**
+         * How long a request that needs a new token (expired, or within `expiryMargin`) waits for
+         * the refresh (its own process's or another replica's) before 503 TOKEN_SERVICE_UNAVAILABLE.
+         * The refresh itself goes on in the background.
+         */
+        refreshWait: duration('3s'),
+        /** Inside the refresh window a token with more than this left is used at once while it is refreshed in the background. */
+        expiryMargin: duration('10s'),
+        /**
+         * How long one refresh call, once sent, waits for the provider's answer (connecting and
+         * sending keep the provider's timeout). The call is never abandoned earlier: its answer may
+         * carry the only copy of a rotated refresh token.
+         */
+        refreshTimeout: duration('2m'),
+        /** After a refresh forced by an upstream 401, further 401s of the same token get no new refresh for this long. */
+        forcedRefreshCooldown: duration('30s'),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { DecryptionFailedError } from '../errors.ts';
+import { OpenedValues } from './opened-values.ts';
 
 /**
  * Sealing with AES-256-GCM under a keyring.
@@ -42,12 +43,22 @@ export function generateKey(): string {
   return randomBytes(MIN_KEY_BYTES).toString('base64url');
 }
 
+export interface KeyringOptions {
+  /**
+   * Remember this many opened values (the last one per sid and field; see opened-values.ts), so a
+   * session's steady state opens its access token once. 0 (the default): every open decrypts.
+   */
+  openedCacheSize?: number;
+}
+
 export class Keyring {
   /** KeyObjects, built once: handing node:crypto a raw Buffer makes it build one on every call. */
   readonly #keys: ReadonlyMap<string, KeyObject>;
   readonly #primary: string;
+  readonly #opened: OpenedValues | undefined;
 
-  constructor(specs: readonly KeySpec[]) {
+  constructor(specs: readonly KeySpec[], options: KeyringOptions = {}) {
+    this.#opened = options.openedCacheSize ? new OpenedValues(options.openedCacheSize) : undefined;
     if (specs.length === 0) throw new TypeError('a keyring needs at least one key');
     const keys = new Map<string, KeyObject>();
     for (const spec of specs) {
@@ -76,6 +87,14 @@ export class Keyring {
   }
 
   open(sealed: string, sid: string, field: string): string {
+    const remembered = this.#opened?.get(sealed, sid, field);
+    if (remembered !== undefined) return remembered;
+    const opened = this.#decrypt(sealed, sid, field);
+    this.#opened?.set(sealed, sid, field, opened);
+    return opened;
+  }
+
+  #decrypt(sealed: string, sid: string, field: string): string {
     try {
       const parts = sealed.split('.');
       if (parts.length !== 4 || sid.includes('|') || field.includes('|')) throw new Error('parts');

@@ -65,6 +65,7 @@ function sessionFromForwardedCookie(deps: ForwardAuthDeps): Middleware {
     idleTimeoutMs: deps.config.session.idleTimeout,
     now: deps.now,
     logger: deps.logger,
+    routeLabel: () => 'forward_auth.verify',
   });
 }
 

@@ -12,6 +12,8 @@ export const SECURITY_EVENTS = [
   'refresh_token_reuse',
   /** The provider said invalid_grant on refresh; the session was ended. */
   'session_destroyed_invalid_grant',
+  /** A session record or token set that cannot be read or opened; the session was ended. */
+  'session_data_corrupt',
   /** Revocation at logout failed and will be retried / was given up / could not be attempted. */
   'revocation_failed',
   'revocation_abandoned',

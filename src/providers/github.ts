@@ -1,6 +1,6 @@
 import { BadRequestError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
 import { isSuccess, optionalString } from './answers.ts';
 import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
 import { basicAuthorization, clientAuthentication, type ClientAuthentication } from './client-auth.ts';
@@ -83,8 +83,8 @@ export class GithubProvider implements Provider {
     });
   }
 
-  refresh(refreshToken: string): Promise<ProviderTokens> {
-    return refreshGrant(this.#http, { endpoint: this.#tokenEndpoint, auth: this.#auth, headers: JSON_ACCEPT, refreshToken });
+  refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
+    return refreshGrant(this.#http, { endpoint: this.#tokenEndpoint, auth: this.#auth, headers: JSON_ACCEPT, refreshToken , options });
   }
 
   /** `DELETE /applications/{client_id}/grant`: 204 revoked; 404 means GitHub no longer knows the token. */

@@ -1,7 +1,7 @@
 import type { JWTVerifyGetKey } from 'jose';
 import { BadRequestError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
 import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
@@ -93,8 +93,8 @@ export class GoogleProvider implements Provider {
     return profileFromClaims(claims);
   }
 
-  refresh(refreshToken: string): Promise<ProviderTokens> {
-    return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken });
+  refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
+    return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken , options });
   }
 
   async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {

@@ -25,6 +25,14 @@ export interface HttpRequest {
   retry?: RetryPolicy;
   /** Client authentication, added to headers and form on every attempt. */
   auth?: ClientAuth;
+  /**
+   * Once the request has been sent, wait this long for the answer instead of the provider's
+   * timeout (connecting and sending keep the provider's timeout). A token refresh uses it so that
+   * a slow provider's answer, which may carry a rotated refresh token, is not thrown away.
+   */
+  answerTimeoutMs?: number;
+  /** Aborts the request (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -74,7 +82,9 @@ export class ProviderHttp {
     try {
       return await this.#attempt(request);
     } catch (err) {
-      if (request.retry !== 'network' || !isRetryableNetworkError(err)) throw this.#networkFailure(operation, err);
+      // A request the provider may have received is never sent again: it may already have
+      // rotated the refresh token it carried.
+      if (request.retry !== 'network' || !isRetryableNetworkError(err) || wasSent(err)) throw this.#networkFailure(operation, err);
     }
     await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs));
     try {
@@ -84,12 +94,29 @@ export class ProviderHttp {
     }
   }
 
+  /** One attempt; client authentication is made anew for each (a client assertion's jti is single-use). */
   async #attempt(request: HttpRequest): Promise<HttpAnswer> {
     const auth = request.auth === undefined ? undefined : await resolveClientAuth(request.auth);
     const form = request.form === undefined && auth === undefined ? undefined : { ...request.form, ...auth?.params };
+    const timeoutMs = this.timeoutMs;
     const response = await this.#client(request.url, {
       method: request.method,
       headers: { ...request.headers, ...auth?.headers },
+      ...(request.answerTimeoutMs === undefined
+        ? {}
+        : {
+            timeout: {
+              lookup: timeoutMs,
+              connect: timeoutMs,
+              secureConnect: timeoutMs,
+              send: timeoutMs,
+              response: request.answerTimeoutMs,
+              read: request.answerTimeoutMs,
+              // Replaces the client's whole-request timeout (options merge).
+              request: timeoutMs + request.answerTimeoutMs,
+            },
+          }),
+      ...(request.signal ? { signal: request.signal } : {}),
       ...(form ? { form } : {}),
       ...(request.json ? { json: request.json } : {}),
       retry: { limit: 0 },
@@ -97,14 +124,26 @@ export class ProviderHttp {
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
-  /** A failure without an HTTP answer. The message names the operation and the error code only. */
+  /**
+   * A failure without an HTTP answer. The message names the operation and the error code only.
+   * `outcomeUnknown`: the whole request had been sent when it failed, so the provider may have
+   * processed it (and rotated a refresh token) without the answer reaching us.
+   */
   #networkFailure(operation: string, err: unknown): ProviderError {
     const code = err instanceof RequestError ? err.code : undefined;
     const timedOut = code === 'ETIMEDOUT';
-    const reason = timedOut ? `timed out after ${this.timeoutMs} ms` : `failed: network error${code ? ` (${code})` : ''}`;
+    const aborted = err instanceof Error && err.name === 'AbortError';
+    const reason = timedOut ? 'timed out' : aborted ? 'aborted' : `failed: network error${code ? ` (${code})` : ''}`;
     return new ProviderError(this.providerId, `${this.providerId}: ${operation} ${reason}`, {
       transient: true,
+      outcomeUnknown: wasSent(err),
       cause: { code, status: undefined },
     });
   }
+}
+
+/** True when got had finished sending the request (its `upload` timing is set) but had no answer. */
+function wasSent(err: unknown): boolean {
+  const timings = (err as { timings?: { upload?: number; response?: number } } | undefined)?.timings;
+  return timings?.upload !== undefined && timings.response === undefined;
 }

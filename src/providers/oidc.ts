@@ -1,7 +1,7 @@
 import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
 import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
@@ -136,9 +136,9 @@ export class OidcProvider implements Provider {
     return profile;
   }
 
-  async refresh(refreshToken: string): Promise<ProviderTokens> {
+  async refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken });
+    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken , options });
   }
 
   async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {

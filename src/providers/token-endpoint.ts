@@ -1,4 +1,4 @@
-import type { ProviderTokens } from './types.ts';
+import type { ProviderTokens, RefreshOptions } from './types.ts';
 import type { ClientAuth } from './client-auth.ts';
 import type { ProviderHttp } from './http.ts';
 import { readTokenAnswer } from './token-response.ts';
@@ -37,7 +37,7 @@ export async function exchangeCode(
   return readTokenAnswer(http.providerId, 'code exchange', answer);
 }
 
-export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string }): Promise<ProviderTokens> {
+export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string; options?: RefreshOptions | undefined }): Promise<ProviderTokens> {
   const answer = await http.send('token refresh', {
     method: 'POST',
     url: call.endpoint,
@@ -45,6 +45,8 @@ export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall &
     form: { grant_type: 'refresh_token', refresh_token: call.refreshToken },
     auth: call.auth,
     retry: 'network',
+    ...(call.options?.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: call.options.answerTimeoutMs }),
+    ...(call.options?.signal === undefined ? {} : { signal: call.options.signal }),
   });
   return readTokenAnswer(http.providerId, 'token refresh', answer);
 }

@@ -71,6 +71,14 @@ export interface LogoutTokenClaims {
 
 export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
 
+/** How one refresh call waits (see TokenService): both optional. */
+export interface RefreshOptions {
+  /** Once sent, wait this long for the answer instead of the provider's timeout. */
+  answerTimeoutMs?: number;
+  /** Aborts the call (shutdown). */
+  signal?: AbortSignal;
+}
+
 /**
  * One configured identity provider. Every HTTP call goes through got with the provider's
  * timeout; failures are ProviderError (with `oauthError` and `transient`). The code exchange is
@@ -100,7 +108,7 @@ export interface Provider {
   exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens>;
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
   identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
-  refresh(refreshToken: string): Promise<ProviderTokens>;
+  refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
   /** RP-initiated logout URL, for providers that have an end_session_endpoint. */

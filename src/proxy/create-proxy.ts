@@ -37,6 +37,8 @@ export interface GatewayProxy {
   handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Closes every proxied WebSocket (and handshake in progress). */
   dropUpgrades(): void;
+  /** The label of the route a request target (`/path?query`) is for; undefined when none (or a bad path). */
+  routeName(target: string): string | undefined;
   /** dropUpgrades, then destroys the upstream connections. */
   close(): Promise<void>;
 }
@@ -111,6 +113,14 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     },
     handleUpgrade,
     dropUpgrades,
+    routeName(target) {
+      try {
+        return table.match(target)?.route.name;
+      } catch {
+        // A path the route table rejects (400) has no route.
+        return undefined;
+      }
+    },
     async close() {
       dropUpgrades();
       agents.close();

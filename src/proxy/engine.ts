@@ -30,18 +30,31 @@ export interface ClientSide {
   onHead(status: number): void;
 }
 
-/** `true`: stream the response to the client; `false`: read and drop it. */
+/** `true`: stream the response to the client; `false`: hold it (see HeldResponse). */
 export type Deliver = (status: number) => boolean;
 
-export interface ExchangeResult {
+/**
+ * A response that was not delivered (a 401 before the replay decision), held so that it can
+ * still go to the client as it is when no replay happens (the forced-refresh cooldown). The body
+ * is held up to HOLD_LIMIT bytes; past that it is drained and `complete` is false.
+ */
+export interface HeldResponse {
   status: number;
-  delivered: boolean;
+  statusMessage: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: Buffer[];
+  complete: boolean;
 }
+
+/** Bytes of a held response body kept (an upstream's 401 body is small). */
+export const HOLD_LIMIT = 64 * 1024;
+
+export type ExchangeResult = { status: number; delivered: true } | { status: number; delivered: false; held: HeldResponse };
 
 export interface ForwardingEngine {
   /**
    * Resolves once the exchange is over: a delivered response was streamed to the end (or the
-   * stream broke and both sides were cut), a discarded one was drained. Rejects only before the
+   * stream broke and both sides were cut), a held one was read. Rejects only before the
    * response head: 504 UpstreamTimeoutError, 502 UpstreamUnavailableError (also when the
    * client went away; the caller then answers nothing).
    */

@@ -35,10 +35,10 @@ export function forwardStep(options: ForwardStepOptions) {
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
 
-  async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken> {
+  async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
     try {
       const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record });
-      request.refreshOutcome = fresh.outcome;
+      if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
       return fresh;
     } catch (err) {
       request.refreshOutcome = failureOutcome(err);

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { ReauthenticationRequiredError } from '../errors.ts';
 import type { BearerToken } from '../tokens/index.ts';
 import type { Attempt, ClientSide, ForwardingEngine } from './engine.ts';
+import { deliverHeld } from './held-response.ts';
 import type { RequestBody } from './request-body.ts';
 
 /**
@@ -10,16 +11,19 @@ import type { RequestBody } from './request-body.ts';
  * already stored if `ver` moved, else one single-flight refresh), and the same method, path,
  * headers and body go out again with it. A second 401 becomes 401 REAUTHENTICATION_REQUIRED.
  * A streamed body cannot be sent twice: its 401 goes to the client as is. When no newer token
- * can be had (grant revoked, provider down) the refresh's error answers the request.
+ * can be had (grant revoked, provider down) the refresh's error answers the request. When the
+ * session had a forced refresh less than `tokens.forcedRefreshCooldown` ago and the rejected
+ * token is still the current one, nothing is refreshed: the upstream's 401 goes to the client as
+ * is (`cooldown`), so an endpoint that always answers 401 costs one refresh per cooldown.
  */
 
-export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed';
+export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown';
 
 export interface Credential {
   /** The bearer of the first attempt. */
   bearer: BearerToken;
-  /** A newer token than the rejected one (TokenService.forceRefresh). */
-  refresh: (rejectedVer: number) => Promise<BearerToken>;
+  /** A newer token than the rejected one (TokenService.forceRefresh); undefined within the forced-refresh cooldown. */
+  refresh: (rejectedVer: number) => Promise<BearerToken | undefined>;
 }
 
 export interface Exchange {
@@ -42,16 +46,23 @@ export async function exchangeWithReplay(engine: ForwardingEngine, client: Clien
   const replayable = credential !== undefined && body.replayable;
   const first = await engine.exchange(attempt(exchange, credential?.bearer), client, (status) => status !== 401 || !replayable);
   if (first.status !== 401 || credential === undefined) return;
-  if (!body.replayable) {
+  // A streamed body cannot be sent twice: its 401 went to the client as it is.
+  if (first.delivered) {
     exchange.onReplay?.('not_replayable');
     return;
   }
-  let fresh: BearerToken;
+  let fresh: BearerToken | undefined;
   try {
     fresh = await credential.refresh(credential.bearer.ver);
   } catch (err) {
     exchange.onReplay?.('refresh_failed');
     throw err;
+  }
+  if (fresh === undefined) {
+    // Within the forced-refresh cooldown: the upstream's 401 goes to the client as it is.
+    exchange.onReplay?.('cooldown');
+    deliverHeld(client, first.held);
+    return;
   }
   const second = await engine.exchange(attempt(exchange, fresh), client, (status) => status !== 401);
   if (second.status === 401) {

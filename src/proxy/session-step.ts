@@ -10,6 +10,8 @@ import type { RequestLog } from './request-log.ts';
  * - no cookie, or an unknown or expired sid: no session (a stale cookie is cleared);
  * - an unsigned or forged cookie: no session, the store is never asked, the cookie is cleared
  *   and a `tampered_cookie` security event is logged;
+ * - a session record or token set that cannot be read: the session is ended (by lookupSession),
+ *   the cookie cleared and a `session_data_corrupt` security event logged; no session;
  * - the store failing: 503 STORE_UNAVAILABLE, never "logged out" (invariant 5);
  * - a cookie signed with an older key is signed again with the current one.
  * Nothing is written back to the store.
@@ -28,6 +30,9 @@ export function sessionStep(options: SessionStepOptions) {
       securityEvent(log(), 'tampered_cookie', { cookie: cookie.name });
       request.setCookies = cookie.clearLines();
     } else if (found.status === 'ended') {
+      request.setCookies = cookie.clearLines();
+    } else if (found.status === 'corrupt') {
+      securityEvent(log(), 'session_data_corrupt', { session: sessionTag(found.sid), reason: 'the stored session could not be read' });
       request.setCookies = cookie.clearLines();
     } else if (found.status === 'loaded') {
       request.session = { sid: found.sid, tag: sessionTag(found.sid), record: found.session, tokens: found.tokens };

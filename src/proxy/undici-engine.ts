@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts';
-import type { Attempt, ClientSide, Deliver, ExchangeResult, ForwardingEngine } from './engine.ts';
+import { type Attempt, type ClientSide, type Deliver, type ExchangeResult, type ForwardingEngine, HOLD_LIMIT, type HeldResponse } from './engine.ts';
 
 /**
  * Forwarding with undici: one `Pool` of keep-alive connections per upstream origin, and a
@@ -72,8 +72,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   readonly #reject: (err: Error) => void;
   readonly #timer: NodeJS.Timeout;
   #controller: Dispatcher.DispatchController | undefined;
-  #state: 'waiting' | 'streaming' | 'discarding' | 'done' = 'waiting';
+  #state: 'waiting' | 'streaming' | 'holding' | 'done' = 'waiting';
   #status = 0;
+  #held: HeldResponse | undefined;
+  #heldBytes = 0;
 
   constructor(client: ClientSide, deliver: Deliver, timeoutMs: number, resolve: (result: ExchangeResult) => void, reject: (err: Error) => void) {
     this.#client = client;
@@ -95,7 +97,8 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#status = statusCode;
     if (!this.#deliver(statusCode)) {
-      this.#state = 'discarding';
+      this.#state = 'holding';
+      this.#held = { status: statusCode, statusMessage, headers, body: [], complete: true };
       return;
     }
     const { res } = this.#client;
@@ -109,6 +112,10 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#state === 'holding') {
+      this.#hold(chunk);
+      return;
+    }
     if (this.#state !== 'streaming') return;
     const { res } = this.#client;
     if (!res.write(chunk)) {
@@ -132,16 +139,30 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
       else this.#reject(new UpstreamUnavailableError(undefined, { cause: error }));
       return;
     }
-    // After the head: cut the client too, never a silently truncated body.
+    // After the head: cut the client too, never a silently truncated body. A held body that
+    // broke is not whole either.
     if (state === 'streaming') this.#client.res.destroy();
+    if (state === 'holding') this.#held!.complete = false;
     this.#finish();
+  }
+
+  #hold(chunk: Buffer): void {
+    const held = this.#held!;
+    if (!held.complete) return;
+    this.#heldBytes += chunk.length;
+    if (this.#heldBytes > HOLD_LIMIT) {
+      held.complete = false;
+      held.body = [];
+    } else {
+      held.body.push(chunk);
+    }
   }
 
   #finish(): void {
     if (this.#state === 'done') return;
-    const delivered = this.#state === 'streaming';
+    const held = this.#state === 'holding' ? this.#held : undefined;
     this.#settle();
-    this.#resolve({ status: this.#status, delivered });
+    this.#resolve(held === undefined ? { status: this.#status, delivered: true } : { status: this.#status, delivered: false, held });
   }
 
   #settle(): void {

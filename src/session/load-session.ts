@@ -14,6 +14,9 @@ import type { SignedCookie } from './signed-cookie.ts';
  * - No cookie, or an unknown or expired sid: no session (a stale cookie is cleared).
  * - A cookie that is unsigned or whose signature fails: no session, the store is never asked,
  *   the cookie is cleared and a `tampered_cookie` security event is logged.
+ * - A session record or token set that cannot be read: the session is ended, the cookie cleared
+ *   and a `session_data_corrupt` security event logged; the request goes on without a session
+ *   (401 where one is required).
  * - The store failing: 503 STORE_UNAVAILABLE. Never "logged out" (invariant 5).
  *
  * Why not koa-session: its external-store mode fits only as a reader here. Its write path
@@ -33,6 +36,11 @@ export interface SessionLoaderOptions {
   now: () => number;
   /** Used when the access log has not put a request logger on ctx.state. */
   logger: Logger;
+  /**
+   * The route label of a request, known before routing runs: a request that fails while its
+   * session loads (503 STORE_UNAVAILABLE) is still logged and counted under its route.
+   */
+  routeLabel?: (ctx: Context) => string | undefined;
 }
 
 type StatefulContext = Context & { state: Partial<GatewayState> };
@@ -41,11 +49,20 @@ export function loadSession(options: SessionLoaderOptions) {
   const { cookie } = options;
 
   return async function sessionLoader(ctx: StatefulContext, next: Next): Promise<void> {
-    const found = await lookupSession(cookie.read(ctx), options);
+    let found;
+    try {
+      found = await lookupSession(cookie.read(ctx), options);
+    } catch (err) {
+      ctx.state.routeName ??= options.routeLabel?.(ctx);
+      throw err;
+    }
     if (found.status === 'forged') {
       securityEvent(ctx.state.log ?? options.logger, 'tampered_cookie', { cookie: cookie.name });
       cookie.clear(ctx);
     } else if (found.status === 'ended') {
+      cookie.clear(ctx);
+    } else if (found.status === 'corrupt') {
+      securityEvent(ctx.state.log ?? options.logger, 'session_data_corrupt', { session: sessionTag(found.sid), reason: 'the stored session could not be read' });
       cookie.clear(ctx);
     } else if (found.status === 'loaded') {
       ctx.state.sid = found.sid;

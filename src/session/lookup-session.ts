@@ -1,4 +1,4 @@
-import { GatewayError, StoreUnavailableError } from '../errors.ts';
+import { CorruptRecordError, GatewayError, StoreUnavailableError } from '../errors.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { isSessionId } from './session-id.ts';
 import type { CookieRead } from './signed-cookie.ts';
@@ -12,13 +12,18 @@ import type { CookieRead } from './signed-cookie.ts';
  * - unsigned, or a signature that fails: `forged`, and the store is never asked;
  * - a well-signed sid that is malformed, unknown, for another sid, or past its absolute expiry:
  *   `ended` (the cookie is stale);
- * - the store failing: 503 STORE_UNAVAILABLE, never "no session" (invariant 5).
+ * - a session record or token set that the store returned but that cannot be read: the session
+ *   is destroyed and the lookup is `corrupt` (the caller logs a security event; the user logs
+ *   in again). Corrupt data is not an outage: it would fail the same way forever;
+ * - the store failing (the read, or destroying a corrupt session): 503 STORE_UNAVAILABLE, never
+ *   "no session" (invariant 5).
  */
 
 export type SessionLookup =
   | { status: 'absent' }
   | { status: 'forged' }
   | { status: 'ended' }
+  | { status: 'corrupt'; sid: string }
   | { status: 'loaded'; sid: string; session: SessionRecord; tokens: StoredTokenSet | null; signedWithOldKey: boolean };
 
 export interface LookupDeps {
@@ -30,7 +35,15 @@ export interface LookupDeps {
 export async function lookupSession(read: CookieRead, deps: LookupDeps): Promise<SessionLookup> {
   if (read.status !== 'valid') return read;
   const sid = read.value;
-  const bundle = isSessionId(sid) ? await loadBundle(deps.store, sid, deps.idleTimeoutMs) : null;
+  if (!isSessionId(sid)) return { status: 'ended' };
+  let bundle;
+  try {
+    bundle = await loadBundle(deps.store, sid, deps.idleTimeoutMs);
+  } catch (err) {
+    if (!(err instanceof CorruptRecordError)) throw err;
+    await destroyCorrupt(deps.store, sid);
+    return { status: 'corrupt', sid };
+  }
   if (bundle === null || bundle.session.sid !== sid || bundle.session.absoluteExpiresAt <= deps.now()) return { status: 'ended' };
   return { status: 'loaded', sid, session: bundle.session, tokens: bundle.tokens, signedWithOldKey: read.signedWithOldKey };
 }
@@ -39,8 +52,16 @@ async function loadBundle(store: Store, sid: string, idleTimeoutMs: number) {
   try {
     return await store.loadSession(sid, idleTimeoutMs);
   } catch (err) {
-    // The contract already rejects with StoreUnavailableError; anything else still must not
-    // read as "no session".
+    // The contract already rejects with StoreUnavailableError (or CorruptRecordError); anything
+    // else still must not read as "no session".
+    throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
+  }
+}
+
+async function destroyCorrupt(store: Store, sid: string): Promise<void> {
+  try {
+    await store.destroySession(sid);
+  } catch (err) {
     throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
   }
 }

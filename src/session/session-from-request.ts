@@ -24,6 +24,7 @@ export function sessionFromRequest(options: SessionLoaderOptions): (req: Incomin
   return async function readRequestSession(req) {
     const found = await lookupSession(cookie.readHeader(req.headers.cookie), options);
     if (found.status === 'forged') securityEvent(options.logger, 'tampered_cookie', { cookie: cookie.name });
+    if (found.status === 'corrupt') securityEvent(options.logger, 'session_data_corrupt', { session: found.sid, reason: 'the stored session could not be read' });
     return found.status === 'loaded' ? { sid: found.sid, session: found.session, tokens: found.tokens } : null;
   };
 }

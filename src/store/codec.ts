@@ -1,9 +1,10 @@
+import { CorruptRecordError } from '../errors.ts';
 import type { SessionRecord, StoredTokenSet } from './types.ts';
 
 /**
  * How records are written: compact JSON, the same for every store, so a value read back is
  * always a fresh object that no caller shares. Reading checks the fields other code relies on;
- * anything else is a corrupt record and throws.
+ * anything else (not JSON included) is a corrupt record: CorruptRecordError, never an outage.
  */
 
 export function encodeSession(session: SessionRecord): string {
@@ -11,9 +12,9 @@ export function encodeSession(session: SessionRecord): string {
 }
 
 export function decodeSession(text: string): SessionRecord {
-  const value = JSON.parse(text) as SessionRecord;
+  const value = parseJson(text, 'session record') as SessionRecord | null;
   if (typeof value?.sid !== 'string' || typeof value.provider !== 'string' || typeof value.sub !== 'string' || typeof value.absoluteExpiresAt !== 'number') {
-    throw new Error('stored session record has an unexpected shape');
+    throw new CorruptRecordError('session record');
   }
   return value;
 }
@@ -23,11 +24,29 @@ export function encodeTokens(tokens: StoredTokenSet): string {
 }
 
 export function decodeTokens(text: string): StoredTokenSet {
-  const value = JSON.parse(text) as StoredTokenSet;
-  if (!Number.isSafeInteger(value?.ver) || typeof value.accessToken !== 'string') {
-    throw new Error('stored token set has an unexpected shape');
+  const value = parseJson(text, 'token set') as StoredTokenSet | null;
+  if (!Number.isSafeInteger(value?.ver) || typeof value?.accessToken !== 'string') {
+    throw new CorruptRecordError('token set');
   }
   return value;
+}
+
+/** The session record, or null when it is corrupt (destroying a session must not fail on it). */
+export function readableSession(text: string): SessionRecord | null {
+  try {
+    return decodeSession(text);
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return null;
+    throw err;
+  }
+}
+
+function parseJson(text: string, what: 'session record' | 'token set'): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CorruptRecordError(what);
+  }
 }
 
 /**

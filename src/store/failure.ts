@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../errors.ts';
+import { CorruptRecordError, StoreUnavailableError } from '../errors.ts';
 
 /**
  * How a Redis failure becomes the one public error. Every failure of a store call, whatever
@@ -20,8 +20,9 @@ export function sanitizedCause(err: unknown): Error {
   return cause;
 }
 
-export function toStoreError(err: unknown): StoreUnavailableError {
-  if (err instanceof StoreUnavailableError) return err;
+/** Every failure becomes StoreUnavailableError, except a record that was read but is corrupt. */
+export function toStoreError(err: unknown): StoreUnavailableError | CorruptRecordError {
+  if (err instanceof StoreUnavailableError || err instanceof CorruptRecordError) return err;
   return new StoreUnavailableError(undefined, { cause: sanitizedCause(err) });
 }
 

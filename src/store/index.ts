@@ -1,11 +1,14 @@
 import type { Config } from '../config/schema.ts';
 import { MemoryStore } from './memory.ts';
+import { CachedStore } from './cached-store.ts';
+import { InvalidationListener } from './invalidation.ts';
 import { RedisStore } from './redis.ts';
 import type { Store } from './types.ts';
 
 export type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
 export { RedisStore, type RedisStoreOptions } from './redis.ts';
+export { CachedStore } from './cached-store.ts';
 
 export interface CreateStoreOptions {
   /** Epoch ms; defaults to Date.now. */
@@ -17,5 +20,34 @@ export interface CreateStoreOptions {
 /** The store named by config. A Redis store starts connecting at once; close() it at shutdown. */
 export function createStore(config: Config['store'], options: CreateStoreOptions = {}): Store {
   if (config.type === 'memory') return new MemoryStore(options.now ? { now: options.now } : {});
-  return new RedisStore(config.redis, options);
+  const { nearCache } = config.redis;
+  if (!nearCache.enabled) return new RedisStore(config.redis, options);
+  const channel = invalidationChannel(config.redis.keyPrefix);
+  const redis = new RedisStore(config.redis, { ...options, invalidationChannel: channel });
+  let cached: CachedStore | undefined;
+  const listener = new InvalidationListener({
+    config: config.redis,
+    channel,
+    onInvalidate: (sid) => cached?.cache.invalidate(sid),
+    onLost: () => cached?.cache.clear(),
+    onConnectionError: options.onConnectionError,
+  });
+  cached = new CachedStore(redis, { maxEntries: nearCache.maxEntries, listener, now: options.now ?? Date.now });
+  return cached;
+}
+
+/**
+ * How many opened token values the keyring keeps (Keyring `openedCacheSize`): as many as the near
+ * cache's sessions with Redis (none when it is off), the same default with the memory store.
+ */
+export function openedCacheSize(config: Config['store']): number {
+  if (config.type === 'memory') return DEFAULT_OPENED_CACHE_SIZE;
+  return config.redis.nearCache.enabled ? config.redis.nearCache.maxEntries : 0;
+}
+
+const DEFAULT_OPENED_CACHE_SIZE = 10_000;
+
+/** The pub/sub channel of near-cache invalidations: under the key prefix, so deployments sharing a Redis stay apart. */
+export function invalidationChannel(keyPrefix: string): string {
+  return `${keyPrefix}inv`;
 }

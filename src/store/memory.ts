@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../errors.ts';
-import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
+import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { ExpiringMaps } from './expiring-maps.ts';
 import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
@@ -86,7 +86,9 @@ export class MemoryStore implements Store {
     const entry = this.#data.get(this.#keys.session(sid).sess);
     this.#deleteSessionKeys(sid);
     if (!entry) return null;
-    const session = decodeSession(entry.value);
+    const session = readableSession(entry.value);
+    // A corrupt record names no index entries to remove; stale ones are dropped on read.
+    if (session === null) return null;
     this.#data.removeMember(this.#keys.user(session.provider, session.sub), sid);
     if (session.providerSid !== undefined) this.#data.removeMember(this.#keys.providerSid(session.provider, session.providerSid), sid);
     return session;

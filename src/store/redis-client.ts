@@ -44,6 +44,15 @@ function connectionOptions(config: RedisConfig): RedisOptions {
   return options;
 }
 
+/**
+ * Options of the near cache's subscriber connection (invalidation.ts): the same address, auth
+ * and timeouts, but nothing queues while it is down and nothing is resubscribed behind the
+ * listener's back (it subscribes itself, so that it knows when invalidations flow again).
+ */
+export function subscriberOptions(config: RedisConfig): RedisOptions {
+  return { ...connectionOptions(config), connectionName: 'tokengate-invalidation', enableAutoPipelining: false, enableOfflineQueue: false, autoResubscribe: false };
+}
+
 export function createRedisClient(config: RedisConfig): RedisClient {
   const enableOfflineQueue = config.maxOfflineQueue > 0;
   if (config.cluster) {

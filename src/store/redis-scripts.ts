@@ -35,19 +35,33 @@ export async function runScript(client: RedisCommands, lua: LuaScript, keys: rea
 }
 
 /**
- * KEYS sess, tok, lock; ARGV ttlMs, now.
+ * Every script that changes or deletes a session's keys announces it: ARGV ends with `channel,
+ * sid`, and when channel is not empty the sid is PUBLISHed there in the same atomic step (the
+ * near caches of other replicas drop it; see invalidation.ts). An empty channel publishes nothing.
+ */
+const ANNOUNCE = `local function announce(at)
+  if ARGV[at] ~= '' then redis.call('PUBLISH', ARGV[at], ARGV[at + 1]) end
+end
+`;
+
+/**
+ * KEYS sess, tok, lock; ARGV ttlMs, now, channel, sid.
  * Slides sess and tok to min(ttl, absoluteExpiresAt - now) and returns [sess, tok]; a session
- * past its absolute expiry is deleted. Nil when there is no session.
+ * past its absolute expiry is deleted (and announced). Nil when there is no session. A session
+ * record that is not readable JSON with an `absoluteExpiresAt` comes back as it is, unslid: the
+ * caller's decode reports it as corrupt (never an error reply, which would read as an outage).
  */
 export const slideSession = script(
   3,
-  `local sess = redis.call('GET', KEYS[1])
+  `${ANNOUNCE}local sess = redis.call('GET', KEYS[1])
 if not sess then return false end
-local absolute = tonumber(cjson.decode(sess)['absoluteExpiresAt'])
-if not absolute then return redis.error_reply('ERR stored session has no absoluteExpiresAt') end
+local ok, decoded = pcall(cjson.decode, sess)
+local absolute = ok and type(decoded) == 'table' and tonumber(decoded['absoluteExpiresAt'])
+if not absolute then return {sess, redis.call('GET', KEYS[2])} end
 local ttl = math.floor(math.min(tonumber(ARGV[1]), absolute - tonumber(ARGV[2])))
 if ttl <= 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  announce(3)
   return false
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
@@ -65,34 +79,50 @@ return 1`,
 );
 
 /**
- * KEYS tok; ARGV expectedVer, nextJson (already carrying expectedVer + 1).
- * {1} when written (TTL kept); {0, current} otherwise, current nil when there is no token set.
+ * KEYS tok; ARGV expectedVer, nextJson (already carrying expectedVer + 1), channel, sid.
+ * {1} when written (TTL kept, announced); {0, current} otherwise, current nil when there is no
+ * token set. A stored value that is not JSON is not overwritten and comes back as it is (the
+ * caller's decode reports it as corrupt).
  */
 export const compareAndSetTokens = script(
   1,
-  `local current = redis.call('GET', KEYS[1])
+  `${ANNOUNCE}local current = redis.call('GET', KEYS[1])
 if not current then return {0, false} end
-if tonumber(cjson.decode(current)['ver']) ~= tonumber(ARGV[1]) then return {0, current} end
+local ok, decoded = pcall(cjson.decode, current)
+if not ok or type(decoded) ~= 'table' or tonumber(decoded['ver']) ~= tonumber(ARGV[1]) then return {0, current} end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+announce(3)
 return {1}`,
 );
 
-/** KEYS tok; ARGV expectedVer or ''. 1 when deleted. */
+/** KEYS tok; ARGV expectedVer or '', channel, sid. 1 when deleted (and announced). */
 export const deleteTokens = script(
   1,
-  `local current = redis.call('GET', KEYS[1])
+  `${ANNOUNCE}local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 if ARGV[1] ~= '' and tonumber(cjson.decode(current)['ver']) ~= tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
+announce(2)
 return 1`,
 );
 
-/** KEYS sess, tok, lock. Deletes all three; returns the session record that was there. */
+/**
+ * KEYS sess, tok, lock; ARGV channel, sid. Deletes all three (announced when anything was there);
+ * returns the session record that was there.
+ */
 export const destroySession = script(
   3,
-  `local sess = redis.call('GET', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  `${ANNOUNCE}local sess = redis.call('GET', KEYS[1])
+if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) > 0 then announce(1) end
 return sess`,
+);
+
+/** KEYS sess; ARGV sessJson, ttlMs, channel, sid. Overwrites the session record (announced). */
+export const putSession = script(
+  1,
+  `${ANNOUNCE}redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+announce(3)
+return 1`,
 );
 
 /** KEYS lock; ARGV owner, leaseMs. 1 when the owner held it and the lease was extended. */

@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { RedisConfig } from '../config/schema.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, withVersion } from './codec.ts';
+import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { newSessionWrite } from './new-session.ts';
@@ -26,7 +26,12 @@ export interface RedisStoreOptions {
   /** Epoch ms; the clock that absolute session expiry is measured against. */
   now?: () => number;
   /** Connection-level errors (refused, reset, auth). Called on every failed reconnect attempt. */
-  onConnectionError?: (err: Error) => void;
+  onConnectionError?: ((err: Error) => void) | undefined;
+  /**
+   * Where every change or deletion of a session's keys is PUBLISHed (the sid, atomically with
+   * the write), for the near caches of all replicas. Unset: nothing is published.
+   */
+  invalidationChannel?: string | undefined;
 }
 
 type SlideReply = [sess: string, tok: string | null] | null;
@@ -40,6 +45,7 @@ export class RedisStore implements Store {
   readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #maxOfflineQueue: number;
+  readonly #channel: string;
   #offlinePending = 0;
   /** performance.now() when the connection was last lost; undefined while ready. */
   #downSince: number | undefined;
@@ -50,6 +56,7 @@ export class RedisStore implements Store {
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = config.commandTimeout;
     this.#maxOfflineQueue = config.maxOfflineQueue;
+    this.#channel = options.invalidationChannel ?? '';
     this.#client = createRedisClient(config);
     this.#redis = this.#client;
     this.#downSince = performance.now();
@@ -78,7 +85,7 @@ export class RedisStore implements Store {
     const keys = this.#keys.session(sid);
     const now = this.#now();
     return this.#call(async () => {
-      const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now])) as SlideReply;
+      const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now, this.#channel, sid])) as SlideReply;
       if (!reply) return null;
       return { session: decodeSession(reply[0]), tokens: reply[1] ? decodeTokens(reply[1]) : null };
     });
@@ -98,8 +105,8 @@ export class RedisStore implements Store {
     const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, this.#now());
     const value = encodeSession(session);
     return this.#call(async () => {
-      if (ttl > 0) await this.#redis.set(keys.sess, value, 'PX', ttl);
-      else await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], []);
+      if (ttl > 0) await runScript(this.#redis, scripts.putSession, [keys.sess], [value, ttl, this.#channel, session.sid]);
+      else await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [this.#channel, session.sid]);
     });
   }
 
@@ -108,7 +115,7 @@ export class RedisStore implements Store {
     const keys = this.#keys.session(sid);
     const now = this.#now();
     return this.#call(async () => {
-      await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [ttlMs, now]);
+      await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [ttlMs, now, this.#channel, sid]);
     });
   }
 
@@ -130,7 +137,7 @@ export class RedisStore implements Store {
     const key = this.#keys.session(sid).tok;
     const value = encodeTokens(withVersion(next, expectedVer + 1));
     return this.#call(async () => {
-      const reply = (await runScript(this.#redis, scripts.compareAndSetTokens, [key], [expectedVer, value])) as CompareAndSetReply;
+      const reply = (await runScript(this.#redis, scripts.compareAndSetTokens, [key], [expectedVer, value, this.#channel, sid])) as CompareAndSetReply;
       if (reply[0] === 1) return { ok: true, ver: expectedVer + 1 };
       return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
     });
@@ -139,7 +146,7 @@ export class RedisStore implements Store {
   async deleteTokens(sid: string, expectedVer?: number): Promise<boolean> {
     if (expectedVer !== undefined && !Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
     const key = this.#keys.session(sid).tok;
-    return this.#call(async () => (await runScript(this.#redis, scripts.deleteTokens, [key], [expectedVer ?? ''])) === 1);
+    return this.#call(async () => (await runScript(this.#redis, scripts.deleteTokens, [key], [expectedVer ?? '', this.#channel, sid])) === 1);
   }
 
   async acquireLock(sid: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -251,9 +258,11 @@ export class RedisStore implements Store {
 
   async #destroy(sid: string): Promise<SessionRecord | null> {
     const keys = this.#keys.session(sid);
-    const value = (await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [])) as string | null;
+    const value = (await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [this.#channel, sid])) as string | null;
     if (value === null) return null;
-    const session = decodeSession(value);
+    const session = readableSession(value);
+    // A corrupt record names no index entries to remove; stale ones are dropped on read.
+    if (session === null) return null;
     const indexKeys = [this.#keys.user(session.provider, session.sub)];
     if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
     // Index keys live on other slots (Cluster): one command each.

@@ -38,6 +38,11 @@ export interface StoredTokenSet {
   obtainedAt: number;
   scope?: string;
   tokenType: string;
+  /**
+   * When the last refresh forced by an upstream 401 wrote a token set (epoch ms); kept across
+   * later refreshes. Within `tokens.forcedRefreshCooldown` of it a 401 forces no new refresh.
+   */
+  forcedAt?: number;
 }
 
 export interface SessionBundle {

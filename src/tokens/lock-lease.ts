@@ -16,6 +16,7 @@ export class LockLease {
   #timer: NodeJS.Timeout | undefined;
   #lost = false;
   #released = false;
+  #call: AbortController | undefined;
 
   private constructor(store: Store, sid: string, owner: string, leaseMs: number, logger: Logger | undefined) {
     this.#store = store;
@@ -35,6 +36,45 @@ export class LockLease {
 
   get lost(): boolean {
     return this.#lost;
+  }
+
+  /**
+   * Runs the provider call of this refresh, abortable by `abortCall` (shutdown). While it runs,
+   * `callInFlight` is true.
+   */
+  async runCall<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.#call = controller;
+    try {
+      return await call(controller.signal);
+    } finally {
+      this.#call = undefined;
+    }
+  }
+
+  get callInFlight(): boolean {
+    return this.#call !== undefined;
+  }
+
+  abortCall(): void {
+    this.#call?.abort();
+  }
+
+  /**
+   * Stops renewing and leaves the lock in place for `ms` (default one full lease), then it lapses
+   * by itself. Used when a refresh call may have reached the provider without its answer reaching
+   * us (no replica may send the same refresh token again before that lease is over), and to back
+   * off after a failed refresh. Never throws.
+   */
+  async park(ms = this.#leaseMs): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#stop();
+    try {
+      await this.#store.renewLock(this.#sid, this.#owner, ms);
+    } catch (err) {
+      this.#logger?.warn({ event: 'refresh_lock_renew_failed', errorCode: (err as { code?: string }).code }, 'could not renew the refresh lock');
+    }
   }
 
   #startRenewing(): void {

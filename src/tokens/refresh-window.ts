@@ -27,3 +27,12 @@ export function isRefreshDue(tokens: ExpiryFacts, now: number, bufferMs: number)
 export function isExpired(tokens: ExpiryFacts, now: number): boolean {
   return tokens.expiresAt !== undefined && now >= tokens.expiresAt;
 }
+
+/**
+ * Inside the refresh window, whether a request must wait for the refresh: the token has
+ * expired or has at most `marginMs` left (it could expire on its way upstream). Otherwise the
+ * current token is used and the refresh runs in the background.
+ */
+export function mustWaitForRefresh(tokens: ExpiryFacts, now: number, marginMs: number): boolean {
+  return tokens.expiresAt !== undefined && now >= tokens.expiresAt - marginMs;
+}

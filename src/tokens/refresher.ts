@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
-import { GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import { DecryptionFailedError, GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
+import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease } from './lock-lease.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
@@ -23,6 +24,13 @@ import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
  *
  * When another replica holds the lock, poll the token set with a short backoff until its `ver`
  * moves (use the winner's tokens), the lock frees (take it), or `refreshWait` runs out (503).
+ *
+ * A refresh token is never sent while an earlier send of it has an unknown outcome (DESIGN.md
+ * step 4): the provider call is not abandoned after the provider timeout but waits for the
+ * answer up to `refreshTimeout`, holding (renewing) the lock all along; callers stop waiting
+ * long before that (TokenService). When the call still ends without an answer after it was sent
+ * (or is aborted at shutdown), the lock is parked: it stays for one more lease and lapses by
+ * itself, so no replica sends the same refresh token again before then.
  */
 
 const FIRST_POLL_MS = 10;
@@ -57,20 +65,23 @@ export class Refresher {
 
   /**
    * Refreshes the session's token set unless its `ver` has already moved past `knownVer`.
-   * Counts one `refresh_total{outcome}` per call, whatever happens.
+   * `forced`: an upstream 401 asked for it (stamps `forcedAt`). Counts one
+   * `refresh_total{outcome}` per call, whatever happens. A stored token set that cannot be opened
+   * ends the session (see corrupt-token-set.ts) and is 401.
    */
-  async refresh(sid: string, providerId: string, knownVer: number): Promise<RefreshResult> {
+  async refresh(sid: string, providerId: string, knownVer: number, options: { forced?: boolean } = {}): Promise<RefreshResult> {
     try {
-      const result = await this.#refreshOrWait(sid, providerId, knownVer);
+      const result = await this.#refreshOrWait(sid, providerId, knownVer, options.forced ?? false);
       this.#o.metrics?.countRefresh?.(result.outcome);
       return result;
     } catch (err) {
       this.#o.metrics?.countRefresh?.(failureOutcome(err));
+      if (err instanceof DecryptionFailedError) throw await endCorruptSession(this.#o, sid, providerId);
       throw err;
     }
   }
 
-  async #refreshOrWait(sid: string, providerId: string, knownVer: number): Promise<RefreshResult> {
+  async #refreshOrWait(sid: string, providerId: string, knownVer: number, forced: boolean): Promise<RefreshResult> {
     const { store, config, keyring } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
     const started = performance.now();
@@ -82,7 +93,7 @@ export class Refresher {
         this.#lockWaited(started);
         this.#held.add(lease);
         try {
-          return await this.#refreshHolding(sid, providerId, knownVer, lease);
+          return await this.#refreshHolding(sid, providerId, knownVer, lease, forced);
         } finally {
           this.#held.delete(lease);
           await lease.release();
@@ -91,9 +102,10 @@ export class Refresher {
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         this.#lockWaited(started);
-        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly');
+        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
       }
-      await sleep(Math.min(pause, remaining));
+      // Unref'd: a background refresh polling here does not hold the process at shutdown.
+      await sleep(Math.min(pause, remaining), undefined, { ref: false });
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError();
@@ -104,7 +116,7 @@ export class Refresher {
     }
   }
 
-  async #refreshHolding(sid: string, providerId: string, knownVer: number, lease: LockLease): Promise<RefreshResult> {
+  async #refreshHolding(sid: string, providerId: string, knownVer: number, lease: LockLease, forced: boolean): Promise<RefreshResult> {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
     if (current === null) throw new ReauthenticationRequiredError();
@@ -112,8 +124,8 @@ export class Refresher {
     const presented = openRefreshToken(keyring, sid, current);
     if (presented === undefined) throw new ReauthenticationRequiredError();
 
-    const fresh = await this.#callProvider(sid, providerId, presented);
-    const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now());
+    const fresh = await this.#callProvider(sid, providerId, presented, lease);
+    const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now(), { forced });
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) {
       return { tokens: openTokenSet(keyring, sid, { ...next, ver: written.ver }), outcome: 'success' };
@@ -126,41 +138,66 @@ export class Refresher {
     return { tokens: resolved.tokens, outcome: 'coalesced' };
   }
 
-  async #callProvider(sid: string, providerId: string, refreshToken: string) {
+  async #callProvider(sid: string, providerId: string, refreshToken: string, lease: LockLease) {
     const provider = this.#o.providers.get(providerId);
     if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
+    const answerTimeoutMs = this.#o.config.refreshTimeout;
     try {
-      return await provider.refresh(refreshToken);
+      return await lease.runCall((signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
+      if (err.outcomeUnknown) {
+        // The provider may have redeemed this refresh token without us seeing the answer. Sending
+        // it again now could be a reuse the provider punishes by revoking the grant.
+        await lease.park();
+        this.#o.logger?.warn({ event: 'refresh_outcome_unknown', provider: providerId, session: this.#o.tag(sid) }, 'a sent refresh got no answer; the refresh lock stays until its lease lapses');
+        throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(this.#o.config.lockLease) });
+      }
       if (err.grantRevoked) {
         await this.#o.store.destroySession(sid);
         if (this.#o.logger) securityEvent(this.#o.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: this.#o.tag(sid), oauthError: err.oauthError });
         throw new ReauthenticationRequiredError(undefined, { cause: err });
       }
       // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
-      // still be good, so the session stays (invariant 5).
+      // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
+      // for the provider's Retry-After (1 s without one, at most one lease), so a busy session does
+      // not send one refresh per request to a failing provider.
       const level = err.transient ? 'warn' : 'error';
       this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: err.retryAfter ?? 5 });
+      const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, this.#o.config.lockLease);
+      await lease.park(backoffMs);
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs) });
     }
   }
 
   /**
    * Shutdown: releases every refresh lock this process still holds (their refreshes ran past the
-   * grace period), so another replica can refresh those sessions without waiting out the lease.
-   * A refresh still running keeps its compare-and-set as the guard. Never throws.
+   * grace period), so another replica can refresh those sessions without waiting out the lease,
+   * except those whose provider call was under way: that call is aborted and its lock parked.
+   * Resolves with how many locks were released. Never throws.
    */
   async releaseHeldLocks(): Promise<number> {
     const leases = [...this.#held];
     this.#held.clear();
-    await Promise.all(leases.map((lease) => lease.release()));
-    return leases.length;
+    // A provider call already on its way may still be redeemed by the provider: abort it and
+    // park its lock (one more lease) instead of freeing it for another replica to send the same
+    // refresh token at once.
+    const sent = leases.filter((lease) => lease.callInFlight);
+    const idle = leases.filter((lease) => !lease.callInFlight);
+    for (const lease of sent) lease.abortCall();
+    await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
+    if (sent.length > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: sent.length }, 'refresh calls cut off at shutdown: their locks lapse after one lease');
+    return idle.length;
   }
 
   #lockWaited(started: number): void {
     this.#o.metrics?.observeLockWait?.((performance.now() - started) / 1000);
   }
+}
+
+/** Whole seconds for Retry-After, at least 1. */
+export function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** The `refresh_total` outcome of a refresh that threw. */

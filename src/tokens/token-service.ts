@@ -1,27 +1,34 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
-import { ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
+import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
-import { Refresher, type RefreshResult } from './refresher.ts';
-import { isExpired, isRefreshDue } from './refresh-window.ts';
-import { SingleFlight } from './single-flight.ts';
+import { endCorruptSession } from './corrupt-token-set.ts';
+import { Refresher, type RefreshResult, seconds } from './refresher.ts';
+import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
+import { type Flight, SingleFlight } from './single-flight.ts';
 import { SEAL_FIELDS } from './token-set.ts';
 import type { TokenConfig, TokenServiceOptions } from './types.ts';
 
 /**
  * The only code that refreshes or writes tokens (DESIGN.md steps 3 to 6).
  *
- * `getAccessToken` answers the access token for a session, refreshing first when it is due
- * (`now >= exp - min(buffer, lifetime / 2)`). `forceRefresh` is the upstream-401 path: it
- * refreshes even a token that is not due, unless the store already holds a newer one.
+ * `getAccessToken` answers the access token for a session. Inside the refresh window
+ * (`now >= exp - min(buffer, lifetime / 2)`) it starts a refresh; while the current token has
+ * more than `expiryMargin` left it answers that token at once and the refresh goes on in the
+ * background (stale-while-revalidate). Only an expired token, or one within the margin, waits
+ * for the refresh, and for at most `refreshWait`. `forceRefresh` is the upstream-401 path: it
+ * refreshes even a token that is not due, unless the store already holds a newer one, or a
+ * forced refresh of this session happened less than `forcedRefreshCooldown` ago.
  * Refreshes are single-flight: one per session in this process (a promise per sid), then one
  * across replicas (the store lock, see Refresher).
  *
  * Failures: grant revoked → session destroyed, 401 REAUTHENTICATION_REQUIRED; transient → the
  * current token while it has not expired, else 503 TOKEN_SERVICE_UNAVAILABLE with Retry-After;
- * reuse → token set cleared, 401; store down → 503 STORE_UNAVAILABLE, session untouched.
+ * reuse → token set cleared, 401; a token set that cannot be opened → session destroyed, 401;
+ * store down → 503 STORE_UNAVAILABLE, session untouched.
  */
 
 /** What the request already loaded (session middleware), so the common path costs no extra round trip. */
@@ -35,6 +42,7 @@ export class TokenService {
   readonly #keyring: Keyring;
   readonly #config: TokenConfig;
   readonly #now: () => number;
+  readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
   readonly #flights = new SingleFlight<RefreshResult>();
 
@@ -43,6 +51,7 @@ export class TokenService {
     this.#keyring = options.keyring;
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
     this.#refresher = new Refresher({
       store: options.store,
       providers: options.providers,
@@ -56,10 +65,14 @@ export class TokenService {
     });
   }
 
-  /** The access token to send upstream for this session, refreshed first when due. */
+  /** The access token to send upstream for this session, refreshed first when it must be. */
   async getAccessToken(sid: string, loaded: LoadedSession = {}): Promise<BearerToken> {
     const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
     if (stored === null) throw new ReauthenticationRequiredError();
+    return this.#unlessCorrupt(sid, loaded.session, () => this.#currentToken(sid, loaded.session, stored));
+  }
+
+  async #currentToken(sid: string, session: SessionRecord | undefined, stored: StoredTokenSet): Promise<BearerToken> {
     const now = this.#now();
     if (!isRefreshDue(stored, now, this.#config.refreshBuffer)) return this.#bearer(sid, stored, 'none');
     if (stored.refreshToken === undefined) {
@@ -67,11 +80,14 @@ export class TokenService {
       if (!isExpired(stored, now)) return this.#bearer(sid, stored, 'none');
       throw new ReauthenticationRequiredError();
     }
+    const bearer = this.#bearer(sid, stored, 'background');
+    const flight = this.#startRefresh(sid, session, stored.ver, false);
+    if (!mustWaitForRefresh(stored, now, this.#config.expiryMargin)) return bearer;
     try {
-      return await this.#refresh(sid, loaded.session, stored.ver);
+      return await this.#awaitFlight(flight);
     } catch (err) {
       if (err instanceof TokenServiceUnavailableError && !isExpired(stored, this.#now())) {
-        return this.#bearer(sid, stored, 'transient');
+        return new BearerToken({ accessToken: bearer.accessToken, ver: bearer.ver, expiresAt: bearer.expiresAt, outcome: 'transient' });
       }
       throw err;
     }
@@ -80,17 +96,23 @@ export class TokenService {
   /**
    * The upstream rejected the token of `staleVer`. Answers a newer token: the one already in the
    * store when its `ver` moved past `staleVer`, otherwise a fresh one from a (single-flight)
-   * refresh. There is no fallback to the rejected token: transient failures answer 503.
+   * refresh. Undefined when the rejected token is still the current one and a forced refresh of
+   * this session happened less than `forcedRefreshCooldown` ago: no new refresh, the caller
+   * answers the upstream's 401. There is no fallback to the rejected token: transient failures
+   * answer 503.
    */
-  async forceRefresh(sid: string, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken> {
+  async forceRefresh(sid: string, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
     const stored = await this.#store.getTokens(sid);
     if (stored === null) throw new ReauthenticationRequiredError();
-    if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
-    if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
-    const bearer = await this.#refresh(sid, loaded.session, stored.ver);
-    // A flight that began before the rejected token was written can end on that very token.
-    if (bearer.ver > staleVer) return bearer;
-    return this.#refresh(sid, loaded.session, bearer.ver);
+    return this.#unlessCorrupt(sid, loaded.session, async () => {
+      if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
+      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
+      if (this.#coolingDown(stored)) return undefined;
+      const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, stored.ver, true));
+      // A flight that began before the rejected token was written can end on that very token.
+      if (bearer.ver > staleVer) return bearer;
+      return this.#awaitFlight(this.#startRefresh(sid, loaded.session, bearer.ver, true));
+    });
   }
 
   /** Resolves once no refresh is in flight in this process (shutdown waits on it). Never rejects. */
@@ -100,7 +122,9 @@ export class TokenService {
 
   /**
    * Shutdown, after the grace period: releases the refresh locks of refreshes still running, so
-   * other replicas need not wait for the lease to lapse. Resolves with how many were released.
+   * other replicas need not wait for the lease to lapse; a refresh whose provider call is under
+   * way is aborted and its lock parked for one lease instead (its refresh token may have been
+   * redeemed). Resolves with how many locks were released.
    */
   releaseLocks(): Promise<number> {
     return this.#refresher.releaseHeldLocks();
@@ -111,19 +135,51 @@ export class TokenService {
     return isRefreshDue(tokens, this.#now(), this.#config.refreshBuffer);
   }
 
-  async #refresh(sid: string, session: SessionRecord | undefined, knownVer: number): Promise<BearerToken> {
-    const providerId = session?.provider ?? (await this.#store.getSession(sid))?.provider;
-    if (providerId === undefined) throw new ReauthenticationRequiredError();
-    const { value, joined } = await this.#flights.run(sid, () => this.#refresher.refresh(sid, providerId, knownVer));
-    return new BearerToken({
-      accessToken: value.tokens.accessToken,
-      ver: value.tokens.ver,
-      expiresAt: value.tokens.expiresAt,
-      outcome: joined ? 'coalesced' : value.outcome,
+  #coolingDown(stored: StoredTokenSet): boolean {
+    return stored.forcedAt !== undefined && this.#now() - stored.forcedAt < this.#config.forcedRefreshCooldown;
+  }
+
+  /** Starts (or joins) this session's refresh; it runs on whether or not anyone waits for it. */
+  #startRefresh(sid: string, session: SessionRecord | undefined, knownVer: number, forced: boolean): Flight<RefreshResult> {
+    return this.#flights.start(sid, async () => {
+      const providerId = session?.provider ?? (await this.#store.getSession(sid))?.provider;
+      if (providerId === undefined) throw new ReauthenticationRequiredError();
+      return this.#refresher.refresh(sid, providerId, knownVer, { forced });
     });
   }
 
-  #bearer(sid: string, stored: StoredTokenSet, outcome: 'none' | 'transient' | 'coalesced'): BearerToken {
+  /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
+  async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
+    const waitMs = this.#config.refreshWait;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
+      timer.unref();
+    });
+    try {
+      const value = await Promise.race([flight.promise, timeout]);
+      return new BearerToken({
+        accessToken: value.tokens.accessToken,
+        ver: value.tokens.ver,
+        expiresAt: value.tokens.expiresAt,
+        outcome: flight.joined ? 'coalesced' : value.outcome,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A stored token set that cannot be opened ends the session: 401 instead of 500 forever. */
+  async #unlessCorrupt<T>(sid: string, session: SessionRecord | undefined, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof DecryptionFailedError)) throw err;
+      throw await endCorruptSession({ store: this.#store, logger: this.#logger, tag: sessionTag }, sid, session?.provider);
+    }
+  }
+
+  #bearer(sid: string, stored: StoredTokenSet, outcome: 'none' | 'background' | 'transient' | 'coalesced'): BearerToken {
     return new BearerToken({
       accessToken: this.#keyring.open(stored.accessToken, sid, SEAL_FIELDS.access),
       ver: stored.ver,

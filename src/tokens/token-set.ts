@@ -93,7 +93,8 @@ export function sealTokenSet(keyring: Keyring, sid: string, tokens: ProviderToke
 /**
  * The token set to write after a refresh: the new access token, the new refresh token when the
  * provider rotated it, otherwise the previous one (still sealed, copied as is); likewise the ID
- * token and scope.
+ * token and scope. A refresh forced by an upstream 401 stamps `forcedAt`; others keep the
+ * previous stamp (the forced-refresh cooldown is per session, whatever refreshed in between).
  */
 export function sealRefreshed(
   keyring: Keyring,
@@ -101,10 +102,13 @@ export function sealRefreshed(
   previous: StoredTokenSet,
   fresh: ProviderTokens,
   now: number,
+  options: { forced?: boolean } = {},
 ): Omit<StoredTokenSet, 'ver'> {
   const next = sealTokenSet(keyring, sid, fresh, now);
   if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = previous.refreshToken;
   if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = previous.idToken;
   if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
+  const forcedAt = options.forced ? now : previous.forcedAt;
+  if (forcedAt !== undefined) next.forcedAt = forcedAt;
   return next;
 }

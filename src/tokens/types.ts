@@ -4,13 +4,15 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 
-/** `config.tokens`: refreshBuffer, lockLease, refreshWait (milliseconds). */
+/** `config.tokens`: refreshBuffer, lockLease, refreshWait, expiryMargin, refreshTimeout, forcedRefreshCooldown (milliseconds). */
 export type TokenConfig = Config['tokens'];
 
 /**
  * What happened to the token of one request, for `ctx.state.refreshOutcome` and the
  * `refresh_total{outcome}` metric:
  * - none: the stored token was used as is;
+ * - background: the stored token was used while a refresh runs in the background (it was due,
+ *   with more than `expiryMargin` left);
  * - success: this request's refresh wrote a new token set;
  * - coalesced: another request or replica refreshed; this one used its result;
  * - transient: the provider (or the store, or a slow refresh elsewhere) failed transiently; the
@@ -19,7 +21,7 @@ export type TokenConfig = Config['tokens'];
  * - reuse_detected: a refresh token this replica never wrote turned up; the token set was cleared;
  * - error: anything else (a bug); the request fails with 500.
  */
-export type RefreshOutcome = 'none' | 'success' | 'coalesced' | 'transient' | 'invalid_grant' | 'reuse_detected' | 'error';
+export type RefreshOutcome = 'none' | 'background' | 'success' | 'coalesced' | 'transient' | 'invalid_grant' | 'reuse_detected' | 'error';
 
 /** The metric handles TokenService records to (see src/observability); all optional. */
 export interface TokenMetrics {

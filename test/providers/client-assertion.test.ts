@@ -7,9 +7,10 @@ import { providerConfig } from './support/config.ts';
 import { FakeOpenIdProvider } from './support/fake-op.ts';
 
 /**
- * private_key_jwt at the wire: every attempt carries its own assertion. A refresh whose first
- * connection is dropped is retried once (connection failures only) with a newly signed
- * assertion, since the provider may have seen (and spent) the first `jti`.
+ * private_key_jwt at the wire: every attempt carries its own assertion, signed for that attempt
+ * (a retry after a connection that failed before sending signs anew, since a `jti` is single-use).
+ * A request that was sent and then lost its connection is never sent again: the provider may
+ * have processed it (and rotated the refresh token).
  */
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -40,15 +41,18 @@ describe('private_key_jwt on the wire', () => {
     expect(payload.exp! - payload.iat!).toBe(60);
   });
 
-  it('a retry after a dropped connection carries a new assertion (new jti)', async () => {
-    let calls = 0;
-    op.on('POST /token', () => {
-      calls += 1;
-      return calls === 1 ? { destroy: true } : { body: { access_token: 'at-2', token_type: 'Bearer', expires_in: 300 } };
-    });
-    await expect(provider().refresh('rt-1')).resolves.toMatchObject({ expiresIn: 300 });
+  it('every request carries a newly signed assertion (new jti)', async () => {
+    const gateway = provider();
+    await gateway.refresh('rt-1');
+    await gateway.refresh('rt-2');
     const jtis = op.requestsTo('/token').map((request) => decodeJwt(request.form['client_assertion']!).jti);
     expect(jtis).toHaveLength(2);
     expect(jtis[0]).not.toBe(jtis[1]);
+  });
+
+  it('a refresh whose connection drops after it was sent is not sent again (its outcome is unknown)', async () => {
+    op.on('POST /token', () => ({ destroy: true }));
+    await expect(provider().refresh('rt-1')).rejects.toMatchObject({ transient: true, outcomeUnknown: true });
+    expect(op.requestsTo('/token')).toHaveLength(1);
   });
 });

@@ -51,6 +51,12 @@ describe.skipIf(skip)('failure classes through the gateway', () => {
     await stack.op.start();
   });
 
+  /** `tokengate_http_requests_total` with status 503, by route label. */
+  const unavailableByRoute = async (): Promise<Record<string, number>> => {
+    const values = (await stack.instances[0]!.gateway.metrics.httpRequests.get()).values.filter((v) => v.labels.status === '503');
+    return Object.fromEntries(values.map((v) => [String(v.labels.route), v.value]));
+  };
+
   const keysOf = async (sid: string) => [...(await dumpRedis(redis.url)).keys()].filter((key) => key.includes(sid));
 
   it('a grant revoked at the provider: the next request is 401 REAUTHENTICATION_REQUIRED and the session’s keys are gone from Redis', async () => {
@@ -95,7 +101,8 @@ describe.skipIf(skip)('failure classes through the gateway', () => {
 
   it('Redis stopped: 503 STORE_UNAVAILABLE within 1 s and no crash; once Redis is back the same session works, nothing lost', async () => {
     const browser = await stack.login();
-    const before = await storedTokens(stack, browser);
+    const before = await unavailableByRoute();
+    const tokensBefore = await storedTokens(stack, browser);
     await redis.kill();
     try {
       for (const path of ['/api/me', '/t/echo']) {
@@ -106,11 +113,15 @@ describe.skipIf(skip)('failure classes through the gateway', () => {
         expect(res.json()).toMatchObject({ code: 'STORE_UNAVAILABLE' });
         expect(elapsed).toBeLessThan(1_000);
       }
+      expect((await browser.request(`${stack.url}/auth/session`)).status).toBe(503);
+      // The session loads before routing, yet these 503s are counted under their routes.
+      const after = await unavailableByRoute();
+      expect(Object.fromEntries(Object.entries(after).map(([route, count]) => [route, count - (before[route] ?? 0)]))).toEqual({ '/api': 1, '/t': 1, 'auth.session': 1 });
     } finally {
       await redis.restart();
     }
     await waitFor('the gateway to reach Redis again', async () => (await browser.request(`${stack.url}/api/me`)).status === 200, 10_000);
-    expect((await storedTokens(stack, browser))?.accessToken).toBe(before?.accessToken);
+    expect((await storedTokens(stack, browser))?.accessToken).toBe(tokensBefore?.accessToken);
     expect(stack.op.stats.refreshGrants).toBe(0);
   });
 });

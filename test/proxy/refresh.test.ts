@@ -32,6 +32,7 @@ beforeEach(() => {
   clock.set(Date.now());
   stack.op.resetStats();
   stack.api.requests.length = 0;
+  stack.logLines.length = 0;
 });
 
 describe('proactive refresh', () => {
@@ -45,10 +46,28 @@ describe('proactive refresh', () => {
     expect((await storedTokens(stack, browser))?.accessToken).toBe(login?.accessToken);
   });
 
-  it('near expiry exactly one refresh happens for concurrent requests, and the upstream accepts the new token', async () => {
+  it('inside the window with time left, concurrent requests use the current token and one background refresh replaces it', async () => {
     const browser = await stack.login();
     const login = await storedTokens(stack, browser);
     clock.advance(5 * MINUTE + 1_000);
+    const responses = await Promise.all(Array.from({ length: 25 }, () => browser.request(`${stack.url}/api/me`)));
+    expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
+    await expect.poll(async () => (await storedTokens(stack, browser))?.ver, { timeout: 5_000 }).toBe(2);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+    expect((await storedTokens(stack, browser))?.refreshToken).not.toBe(login?.refreshToken);
+    // No request waited for the refresh: each used the stored token (the ones that came after the
+    // background refresh had landed used the new one).
+    const outcomes = stack.logLines.map((line) => JSON.parse(line) as { refreshOutcome?: string }).filter((r) => r.refreshOutcome !== undefined);
+    expect(outcomes).toHaveLength(25);
+    expect(outcomes.every((r) => r.refreshOutcome === 'background' || r.refreshOutcome === 'none')).toBe(true);
+    expect(outcomes.some((r) => r.refreshOutcome === 'background')).toBe(true);
+  });
+
+  it('within the expiry margin exactly one refresh happens for concurrent requests, and the upstream accepts the new token', async () => {
+    const browser = await stack.login();
+    const login = await storedTokens(stack, browser);
+    clock.advance(10 * MINUTE - 5_000);
     const responses = await Promise.all(Array.from({ length: 25 }, () => browser.request(`${stack.url}/api/me`)));
     expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
     expect(stack.op.stats.refreshGrants).toBe(1);
@@ -63,7 +82,7 @@ describe('proactive refresh', () => {
 
   it('after the refresh, requests inside the new token’s lifetime do not refresh again', async () => {
     const browser = await stack.login();
-    clock.advance(6 * MINUTE);
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     clock.advance(2 * MINUTE);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
@@ -78,7 +97,8 @@ describe('stale write-back', () => {
     const slow = browser.request(`${stack.url}/s/slow?ms=600`);
     await expect.poll(() => stack.api.requests.some((r) => r.path === '/slow'), { timeout: 2_000 }).toBe(true);
 
-    clock.advance(6 * MINUTE);
+    // Within the expiry margin, so this request waits for the refresh.
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     const refreshed = await storedTokens(stack, browser);
     expect(refreshed?.ver).toBe(2);
@@ -88,7 +108,7 @@ describe('stale write-back', () => {
     expect(await storedTokens(stack, browser)).toEqual(refreshed);
 
     // The next refresh presents the rotated token: the provider sees no reuse.
-    clock.advance(6 * MINUTE);
+    clock.advance(10 * MINUTE - 5_000);
     expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
     expect(stack.op.stats.refreshGrants).toBe(2);
     expect(stack.op.stats.refreshReuse).toBe(0);

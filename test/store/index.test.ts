@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.ts';
+import { CachedStore, createStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.ts';
 import { freePort } from '../support/redis-server.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig } from './redis-config.ts';
@@ -22,8 +22,16 @@ describe('createStore', () => {
     expect(await store.getSession(session.sid)).toBeNull();
   });
 
-  it('builds the Redis store for type redis', async () => {
+  it('builds the Redis store behind a near cache for type redis', async () => {
     const store = createStore({ type: 'redis', redis: redisConfig({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeout: 200 }) });
+    stores.push(store);
+    expect(store).toBeInstanceOf(CachedStore);
+    expect(store.kind).toBe('redis');
+    await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('builds the bare Redis store when the near cache is off', async () => {
+    const store = createStore({ type: 'redis', redis: redisConfig({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeout: 200, nearCache: { enabled: false, maxEntries: 1 } }) });
     stores.push(store);
     expect(store).toBeInstanceOf(RedisStore);
     expect(store.kind).toBe('redis');

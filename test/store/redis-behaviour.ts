@@ -161,9 +161,24 @@ export function redisBehaviour(target: () => { url: string; keyPrefix: string })
       expect(cause.command).toBeUndefined();
       expect(String(cause.message)).toMatch(/WRONGTYPE/);
 
+    });
+
+    it('reports a stored value that is not JSON as a corrupt record, not as an outage, and does not overwrite it', async () => {
+      open();
+      const session = makeSession(Date.now());
+      await store.createSession(session, makeTokens('f', Date.now()), 30_000);
       await redis.set(`${prefix}tok:{${session.sid}}`, 'not json');
-      await expect(store.getTokens(session.sid)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-      await expect(store.compareAndSetTokens(session.sid, 1, makeTokens('x', Date.now()))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.getTokens(session.sid)).rejects.toMatchObject({ code: 'STORED_DATA_CORRUPT' });
+      await expect(store.loadSession(session.sid, 30_000)).rejects.toMatchObject({ code: 'STORED_DATA_CORRUPT' });
+      await expect(store.compareAndSetTokens(session.sid, 1, makeTokens('x', Date.now()))).rejects.toMatchObject({ code: 'STORED_DATA_CORRUPT' });
+      expect(await redis.get(`${prefix}tok:{${session.sid}}`)).toBe('not json');
+      await redis.set(`${prefix}sess:{${session.sid}}`, '{"sid": garbage', 'KEEPTTL');
+      const ttl = await redis.pttl(`${prefix}sess:{${session.sid}}`);
+      await expect(store.loadSession(session.sid, 60_000)).rejects.toMatchObject({ code: 'STORED_DATA_CORRUPT' });
+      // Not slid: a corrupt session does not extend its own life.
+      expect(await redis.pttl(`${prefix}sess:{${session.sid}}`)).toBeLessThanOrEqual(ttl);
+      expect(await store.destroySession(session.sid)).toBeNull();
+      expect(await redis.exists(`${prefix}sess:{${session.sid}}`, `${prefix}tok:{${session.sid}}`)).toBe(0);
     });
   });
 }

@@ -10,6 +10,7 @@ export function redisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
     commandTimeout: 1000,
     connectTimeout: 1000,
     maxOfflineQueue: 1000,
+    nearCache: { enabled: true, maxEntries: 10_000 },
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest';
+import type { CachedStore } from '../../src/store/cached-store.ts';
+import { createStore } from '../../src/store/index.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { runStoreContract } from './contract.ts';
@@ -33,5 +35,14 @@ describe.skipIf(skip)('RedisStore on standalone Redis', () => {
   });
 
   runStoreContract('redis (standalone)', () => new RedisStore(redisConfig({ url, keyPrefix })), { now: Date.now, fastForward: sleep, timeScale: 3 });
+  runStoreContract(
+    'redis (standalone, near cache)',
+    async () => {
+      const store = createStore({ type: 'redis', redis: redisConfig({ url, keyPrefix }) }) as CachedStore;
+      await store.listener.whenLive(5000);
+      return store;
+    },
+    { now: Date.now, fastForward: sleep, timeScale: 3 },
+  );
   redisBehaviour(() => ({ url, keyPrefix }));
 });

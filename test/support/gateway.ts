@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
-import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
+import { DEMO_USER, startOpenIdProvider, type IntrospectionResponse, type OpenIdProviderHandle, type OpenIdProviderOptions } from '../../demo/op.ts';
 import { createGateway, type Gateway, type ListeningGateway } from '../../src/app.ts';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/observability/index.ts';
@@ -18,7 +18,18 @@ import { freePort, startRedisServer, type RedisServer } from './redis-server.ts'
 
 export const PROVIDER_ID = 'op';
 
-export interface GatewayStackOptions {
+/** What the stack needs of a provider: the in-process demo provider, or one in a child process (provider-process.ts). */
+export interface StackProvider {
+  readonly issuer: string;
+  introspect(token: string): Promise<IntrospectionResponse>;
+  close(): Promise<void>;
+}
+
+export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHandle> {
+  /** Starts the provider; default the in-process demo provider (`startOpenIdProvider`). */
+  startProvider?: (options: OpenIdProviderOptions) => Promise<P>;
+  /** The gateway's provider timeout. Default '2s'. */
+  providerTimeout?: string;
   /** Access-token lifetime at the provider, seconds. Default 3600. */
   accessTokenTtl?: number;
   tokenEndpointDelayMs?: number;
@@ -44,8 +55,8 @@ export interface GatewayInstance {
   url: string;
 }
 
-export interface GatewayStack {
-  op: OpenIdProviderHandle;
+export interface GatewayStack<P extends StackProvider = OpenIdProviderHandle> {
+  op: P;
   api: SampleApiHandle;
   redis: RedisServer | undefined;
   config: Config;
@@ -59,7 +70,7 @@ export interface GatewayStack {
   close(): Promise<void>;
 }
 
-export async function startGatewayStack(options: GatewayStackOptions = {}): Promise<GatewayStack> {
+export async function startGatewayStack<P extends StackProvider = OpenIdProviderHandle>(options: GatewayStackOptions<P> = {}): Promise<GatewayStack<P>> {
   const count = options.instances ?? 1;
   const storeKind = options.store ?? 'memory';
   if (storeKind === 'memory' && count > 1) throw new Error('several instances need store: redis');
@@ -72,11 +83,12 @@ export async function startGatewayStack(options: GatewayStackOptions = {}): Prom
   };
 
   try {
-    const op = await startOpenIdProvider({
+    const opOptions: OpenIdProviderOptions = {
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
       clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`] }],
-    });
+    };
+    const op = options.startProvider ? await options.startProvider(opOptions) : ((await startOpenIdProvider(opOptions)) as unknown as P);
     cleanups.push(() => op.close());
     const api = await startSampleApi({ introspect: (token) => op.introspect(token) });
     cleanups.push(() => api.close());
@@ -94,7 +106,7 @@ export async function startGatewayStack(options: GatewayStackOptions = {}): Prom
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s' } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: '2s' }],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s' }],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

@@ -21,7 +21,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
     let fixture: TokenFixture;
     let store: Store;
     let logs: CapturedLogs;
-    const config: TokenConfig = { refreshBuffer: 5 * MINUTE, lockLease: 2_000, refreshWait: 2_000 };
+    const config: TokenConfig = { refreshBuffer: 5 * MINUTE, lockLease: 2_000, refreshWait: 2_000, expiryMargin: 10_000, refreshTimeout: 30_000, forcedRefreshCooldown: 30_000 };
 
     const service = (clock: { now: () => number }, overrides: Partial<TokenConfig> = {}, instanceId = 'replica-a', metrics?: Metrics) =>
       new TokenService({ store, providers: fixture.providers, keyring: fixture.keyring, config: { ...config, ...overrides }, now: clock.now, logger: logs.logger, instanceId, metrics });
@@ -64,10 +64,29 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         expect(fixture.op.stats.refreshGrants).toBe(0);
       });
 
-      it('inside the window concurrent callers cause exactly one refresh, and all get the new, active token', async () => {
+      it('inside the window with time left, callers get the current token at once and one background refresh writes the new one', async () => {
         const clock = manualClock();
         const { sid, issued } = await fixture.login(store, clock.now());
         clock.advance(5 * MINUTE);
+        fixture.op.setTokenEndpointDelay(300);
+        const tokens = service(clock);
+        const started = performance.now();
+        const bearers = await Promise.all(Array.from({ length: 20 }, () => tokens.getAccessToken(sid)));
+        expect(performance.now() - started).toBeLessThan(250);
+        expect(bearers.map((b) => [b.accessToken === issued.accessToken, b.ver, b.outcome])).toEqual(Array(20).fill([true, 1, 'background']));
+        await expect.poll(async () => (await store.getTokens(sid))?.ver, { timeout: 5_000 }).toBe(2);
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+        await tokens.idle();
+        const next = await tokens.getAccessToken(sid);
+        expect(next.outcome).toBe('none');
+        expect(next.accessToken).not.toBe(issued.accessToken);
+        expect((await fixture.op.introspect(next.accessToken)).active).toBe(true);
+      });
+
+      it('within the expiry margin concurrent callers wait for exactly one refresh, and all get the new, active token', async () => {
+        const clock = manualClock();
+        const { sid, issued } = await fixture.login(store, clock.now());
+        clock.advance(10 * MINUTE - 5_000);
         const tokens = service(clock);
         const bearers = await Promise.all(Array.from({ length: 20 }, () => tokens.getAccessToken(sid)));
         expect(fixture.op.stats.refreshGrants).toBe(1);
@@ -88,7 +107,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
       it('two replicas sharing the store refresh once between them, with no reuse at the provider', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());
-        clock.advance(9 * MINUTE);
+        clock.advance(10 * MINUTE - 5_000);
         fixture.op.setTokenEndpointDelay(150);
         const metrics = createMetrics({ defaultMetrics: false });
         const a = service(clock, {}, 'replica-a', metrics);
@@ -123,7 +142,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());
         const before = (await store.getTokens(sid))!;
-        clock.advance(6 * MINUTE);
+        clock.advance(11 * MINUTE);
         const tokens = service(clock);
         const fresh = await tokens.getAccessToken(sid);
         const afterFirst = (await store.getTokens(sid))!;
@@ -139,10 +158,10 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
       it('uses the newer token already in the store without refreshing', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());
-        clock.advance(6 * MINUTE);
+        clock.advance(11 * MINUTE);
         const tokens = service(clock);
         const refreshed = await tokens.getAccessToken(sid);
-        const forced = await tokens.forceRefresh(sid, 1);
+        const forced = (await tokens.forceRefresh(sid, 1))!;
         expect(forced.accessToken).toBe(refreshed.accessToken);
         expect(forced.outcome).toBe('coalesced');
         expect(fixture.op.stats.refreshGrants).toBe(1);
@@ -152,11 +171,28 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const clock = manualClock();
         const { sid, issued } = await fixture.login(store, clock.now());
         await fixture.op.revokeAccessToken(issued.accessToken);
-        const forced = await service(clock).forceRefresh(sid, 1);
+        const forced = (await service(clock).forceRefresh(sid, 1))!;
         expect(forced.ver).toBe(2);
         expect(forced.outcome).toBe('success');
         expect((await fixture.op.introspect(forced.accessToken)).active).toBe(true);
         expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+
+      it('within the cooldown after a forced refresh, a 401 on the current token forces none; after it, one more', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        const tokens = service(clock, { forcedRefreshCooldown: 30_000 });
+        const first = (await tokens.forceRefresh(sid, 1))!;
+        expect(first.ver).toBe(2);
+        for (let i = 0; i < 5; i++) expect(await tokens.forceRefresh(sid, 2)).toBeUndefined();
+        // A 401 on an older token still gets the newer one from the store.
+        expect((await tokens.forceRefresh(sid, 1))?.ver).toBe(2);
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+        // Another replica sees the same stamp in the store.
+        expect(await service(clock, { forcedRefreshCooldown: 30_000 }, 'replica-b').forceRefresh(sid, 2)).toBeUndefined();
+        clock.advance(30_001);
+        expect((await tokens.forceRefresh(sid, 2))?.ver).toBe(3);
+        expect(fixture.op.stats.refreshGrants).toBe(2);
       });
     });
 
@@ -165,7 +201,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const clock = manualClock();
         const { sid, issued } = await fixture.login(store, clock.now());
         expect(await fixture.op.revokeGrantOf(issued.refreshToken!)).toBe(true);
-        clock.advance(6 * MINUTE);
+        clock.advance(11 * MINUTE);
         const outcome = await service(clock).getAccessToken(sid).catch((err: unknown) => err);
         expect(outcome).toBeInstanceOf(ReauthenticationRequiredError);
         expect(await store.getSession(sid)).toBeNull();
@@ -178,7 +214,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const clock = manualClock();
         const { sid, issued } = await fixture.login(store, clock.now());
         await fixture.op.stop();
-        clock.advance(6 * MINUTE);
+        clock.advance(10 * MINUTE - 5_000);
         const tokens = service(clock);
         const fallback = await tokens.getAccessToken(sid);
         expect(fallback.accessToken).toBe(issued.accessToken);
@@ -210,10 +246,27 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         expect((await tokens.getAccessToken(sid)).outcome).toBe('success');
       });
 
+      it('after a transient failure every replica backs off for the provider’s Retry-After before the next attempt', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(11 * MINUTE);
+        fixture.op.failTokenRequests(1, 503);
+        const first = await service(clock).getAccessToken(sid).catch((err: unknown) => err);
+        expect(first).toBeInstanceOf(TokenServiceUnavailableError);
+        expect((first as TokenServiceUnavailableError).retryAfter).toBe(1);
+        // The provider would answer now, but within the backoff nobody asks it.
+        const second = await service(clock, { refreshWait: 200 }, 'replica-b').getAccessToken(sid).catch((err: unknown) => err);
+        expect(second).toBeInstanceOf(TokenServiceUnavailableError);
+        expect(fixture.op.stats.refreshGrants).toBe(0);
+        const third = await service(clock, { refreshWait: 3_000 }, 'replica-b').getAccessToken(sid);
+        expect(third.outcome).toBe('success');
+        expect(fixture.op.stats.refreshGrants).toBe(1);
+      });
+
       it('a refresh token this replica never wrote, met at compare-and-set, is a reuse incident: tokens cleared, security event, 401', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());
-        clock.advance(6 * MINUTE);
+        clock.advance(11 * MINUTE);
         fixture.op.setTokenEndpointDelay(300);
         const inFlight = service(clock).getAccessToken(sid).catch((err: unknown) => err);
         // A writer that ignores the lock (a stolen refresh token redeemed elsewhere) gets in first.
@@ -238,7 +291,7 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const clock = manualClock();
         const { sid, issued } = await fixture.login(store, clock.now());
         expect(await store.acquireLock(sid, 'stuck-replica', 5_000)).toBe(true);
-        clock.advance(6 * MINUTE);
+        clock.advance(10 * MINUTE - 5_000);
         const tokens = service(clock, { refreshWait: 300 });
         const started = performance.now();
         const bearer = await tokens.getAccessToken(sid);
@@ -251,11 +304,33 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         await store.releaseLock(sid, 'stuck-replica');
       });
 
+      it('a sent refresh that gets no answer within refreshTimeout is 503 and parks the lock: the refresh token is not sent again within the lease', async () => {
+        const clock = manualClock();
+        const { sid } = await fixture.login(store, clock.now());
+        clock.advance(11 * MINUTE);
+        fixture.op.setTokenEndpointDelay(1_000);
+        const tokens = service(clock, { refreshTimeout: 300, refreshWait: 2_000, lockLease: 2_000 });
+        const first = await tokens.getAccessToken(sid).catch((err: unknown) => err);
+        expect(first).toBeInstanceOf(TokenServiceUnavailableError);
+        expect((first as TokenServiceUnavailableError).retryAfter).toBe(2);
+        expect(logs.records().filter((record) => record.event === 'refresh_outcome_unknown')).toHaveLength(1);
+        // The lock is parked: nobody (this replica or another) may take it before the lease ends.
+        expect(await store.acquireLock(sid, 'other-replica', 1_000)).toBe(false);
+        const second = await service(clock, { refreshWait: 300 }, 'replica-b').getAccessToken(sid).catch((err: unknown) => err);
+        expect(second).toBeInstanceOf(TokenServiceUnavailableError);
+        // Until the parked lease lapses, the provider got that one request and nothing else.
+        await expect.poll(async () => store.acquireLock(sid, 'after-the-lease', 1_000), { timeout: 5_000, interval: 100 }).toBe(true);
+        await store.releaseLock(sid, 'after-the-lease');
+        expect(fixture.op.stats.refreshGrants + fixture.op.stats.refreshErrors).toBeLessThanOrEqual(1);
+        expect(fixture.op.stats.refreshReuse).toBe(0);
+        expect(await store.getSession(sid)).not.toBeNull();
+      });
+
       it('a lock freed without a new token set is taken over and the refresh happens', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());
         expect(await store.acquireLock(sid, 'crashed-replica', 200)).toBe(true);
-        clock.advance(6 * MINUTE);
+        clock.advance(11 * MINUTE);
         const bearer = await service(clock).getAccessToken(sid);
         expect(bearer.outcome).toBe('success');
         expect(fixture.op.stats.refreshGrants).toBe(1);

@@ -1,0 +1,43 @@
+/**
+ * The near cache of opened values: what `Keyring.open` answered for the last sealed value of each
+ * (sid, field), so that the steady state of a session opens its access token once, not once per
+ * request. Bounded (least recently used first out), in process memory only, never logged.
+ *
+ * A hit needs the very same sealed string (its random IV makes it unique), opened for the same sid
+ * and field, so it answers exactly what opening would: a refreshed token set is a new sealed
+ * string and misses; a ciphertext copied into another session or field misses and is opened (and
+ * fails) as before. Only successful opens are kept.
+ *
+ * An entry of a session that ended lingers until it is pushed out. That exposes nothing new: the
+ * same process memory holds the keyring, which opens the sealed values the store caches anyway.
+ */
+export class OpenedValues {
+  readonly #maxEntries: number;
+  /** `<sid>|<field>` → the sealed value and what it opened to; insertion order is recency. */
+  readonly #entries = new Map<string, { sealed: string; opened: string }>();
+
+  constructor(maxEntries: number) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(sealed: string, sid: string, field: string): string | undefined {
+    const name = `${sid}|${field}`;
+    const entry = this.#entries.get(name);
+    if (entry === undefined || entry.sealed !== sealed) return undefined;
+    this.#entries.delete(name);
+    this.#entries.set(name, entry);
+    return entry.opened;
+  }
+
+  set(sealed: string, sid: string, field: string, opened: string): void {
+    const name = `${sid}|${field}`;
+    this.#entries.delete(name);
+    this.#entries.set(name, { sealed, opened });
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+}

@@ -47,6 +47,8 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   now?: () => number;
   /** Redis command timeout. Default '1s'. */
   redisCommandTimeout?: string;
+  /** The Redis store's near cache (default on, as in production). */
+  nearCache?: boolean;
 }
 
 export interface GatewayInstance {
@@ -105,7 +107,7 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
         encryption: [{ kid: 'k1', key: randomBytes(32).toString('base64url') }],
         cookie: [randomBytes(32).toString('base64url')],
       },
-      store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s' } } : { type: 'memory' },
+      store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
       providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s' }],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},

@@ -31,7 +31,7 @@ export class ExpiringMaps {
   readonly #sets = new Map<string, SetEntry>();
   #cursor: Cursor | undefined;
 
-  constructor(now: () => number) {
+  constructor(now: () => number, _o?: unknown) {
     this.#now = now;
   }
 
@@ -104,6 +104,7 @@ export class ExpiringMaps {
     return dropped;
   }
 
+  get size(): number { return this.#strings.size + this.#sets.size; }
   clear(): void {
     this.#cursor = undefined;
     this.#strings.clear();

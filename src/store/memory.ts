@@ -39,7 +39,7 @@ export class MemoryStore implements Store {
 
   /** Drops every expired entry; returns how many it dropped. */
   sweep(): number {
-    return this.#data.sweep(1000);
+    return this.#data.sweep();
   }
 
   /** Entries held (live, or expired and not yet swept): what the store costs in memory. */

@@ -150,6 +150,8 @@ export function devConfig(values: DevValues, ephemeralKeys: boolean): Record<str
     providers: [provider],
     routes: [{ prefix: '/', upstream: values.upstream, auth: values.auth ?? 'optional' }],
     logging: { level: values['log-level'] ?? 'info', pretty: true },
+    // No load balancer to wait for: Ctrl-C stops accepting at once.
+    shutdown: { drainDelay: 0 },
   };
 }
 

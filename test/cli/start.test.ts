@@ -80,7 +80,7 @@ describe('tokengate start', () => {
     try {
       const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: await freePort(), ops: port })], { env });
       expect(result.code).toBe(3);
-      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener): EADDRINUSE`);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener, ops.port): EADDRINUSE`);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

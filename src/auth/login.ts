@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { queryParam } from './params.ts';
 import { safeReturnTo } from './return-to.ts';
+import { clientAddressResolver } from '../http/client-address.ts';
 import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts';
 
 /**
@@ -10,14 +11,17 @@ import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts
  * Starts a login: a one-use transaction (state, PKCE verifier, nonce for OIDC, returnTo) goes
  * into the store for `session.loginTimeout`, its id into the SameSite=Lax login cookie, and
  * the browser is redirected to the provider with `state`, an S256 code challenge and the nonce.
- * Bad input is 400 with nothing stored.
+ * Bad input is 400 with nothing stored. Past the pending-login limits of the client's address
+ * or of everyone (`login.*`), 429 TOO_MANY_PENDING_LOGINS with Retry-After, nothing stored.
  */
 export function loginHandler(deps: AuthDeps) {
+  const clientAddress = clientAddressResolver(deps.config.server.trustedProxies);
+  const limits = { perAddress: deps.config.login.maxPendingPerAddress, total: deps.config.login.maxPending };
   return async function login(ctx: Context): Promise<void> {
     const provider = await readyProvider(providerById(deps, queryParam(ctx, 'provider', { maxLength: 64 })));
     const returnTo = safeReturnTo(queryParam(ctx, 'returnTo'), deps.config.publicOrigin);
 
-    const transaction = newTransaction(provider, returnTo, deps.now());
+    const transaction = newTransaction(provider, returnTo, deps.now(), clientAddress(ctx.req));
     const url = provider.authorizationUrl({
       state: transaction.state,
       codeChallenge: pkceChallenge(transaction.codeVerifier),
@@ -25,7 +29,7 @@ export function loginHandler(deps: AuthDeps) {
       redirectUri: callbackUrl(deps.config.publicOrigin, provider.id),
       forceConsent: consentWanted(ctx, deps, provider.id),
     });
-    const transactionId = await saveTransaction(deps.store, transaction, deps.config.session.loginTimeout);
+    const transactionId = await saveTransaction(deps.store, transaction, deps.config.session.loginTimeout, limits);
 
     deps.cookies.login.write(ctx, transactionId, deps.config.session.loginTimeout);
     ctx.set('Cache-Control', 'no-store');

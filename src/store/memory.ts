@@ -3,7 +3,8 @@ import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encod
 import { ExpiringMaps } from './expiring-maps.ts';
 import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
-import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import { PendingLogins } from './pending-logins.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
 /**
  * The embedded store for development and single-process use: the same key layout and encoding
@@ -27,12 +28,14 @@ export class MemoryStore implements Store {
   /** `sess:` : what every session record's key starts with. */
   readonly #sessionKeyPrefix = this.#keys.session('x').sess.split('{')[0]!;
   readonly #data: ExpiringMaps;
+  readonly #pending: PendingLogins;
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#data = new ExpiringMaps(this.#now, { onExpired: (key, value) => this.#expired(key, value) });
+    this.#pending = new PendingLogins(this.#now);
     this.#timer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10_000);
     this.#timer.unref();
   }
@@ -184,6 +187,17 @@ export class MemoryStore implements Store {
     return entry.value;
   }
 
+  async admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission> {
+    this.#assertOpen();
+    assertTtl(ttlMs);
+    return this.#pending.admit(id, address, limits, ttlMs);
+  }
+
+  async releasePendingLogin(id: string, address: string): Promise<void> {
+    this.#assertOpen();
+    this.#pending.release(id, address);
+  }
+
   async markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
     this.#assertOpen();
     assertTtl(ttlMs);
@@ -201,6 +215,7 @@ export class MemoryStore implements Store {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#data.clear();
+    this.#pending.clear();
   }
 
   #assertOpen(): void {

@@ -200,7 +200,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       return app.callback();
     },
     async listen(options = {}) {
-      const { url, server } = await listenHttp(app.callback(), { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
+      const { url, server } = await listenHttp(app.callback(), { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port }, config.server);
       server.on('upgrade', proxy.handleUpgrade);
       listeners.add(server);
       return { url, server, close: () => closeServer(server).finally(() => listeners.delete(server)) };

@@ -82,7 +82,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     slot.restartTimer = undefined;
     slot.listening = false;
     slot.worker = cluster.fork(options.env);
-    slot.handoffs = undefined && watchHandoffs(slot.worker);
+    slot.handoffs = watchHandoffs(slot.worker);
   };
   const slotOf = (worker: Worker) => slots.find((slot) => slot.worker === worker);
   const live = () => slots.filter((slot) => slot.worker !== undefined);

@@ -27,6 +27,10 @@ export interface CliStackOptions {
   detached?: boolean;
   /** Extra environment for the gateway process. */
   env?: Record<string, string>;
+  /** The redis-server keeps its data across kill + restart (append-only file). */
+  redisPersist?: boolean;
+  /** A whole `store:` line instead of the one `store` picks (Sentinel, Cluster). */
+  storeConfig?: string;
   /** Extra config lines (YAML, top level). */
   extraConfig?: string;
   /** Extra arguments after `start --config FILE`. */
@@ -83,11 +87,11 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
     cleanups.push(() => api.close());
     let redis: RedisServer | undefined;
     if (options.store === 'redis') {
-      const started = await startRedisServer();
+      const started = await startRedisServer({ persist: options.redisPersist ?? false });
       redis = started;
       cleanups.push(() => started.stop());
     }
-    const store = redis ? `store: { type: redis, redis: { url: "${redis.url}/0" } }` : 'store: { type: memory }';
+    const store = options.storeConfig ?? (redis ? `store: { type: redis, redis: { url: "${redis.url}/0" } }` : 'store: { type: memory }');
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(
       configFile,

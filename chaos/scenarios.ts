@@ -1,5 +1,6 @@
 import { startRedisServer, waitFor, type RedisServer } from '../test/support/redis-server.ts';
 import { errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
+import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';
 import { sampleRss } from './rss.ts';
 import { alive, sleep, startChaosStack, type ChaosStack } from './stack.ts';
@@ -216,4 +217,4 @@ const soak: Scenario = {
     ),
 };
 
-export const SCENARIOS: readonly Scenario[] = [redisKill, sentinelFailover, providerHung, workerKill, sigterm(false), sigterm(true), soak];
+export const SCENARIOS: readonly Scenario[] = [redisKill, sentinelFailover, clusterFailover, providerHung, workerKill, sigterm(false), sigterm(true), soak];

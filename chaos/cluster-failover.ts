@@ -26,7 +26,7 @@ export const clusterFailover: Scenario = {
         await waitFor(`cluster_state:ok on ${server.port}`, async () => (await rawCommand(server.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 20_000);
       }
       const nodes = servers.map((server) => `{ host: 127.0.0.1, port: ${server.port} }`).join(', ');
-      const chaos = await startChaosStack({ storeConfig: `store: { type: redis, redis: { cluster: { nodes: [${nodes}] } } }`, accessTokenTtl: 4 });
+      const chaos = await startChaosStack({ storeConfig: `store: { type: redis, redis: { cluster: { nodes: [${nodes}] } } }`, accessTokenTtl: 4, args: ['--workers', '1'] });
       try {
         const ok = (outcome: number | string) => outcome === 200;
         const duration = quick ? 12_000 : 16_000;

@@ -58,6 +58,7 @@ providers:
 routes:
   - { prefix: /api, upstream: ${api.url}, stripPrefix: true }
 logging: { level: info }
+workers: 1
 `,
       );
       const cli = startCli(['start', '--config', config], {

@@ -15,13 +15,16 @@ export function rssMb(pid: number): number | undefined {
 }
 
 export interface RssSampler {
-  stop(): { samples: number; slopeMbPerMin: number; peakMb: number };
+  stop(): { samples: number; slopeMbPerMin: number; peakMb: number; firstMb: number; lastMb: number; pids: number };
 }
 
 export function sampleRss(pids: () => number[], everyMs = 500): RssSampler {
   const points: Array<[number, number]> = [];
+  let most = 0;
   const take = () => {
-    const total = pids().reduce((sum, pid) => sum + (rssMb(pid) ?? 0), 0);
+    const current = pids();
+    most = Math.max(most, current.length);
+    const total = current.reduce((sum, pid) => sum + (rssMb(pid) ?? 0), 0);
     if (total > 0) points.push([performance.now() / 60_000, total]);
   };
   take();
@@ -30,7 +33,14 @@ export function sampleRss(pids: () => number[], everyMs = 500): RssSampler {
     stop() {
       clearInterval(timer);
       take();
-      return { samples: points.length, slopeMbPerMin: slope(points), peakMb: Math.max(0, ...points.map(([, mb]) => mb)) };
+      return {
+        samples: points.length,
+        slopeMbPerMin: slope(points),
+        peakMb: Math.max(0, ...points.map(([, mb]) => mb)),
+        firstMb: points[0]?.[1] ?? 0,
+        lastMb: points.at(-1)?.[1] ?? 0,
+        pids: most,
+      };
     },
   };
 }

@@ -68,7 +68,7 @@ const redisKill: Scenario = {
   describe: 'Redis kill -9 under load, restarted 1.5 s later (append-only file, fsync always)',
   run: ({ quick }) =>
     withStack(
-      () => startChaosStack({ redisPersist: true, accessTokenTtl: 4 }),
+      () => startChaosStack({ redisPersist: true, accessTokenTtl: 4, args: ['--workers', '1'] }),
       async (chaos) => {
         const duration = quick ? 6_000 : 15_000;
         const load = runLoad({ target: chaos.target, concurrency: 8, maxMs: duration });
@@ -169,7 +169,7 @@ const sentinelFailover: Scenario = {
       for (let index = 0; index < 3; index += 1) servers.push(await startRedisServer({ sentinelFor: { name: 'tg', masterPort: master.port } }));
       const sentinels = servers.slice(2).map((server) => `{ host: 127.0.0.1, port: ${server.port} }`).join(', ');
       return await withStack(
-        () => startChaosStack({ storeConfig: `store: { type: redis, redis: { sentinel: { name: tg, sentinels: [${sentinels}] } } }`, accessTokenTtl: 4 }),
+        () => startChaosStack({ storeConfig: `store: { type: redis, redis: { sentinel: { name: tg, sentinels: [${sentinels}] } } }`, accessTokenTtl: 4, args: ['--workers', '1'] }),
         async (chaos) => {
           // Let the replica catch up before the master goes.
           await sleep(1_000);
@@ -199,7 +199,7 @@ const soak: Scenario = {
   describe: 'steady load with refreshes (4 s access tokens), RSS sampled',
   run: ({ quick }) =>
     withStack(
-      () => startChaosStack({ accessTokenTtl: 4, sessions: 8 }),
+      () => startChaosStack({ accessTokenTtl: 4, sessions: 8, args: ['--workers', '1'] }),
       async (chaos) => {
         const duration = quick ? 5_000 : 60_000;
         // Warm up before sampling: the first seconds are JIT and pools filling.
@@ -211,7 +211,7 @@ const soak: Scenario = {
           sessionsLost: await chaos.sessionsLost(),
           refreshReused: chaos.stack.op.stats.refreshReuse,
           rssSlopeMbPerMin: Math.round(memory.slopeMbPerMin * 10) / 10,
-          notes: `${Math.round(duration / 1000)} s; peak RSS ${Math.round(memory.peakMb)} MB; refresh grants ${chaos.stack.op.stats.refreshGrants}`,
+          notes: `${Math.round(duration / 1000)} s; RSS ${Math.round(memory.firstMb)} → ${Math.round(memory.lastMb)} MB (peak ${Math.round(memory.peakMb)}, ${memory.pids} process(es)); refresh grants ${chaos.stack.op.stats.refreshGrants}`,
         });
       },
     ),

@@ -16,7 +16,7 @@ export interface ChaosStack {
   target(n: number): { url: string; cookie: string };
   /** The gateway's processes: the primary, and the workers that logged 'worker listening' and still run. */
   pids(): number[];
-  /** Sessions that no longer answer 200 (after the scenario). */
+  /** Sessions that answer 401 (or nothing but 503 for 15 s) after the scenario. */
   sessionsLost(): Promise<number>;
   close(): Promise<void>;
 }
@@ -41,11 +41,19 @@ export async function startChaosStack(options: CliStackOptions & { sessions?: nu
         return [cli.child.pid!, ...workers].filter(alive);
       },
       async sessionsLost() {
+        // Lost means the session is gone (401), not that the store is still recovering (503):
+        // each session is asked until it answers something other than 503 or 15 s pass.
         let lost = 0;
         for (const cookie of cookies) {
-          const res = await fetch(`${stack.publicOrigin}/api/who`, { headers: { cookie } }).catch(() => undefined);
-          if (res?.status !== 200) lost += 1;
-          await res?.arrayBuffer();
+          const until = performance.now() + 15_000;
+          let status: number | undefined;
+          do {
+            const res = await fetch(`${stack.publicOrigin}/api/who`, { headers: { cookie } }).catch(() => undefined);
+            await res?.arrayBuffer();
+            status = res?.status;
+            if (status === 503 || status === undefined) await sleep(250);
+          } while ((status === 503 || status === undefined) && performance.now() < until);
+          if (status !== 200) lost += 1;
         }
         return lost;
       },

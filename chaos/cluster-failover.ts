@@ -36,6 +36,8 @@ export const clusterFailover: Scenario = {
         const faultAt = performance.now();
         await victim.kill();
         const samples = await load;
+        const survivor = servers.find((server) => server !== victim)!;
+        const state = /cluster_state:(\w+)/.exec(await rawCommand(survivor.port, ['CLUSTER', 'INFO']).catch(() => ''))?.[1] ?? 'unknown';
         const errors: Record<string, number> = {};
         for (const sample of samples) if (!ok(sample.outcome)) errors[String(sample.outcome)] = (errors[String(sample.outcome)] ?? 0) + 1;
         return {
@@ -47,7 +49,7 @@ export const clusterFailover: Scenario = {
           sessionsLost: await chaos.sessionsLost(),
           refreshReused: chaos.stack.op.stats.refreshReuse,
           rssSlopeMbPerMin: null,
-          notes: 'replica promoted after cluster-node-timeout (2 s); writes acknowledged by the old master but not yet replicated may be lost',
+          notes: `cluster_state after the load: ${state}; a replica is promoted after cluster-node-timeout (2 s); writes the old master acknowledged but had not replicated may be lost`,
         };
       } finally {
         await chaos.close();

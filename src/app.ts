@@ -81,8 +81,9 @@ export interface Gateway {
   /** Puts another listener of this gateway (forward-auth) under `close`'s graceful shutdown. */
   attach(server: Server): void;
   /**
-   * Graceful shutdown: readiness turns not-ready; the listeners stop accepting connections (idle
-   * keep-alive ones are closed); in-flight requests and refreshes may finish for up to `graceMs`
+   * Graceful shutdown: readiness turns not-ready; for `shutdown.drainDelay` the listeners keep
+   * accepting and every response carries `Connection: close`; then they stop accepting
+   * connections (idle keep-alive ones are closed); in-flight requests and refreshes may finish for up to `graceMs`
    * (default `config.shutdown.grace`); then what is left is cut off, refresh locks still held are
    * released, revocations are given what remains of the grace period, and the store is closed if
    * the gateway built it. Calling it again returns the same promise.
@@ -191,6 +192,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   async function shutdown(graceMs: number): Promise<void> {
     readiness.setDraining();
     const deadline = new Deadline(graceMs);
+    // Keep accepting while load balancers notice the readiness change (a Kubernetes preStop
+    // sleep does the same before the signal); responses close their connections meanwhile.
+    listeners.drain();
+    const drainMs = Math.min(config.shutdown.drainDelay, graceMs);
+    if (drainMs > 0) {
+      logger.info({ drainDelayMs: drainMs }, 'draining: still accepting, every response closes its connection');
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+    }
     listeners.stopAccepting();
     if (listeners.inFlight > 0) logger.info({ inFlight: listeners.inFlight, graceMs }, 'draining: waiting for in-flight requests');
     // Requests first (they may be waiting on a refresh), then refreshes that outlived their request.
@@ -236,7 +245,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     upgrade: (req, socket, head) => proxy.handleUpgrade(req, socket as Socket, head),
     async listen(options = {}) {
-      const { url, server } = await listenHttp(handler, { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port });
+      const { url, server } = await listenHttp(handler, { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port }, config.server);
       server.on('upgrade', proxy.handleUpgrade);
       listeners.add(server);
       return { url, server, close: () => closeServer(server).finally(() => listeners.delete(server)) };

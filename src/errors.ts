@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'REQUEST_TIMEOUT'
   | 'TOO_MANY_WEBSOCKETS'
+  | 'TOO_MANY_PENDING_LOGINS'
+  | 'WORKER_EXITED'
   | 'CONFIG_INVALID'
   | 'DECRYPTION_FAILED'
   | 'STORED_DATA_CORRUPT'
@@ -151,6 +153,23 @@ export class RequestTimeoutError extends GatewayError {
 export class TooManyWebSocketsError extends GatewayError {
   constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
     super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
+  }
+}
+
+/** /auth/login past `login.maxPendingPerAddress` or `login.maxPending`: try again after Retry-After. */
+export class TooManyPendingLoginsError extends GatewayError {
+  constructor(message = 'Too many logins are in progress; try again later', options: GatewayErrorOptions = {}) {
+    super('TOO_MANY_PENDING_LOGINS', 429, message, true, options);
+  }
+}
+
+/**
+ * A cluster primary handed a connection to a worker that died before taking it; the primary
+ * answers it with this instead of leaving it open with nobody to serve it.
+ */
+export class WorkerExitedError extends GatewayError {
+  constructor(message = 'The gateway process that took this connection stopped; try again', options: GatewayErrorOptions = {}) {
+    super('WORKER_EXITED', 503, message, true, { retryAfter: 1, ...options });
   }
 }
 

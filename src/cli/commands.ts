@@ -1,3 +1,5 @@
+import type { ShutdownTrigger } from '../runtime/signals.ts';
+
 /**
  * The CLI's command table. Each command parses its own arguments, prints its own --help and
  * returns an exit code; `main` in src/cli.ts only dispatches.
@@ -6,6 +8,8 @@ export interface CommandIo {
   out: (line: string) => void;
   err: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** The process's SIGTERM/SIGINT handling, installed before the CLI loaded (src/cli.ts). */
+  shutdown?: ShutdownTrigger;
 }
 
 export interface Command {

@@ -177,6 +177,8 @@ export function devConfig(values: DevValues, ephemeralKeys: boolean): Record<str
     // tags cannot send the CSRF header: state-changing methods still need it.
     routes: [{ prefix: '/', upstream: values.upstream, auth: values.auth ?? 'optional', csrf: 'unsafe', page: true }],
     logging: { level: values['log-level'] ?? 'info', pretty: true },
+    // No load balancer to wait for: Ctrl-C stops accepting at once.
+    shutdown: { drainDelay: 0 },
   };
 }
 

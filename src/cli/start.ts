@@ -26,9 +26,11 @@ Options:
                 from FILE, else the number of CPUs with the redis store, 1 with the
                 memory store (which cannot be shared: more than 1 is refused).
 
-SIGTERM or SIGINT shuts down gracefully: /readyz turns 503, no new connections,
-in-flight requests and refreshes finish within shutdown.grace, then the store
-closes and the process exits 0. A second signal exits at once.
+SIGTERM or SIGINT shuts down gracefully: /readyz turns 503, the listeners keep
+accepting for shutdown.drainDelay (every response says Connection: close), then
+take no new connections; in-flight requests and refreshes finish within
+shutdown.grace, then the store closes and the process exits 0. A second signal
+exits at once.
 
 Exit codes: 0 after a signal, 1 invalid configuration (or --workers with the memory
 store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,

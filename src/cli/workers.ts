@@ -5,6 +5,7 @@ import type { Config } from '../config/index.ts';
 import { runPrimary } from '../runtime/cluster/primary.ts';
 import { isStartupFailure } from '../runtime/listen.ts';
 import type { ServeOptions } from '../runtime/serve.ts';
+import { shutdownTrigger } from '../runtime/signals.ts';
 import { ExitCode, type CommandIo } from './commands.ts';
 
 /**
@@ -66,10 +67,12 @@ export async function serveWithWorkers(config: Config, io: CommandIo, options: S
 
 async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOptions): Promise<number> {
   const deps = { ...options.deps, logger: options.logger };
+  // Normally installed by src/cli.ts before anything loaded; here for callers of `main` itself.
+  const trigger = io.shutdown ?? shutdownTrigger();
   try {
     if (options.workers > 1 && cluster.isWorker) {
       const { runWorker } = await import('../runtime/cluster/worker.ts');
-      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0 });
+      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0, trigger });
       return ExitCode.ok;
     }
     if (options.workers > 1) {
@@ -77,6 +80,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
         config,
         workers: options.workers,
         logger: options.logger,
+        trigger,
         ...(options.workerEnv ? { env: options.workerEnv } : {}),
         ...(options.onReady ? { onReady: options.onReady } : {}),
       });
@@ -84,6 +88,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
     const { serveUntilSignal } = await import('../runtime/serve.ts');
     await serveUntilSignal(config, {
       deps,
+      trigger,
       onListening: (running) => options.onReady?.({ main: running.main.url, ops: running.ops?.url ?? '' }),
     });
     return ExitCode.ok;
@@ -91,5 +96,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
     if (!isStartupFailure(err)) throw err;
     io.err(`tokengate: ${err.message}`);
     return ExitCode.runtime;
+  } finally {
+    if (io.shutdown === undefined) trigger.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { sameOriginPath } from '../auth/return-to.ts';
 import { decodeKeyMaterial } from '../crypto/keyring.ts';
@@ -34,6 +35,14 @@ const listener = (defaultPort: number) =>
       port: port.default(defaultPort),
     })
     .strict();
+
+/** An IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+const addressOrBlock = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}, 'expected an IP address or a CIDR block such as 10.0.0.0/8');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -342,7 +351,54 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    shutdown: z.object({ grace: duration('25s') }).strict().prefault({}),
+    shutdown: z
+      .object({
+        grace: duration('25s'),
+        /**
+         * After SIGTERM, how long the listeners keep accepting (readiness already off, every
+         * response `Connection: close`) before they stop: time for load balancers to notice.
+         * Part of the grace period (a longer one is cut to the grace period).
+         */
+        drainDelay: duration('1s'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Pending logins: started at /auth/login and not yet finished at the callback (each holds a
+     * login transaction for session.loginTimeout). Past a limit, /auth/login answers 429
+     * TOO_MANY_PENDING_LOGINS. Counted in the store, so the limits hold across replicas.
+     */
+    login: z
+      .object({
+        /** From one client address (see server.trustedProxies). */
+        maxPendingPerAddress: z.number().int().min(1).default(50),
+        /** From everyone. */
+        maxPending: z.number().int().min(1).default(20_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Limits of the HTTP listeners (main and forward-auth), per process. */
+    server: z
+      .object({
+        /** A client must send the whole request head within this; else 408 and the connection closes. */
+        headersTimeout: duration('10s'),
+        /** A client must send the whole request (head and body) within this; else 408. */
+        requestTimeout: duration('60s'),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeout: duration('5s'),
+        /** Open connections; past it a new connection is closed at once. */
+        maxConnections: z.number().int().min(1).default(10_000),
+        /**
+         * Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks). The client address
+         * (pending-login limits) is the socket's peer, or, when that peer is one of these, the
+         * nearest X-Forwarded-For entry that is not.
+         */
+        trustedProxies: z.array(addressOrBlock).default([]),
+      })
+      .strict()
+      .refine((server) => server.headersTimeout > 0, { path: ['headersTimeout'], message: 'must be more than 0' })
+      .refine((server) => server.requestTimeout >= server.headersTimeout, { path: ['requestTimeout'], message: 'must not be shorter than headersTimeout' })
+      .prefault({}),
     workers: z.number().int().min(1).optional(),
   })
   .strict()

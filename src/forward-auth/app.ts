@@ -3,7 +3,7 @@ import { NotFoundError } from '../errors.ts';
 import { errorHandler } from '../http/error-handler.ts';
 import { sequence } from '../http/sequence.ts';
 import { accessLog } from '../observability/index.ts';
-import { closeServer, listenHttp, type HttpListener } from '../runtime/listen.ts';
+import { closeServer, listenHttp, type HttpListener, type ServerLimits } from '../runtime/listen.ts';
 import { loadSession } from '../session/load-session.ts';
 import type { ForwardAuthDeps } from './deps.ts';
 import { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';
@@ -74,10 +74,10 @@ export interface ForwardAuthListener extends HttpListener {
 }
 
 /** Listens on `forwardAuth.listen` (or the given host/port; port 0 picks a free one). */
-export async function listenForwardAuth(deps: ForwardAuthDeps, options: { host?: string; port?: number } = {}): Promise<ForwardAuthListener> {
+export async function listenForwardAuth(deps: ForwardAuthDeps, options: { host?: string; port?: number; limits?: ServerLimits } = {}): Promise<ForwardAuthListener> {
   const configured = deps.config.forwardAuth.listen;
   const host = options.host ?? configured?.host ?? '127.0.0.1';
   const port = options.port ?? configured?.port ?? 0;
-  const { url, server } = await listenHttp(createForwardAuthApp(deps).callback(), { host, port });
+  const { url, server } = await listenHttp(createForwardAuthApp(deps).callback(), { host, port }, options.limits);
   return { url, server, close: () => closeServer(server) };
 }

@@ -43,6 +43,8 @@ export function instrumentStore(store: Store, metrics: Pick<Metrics, 'storeDurat
     findByProviderSid: timed('findByProviderSid', (...args) => store.findByProviderSid(...args)),
     putEphemeral: timed('putEphemeral', (...args) => store.putEphemeral(...args)),
     takeEphemeral: timed('takeEphemeral', (...args) => store.takeEphemeral(...args)),
+    admitPendingLogin: timed('admitPendingLogin', (...args) => store.admitPendingLogin(...args)),
+    releasePendingLogin: timed('releasePendingLogin', (...args) => store.releasePendingLogin(...args)),
     markOnce: timed('markOnce', (...args) => store.markOnce(...args)),
     isMarked: timed('isMarked', (...args) => store.isMarked(...args)),
     ping: timed('ping', (...args) => store.ping(...args)),

@@ -36,6 +36,8 @@ export const STORE_OPS = [
   'findByProviderSid',
   'putEphemeral',
   'takeEphemeral',
+  'admitPendingLogin',
+  'releasePendingLogin',
   'markOnce',
   'isMarked',
   'ping',

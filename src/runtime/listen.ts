@@ -15,15 +15,57 @@ export function isStartupFailure(err: unknown): err is Error {
   return err instanceof StartupError || (err instanceof GatewayError && err.code === 'STORE_UNAVAILABLE');
 }
 
+/**
+ * A listener that could not bind, as one line that says what to change: `setting` is where its
+ * address is configured (`listen.port`, `ops.port`, ...). EADDRINUSE usually means another
+ * Tokengate still runs, or is still draining, on the same ports.
+ */
+export function cannotListen(name: string, at: { host: string; port: number }, setting: string, err: NodeJS.ErrnoException): StartupError {
+  const code = err.code ?? err.message;
+  const hint =
+    code === 'EADDRINUSE'
+      ? `the address is in use (is another Tokengate still running or draining there?); stop it, or give this one another port with ${setting}`
+      : code === 'EACCES'
+        ? `not allowed to bind there; choose another port (${setting})`
+        : `check ${setting}`;
+  return new StartupError(`cannot listen on ${at.host}:${at.port} (${name} listener, ${setting}): ${code}: ${hint}`, { cause: err });
+}
+
 export interface HttpListener {
   /** `http://host:port` */
   url: string;
   server: Server;
 }
 
-/** An HTTP server for `handler` on host:port (port 0 picks a free one). */
-export async function listenHttp(handler: RequestListener, at: { host: string; port: number }): Promise<HttpListener> {
-  const server = createServer(handler);
+/** What a stranger may make one listener hold (config `server`). */
+export interface ServerLimits {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
+}
+
+/**
+ * An HTTP server for `handler` on host:port (port 0 picks a free one). With `limits`: a request
+ * head not complete within headersTimeout (a slowloris) or a request not complete within
+ * requestTimeout is answered 408 and its connection closed; connections past maxConnections
+ * are closed as soon as they are accepted. Node checks the two timeouts every
+ * `connectionsCheckingInterval`, here a fraction of headersTimeout (at most 1 s), so a stalled
+ * client is cut off close to the configured time, not up to 30 s later.
+ */
+export async function listenHttp(handler: RequestListener, at: { host: string; port: number }, limits?: ServerLimits): Promise<HttpListener> {
+  const server = limits === undefined
+    ? createServer(handler)
+    : createServer(
+        {
+          headersTimeout: limits.headersTimeout,
+          requestTimeout: limits.requestTimeout,
+          keepAliveTimeout: limits.keepAliveTimeout,
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeout / 4))),
+        },
+        handler,
+      );
+  if (limits !== undefined) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {

@@ -3,6 +3,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 /**
  * The HTTP listeners of one process and the requests in flight on them, for graceful shutdown:
  *
+ * - `drain()`: keep accepting, but every response from now on (including those of requests in
+ *   flight that have not answered yet) carries `Connection: close`, so clients on keep-alive
+ *   connections move to another replica after their next response instead of having a request
+ *   cut off when the listener closes.
  * - `stopAccepting()`: no new connections (`server.close()`); idle keep-alive connections are
  *   closed at once, and a request that still arrives on an open connection is answered with
  *   `Connection: close`.
@@ -13,8 +17,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  */
 export class Listeners {
   readonly #servers = new Set<Server>();
-  #inFlight = 0;
+  readonly #inFlight = new Set<ServerResponse>();
   #draining = false;
+  #stopped = false;
   #idleWaiters: Array<() => void> = [];
   readonly #closed = new Map<Server, Promise<void>>();
 
@@ -23,7 +28,7 @@ export class Listeners {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
     server.on('request', (_req: IncomingMessage, res: ServerResponse) => this.#track(res));
-    if (this.#draining) this.#stop(server);
+    if (this.#stopped) this.#stop(server);
   }
 
   /** Forgets a server that was closed by other means. */
@@ -32,21 +37,28 @@ export class Listeners {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.size;
   }
 
   get draining(): boolean {
     return this.#draining;
   }
 
-  stopAccepting(): void {
+  drain(): void {
     if (this.#draining) return;
     this.#draining = true;
+    for (const res of this.#inFlight) closeAfter(res);
+  }
+
+  stopAccepting(): void {
+    this.drain();
+    if (this.#stopped) return;
+    this.#stopped = true;
     for (const server of this.#servers) this.#stop(server);
   }
 
   idle(): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
+    if (this.#inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -72,18 +84,29 @@ export class Listeners {
   }
 
   #track(res: ServerResponse): void {
-    this.#inFlight += 1;
+    this.#inFlight.add(res);
     // A replayed proxy response legitimately carries about ten 'close' listeners (Koa, the access
     // log, http-proxy-3 once per attempt, the stream pipeline); this one is one more, not a leak.
     if (res.getMaxListeners() < 20) res.setMaxListeners(20);
-    if (this.#draining && !res.headersSent) res.setHeader('Connection', 'close');
+    if (this.#draining) closeAfter(res);
     res.once('close', () => {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0) {
+      this.#inFlight.delete(res);
+      if (this.#inFlight.size === 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
         for (const resolve of waiters) resolve();
       }
     });
   }
+}
+
+/**
+ * The connection closes after this response. `shouldKeepAlive = false` makes Node send
+ * `Connection: close` and end the socket whatever headers the handler (or a proxied upstream)
+ * sets later.
+ */
+function closeAfter(res: ServerResponse): void {
+  if (res.headersSent) return;
+  res.shouldKeepAlive = false;
+  res.setHeader('Connection', 'close');
 }

@@ -3,8 +3,8 @@ import type { Config } from '../config/index.ts';
 import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/index.ts';
 import { storeLocation } from '../config/store-target.ts';
 import { GatewayError } from '../errors.ts';
-import { closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
-import { shutdownTrigger, signalExitCode, type ShutdownSignal } from './signals.ts';
+import { cannotListen, closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
+import { exitBySignal, shutdownTrigger, type ShutdownSignal, type ShutdownTrigger } from './signals.ts';
 
 /**
  * One gateway process on its listeners:
@@ -47,9 +47,9 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
     await checkStore(gateway, config);
     await gateway.start();
 
-    const main = await listening('main', `${config.listen.host}:${config.listen.port}`, () => gateway.listen());
+    const main = await listening('main', config.listen, 'listen.port (tokengate dev: --port)', () => gateway.listen());
     if (options.ops ?? true) {
-      ops = await listening('ops', `${config.ops.host}:${config.ops.port}`, () => listenHttp(gateway.ops.callback(), config.ops));
+      ops = await listening('ops', config.ops, 'ops.port', () => listenHttp(gateway.ops.callback(), config.ops));
     }
 
     let forwardAuth: ForwardAuthListener | undefined;
@@ -65,7 +65,7 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
         metrics: gateway.metrics,
         now: deps.now ?? Date.now,
       };
-      forwardAuth = await listening('forward-auth', `${fa.listen.host}:${fa.listen.port}`, () => listenForwardAuth(forwardAuthDeps));
+      forwardAuth = await listening('forward-auth', fa.listen, 'forwardAuth.listen.port', () => listenForwardAuth(forwardAuthDeps, { limits: config.server }));
       gateway.attach(forwardAuth.server);
     }
 
@@ -120,27 +120,12 @@ function causeText(err: unknown): string {
   return typeof code === 'string' && !source.message.includes(code) ? `${source.message} (${code})` : source.message;
 }
 
-const LISTEN_HINTS: Record<string, string> = {
-  EADDRINUSE: ', another process uses this port',
-  EACCES: ', this port needs privileges',
-  EADDRNOTAVAIL: ', this machine has no such address',
-};
-
-/** The setting (and for the main listener, the `dev` flag) that moves a listener. */
-function settingOf(listener: string): string {
-  if (listener === 'main') return '; change listen.host/listen.port (tokengate dev: --port)';
-  if (listener === 'ops') return '; change ops.host/ops.port';
-  return '; change forwardAuth.listen.host/port';
-}
-
-async function listening<T>(name: string, where: string, start: () => Promise<T>): Promise<T> {
+async function listening<T>(name: string, at: { host: string; port: number }, setting: string, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new StartupError(`cannot listen on ${where} (${name} listener): ${code}${LISTEN_HINTS[code]}${settingOf(name)}`, { cause: err });
-    }
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw cannotListen(name, at, setting, err as NodeJS.ErrnoException);
     throw err;
   }
 }
@@ -153,6 +138,10 @@ export interface ServeOptions extends RunOptions {
   stop?: Promise<string>;
   /** A second signal during shutdown: exit now. Default: `process.exit(128 + signal number)`. */
   onForce?: (signal: ShutdownSignal) => void;
+  /** Whether a signal during shutdown forces the exit. Default: every one does. */
+  forces?: (signal: ShutdownSignal) => boolean;
+  /** The process's signal handling when the caller installed it already (src/cli.ts); else one is made here. */
+  trigger?: ShutdownTrigger;
 }
 
 /**
@@ -162,10 +151,11 @@ export interface ServeOptions extends RunOptions {
  */
 export async function serveUntilSignal(config: Config, options: ServeOptions = {}): Promise<void> {
   let running: RunningGateway | undefined;
-  const trigger = shutdownTrigger((signal) => {
+  const trigger = options.trigger ?? shutdownTrigger();
+  trigger.onForce((signal) => {
     running?.gateway.logger.warn({ signal }, 'second signal during shutdown: exiting now');
-    (options.onForce ?? exitNow)(signal);
-  });
+    (options.onForce ?? exitBySignal)(signal);
+  }, options.forces);
   void options.stop?.then((reason) => trigger.begin(reason));
   try {
     running = await runGateway(config, options.deps, options);
@@ -182,8 +172,4 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
     trigger.dispose();
   }
   running.gateway.logger.info('shut down');
-}
-
-function exitNow(signal: ShutdownSignal): never {
-  process.exit(signalExitCode(signal));
 }

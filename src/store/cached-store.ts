@@ -2,7 +2,7 @@ import { assertTtl, cappedTtl } from './codec.ts';
 import type { InvalidationListener } from './invalidation.ts';
 import { assertSid } from './keys.ts';
 import { bundleOf, NearCache } from './near-cache.ts';
-import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
 /**
  * The Redis store with a near cache in front of `loadSession`, the one store call of a
@@ -170,6 +170,14 @@ export class CachedStore implements Store {
 
   isMarked(namespace: string, id: string): Promise<boolean> {
     return this.#inner.isMarked(namespace, id);
+  }
+
+  admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission> {
+    return this.#inner.admitPendingLogin(id, address, limits, ttlMs);
+  }
+
+  releasePendingLogin(id: string, address: string): Promise<void> {
+    return this.#inner.releasePendingLogin(id, address);
   }
 
   ping(): Promise<void> {

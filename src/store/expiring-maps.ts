@@ -1,8 +1,17 @@
 /**
  * The memory store's data: string values and sets, each entry with an expiry (epoch ms on the
- * injected clock). An expired entry is dropped when read; sweep() drops up to a budget of
- * expired entries per call and resumes where the previous call stopped, so its work is bounded
- * whatever the number of entries.
+ * injected clock). An expired entry is dropped when read, and by sweep().
+ *
+ * The sweep is time-ordered: every entry is filed in the bucket of its expiry (one bucket per
+ * `bucketMs`), and sweep() visits only the buckets whose time has passed, so it drops everything
+ * expired in O(expired + buckets passed), however many live entries there are and however fast
+ * new ones arrive. An entry whose `expiresAt` was moved later in place (a sliding session, a
+ * renewed lock) is found in its old bucket and filed again in its new one; an entry deleted or
+ * replaced before its bucket comes up is skipped there. (One moved earlier in place is dropped
+ * when its old bucket comes up; a read sees it expire on time either way.)
+ *
+ * `onExpired` hears about every string entry dropped because it expired (on read or by the
+ * sweep), so the store can drop what points at it (a session's index entries).
  */
 
 interface Expiring {
@@ -17,38 +26,51 @@ interface SetEntry extends Expiring {
   members: Set<string>;
 }
 
-type Cursor = Iterator<[Map<string, Expiring>, string, Expiring]>;
+type Filed = [kind: 'string' | 'set', key: string, entry: Expiring];
 
-function* entriesOf(maps: readonly Map<string, Expiring>[]): Generator<[Map<string, Expiring>, string, Expiring]> {
-  for (const map of maps) {
-    for (const [key, entry] of map) yield [map, key, entry];
-  }
+export interface ExpiringMapsOptions {
+  /** Width of one expiry bucket. Default 1 s. */
+  bucketMs?: number;
+  onExpired?: (key: string, value: string) => void;
 }
 
 export class ExpiringMaps {
   readonly #now: () => number;
+  readonly #bucketMs: number;
+  readonly #onExpired: (key: string, value: string) => void;
   readonly #strings = new Map<string, StringEntry>();
   readonly #sets = new Map<string, SetEntry>();
-  #cursor: Cursor | undefined;
+  /** Bucket number (floor(expiresAt / bucketMs)) → entries filed there. */
+  readonly #buckets = new Map<number, Filed[]>();
+  /** Every bucket below this one has been swept (it is the one the last sweep's clock was in). */
+  #sweptBelow: number | undefined;
 
-  constructor(now: () => number) {
+  constructor(now: () => number, options: ExpiringMapsOptions = {}) {
     this.#now = now;
+    this.#bucketMs = options.bucketMs ?? 1_000;
+    this.#onExpired = options.onExpired ?? (() => undefined);
   }
 
-  /** The live entry; its `value` and `expiresAt` may be changed in place. */
+  /** Entries held, live or expired but not yet dropped. */
+  get size(): number {
+    return this.#strings.size + this.#sets.size;
+  }
+
+  /** The live entry; its `value` may be changed in place, and its `expiresAt` moved later. */
   get(key: string): StringEntry | undefined {
     const entry = this.#strings.get(key);
     if (entry && entry.expiresAt <= this.#now()) {
       this.#strings.delete(key);
+      this.#onExpired(key, entry.value);
       return undefined;
     }
     return entry;
   }
 
   set(key: string, value: string, ttlMs: number): void {
-    // Delete first so a rewritten key moves to the end of the sweep order, like a new one.
-    this.#strings.delete(key);
-    this.#strings.set(key, { value, expiresAt: this.#now() + ttlMs });
+    const entry = { value, expiresAt: this.#now() + ttlMs };
+    this.#strings.set(key, entry);
+    this.#file('string', key, entry);
   }
 
   delete(...keys: string[]): void {
@@ -64,7 +86,11 @@ export class ExpiringMaps {
       this.#sets.set(key, entry);
     }
     entry.members.add(member);
-    entry.expiresAt = Math.max(entry.expiresAt, now + ttlMs);
+    const expiresAt = Math.max(entry.expiresAt, now + ttlMs);
+    if (expiresAt !== entry.expiresAt) {
+      entry.expiresAt = expiresAt;
+      this.#file('set', key, entry);
+    }
   }
 
   removeMember(key: string, member: string): void {
@@ -84,29 +110,56 @@ export class ExpiringMaps {
     return entry ? [...entry.members] : [];
   }
 
-  /** Drops up to `budget` expired entries; returns how many it dropped. */
-  sweep(budget: number): number {
+  /** Drops every expired entry; returns how many it dropped. */
+  sweep(): number {
     const now = this.#now();
+    const current = this.#bucketOf(now);
     let dropped = 0;
-    for (let left = budget; left > 0; left -= 1) {
-      this.#cursor ??= entriesOf([this.#strings, this.#sets]);
-      const next = this.#cursor.next();
-      if (next.done) {
-        this.#cursor = undefined;
-        break;
-      }
-      const [map, key, entry] = next.value;
-      if (entry.expiresAt <= now) {
+    for (let bucket = this.#sweptBelow ?? current; bucket <= current; bucket += 1) {
+      const filed = this.#buckets.get(bucket);
+      if (filed === undefined) continue;
+      this.#buckets.delete(bucket);
+      // The current bucket is only partly in the past: what is not due yet stays in it.
+      const notYet: Filed[] = [];
+      for (const item of filed) {
+        const [kind, key, entry] = item;
+        const map: Map<string, Expiring> = kind === 'string' ? this.#strings : this.#sets;
+        // Deleted or replaced since it was filed: its successor is filed on its own.
+        if (map.get(key) !== entry) continue;
+        if (entry.expiresAt > now) {
+          if (this.#bucketOf(entry.expiresAt) === current) notYet.push(item);
+          else this.#file(kind, key, entry);
+          continue;
+        }
         map.delete(key);
         dropped += 1;
+        if (kind === 'string') this.#onExpired(key, (entry as StringEntry).value);
       }
+      if (notYet.length > 0) this.#buckets.set(current, [...notYet, ...(this.#buckets.get(current) ?? [])]);
     }
+    this.#sweptBelow = Math.max(this.#sweptBelow ?? current, current);
     return dropped;
   }
 
   clear(): void {
-    this.#cursor = undefined;
     this.#strings.clear();
     this.#sets.clear();
+    this.#buckets.clear();
+    this.#sweptBelow = undefined;
+  }
+
+  #bucketOf(time: number): number {
+    return Math.floor(time / this.#bucketMs);
+  }
+
+  #file(kind: 'string' | 'set', key: string, entry: Expiring): void {
+    const bucket = this.#bucketOf(entry.expiresAt);
+    let filed = this.#buckets.get(bucket);
+    if (filed === undefined) {
+      filed = [];
+      this.#buckets.set(bucket, filed);
+    }
+    filed.push([kind, key, entry]);
+    if (this.#sweptBelow === undefined || bucket < this.#sweptBelow) this.#sweptBelow = bucket;
   }
 }

@@ -3,12 +3,14 @@ import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encod
 import { ExpiringMaps } from './expiring-maps.ts';
 import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
-import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import { PendingLogins } from './pending-logins.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
 /**
  * The embedded store for development and single-process use: the same key layout and encoding
  * as Redis, held in ExpiringMaps. Expired entries are dropped when read, and an unref'd timer
- * sweeps a bounded number of entries per tick. Every method runs to completion without
+ * sweeps every expired entry in time order (O(expired), however fast entries arrive). A session
+ * that expires takes its user and provider-sid index entries with it. Every method runs to completion without
  * awaiting, so compare-and-set, take and markOnce are atomic within the process.
  */
 
@@ -17,30 +19,35 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** How often the sweep runs. Default 10 s. */
   sweepIntervalMs?: number;
-  /** Entries examined per sweep. Default 1000. */
-  sweepBudget?: number;
 }
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly #now: () => number;
   readonly #keys: KeyLayout = keyLayout('');
+  /** `sess:` : what every session record's key starts with. */
+  readonly #sessionKeyPrefix = this.#keys.session('x').sess.split('{')[0]!;
   readonly #data: ExpiringMaps;
-  readonly #sweepBudget: number;
+  readonly #pending: PendingLogins;
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.#data = new ExpiringMaps(this.#now);
-    this.#sweepBudget = options.sweepBudget ?? 1000;
+    this.#data = new ExpiringMaps(this.#now, { onExpired: (key, value) => this.#expired(key, value) });
+    this.#pending = new PendingLogins(this.#now);
     this.#timer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10_000);
     this.#timer.unref();
   }
 
-  /** Drops up to `sweepBudget` expired entries; returns how many it dropped. */
+  /** Drops every expired entry; returns how many it dropped. */
   sweep(): number {
-    return this.#data.sweep(this.#sweepBudget);
+    return this.#data.sweep();
+  }
+
+  /** Entries held (live, or expired and not yet swept): what the store costs in memory. */
+  get size(): number {
+    return this.#data.size;
   }
 
   async createSession(session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number): Promise<void> {
@@ -70,6 +77,7 @@ export class MemoryStore implements Store {
     const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, this.#now());
     if (ttl <= 0) {
       this.#deleteSessionKeys(session.sid);
+      this.#unindex(session);
       return;
     }
     this.#data.set(keys.sess, encodeSession(session), ttl);
@@ -89,8 +97,7 @@ export class MemoryStore implements Store {
     const session = readableSession(entry.value);
     // A corrupt record names no index entries to remove; stale ones are dropped on read.
     if (session === null) return null;
-    this.#data.removeMember(this.#keys.user(session.provider, session.sub), sid);
-    if (session.providerSid !== undefined) this.#data.removeMember(this.#keys.providerSid(session.provider, session.providerSid), sid);
+    this.#unindex(session);
     return session;
   }
 
@@ -182,6 +189,17 @@ export class MemoryStore implements Store {
     return entry.value;
   }
 
+  async admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission> {
+    this.#assertOpen();
+    assertTtl(ttlMs);
+    return this.#pending.admit(id, address, limits, ttlMs);
+  }
+
+  async releasePendingLogin(id: string, address: string): Promise<void> {
+    this.#assertOpen();
+    this.#pending.release(id, address);
+  }
+
   async markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
     this.#assertOpen();
     assertTtl(ttlMs);
@@ -204,6 +222,7 @@ export class MemoryStore implements Store {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#data.clear();
+    this.#pending.clear();
   }
 
   #assertOpen(): void {
@@ -220,12 +239,26 @@ export class MemoryStore implements Store {
     const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
     if (ttl <= 0) {
       this.#deleteSessionKeys(sid);
+      this.#unindex(session);
       return null;
     }
     sessEntry.expiresAt = now + ttl;
     const tokEntry = this.#data.get(keys.tok);
     if (tokEntry) tokEntry.expiresAt = now + ttl;
     return { session, tokens: tokEntry ? decodeTokens(tokEntry.value) : null };
+  }
+
+  #unindex(session: SessionRecord): void {
+    this.#data.removeMember(this.#keys.user(session.provider, session.sub), session.sid);
+    if (session.providerSid !== undefined) this.#data.removeMember(this.#keys.providerSid(session.provider, session.providerSid), session.sid);
+  }
+
+  /** A session record that expired: its index entries go too (they would otherwise stay until the absolute timeout). */
+  #expired(key: string, value: string): void {
+    if (!key.startsWith(this.#sessionKeyPrefix)) return;
+    // A corrupt record names no index entries; stale ones are dropped on read.
+    const session = readableSession(value);
+    if (session !== null) this.#unindex(session);
   }
 
   #deleteSessionKeys(sid: string): void {

@@ -146,3 +146,31 @@ export const addToIndex = script(
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`,
 );
+
+/**
+ * KEYS per-address set, total set (sorted sets of login ids scored by start time, one hash tag);
+ * ARGV id, now, ttlMs, perAddress, total.
+ * Drops entries older than ttl from both; if either is full, returns {0, 'address'|'total',
+ * ms until its oldest entry ends}; else adds the id to both (each key lives ttl past its newest
+ * entry) and returns {1}.
+ */
+export const admitPendingLogin = script(
+  2,
+  `local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+local limits = {tonumber(ARGV[4]), tonumber(ARGV[5])}
+local names = {'address', 'total'}
+for i = 1, 2 do
+  if redis.call('ZCARD', KEYS[i]) >= limits[i] then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    return {0, names[i], math.max(1, math.ceil(tonumber(oldest[2]) + ttl - now))}
+  end
+end
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return {1}`,
+);

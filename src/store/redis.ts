@@ -8,7 +8,7 @@ import { newSessionWrite } from './new-session.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
 import { runScript, type RedisCommands } from './redis-scripts.ts';
-import type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
 
 /**
  * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
@@ -198,6 +198,25 @@ export class RedisStore implements Store {
   async takeEphemeral(namespace: string, id: string): Promise<string | null> {
     const key = this.#keys.ephemeral(namespace, id);
     return this.#call(() => this.#redis.getdel(key));
+  }
+
+  async admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission> {
+    assertTtl(ttlMs);
+    const keys = this.#keys.pendingLogins(address);
+    return this.#call(async () => {
+      const reply = (await runScript(this.#redis, scripts.admitPendingLogin, [keys.address, keys.all], [id, this.#now(), Math.ceil(ttlMs), limits.perAddress, limits.total])) as
+        | [1]
+        | [0, 'address' | 'total', number];
+      if (reply[0] === 1) return { admitted: true };
+      return { admitted: false, limit: reply[1], retryAfterMs: Number(reply[2]) };
+    });
+  }
+
+  async releasePendingLogin(id: string, address: string): Promise<void> {
+    const keys = this.#keys.pendingLogins(address);
+    await this.#call(async () => {
+      await Promise.all([this.#redis.zrem(keys.address, id), this.#redis.zrem(keys.all, id)]);
+    });
   }
 
   async markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {

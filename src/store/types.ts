@@ -50,6 +50,14 @@ export interface SessionBundle {
   tokens: StoredTokenSet | null;
 }
 
+/** Whether a new pending login may start; when not, which limit and when the oldest one it counts ends. */
+export type PendingLoginAdmission = { admitted: true } | { admitted: false; limit: 'address' | 'total'; retryAfterMs: number };
+
+export interface PendingLoginLimits {
+  perAddress: number;
+  total: number;
+}
+
 export type CompareAndSetResult = { ok: true; ver: number } | { ok: false; current: StoredTokenSet | null };
 
 export interface Store {
@@ -103,6 +111,14 @@ export interface Store {
   /** Short-lived one-use records (login transactions). `take` reads and deletes atomically. */
   putEphemeral(namespace: string, id: string, value: string, ttlMs: number): Promise<void>;
   takeEphemeral(namespace: string, id: string): Promise<string | null>;
+  /**
+   * Counts login `id` as pending for `address` (any text: an IP address) for `ttlMs`, unless
+   * `limits.perAddress` logins are already pending for that address or `limits.total` in all;
+   * atomic, and shared by every replica on the same store.
+   */
+  admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission>;
+  /** The login finished (or was never stored): it stops counting. */
+  releasePendingLogin(id: string, address: string): Promise<void>;
   /** True the first time a key is marked within ttl (replay guard, e.g. logout_token `jti`). */
   markOnce(namespace: string, id: string, ttlMs: number): Promise<boolean>;
   /** True while a key marked by markOnce lives; marks nothing (check first, mark after success). */

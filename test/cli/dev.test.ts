@@ -116,6 +116,8 @@ describe('tokengate dev usage', () => {
   it('names --port when the port is taken (exit 3)', async () => {
     const result = await runCli(['dev', '--upstream', 'http://127.0.0.1:1', '--issuer', 'http://127.0.0.1:1', '--client-id', 'x', '--client-secret', 'y', '--port', String(port)]);
     expect(result.code).toBe(3);
-    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(`tokengate: cannot listen on 127.0.0.1:${port} (main listener): EADDRINUSE, another process uses this port; change listen.host/listen.port (tokengate dev: --port)`);
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `tokengate: cannot listen on 127.0.0.1:${port} (main listener, listen.port (tokengate dev: --port)): EADDRINUSE: the address is in use (is another Tokengate still running or draining there?); stop it, or give this one another port with listen.port (tokengate dev: --port)`,
+    );
   });
 });

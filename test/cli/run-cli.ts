@@ -27,11 +27,13 @@ export interface CliOptions {
   /** A whole command line prefix instead of `node <entry>`, e.g. ['bash', 'scripts/demo']. */
   command?: string[];
   cwd?: string;
+  /** Its own process group (the child's pid is the group id), for process-group signals. */
+  detached?: boolean;
 }
 
 function spawnCli(args: string[], options: CliOptions): ChildProcess {
   const [program, ...prefix] = options.command ?? [process.execPath, options.entry ?? CLI];
-  return spawn(program!, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(program!, [...prefix, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
 }
 
 export function runCli(args: string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {

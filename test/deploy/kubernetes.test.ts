@@ -103,6 +103,20 @@ describe('the ConfigMaps hold configurations Tokengate accepts', () => {
   });
 });
 
+describe('Tokengate pods drain before they stop', () => {
+  it.each(tokengateDeployments.map((d) => [d.metadata!.name!, d]))('%s: a preStop sleep, then SIGTERM; the termination grace period covers the sleep and shutdown.grace', (_name, deployment) => {
+    const dir = mkdtempSync(join(secretDir, 'drain-'));
+    writeFileSync(join(dir, 'encryption-keys'), `k1:${generateKey()}`);
+    writeFileSync(join(dir, 'cookie-keys'), generateKey());
+    writeFileSync(join(dir, 'client-secret'), 'x');
+    const config = loadConfig({ text: gatewayConfigOf(deployment), env: envOf(deployment, dir) });
+    const pod = podSpec(deployment);
+    const sleep = pod.containers.find((c) => c.name === 'tokengate')!.lifecycle?.preStop?.sleep?.seconds;
+    expect(sleep).toBeGreaterThanOrEqual(3);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(sleep! + config.shutdown.grace / 1000);
+  });
+});
+
 describe('forward-auth with ingress-nginx', () => {
   const deployment = find(manifests, 'Deployment', 'tokengate-forward-auth');
   const env = () => {

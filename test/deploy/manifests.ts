@@ -55,6 +55,7 @@ export interface ContainerSpec {
   readinessProbe?: Probe;
   startupProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string }[];
+  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: { command: string[] } } };
 }
 
 export interface Probe {
@@ -63,6 +64,7 @@ export interface Probe {
 
 export interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  terminationGracePeriodSeconds?: number;
   containers: ContainerSpec[];
   volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[];
 }

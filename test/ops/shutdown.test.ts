@@ -25,7 +25,7 @@ function expectRefused(promise: Promise<unknown>): Promise<void> {
 
 describe('SIGTERM with a request in flight', () => {
   it('the request completes with 200, /readyz turns 503 while draining, new connections are refused, the process exits 0', async () => {
-    stack = await startCliStack({ grace: '10s' });
+    stack = await startCliStack({ grace: '10s', drainDelay: '0s' });
     const cli = await stack.start();
     const browser = await stack.login();
     expect(await readyzBecomes(stack.opsUrl, 200)).toEqual({ status: 'ready' });

@@ -23,17 +23,44 @@ describe('memory store housekeeping', () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
   });
 
-  it('a sweep drops at most its budget of expired entries and resumes where it stopped', async () => {
+  it('an hour of anonymous logins at 500/s holds no more than the live ones: the sweep keeps up under inserts', async () => {
     const time = fakeClock();
-    const store = new MemoryStore({ now: time.now, sweepBudget: 4, sweepIntervalMs: 3_600_000 });
+    const store = new MemoryStore({ now: time.now, sweepIntervalMs: 3_600_000 });
     stores.push(store);
-    for (let index = 0; index < 6; index += 1) await store.putEphemeral('login', `s${index}`, 'v', 100);
-    await store.putEphemeral('login', 'live', 'v', 10_000);
-    await time.advance(200);
-    expect(store.sweep()).toBe(4);
-    expect(store.sweep()).toBe(2);
-    expect(store.sweep()).toBe(0);
-    expect(await store.takeEphemeral('login', 'live')).toBe('v');
+    const rate = 500;
+    const loginTimeoutMs = 600_000;
+    const live = rate * (loginTimeoutMs / 1000);
+    let most = 0;
+    for (let second = 0; second < 3600; second += 1) {
+      const batch: Promise<void>[] = [];
+      for (let index = 0; index < rate; index += 1) batch.push(store.putEphemeral('login', `t${second}-${index}`, 'x'.repeat(64), loginTimeoutMs));
+      await Promise.all(batch);
+      await time.advance(1000);
+      // The store's own timer runs every 10 s; here the test drives it on the fake clock.
+      if (second % 10 === 9) {
+        store.sweep();
+        most = Math.max(most, store.size);
+      }
+    }
+    expect(most).toBeLessThanOrEqual(live);
+    // Nothing live was dropped: the last login is still there.
+    expect(await store.takeEphemeral('login', `t3599-${rate - 1}`)).toBe('x'.repeat(64));
+  }, 60_000);
+
+  it('a sweep drops entries of mixed lifetimes in expiry order, and keeps one whose expiry slid later', async () => {
+    const time = fakeClock();
+    const store = new MemoryStore({ now: time.now, sweepIntervalMs: 3_600_000 });
+    stores.push(store);
+    await store.putEphemeral('login', 'long', 'v', 60_000);
+    for (let index = 0; index < 6; index += 1) await store.putEphemeral('login', `short${index}`, 'v', 100);
+    expect(await store.acquireLock('sid-1', 'me', 1_000)).toBe(true);
+    await time.advance(900);
+    expect(await store.renewLock('sid-1', 'me', 10_000)).toBe(true);
+    await time.advance(1_200);
+    expect(store.sweep()).toBe(6);
+    expect(store.size).toBe(2);
+    expect(await store.releaseLock('sid-1', 'me')).toBe(true);
+    expect(await store.takeEphemeral('login', 'long')).toBe('v');
   });
 
   it('sweeps index sets and sessions too', async () => {
@@ -43,8 +70,23 @@ describe('memory store housekeeping', () => {
     const session = makeSession(time.now(), { providerSid: 'ps', absoluteExpiresAt: time.now() + 500 });
     await store.createSession(session, makeTokens('a', time.now()), 300);
     await time.advance(600);
-    // sess, tok, user index, psid index
-    expect(store.sweep()).toBe(4);
+    expect(store.size).toBe(4);
+    // sess and tok expire; the user and psid index entries go with the session.
+    expect(store.sweep()).toBe(2);
+    expect(store.size).toBe(0);
+  });
+
+  it('a session that expires by idleness takes its user and provider-sid index entries with it', async () => {
+    const time = fakeClock();
+    const store = new MemoryStore({ now: time.now, sweepIntervalMs: 3_600_000 });
+    stores.push(store);
+    // Idle timeout 30 min, absolute 12 h: the index entries used to stay for the 12 h.
+    const session = makeSession(time.now(), { providerSid: 'ps', absoluteExpiresAt: time.now() + 12 * 3_600_000 });
+    await store.createSession(session, makeTokens('a', time.now()), 30 * 60_000);
+    expect(store.size).toBe(4);
+    await time.advance(31 * 60_000);
+    store.sweep();
+    expect(store.size).toBe(0);
   });
 
   it('the timer sweeps on its own without keeping the process alive', async () => {

@@ -2,9 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import { Deadline } from '../deadline.ts';
-import { closeServer, listenHttp, StartupError } from '../listen.ts';
-import { shutdownTrigger, signalExitCode, type ShutdownSignal } from '../signals.ts';
+import { cannotListen, closeServer, listenHttp } from '../listen.ts';
+import { shutdownTrigger, signalExitCode, type ShutdownSignal, type ShutdownTrigger } from '../signals.ts';
 import { createClusterOpsApp, createPrimaryMetrics, WorkerQuestions } from './cluster-ops.ts';
+import { watchHandoffs, type Handoffs } from './handoffs.ts';
 import { isClusterMessage, type ClusterMessage } from './messages.ts';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
 
@@ -19,11 +20,11 @@ import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
  *    startup (store unreachable, port taken) stops the others; the primary exits with its code;
  * 4. restarts a worker that dies unexpectedly later, with backoff (RestartPolicy); one that
  *    keeps dying makes the primary stop everything and exit 3;
- * 5. on SIGTERM/SIGINT: readiness turns not-ready, every worker is told to shut down (over IPC:
- *    a terminal's Ctrl-C also reaches the workers directly, and a forwarded signal would count
- *    as their second), and the primary waits for them (the grace period plus 5 s, then SIGKILL),
- *    closes the ops listener and exits 0. A second signal is passed on to the workers, which
- *    then exit at once, and so does the primary.
+ * 5. on SIGTERM/SIGINT: readiness turns not-ready, every worker is told to shut down (over IPC;
+ *    a process-group signal also reaches the workers directly, and they do not take that copy
+ *    for a second signal), and the primary waits for them (the grace period plus 5 s, then
+ *    SIGKILL), closes the ops listener and exits 0. A second signal to the primary SIGKILLs the
+ *    workers and the primary exits at once.
  */
 
 export interface PrimaryOptions {
@@ -35,6 +36,8 @@ export interface PrimaryOptions {
   restart?: RestartPolicyOptions;
   /** Called once every worker listens. */
   onReady?: (ready: { main: string; ops: string }) => void;
+  /** The process's signal handling when the caller installed it already (src/cli.ts). */
+  trigger?: ShutdownTrigger;
 }
 
 /** Extra time the primary gives workers past their own grace period to close the store and exit. */
@@ -46,6 +49,7 @@ type Stop = { kind: 'signal'; signal: string } | { kind: 'startup-failed'; code:
 interface Slot {
   readonly index: number;
   worker: Worker | undefined;
+  handoffs: Handoffs | undefined;
   listening: boolean;
   restartTimer: NodeJS.Timeout | undefined;
 }
@@ -53,7 +57,7 @@ interface Slot {
 /** Runs the primary until shutdown; resolves with the exit code. Throws StartupError when the ops port cannot be bound. */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { config, logger } = options;
-  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({ index: index + 1, worker: undefined, listening: false, restartTimer: undefined }));
+  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({ index: index + 1, worker: undefined, handoffs: undefined, listening: false, restartTimer: undefined }));
   const policy = new RestartPolicy(options.restart);
   const questions = new WorkerQuestions(ASK_TIMEOUT_MS);
   const listeningWorkers = () => slots.filter((slot) => slot.listening && slot.worker !== undefined).map((slot) => slot.worker!);
@@ -71,13 +75,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     createClusterOpsApp({ questions, metrics, listening: listeningWorkers, expectedWorkers: options.workers, draining: () => draining }).callback(),
     config.ops,
   ).catch((err: NodeJS.ErrnoException) => {
-    throw new StartupError(`cannot listen on ${config.ops.host}:${config.ops.port} (ops listener): ${err.code ?? err.message}`, { cause: err });
+    throw cannotListen('ops', config.ops, 'ops.port', err);
   });
 
   const fork = (slot: Slot) => {
     slot.restartTimer = undefined;
     slot.listening = false;
     slot.worker = cluster.fork(options.env);
+    slot.handoffs = watchHandoffs(slot.worker);
   };
   const slotOf = (worker: Worker) => slots.find((slot) => slot.worker === worker);
   const live = () => slots.filter((slot) => slot.worker !== undefined);
@@ -106,7 +111,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const slot = slotOf(worker);
     if (slot === undefined) return;
     const wasListening = slot.listening;
+    const orphans = slot.handoffs?.answerOrphans() ?? 0;
+    if (orphans > 0) logger.warn({ worker: worker.id, connections: orphans }, 'answered 503 on connections handed to the worker as it died');
     slot.worker = undefined;
+    slot.handoffs = undefined;
     slot.listening = false;
     if (draining) {
       if (live().length === 0) {
@@ -120,7 +128,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       stop({ kind: 'startup-failed', code: code === null || code === 0 ? 3 : code });
       return;
     }
-    logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker exited unexpectedly');
+    // `exitCode`, not `code`: the log redaction censors a top-level `code` (an authorization code).
+    logger.warn({ worker: worker.id, pid: worker.process.pid, exitCode: code, signal }, 'worker exited unexpectedly');
     const delay = policy.afterDeath(Date.now());
     if (delay === undefined) {
       logger.error({ workers: options.workers }, 'workers keep dying: giving up');
@@ -133,11 +142,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   const force = (signal: ShutdownSignal) => {
     logger.warn({ signal }, 'second signal during shutdown: exiting now');
-    for (const slot of live()) slot.worker!.process.kill(signal);
+    // Workers take signals during their drain for the process group's copies, not for "now".
+    for (const slot of live()) slot.worker!.process.kill('SIGKILL');
     process.exit(signalExitCode(signal));
   };
 
-  const trigger = shutdownTrigger(force);
+  const trigger = options.trigger ?? shutdownTrigger();
+  trigger.onForce(force);
   void trigger.started.then((signal) => stop({ kind: 'signal', signal }));
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);

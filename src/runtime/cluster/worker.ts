@@ -1,6 +1,7 @@
 import type { GatewayDeps } from '../../app.ts';
 import type { Config } from '../../config/index.ts';
 import { serveUntilSignal, type RunningGateway } from '../serve.ts';
+import type { ShutdownTrigger } from '../signals.ts';
 import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './messages.ts';
 
 /**
@@ -8,12 +9,19 @@ import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './mes
  * shares between the workers; no ops listener (the primary serves it and asks each worker for
  * its metrics and readiness over IPC). It shuts down gracefully on SIGTERM/SIGINT, on the
  * primary's `shutdown` message, and when the primary goes away (the IPC channel closes).
+ *
+ * A signal during the shutdown does not force a worker's exit while its primary is there: a
+ * process-group SIGTERM (Ctrl-C, `timeout`, systemd, Kubernetes) reaches the primary and every
+ * worker, and the worker's copy, arriving after the primary's `shutdown` message, is not a
+ * person asking twice. The primary alone decides to force (a genuine second signal to it
+ * SIGKILLs the workers). A worker whose primary is gone forces on a second signal as usual.
  */
 
 export interface WorkerOptions {
   deps?: GatewayDeps;
   /** node:cluster's worker id, for the log lines. */
   workerId: number;
+  trigger?: ShutdownTrigger;
 }
 
 export async function runWorker(config: Config, options: WorkerOptions): Promise<void> {
@@ -47,6 +55,8 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
       message: 'worker listening',
       fields: { worker: options.workerId },
       stop,
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      forces: () => !process.connected,
       onListening: (up) => {
         running = up;
         send({ tokengate: 'listening', main: up.main.url, ...(up.forwardAuth ? { forwardAuth: `${up.forwardAuth.url}${config.forwardAuth.path}` } : {}) });

@@ -21,6 +21,16 @@ export interface CliStackOptions {
   accessTokenTtl?: number;
   /** `shutdown.grace`; default '10s'. */
   grace?: string;
+  /** `shutdown.drainDelay`; default the configured default. */
+  drainDelay?: string;
+  /** Start the gateway in its own process group (see `signalGroup`). */
+  detached?: boolean;
+  /** Extra environment for the gateway process. */
+  env?: Record<string, string>;
+  /** The redis-server keeps its data across kill + restart (append-only file). */
+  redisPersist?: boolean;
+  /** A whole `store:` line instead of the one `store` picks (Sentinel, Cluster). */
+  storeConfig?: string;
   /** Extra config lines (YAML, top level). */
   extraConfig?: string;
   /** Extra arguments after `start --config FILE`. */
@@ -54,7 +64,17 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
   let running: RunningCli | undefined;
   const close = async () => {
-    if (running) await running.stop('SIGKILL').catch(() => undefined);
+    if (running) {
+      // A detached gateway leads its own process group: end its workers too.
+      if (options.detached && running.child.exitCode === null && running.child.signalCode === null) {
+        try {
+          process.kill(-running.child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await running.stop('SIGKILL').catch(() => undefined);
+    }
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
@@ -67,11 +87,11 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
     cleanups.push(() => api.close());
     let redis: RedisServer | undefined;
     if (options.store === 'redis') {
-      const started = await startRedisServer();
+      const started = await startRedisServer({ persist: options.redisPersist ?? false });
       redis = started;
       cleanups.push(() => started.stop());
     }
-    const store = redis ? `store: { type: redis, redis: { url: "${redis.url}/0" } }` : 'store: { type: memory }';
+    const store = options.storeConfig ?? (redis ? `store: { type: redis, redis: { url: "${redis.url}/0" } }` : 'store: { type: memory }');
     const configFile = join(dir, 'gateway.yaml');
     writeFileSync(
       configFile,
@@ -83,7 +103,7 @@ providers:
   - { id: op, type: oidc, issuer: ${op.issuer}, clientId: tg, timeout: 5s }
 routes:
   - { prefix: /api, upstream: ${api.url}, stripPrefix: true }
-shutdown: { grace: ${options.grace ?? '10s'} }
+shutdown: { grace: ${options.grace ?? '10s'}${options.drainDelay === undefined ? '' : `, drainDelay: ${options.drainDelay}`} }
 logging: { level: info }
 ${options.extraConfig ?? ''}
 `,
@@ -92,6 +112,7 @@ ${options.extraConfig ?? ''}
       TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`,
       TOKENGATE_COOKIE_KEYS: generateKey(),
       TOKENGATE_PROVIDER_OP_CLIENT_SECRET: clientSecret,
+      ...options.env,
     };
     const cli = () => {
       if (running === undefined) throw new Error('not started');
@@ -107,7 +128,7 @@ ${options.extraConfig ?? ''}
       configFile,
       env,
       async start() {
-        running = startCli(['start', '--config', configFile, ...(options.args ?? [])], { env });
+        running = startCli(['start', '--config', configFile, ...(options.args ?? [])], { env, detached: options.detached ?? false });
         await running.waitFor(/Tokengate listening/);
         return running;
       },

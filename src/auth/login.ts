@@ -15,8 +15,9 @@ import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts
  * into the store for `session.loginTimeout`, its id into the SameSite=Lax login cookie, and
  * the browser is redirected to the provider with `state`, an S256 code challenge and the nonce
  * (or, when they were pushed to the provider first (RFC 9126), with `client_id` and the
- * provider's `request_uri` only). Bad input is 400 with nothing stored; so is a failed push:
- * 503 with Retry-After when the provider may answer later, 502 PROVIDER_REJECTED when it refused.
+ * provider's `request_uri` only). Bad input is 400 with nothing stored. A failed push stores
+ * nothing either: 503 with Retry-After when the provider may answer later, 502
+ * PROVIDER_REJECTED when it refused.
  */
 export function loginHandler(deps: AuthDeps) {
   return async function login(ctx: Context): Promise<void> {

@@ -16,6 +16,8 @@ export interface OpenIdClientOptions {
   jwks?: { keys: Record<string, unknown>[] };
   /** ID token signature algorithm, RS256 (default) or ES256. */
   idTokenSignedResponseAlg?: 'RS256' | 'ES256';
+  /** Accept this client's authorization requests only when pushed (RFC 9126). */
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** The provider's own credentials for its introspection endpoint, used by the sample API. */
@@ -34,6 +36,7 @@ export interface ProviderSettings {
   accessTokenTtl: number;
   refreshTokenTtl: number;
   rotateRefreshToken: boolean;
+  pushedAuthorizationRequests: { enabled: boolean; required: boolean };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -61,6 +64,7 @@ function clientMetadata(client: OpenIdClientOptions): ClientMetadata {
     token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? 'RS256',
     ...(client.jwks === undefined ? {} : { jwks: client.jwks as ClientMetadata['jwks'] }),
+    ...(client.requirePushedAuthorizationRequests === undefined ? {} : { require_pushed_authorization_requests: client.requirePushedAuthorizationRequests }),
     ...(client.backchannelLogoutUri === undefined
       ? {}
       : { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }),
@@ -124,6 +128,10 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
       backchannelLogout: { enabled: true },
+      pushedAuthorizationRequests: {
+        enabled: settings.pushedAuthorizationRequests.enabled,
+        requirePushedAuthorizationRequests: settings.pushedAuthorizationRequests.required,
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {

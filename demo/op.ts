@@ -51,6 +51,11 @@ export interface OpenIdProviderOptions {
   signingKeys?: { keys: JWK[] };
   /** Extra Koa middleware, run before the provider's own routes (tests: observe or reshape answers). */
   middleware?: Middleware[];
+  /**
+   * Pushed authorization requests (RFC 9126): `enabled` (default true, the library's default)
+   * offers the endpoint; `required` accepts authorization requests only when pushed.
+   */
+  pushedAuthorizationRequests?: { enabled?: boolean; required?: boolean };
 }
 
 export interface OpenIdProviderHandle {
@@ -107,6 +112,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       refreshTokenTtl: options.refreshTokenTtl ?? 86_400,
       rotateRefreshToken: options.rotateRefreshToken ?? true,
+      pushedAuthorizationRequests: { enabled: options.pushedAuthorizationRequests?.enabled ?? true, required: options.pushedAuthorizationRequests?.required ?? false },
     }));
   } catch (err) {
     await closeServer(server);

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'STORED_DATA_CORRUPT'
   | 'PROVIDER_ERROR'
   | 'PKCE_UNSUPPORTED'
+  | 'PAR_UNSUPPORTED'
+  | 'PROVIDER_REJECTED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -249,6 +251,29 @@ export class ProviderError extends GatewayError {
 export class PkceUnsupportedError extends GatewayError {
   constructor(providerId: string) {
     super('PKCE_UNSUPPORTED', 502, `The identity provider "${providerId}" does not support PKCE with S256; login is not possible`, true);
+  }
+}
+
+/**
+ * Pushed authorization requests (RFC 9126) are required, by the provider entry (`par: required`)
+ * or by the provider's metadata (`require_pushed_authorization_requests`), and cannot be made:
+ * the metadata names no `pushed_authorization_request_endpoint`, or the entry says `par: off`.
+ * No login is started.
+ */
+export class ParUnsupportedError extends GatewayError {
+  constructor(providerId: string, why: string) {
+    super('PAR_UNSUPPORTED', 502, `The identity provider "${providerId}" cannot take this login: ${why}; login is not possible`, true);
+  }
+}
+
+/**
+ * The provider refused a request Tokengate made on the browser's behalf, or answered it with
+ * something unusable (a 4xx, or a 2xx without the fields it needs): it will not work on a retry
+ * either. The message names the provider and its OAuth error code, never the request.
+ */
+export class ProviderRejectedError extends GatewayError {
+  constructor(message: string, options?: GatewayErrorOptions) {
+    super('PROVIDER_REJECTED', 502, message, true, options);
   }
 }
 

@@ -1,10 +1,12 @@
 import type { Context } from 'koa';
+import { ProviderError, ProviderRejectedError, TokenServiceUnavailableError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
+import type { AuthorizationRequest, Provider } from '../providers/types.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { queryParam } from './params.ts';
 import { safeReturnTo } from './return-to.ts';
 import { clientAddressResolver } from '../http/client-address.ts';
-import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts';
+import { admitTransaction, newTransaction, pkceChallenge, releaseTransaction, storeTransaction } from './transaction.ts';
 
 /**
  * GET /auth/login?provider=<id>&returnTo=<path>
@@ -12,9 +14,13 @@ import { newTransaction, pkceChallenge, saveTransaction } from './transaction.ts
  * Starts a login: a one-use transaction (state, PKCE verifier, nonce for OIDC, returnTo, and
  * the sid of the session this browser already has, to be ended at the callback) goes
  * into the store for `session.loginTimeout`, its id into the SameSite=Lax login cookie, and
- * the browser is redirected to the provider with `state`, an S256 code challenge and the nonce.
- * Bad input is 400 with nothing stored. Past the pending-login limits of the client's address
- * or of everyone (`login.*`), 429 TOO_MANY_PENDING_LOGINS with Retry-After, nothing stored.
+ * the browser is redirected to the provider with `state`, an S256 code challenge and the nonce
+ * (or, when they were pushed to the provider first (RFC 9126), with `client_id` and the
+ * provider's `request_uri` only). Bad input is 400 with nothing stored. A failed push stores
+ * nothing either: 503 with Retry-After when the provider may answer later, 502
+ * PROVIDER_REJECTED when it refused.
+ * Past the pending-login limits of the client's address or of everyone (`login.*`), 429
+ * TOO_MANY_PENDING_LOGINS with Retry-After, nothing stored.
  */
 export function loginHandler(deps: AuthDeps) {
   const clientAddress = clientAddressResolver(deps.config.server.trustedProxies);
@@ -26,14 +32,22 @@ export function loginHandler(deps: AuthDeps) {
     // The session loader has read the Strict session cookie (this request is same-site).
     const previousSid = (ctx.state as Partial<GatewayState>).sid;
     const transaction = newTransaction(provider, returnTo, deps.now(), { previousSid, address: clientAddress(ctx.req) });
-    const url = provider.authorizationUrl({
-      state: transaction.state,
-      codeChallenge: pkceChallenge(transaction.codeVerifier),
-      ...(transaction.nonce === undefined ? {} : { nonce: transaction.nonce }),
-      redirectUri: callbackUrl(deps.config.publicOrigin, provider.id),
-      forceConsent: consentWanted(ctx, deps, provider.id),
-    });
-    const transactionId = await saveTransaction(deps.store, transaction, deps.config.session.loginTimeout, limits);
+    // Admitted first: past a limit nothing is pushed to the provider or stored.
+    const transactionId = await admitTransaction(deps.store, transaction, deps.config.session.loginTimeout, limits);
+    let url: URL;
+    try {
+      url = await authorizationRedirect(ctx, provider, {
+        state: transaction.state,
+        codeChallenge: pkceChallenge(transaction.codeVerifier),
+        ...(transaction.nonce === undefined ? {} : { nonce: transaction.nonce }),
+        redirectUri: callbackUrl(deps.config.publicOrigin, provider.id),
+        forceConsent: consentWanted(ctx, deps, provider.id),
+      });
+    } catch (err) {
+      await releaseTransaction(deps.store, transactionId, transaction);
+      throw err;
+    }
+    await storeTransaction(deps.store, transactionId, transaction, deps.config.session.loginTimeout);
 
     deps.cookies.login.write(ctx, transactionId, deps.config.session.loginTimeout);
     ctx.set('Cache-Control', 'no-store');
@@ -45,4 +59,25 @@ export function loginHandler(deps: AuthDeps) {
 function consentWanted(ctx: Context, deps: AuthDeps, providerId: string): boolean {
   const hint = deps.cookies.consent.read(ctx);
   return hint.status === 'valid' && hint.value === providerId;
+}
+
+/**
+ * The provider's URL for this login. A push that failed is answered like a discovery failure
+ * when it may work later (503 TOKEN_SERVICE_UNAVAILABLE with the provider's Retry-After) and as
+ * PROVIDER_REJECTED (502) when the provider refused it; the status and OAuth error go to the log.
+ */
+async function authorizationRedirect(ctx: Context, provider: Provider, request: AuthorizationRequest): Promise<URL> {
+  try {
+    return await provider.authorizationUrl(request);
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    const log = (ctx.state as Partial<GatewayState>).log;
+    log?.warn({ provider: provider.id, httpStatus: err.httpStatus, oauthError: err.oauthError, transient: err.transient, err }, 'login request failed at the provider');
+    if (err.transient) {
+      const why = err.httpStatus === undefined ? 'the identity provider cannot be reached' : 'the identity provider is unavailable';
+      throw new TokenServiceUnavailableError(`Login is unavailable: ${why}; try again later`, { cause: err, ...(err.retryAfter === undefined ? {} : { retryAfter: Math.max(1, err.retryAfter) }) });
+    }
+    const code = err.oauthError === undefined ? '' : ` (${err.oauthError})`;
+    throw new ProviderRejectedError(`The identity provider "${provider.id}" refused the login request${code}; check the client's registration there`, { cause: err });
+  }
 }

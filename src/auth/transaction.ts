@@ -65,7 +65,12 @@ export function pkceChallenge(codeVerifier: string): string {
  * be admitted as a pending login of `transaction.address` (TooManyPendingLoginsError, with
  * Retry-After, when a limit is reached).
  */
-export async function saveTransaction(store: Store, transaction: LoginTransaction, ttlMs: number, limits?: PendingLoginLimits): Promise<string> {
+/**
+ * Counts a login against the pending-login limits before anything is sent or stored, so a flood
+ * of anonymous logins costs neither the store nor the provider (a pushed authorization request)
+ * more than the limits allow. Returns the transaction's id; 429 TOO_MANY_PENDING_LOGINS past a limit.
+ */
+export async function admitTransaction(store: Store, transaction: LoginTransaction, ttlMs: number, limits?: PendingLoginLimits): Promise<string> {
   const id = randomToken();
   const address = transaction.address;
   if (limits !== undefined && address !== undefined) {
@@ -75,14 +80,23 @@ export async function saveTransaction(store: Store, transaction: LoginTransactio
       throw new TooManyPendingLoginsError(message, { retryAfter: Math.ceil(admission.retryAfterMs / 1000) });
     }
   }
+  return id;
+}
+
+/** An admitted login that will not be stored (its push failed, say) stops counting. */
+export async function releaseTransaction(store: Store, id: string, transaction: LoginTransaction): Promise<void> {
+  // If this fails too, the count ends with the TTL anyway.
+  if (transaction.address !== undefined) await store.releasePendingLogin(id, transaction.address).catch(() => undefined);
+}
+
+/** Stores an admitted transaction under its id; on failure it stops counting. */
+export async function storeTransaction(store: Store, id: string, transaction: LoginTransaction, ttlMs: number): Promise<void> {
   try {
     await store.putEphemeral(NAMESPACE, id, JSON.stringify(transaction), ttlMs);
   } catch (err) {
-    // Not stored: it must not count. If this fails too, the count ends with the TTL anyway.
-    if (limits !== undefined && address !== undefined) await store.releasePendingLogin(id, address).catch(() => undefined);
+    await releaseTransaction(store, id, transaction);
     throw err;
   }
-  return id;
 }
 
 /** One use: a second take of the same id finds nothing. */

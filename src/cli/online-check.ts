@@ -4,6 +4,7 @@ import { describeFailure } from '../observability/readiness.ts';
 import { expectJsonObject } from '../providers/answers.ts';
 import { discover, discoveryUrl } from '../providers/discovery.ts';
 import { GOOGLE_ENDPOINTS } from '../providers/google.ts';
+import { pushEndpointFor } from '../providers/pushed-authorization.ts';
 import { ProviderHttp } from '../providers/http.ts';
 import { createStore } from '../store/index.ts';
 import { storeTarget } from '../config/store-target.ts';
@@ -11,7 +12,7 @@ import { storeTarget } from '../config/store-target.ts';
 /**
  * `check-config --online`: contacts what the configuration names, the way `start` would, and
  * says for each by name whether it answered and, if not, why. OIDC providers: discovery (with
- * the issuer check) and the JWKS it names; Google: its JWKS; GitHub and Discord have nothing
+ * the issuer check), the JWKS it names and whether logins can push their requests (`par`); Google: its JWKS; GitHub and Discord have nothing
  * to fetch without a user. The store: one PING. Messages carry URLs without credentials and
  * error codes, never a secret.
  */
@@ -36,7 +37,10 @@ async function checkProvider(config: ProviderConfig): Promise<OnlineCheck> {
       case 'oidc': {
         const metadata = await discover(http, config.issuer, { allowInsecure: config.allowInsecure });
         const keys = await countKeys(http, metadata.jwksUri);
-        return { name, ok: true, detail: `discovery ${discoveryUrl(config.issuer)} (issuer matches), JWKS ${metadata.jwksUri} (${keys} key${keys === 1 ? '' : 's'})` };
+        // Logins would be refused (PAR_UNSUPPORTED) when a push is required and cannot be made.
+        const pushTo = pushEndpointFor(config.id, config.par, metadata);
+        const pushed = pushTo === undefined ? '' : `, pushed authorization requests ${pushTo}`;
+        return { name, ok: true, detail: `discovery ${discoveryUrl(config.issuer)} (issuer matches), JWKS ${metadata.jwksUri} (${keys} key${keys === 1 ? '' : 's'})${pushed}` };
       }
       case 'google': {
         const keys = await countKeys(http, GOOGLE_ENDPOINTS.jwks);

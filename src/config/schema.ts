@@ -100,6 +100,12 @@ const oidcProvider = z
     trustedAudiences,
     /** Accept back-channel logout tokens without `exp` (at most 2 minutes old), for providers known to omit it. */
     acceptLogoutTokenWithoutExp: z.boolean().default(false),
+    /**
+     * Pushed authorization requests (RFC 9126): `auto` pushes when the provider's metadata names a
+     * `pushed_authorization_request_endpoint`, `required` refuses logins when it does not, `off`
+     * never pushes (and refuses logins when the metadata says `require_pushed_authorization_requests`).
+     */
+    par: z.enum(['auto', 'required', 'off']).default('auto'),
     allowInsecure,
   })
   .strict()

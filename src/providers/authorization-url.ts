@@ -21,20 +21,42 @@ export interface AuthorizationUrlInput {
 
 export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
   const url = new URL(input.endpoint);
-  for (const [name, value] of Object.entries(input.extraParams)) url.searchParams.set(name, value);
-  if (input.responseType !== false) url.searchParams.set('response_type', 'code');
-  url.searchParams.set('client_id', input.clientId);
-  url.searchParams.set('redirect_uri', input.request.redirectUri);
-  url.searchParams.set('scope', input.scopes.join(' '));
-  url.searchParams.set('state', input.request.state);
-  url.searchParams.set('code_challenge', input.request.codeChallenge);
-  url.searchParams.set('code_challenge_method', 'S256');
+  for (const [name, value] of authorizationParams(input)) url.searchParams.set(name, value);
+  if (!input.nonce) url.searchParams.delete('nonce');
+  return url;
+}
+
+/**
+ * The parameters of the authorization request, in the order they are set (later ones win):
+ * for the front-channel URL, or for the body of a pushed authorization request (RFC 9126).
+ */
+export function authorizationParams(input: Omit<AuthorizationUrlInput, 'endpoint'>): Map<string, string> {
+  const params = new Map<string, string>(Object.entries(input.extraParams));
+  if (input.responseType !== false) params.set('response_type', 'code');
+  params.set('client_id', input.clientId);
+  params.set('redirect_uri', input.request.redirectUri);
+  params.set('scope', input.scopes.join(' '));
+  params.set('state', input.request.state);
+  params.set('code_challenge', input.request.codeChallenge);
+  params.set('code_challenge_method', 'S256');
   if (input.nonce) {
     if (!input.request.nonce) throw new GatewayError('INTERNAL', 500, 'an OpenID Connect authorization request needs a nonce', false);
-    url.searchParams.set('nonce', input.request.nonce);
+    params.set('nonce', input.request.nonce);
   } else {
-    url.searchParams.delete('nonce');
+    params.delete('nonce');
   }
+  return params;
+}
+
+/**
+ * The front-channel URL after a pushed authorization request (RFC 9126 section 4): only
+ * `client_id` and the `request_uri` the provider returned; everything else was pushed. The
+ * endpoint's own query (some providers put a tenant or policy there) is kept.
+ */
+export function requestUriUrl(endpoint: string | URL, clientId: string, requestUri: string): URL {
+  const url = new URL(endpoint);
+  url.searchParams.set('client_id', clientId);
+  url.searchParams.set('request_uri', requestUri);
   return url;
 }
 

@@ -62,7 +62,7 @@ export class DiscordProvider implements Provider {
 
   async init(): Promise<void> {}
 
-  authorizationUrl(request: AuthorizationRequest): URL {
+  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     return buildAuthorizationUrl({
       endpoint: this.#endpoints.authorization,
       clientId: this.#config.clientId,

@@ -13,7 +13,9 @@ import type { ProviderHttp } from './http.ts';
  *
  * Also read: `authorization_response_iss_parameter_supported` (RFC 9207: when true, an
  * authorization response without `iss` is refused) and `code_challenge_methods_supported`
- * (a login needs S256 when the provider lists its methods).
+ * (a login needs S256 when the provider lists its methods), and for pushed authorization
+ * requests (RFC 9126) `pushed_authorization_request_endpoint` (under the same https rule as every
+ * endpoint) and `require_pushed_authorization_requests`.
  */
 
 export interface OidcMetadata {
@@ -29,6 +31,10 @@ export interface OidcMetadata {
   issParameterSupported: boolean;
   /** PKCE methods, when the provider lists them. */
   codeChallengeMethods: string[] | undefined;
+  /** RFC 9126 section 5: where authorization requests are pushed, when the provider takes them. */
+  pushedAuthorizationRequestEndpoint: string | undefined;
+  /** RFC 9126 section 5: the provider accepts authorization requests only when pushed. */
+  requirePushedAuthorizationRequests: boolean;
 }
 
 export interface DiscoveryRules {
@@ -164,6 +170,8 @@ export function readMetadata(
     idTokenSigningAlgValues: Array.isArray(algs) ? algs.filter((alg): alg is string => typeof alg === 'string') : undefined,
     issParameterSupported: body['authorization_response_iss_parameter_supported'] === true,
     codeChallengeMethods: Array.isArray(pkceMethods) ? pkceMethods.filter((method): method is string => typeof method === 'string') : undefined,
+    pushedAuthorizationRequestEndpoint: optional('pushed_authorization_request_endpoint'),
+    requirePushedAuthorizationRequests: body['require_pushed_authorization_requests'] === true,
   };
 }
 

@@ -53,7 +53,7 @@ export class GithubProvider implements Provider {
 
   async init(): Promise<void> {}
 
-  authorizationUrl(request: AuthorizationRequest): URL {
+  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     return buildAuthorizationUrl({
       endpoint: `${this.#base}/login/oauth/authorize`,
       clientId: this.#config.clientId,

@@ -70,7 +70,7 @@ export class GoogleProvider implements Provider {
 
   async init(): Promise<void> {}
 
-  authorizationUrl(request: AuthorizationRequest): URL {
+  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     const offline = { ...this.#config.authorizationParams, access_type: 'offline' };
     const extra = request.forceConsent ? withConsentPrompt(offline) : offline;
     return buildAuthorizationUrl({ endpoint: this.#endpoints.authorization, clientId: this.#config.clientId, scopes: this.#scopes, request, extraParams: extra, nonce: true });

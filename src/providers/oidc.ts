@@ -2,13 +2,14 @@ import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
-import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
+import { authorizationParams, buildAuthorizationUrl, requestUriUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
 import { discover, type OidcMetadata } from './discovery.ts';
 import type { ProviderHttp } from './http.ts';
 import { profileFromClaims, verifyIdToken } from './id-token.ts';
+import { pushAuthorizationRequest, pushEndpointFor } from './pushed-authorization.ts';
 import { remoteKeySet, signingAlgorithms } from './jwks.ts';
 import { verifyLogoutToken } from './logout-token.ts';
 import { revokeRfc7009 } from './revocation.ts';
@@ -31,9 +32,9 @@ interface Discovered {
  * login sets `forceConsent` after a login that brought no refresh token, or the operator
  * configures `authorizationParams.prompt` for providers that always need it.
  *
- * Until `init()` succeeds the provider is not `ready`: `authorizationUrl` and `endSessionUrl`
- * refuse with a transient ProviderError, and the asynchronous calls run discovery first (one
- * discovery at a time).
+ * Until `init()` succeeds the provider is not `ready`: `endSessionUrl` refuses with a transient
+ * ProviderError, and the asynchronous calls (`authorizationUrl` among them) run discovery first
+ * (one discovery at a time).
  */
 export class OidcProvider implements Provider {
   readonly id: string;
@@ -107,17 +108,21 @@ export class OidcProvider implements Provider {
     return this.#discovered;
   }
 
-  authorizationUrl(request: AuthorizationRequest): URL {
-    const { metadata } = this.#requireDiscovered();
+  /** RFC 9126 when the provider takes pushed requests (see `par`), else the parameters in the URL. */
+  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
+    const { metadata } = await this.#ensureDiscovered();
     if (metadata.codeChallengeMethods !== undefined && !metadata.codeChallengeMethods.includes('S256')) throw new PkceUnsupportedError(this.id);
-    return buildAuthorizationUrl({
-      endpoint: metadata.authorizationEndpoint,
+    const input = {
       clientId: this.#config.clientId,
       scopes: this.#scopes,
       request,
       extraParams: request.forceConsent ? withConsentPrompt(this.#config.authorizationParams) : this.#config.authorizationParams,
       nonce: true,
-    });
+    };
+    const pushTo = pushEndpointFor(this.id, this.#config.par, metadata);
+    if (pushTo === undefined) return buildAuthorizationUrl({ endpoint: metadata.authorizationEndpoint, ...input });
+    const pushed = await pushAuthorizationRequest(this.#http, { endpoint: pushTo, auth: this.#auth, params: authorizationParams(input) });
+    return requestUriUrl(metadata.authorizationEndpoint, this.#config.clientId, pushed.requestUri);
   }
 
   async exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens> {

@@ -104,7 +104,12 @@ export interface Provider {
   /** Discovery metadata loaded (always true for providers with fixed endpoints). */
   readonly ready: boolean;
 
-  authorizationUrl(request: AuthorizationRequest): URL;
+  /**
+   * Where to send the browser to log in. For an OpenID provider that takes pushed authorization
+   * requests (RFC 9126) the parameters are pushed first and the URL carries only `client_id`
+   * and `request_uri`; a failed push rejects with a ProviderError (or ParUnsupportedError).
+   */
+  authorizationUrl(request: AuthorizationRequest): Promise<URL>;
   exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens>;
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
   identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;

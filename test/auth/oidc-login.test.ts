@@ -29,7 +29,8 @@ describe.each(stores)('login, session and logout against a real OpenID Provider 
   let f: OidcFixture;
 
   beforeAll(async () => {
-    if (!skip) f = await startOidcFixture({ store: kind });
+    // The parameters in the front-channel URL (par: off); pushed ones: pushed-authorization.test.ts.
+    if (!skip) f = await startOidcFixture({ store: kind, provider: { par: 'off' } });
   });
 
   afterAll(async () => {

@@ -92,6 +92,29 @@ describe.skipIf(skip)('tokengate check-config --online', () => {
     expect(stderr).toContain(`store redis ${url}: FAIL: connection setup refused: ERR DB index is out of range`);
   });
 
+  it('fails a provider entry that says par: required when the provider offers no pushed authorization requests', async () => {
+    const withoutPar = await startOpenIdProvider({ pushedAuthorizationRequests: { enabled: false } });
+    try {
+      const file = join(dir, 'par.yaml');
+      writeFileSync(
+        file,
+        `publicOrigin: http://127.0.0.1:8080
+store: { type: redis, redis: { url: "${redis.url}" } }
+providers:
+  - { id: op, type: oidc, issuer: "${withoutPar.issuer}", clientId: tg, par: required }
+  - { id: other, type: oidc, issuer: "${op.issuer}", clientId: tg, par: required }
+`,
+      );
+      const { code, stdout, stderr } = await runCli(['check-config', '--config', file, '--online'], { env });
+      expect(code).toBe(1);
+      expect(stderr).toContain('provider op: FAIL: The identity provider "op" cannot take this login: the provider entry says par: required and the provider does not advertise a pushed_authorization_request_endpoint');
+      expect(stdout).toContain(`provider other: OK: discovery ${op.issuer}/.well-known/openid-configuration (issuer matches), JWKS ${op.issuer}/`);
+      expect(stdout).toContain(`, pushed authorization requests ${op.issuer}/request`);
+    } finally {
+      await withoutPar.close();
+    }
+  });
+
   it('says so when the issuer is a web server but not an OpenID Provider', async () => {
     const issuer = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
     const file = writeConfig('page.yaml', { op: issuer }, redis.url);

@@ -1,7 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import { decodeJwt, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_ASSERTION_TYPE } from '../../src/providers/client-auth.ts';
+import { CLIENT_ASSERTION_TYPE, privateKeyJwt } from '../../src/providers/client-auth.ts';
+import { ProviderHttp } from '../../src/providers/http.ts';
+import { readClientSigningKey } from '../../src/providers/private-key.ts';
+import { refreshGrant } from '../../src/providers/token-endpoint.ts';
+import { freePort } from '../support/redis-server.ts';
 import { OidcProvider } from '../../src/providers/oidc.ts';
 import { providerConfig } from './support/config.ts';
 import { FakeOpenIdProvider } from './support/fake-op.ts';
@@ -48,6 +53,42 @@ describe('private_key_jwt on the wire', () => {
     const jtis = op.requestsTo('/token').map((request) => decodeJwt(request.form['client_assertion']!).jti);
     expect(jtis).toHaveLength(2);
     expect(jtis[0]).not.toBe(jtis[1]);
+  });
+
+  it('a retry after a refused connection carries a new assertion (new jti)', async () => {
+    // Nothing listens on the token endpoint's port for the first attempt, so it fails before
+    // anything was sent (a sent request is never repeated); the server comes up when the second
+    // attempt signs its assertion, and that attempt goes through.
+    const port = await freePort();
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push(new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('client_assertion') ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'at-2', token_type: 'Bearer', expires_in: 300 }));
+      });
+    });
+    const signer = privateKeyJwt('client-123', readClientSigningKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()), async () => op.issuer, Date.now);
+    const signed: string[] = [];
+    let attempts = 0;
+    const auth = async () => {
+      attempts += 1;
+      if (attempts === 2) await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      const credentials = await signer();
+      signed.push(credentials.params['client_assertion']!);
+      return credentials;
+    };
+    try {
+      const http = new ProviderHttp({ providerId: 'corp', timeoutMs: 2000, retryDelayMs: 5 });
+      const tokens = await refreshGrant(http, { endpoint: `http://127.0.0.1:${port}/token`, auth, refreshToken: 'rt-1' });
+      expect(tokens.expiresIn).toBe(300);
+      expect(attempts).toBe(2);
+      expect(seen).toEqual([signed[1]]);
+      expect(decodeJwt(signed[0]!).jti).not.toBe(decodeJwt(signed[1]!).jti);
+    } finally {
+      await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    }
   });
 
   it('a refresh whose connection drops after it was sent is not sent again (its outcome is unknown)', async () => {

@@ -40,8 +40,8 @@ function discord(): DiscordProvider {
 }
 
 describe('Discord authorization URL', () => {
-  it('uses the fixed authorize endpoint, identify+email scopes and PKCE S256, without a nonce', () => {
-    const url = discord().authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'ignored', redirectUri: 'https://app.example.com/auth/callback' });
+  it('uses the fixed authorize endpoint, identify+email scopes and PKCE S256, without a nonce', async () => {
+    const url = await discord().authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'ignored', redirectUri: 'https://app.example.com/auth/callback' });
     expect(`${url.origin}${url.pathname}`).toBe('https://discord.com/oauth2/authorize');
     expect(Object.fromEntries(url.searchParams)).toEqual({
       response_type: 'code',

@@ -32,7 +32,8 @@ function serve(handler: Parameters<typeof createServer>[1]): Promise<Server> {
 const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
-  op = await startOpenIdProvider({ clients: [{ clientId: 'tg', clientSecret: 'not-used-here-0123456789', redirectUris: ['http://127.0.0.1:1/auth/callback/op'] }] });
+  // Registered as the gateway below: the login pushes its request (RFC 9126), which the provider checks.
+  op = await startOpenIdProvider({ clients: [{ clientId: 'tg', clientSecret: 'a-client-secret-that-must-not-leak', redirectUris: ['http://127.0.0.1:8080/auth/callback/op'] }] });
   notFound = await serve((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('nothing here'));
   htmlPage = await serve((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>my app</p>'));
   // The real provider, reached on another port: its document still names its own issuer.

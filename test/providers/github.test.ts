@@ -44,8 +44,8 @@ function github(extra: Record<string, unknown> = {}): GithubProvider {
 }
 
 describe('GitHub authorization URL', () => {
-  it('sends client_id, redirect_uri, scope, state and a PKCE S256 challenge; no nonce, no response_type', () => {
-    const url = github().authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'ignored', redirectUri: 'https://app.example.com/auth/callback' });
+  it('sends client_id, redirect_uri, scope, state and a PKCE S256 challenge; no nonce, no response_type', async () => {
+    const url = await github().authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'ignored', redirectUri: 'https://app.example.com/auth/callback' });
     expect(`${url.origin}${url.pathname}`).toBe('https://github.com/login/oauth/authorize');
     expect(Object.fromEntries(url.searchParams)).toEqual({
       client_id: 'client-123',
@@ -57,8 +57,8 @@ describe('GitHub authorization URL', () => {
     });
   });
 
-  it('uses the Enterprise Server base URL', () => {
-    const url = github({ baseUrl: 'https://github.example.com/' }).authorizationUrl({ state: 's', codeChallenge: 'c', redirectUri: 'https://app.example.com/cb' });
+  it('uses the Enterprise Server base URL', async () => {
+    const url = await github({ baseUrl: 'https://github.example.com/' }).authorizationUrl({ state: 's', codeChallenge: 'c', redirectUri: 'https://app.example.com/cb' });
     expect(`${url.origin}${url.pathname}`).toBe('https://github.example.com/login/oauth/authorize');
   });
 

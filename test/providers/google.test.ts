@@ -41,8 +41,8 @@ function google(extra: Record<string, unknown> = {}): GoogleProvider {
 const request = { state: 'st-1', codeChallenge: 'ch-1', nonce: 'no-1', redirectUri: 'https://app.example.com/auth/callback' };
 
 describe('Google authorization URL', () => {
-  it('asks for offline access with PKCE S256 and a nonce, and no consent prompt by default', () => {
-    const url = google().authorizationUrl(request);
+  it('asks for offline access with PKCE S256 and a nonce, and no consent prompt by default', async () => {
+    const url = await google().authorizationUrl(request);
     expect(`${url.origin}${url.pathname}`).toBe('https://accounts.google.com/o/oauth2/v2/auth');
     expect(Object.fromEntries(url.searchParams)).toEqual({
       access_type: 'offline',
@@ -57,11 +57,11 @@ describe('Google authorization URL', () => {
     });
   });
 
-  it('adds prompt=consent only when the login forces consent, keeping a configured prompt', () => {
-    expect(google().authorizationUrl({ ...request, forceConsent: true }).searchParams.get('prompt')).toBe('consent');
+  it('adds prompt=consent only when the login forces consent, keeping a configured prompt', async () => {
+    expect((await google().authorizationUrl({ ...request, forceConsent: true })).searchParams.get('prompt')).toBe('consent');
     const configured = google({ authorizationParams: { prompt: 'select_account', hd: 'example.com' } });
-    expect(configured.authorizationUrl(request).searchParams.get('prompt')).toBe('select_account');
-    const forced = configured.authorizationUrl({ ...request, forceConsent: true });
+    expect((await configured.authorizationUrl(request)).searchParams.get('prompt')).toBe('select_account');
+    const forced = await configured.authorizationUrl({ ...request, forceConsent: true });
     expect(forced.searchParams.get('prompt')).toBe('select_account consent');
     expect(forced.searchParams.get('hd')).toBe('example.com');
   });

@@ -35,15 +35,27 @@ describe('discovery', () => {
     expect(op.requestsTo('/.well-known/openid-configuration')).toHaveLength(1);
   });
 
-  it('refuses to build URLs before discovery, with a transient error', () => {
+  it('refuses to build the logout URL before discovery, with a transient error', () => {
     const corp = provider();
-    const build = () => corp.authorizationUrl({ state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'http://127.0.0.1/cb' });
+    const build = () => corp.endSessionUrl(undefined, 'http://127.0.0.1/');
     expect(build).toThrow(ProviderError);
     try {
       build();
     } catch (err) {
       expect((err as ProviderError).transient).toBe(true);
     }
+  });
+
+  it('discovers before building the authorization URL, and fails transiently while discovery does', async () => {
+    const corp = provider();
+    op.on('GET /.well-known/openid-configuration', () => ({ status: 503, body: 'down' }));
+    const request = { state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'http://127.0.0.1/cb' };
+    const err = await rejectionOf(corp.authorizationUrl(request));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).transient).toBe(true);
+    op.reset();
+    expect((await corp.authorizationUrl(request)).searchParams.get('state')).toBe('s');
+    expect(corp.ready).toBe(true);
   });
 
   it('rejects a document whose issuer differs, even by a trailing slash, as transient', async () => {
@@ -90,7 +102,7 @@ describe('authorization URL', () => {
   it('carries response_type=code, client_id, redirect_uri, default scopes, state, S256 challenge and nonce', async () => {
     const corp = provider({ authorizationParams: { prompt: 'login', state: 'attacker', nonce: 'attacker' } });
     await corp.init();
-    const url = corp.authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'no-1', redirectUri: 'https://app.example.com/auth/callback' });
+    const url = await corp.authorizationUrl({ state: 'st-1', codeChallenge: 'ch-1', nonce: 'no-1', redirectUri: 'https://app.example.com/auth/callback' });
     expect(`${url.origin}${url.pathname}`).toBe(`${op.issuer}/authorize`);
     expect(Object.fromEntries(url.searchParams)).toEqual({
       prompt: 'login',
@@ -109,14 +121,14 @@ describe('authorization URL', () => {
     const corp = provider({ authorizationParams: { prompt: 'login' } });
     await corp.init();
     const base = { state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'https://app.example.com/cb' };
-    expect(corp.authorizationUrl(base).searchParams.get('prompt')).toBe('login');
-    expect(corp.authorizationUrl({ ...base, forceConsent: true }).searchParams.get('prompt')).toBe('login consent');
+    expect((await corp.authorizationUrl(base)).searchParams.get('prompt')).toBe('login');
+    expect((await corp.authorizationUrl({ ...base, forceConsent: true })).searchParams.get('prompt')).toBe('login consent');
   });
 
   it('adds openid to configured scopes that forgot it', async () => {
     const corp = provider({ scopes: ['email'] });
     await corp.init();
-    const url = corp.authorizationUrl({ state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'https://app.example.com/cb' });
+    const url = await corp.authorizationUrl({ state: 's', codeChallenge: 'c', nonce: 'n', redirectUri: 'https://app.example.com/cb' });
     expect(url.searchParams.get('scope')).toBe('openid email');
   });
 });

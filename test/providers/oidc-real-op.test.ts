@@ -65,8 +65,9 @@ async function login(corp: OidcProvider): Promise<Login> {
   const nonce = randomBytes(16).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   // OIDC Core 11: the provider honours offline_access (a refresh token) only with prompt=consent.
-  const url = corp.authorizationUrl({ state, nonce, codeChallenge: createHash('sha256').update(verifier).digest('base64url'), redirectUri: REDIRECT_URI, forceConsent: true });
-  expect(url.searchParams.get('prompt')).toBe('consent');
+  const url = await corp.authorizationUrl({ state, nonce, codeChallenge: createHash('sha256').update(verifier).digest('base64url'), redirectUri: REDIRECT_URI, forceConsent: true });
+  // The provider takes pushed authorization requests (RFC 9126): the parameters were pushed.
+  expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
   const callback = await loginAtProvider(url, REDIRECT_URI);
   expect(callback.searchParams.get('state')).toBe(state);
   const code = callback.searchParams.get('code');
@@ -102,7 +103,7 @@ describe('login against a real OpenID Provider', () => {
     const corp = provider(BASIC);
     await corp.init();
     const verifier = randomBytes(32).toString('base64url');
-    const url = corp.authorizationUrl({ state: 's', nonce: 'n', codeChallenge: createHash('sha256').update(verifier).digest('base64url'), redirectUri: REDIRECT_URI });
+    const url = await corp.authorizationUrl({ state: 's', nonce: 'n', codeChallenge: createHash('sha256').update(verifier).digest('base64url'), redirectUri: REDIRECT_URI });
     const code = (await loginAtProvider(url, REDIRECT_URI)).searchParams.get('code') ?? '';
     await corp.exchangeCode(code, verifier, REDIRECT_URI);
     const err = (await rejectionOf(corp.exchangeCode(code, verifier, REDIRECT_URI))) as ProviderError;

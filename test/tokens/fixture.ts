@@ -87,7 +87,7 @@ export async function startTokenFixture(options: Omit<OpenIdProviderOptions, 'cl
     keyring,
     async login(store, now = Date.now()) {
       const verifier = randomBytes(32).toString('base64url');
-      const url = provider.authorizationUrl({
+      const url = await provider.authorizationUrl({
         state: randomBytes(16).toString('base64url'),
         nonce: randomBytes(16).toString('base64url'),
         codeChallenge: createHash('sha256').update(verifier).digest('base64url'),

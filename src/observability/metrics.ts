@@ -32,7 +32,6 @@ export const STORE_OPS = [
   'renewLock',
   'releaseLock',
   'listUserSessions',
-  'describeUserSessions',
   'destroyUserSessions',
   'findByProviderSid',
   'putEphemeral',

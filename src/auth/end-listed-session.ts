@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { NotFoundError } from '../errors.ts';
+import { CorruptRecordError, NotFoundError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { sessionTag } from '../observability/index.ts';
 import { currentSession } from './current-session.ts';
@@ -35,7 +35,11 @@ export function endListedSessionHandler(deps: AuthDeps, handles: SessionHandles)
     const target = handles.find(handle, sids);
     if (target === undefined) throw new NotFoundError('No such session');
 
-    const tokens = await deps.store.getTokens(target);
+    // A token set that cannot be read has nothing to revoke; the session still ends.
+    const tokens = await deps.store.getTokens(target).catch((err: unknown) => {
+      if (err instanceof CorruptRecordError) return null;
+      throw err;
+    });
     const ended = await deps.store.destroySession(target);
     if (ended === null) throw new NotFoundError('No such session');
     revoke(deps, deps.providers.get(ended.provider), target, tokens);

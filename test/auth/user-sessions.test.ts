@@ -4,7 +4,7 @@ import type { EndedSession } from '../../src/auth/end-listed-session.ts';
 import type { SessionList } from '../../src/auth/list-sessions.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
-import { skipRedisSuite } from '../support/redis-server.ts';
+import { rawCommand, skipRedisSuite } from '../support/redis-server.ts';
 import { PROVIDER_ID, startOidcFixture, type OidcFixture } from './helpers/oidc-fixture.ts';
 
 /**
@@ -135,6 +135,25 @@ describe.each([
     expect((await laptop.request(`${f.origin}/auth/sessions/${sids.phone}/logout`, { method: 'POST' })).status).toBe(404);
     expect(await f.gateway.store.getSession(sids.phone)).not.toBeNull();
     expect((await phone.request(`${f.origin}/auth/session`)).status).toBe(200);
+  });
+
+  it.skipIf(skip || store !== 'redis')('a session whose token set cannot be read is listed and can still be ended', async () => {
+    const now = Date.now();
+    const stray = { sid: 'S'.repeat(43), provider: PROVIDER_ID, sub: DEMO_USER.sub, claims: {}, createdAt: now, absoluteExpiresAt: now + 600_000 };
+    await f.gateway.store.createSession(stray, { accessToken: 'v1.t1.x.y', obtainedAt: now, tokenType: 'Bearer' }, 60_000);
+    const redis = f.gateway.config.store.type === 'redis' ? f.gateway.config.store.redis : undefined;
+    const port = Number(new URL(redis!.url!).port);
+    expect(await rawCommand(port, ['SET', `${redis!.keyPrefix}tok:{${stray.sid}}`, 'not json', 'KEEPTTL'])).toContain('OK');
+
+    const listed = (await list(laptop)).sessions;
+    expect(listed).toHaveLength(3);
+    const entry = listed.find((candidate) => candidate.device === 'Unknown device')!;
+    expect(entry).toMatchObject({ current: false, provider: PROVIDER_ID });
+    const response = await laptop.request(`${f.origin}/auth/sessions/${entry.handle}/logout`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(response.json<EndedSession>()).toEqual({ ended: true, current: false });
+    expect(await f.gateway.store.getSession(stray.sid)).toBeNull();
+    expect((await list(laptop)).sessions).toHaveLength(2);
   });
 
   it.skipIf(skip)('ends the other device\'s session: gone from the store, revoked at the provider; this one goes on', async () => {

@@ -39,7 +39,61 @@ async function refreshSession() {
   if (loggedIn) $('provider-logout').hidden = true;
   $('login').disabled = loggedIn;
   $('logout').disabled = !loggedIn;
+  await refreshSessions(loggedIn);
   $('cookie-view').textContent = document.cookie === '' ? '(empty: the session cookie is httpOnly)' : document.cookie;
+}
+
+// The user's sessions on every device, each named by an opaque handle (never a session id).
+// The current one is marked; the others get a "Log out" button that ends that session only.
+async function refreshSessions(loggedIn) {
+  const list = $('sessions-list');
+  list.replaceChildren();
+  $('sessions-panel').hidden = !loggedIn;
+  if (!loggedIn) return;
+  const response = await fetch('/auth/sessions', { credentials: 'same-origin', cache: 'no-store' });
+  const body = await readJson(response);
+  if (!response.ok || !Array.isArray(body?.sessions)) {
+    show($('sessions-status'), `Could not list the sessions (${response.status} ${body?.code ?? ''})`.trim(), 'error');
+    return;
+  }
+  const count = body.sessions.length;
+  show($('sessions-status'), count === 1 ? 'Logged in on this device only.' : `Logged in on ${count} devices${body.truncated ? ' (more not shown)' : ''}.`, 'idle');
+  for (const entry of body.sessions) {
+    const item = document.createElement('li');
+    item.dataset.current = String(entry.current);
+    const device = document.createElement('span');
+    device.className = 'device';
+    device.textContent = entry.device;
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = `${entry.provider} · since ${new Date(entry.createdAt).toLocaleString()} · last used ${new Date(entry.lastUsedAt).toLocaleString()}`;
+    item.append(device, meta);
+    if (entry.current) {
+      const mark = document.createElement('span');
+      mark.className = 'this-device';
+      mark.textContent = 'This device';
+      item.append(mark);
+    } else {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'end-session';
+      button.textContent = 'Log out';
+      button.addEventListener('click', () => endSession(entry.handle).catch((err) => show($('sessions-status'), String(err), 'error')));
+      item.append(button);
+    }
+    list.append(item);
+  }
+}
+
+async function endSession(handle) {
+  const response = await fetch(`/auth/sessions/${encodeURIComponent(handle)}/logout`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { [CSRF_HEADER]: CSRF_VALUE },
+  });
+  const body = await readJson(response);
+  await refreshSession();
+  if (!response.ok) show($('sessions-status'), `Log out failed: ${response.status} ${body?.code ?? ''}`.trim(), 'error');
 }
 
 async function callApi() {

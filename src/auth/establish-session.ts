@@ -7,6 +7,7 @@ import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord } from '../store/types.ts';
 import { sealTokenSet } from '../tokens/token-set.ts';
 import type { AuthDeps } from './deps.ts';
+import { deviceLabel } from './device-label.ts';
 
 /**
  * The end of a successful login: a brand-new sid (never one the browser had before: no session
@@ -30,6 +31,8 @@ export async function establishSession(
     claims: displayClaims(profile),
     ...(profile.providerSid === undefined ? {} : { providerSid: profile.providerSid }),
     createdAt: now,
+    // The label only, never the header: what GET /auth/sessions shows, with nothing to do per request.
+    device: deviceLabel(ctx.get('user-agent')),
     absoluteExpiresAt: absoluteExpiry({
       now,
       absoluteTimeoutMs: deps.config.session.absoluteTimeout,

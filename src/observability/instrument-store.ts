@@ -39,6 +39,7 @@ export function instrumentStore(store: Store, metrics: Pick<Metrics, 'storeDurat
     renewLock: timed('renewLock', (...args) => store.renewLock(...args)),
     releaseLock: timed('releaseLock', (...args) => store.releaseLock(...args)),
     listUserSessions: timed('listUserSessions', (...args) => store.listUserSessions(...args)),
+    describeUserSessions: timed('describeUserSessions', (...args) => store.describeUserSessions(...args)),
     destroyUserSessions: timed('destroyUserSessions', (...args) => store.destroyUserSessions(...args)),
     findByProviderSid: timed('findByProviderSid', (...args) => store.findByProviderSid(...args)),
     putEphemeral: timed('putEphemeral', (...args) => store.putEphemeral(...args)),

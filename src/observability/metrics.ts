@@ -32,6 +32,7 @@ export const STORE_OPS = [
   'renewLock',
   'releaseLock',
   'listUserSessions',
+  'describeUserSessions',
   'destroyUserSessions',
   'findByProviderSid',
   'putEphemeral',

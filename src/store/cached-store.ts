@@ -2,7 +2,7 @@ import { assertTtl, cappedTtl } from './codec.ts';
 import type { InvalidationListener } from './invalidation.ts';
 import { assertSid } from './keys.ts';
 import { bundleOf, NearCache } from './near-cache.ts';
-import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
 
 /**
  * The Redis store with a near cache in front of `loadSession`, the one store call of a
@@ -170,6 +170,14 @@ export class CachedStore implements Store {
 
   isMarked(namespace: string, id: string): Promise<boolean> {
     return this.#inner.isMarked(namespace, id);
+  }
+
+  /**
+   * Read through to Redis. With the near cache the idle TTL there is slid at most every
+   * idleTimeout/10, so a last use derived from it is that precise (it is never later than the truth).
+   */
+  describeUserSessions(provider: string, sub: string, limit: number): Promise<UserSessionsPage> {
+    return this.#inner.describeUserSessions(provider, sub, limit);
   }
 
   admitPendingLogin(id: string, address: string, limits: PendingLoginLimits, ttlMs: number): Promise<PendingLoginAdmission> {

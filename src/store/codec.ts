@@ -58,6 +58,10 @@ export function withVersion(tokens: Omit<StoredTokenSet, 'ver'>, ver: number): S
   return { ver, ...fields };
 }
 
+export function assertLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
+}
+
 export function assertTtl(ttlMs: number, what = 'ttlMs'): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`${what} must be a positive number of milliseconds`);
 }

@@ -5,7 +5,7 @@ import { InvalidationListener } from './invalidation.ts';
 import { RedisStore } from './redis.ts';
 import type { Store } from './types.ts';
 
-export type { CompareAndSetResult, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+export type { CompareAndSetResult, SessionBundle, SessionEntry, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
 export { RedisStore, type RedisStoreOptions } from './redis.ts';
 export { CachedStore } from './cached-store.ts';

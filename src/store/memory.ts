@@ -1,10 +1,10 @@
 import { StoreUnavailableError } from '../errors.ts';
-import { assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
+import { assertLimit, assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { ExpiringMaps } from './expiring-maps.ts';
 import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { PendingLogins } from './pending-logins.ts';
-import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet } from './types.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionEntry, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
 
 /**
  * The embedded store for development and single-process use: the same key layout and encoding
@@ -158,6 +158,21 @@ export class MemoryStore implements Store {
   async listUserSessions(provider: string, sub: string): Promise<string[]> {
     this.#assertOpen();
     return this.#liveMembers(this.#keys.user(provider, sub));
+  }
+
+  async describeUserSessions(provider: string, sub: string, limit: number): Promise<UserSessionsPage> {
+    this.#assertOpen();
+    assertLimit(limit);
+    const now = this.#now();
+    const sessions: SessionEntry[] = [];
+    for (const sid of this.#liveMembers(this.#keys.user(provider, sub))) {
+      const entry = this.#data.get(this.#keys.session(sid).sess);
+      const session = entry ? readableSession(entry.value) : null;
+      if (entry === undefined || session === null) continue;
+      if (sessions.length === limit) return { sessions, truncated: true };
+      sessions.push({ session, ttlMs: entry.expiresAt - now });
+    }
+    return { sessions, truncated: false };
   }
 
   async destroyUserSessions(provider: string, sub: string): Promise<string[]> {

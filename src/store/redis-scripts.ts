@@ -70,6 +70,14 @@ if tok then redis.call('PEXPIRE', KEYS[2], ttl) end
 return {sess, tok}`,
 );
 
+/** KEYS sess. [record, remaining TTL in ms] without touching the TTL; nil when there is none. */
+export const readSession = script(
+  1,
+  `local sess = redis.call('GET', KEYS[1])
+if not sess then return false end
+return {sess, redis.call('PTTL', KEYS[1])}`,
+);
+
 /** KEYS sess, tok; ARGV sessJson, tokJson, ttlMs. Writes both with one TTL. */
 export const createSession = script(
   2,

@@ -23,6 +23,22 @@ export interface SessionRecord {
   createdAt: number;
   /** Epoch ms; the session never outlives this, however active. */
   absoluteExpiresAt: number;
+  /** Device label from the login's User-Agent ("Firefox on Linux"), never the raw header. */
+  device?: string;
+}
+
+/** A session of a user as the store sees it: the record and how long its keys still live. */
+export interface SessionEntry {
+  session: SessionRecord;
+  /** The session key's remaining TTL, ms (the idle timeout slid at its last load or touch). */
+  ttlMs: number;
+}
+
+/** At most `limit` live sessions of one user, in no particular order. */
+export interface UserSessionsPage {
+  sessions: SessionEntry[];
+  /** True when the user has more live sessions than were returned. */
+  truncated: boolean;
 }
 
 /** A token set as stored: every token field is sealed (`v1.<kid>.<iv>.<ct>`). */
@@ -103,6 +119,11 @@ export interface Store {
   releaseLock(sid: string, owner: string): Promise<boolean>;
 
   listUserSessions(provider: string, sub: string): Promise<string[]>;
+  /**
+   * Reads, never writes (besides dropping stale index entries): up to `limit` live sessions of
+   * the user with their records and remaining TTLs. A corrupt record is left out.
+   */
+  describeUserSessions(provider: string, sub: string, limit: number): Promise<UserSessionsPage>;
   /** Destroys every session of the user; returns the sids ended. */
   destroyUserSessions(provider: string, sub: string): Promise<string[]>;
   /** The Tokengate sids bound to a provider session id (back-channel logout by `sid`). */

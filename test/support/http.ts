@@ -75,9 +75,12 @@ function encodeBody(init: BrowserRequestInit): { body: Buffer | undefined; conte
 export class BrowserClient {
   readonly jar: CookieJar;
   readonly receivedSetCookies: ReceivedSetCookie[] = [];
+  readonly #userAgent: string | undefined;
 
-  constructor(options: { jar?: CookieJar } = {}) {
+  /** `userAgent`: sent as User-Agent on every request that names none (default: no header). */
+  constructor(options: { jar?: CookieJar; userAgent?: string } = {}) {
     this.jar = options.jar ?? newCookieJar();
+    this.#userAgent = options.userAgent;
   }
 
   /** One request: sends the jar's cookies, stores the Set-Cookie answers, does not follow redirects. */
@@ -89,6 +92,7 @@ export class BrowserClient {
     const headers: Record<string, string> = { ...init.headers };
     const named = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name);
     if (init.csrf !== false && !named(CSRF_HEADER.name)) headers[CSRF_HEADER.name] = CSRF_HEADER.value;
+    if (this.#userAgent !== undefined && !named('user-agent')) headers['user-agent'] = this.#userAgent;
     const cookie = await this.jar.getCookieString(target, { sameSiteContext: context });
     if (cookie !== '') headers['cookie'] = cookie;
     if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = contentType;

@@ -90,10 +90,13 @@ describe.each([
       expect(entry.handle).toMatch(HANDLE);
       expect(Date.parse(entry.createdAt)).toBeLessThanOrEqual(Date.parse(entry.lastUsedAt));
     }
-    // The phone's last use is its request above, read back from the store's TTL (ms precision).
-    expect(Date.parse(phoneEntry.lastUsedAt)).toBeGreaterThanOrEqual(beforePhone - 5);
+    // The phone's last use is its request above, read back from the store's TTL: to the ms on the
+    // memory store; with Redis's near cache the TTL slides at most every idleTimeout/10, so the
+    // last use shown may be that much earlier (never later).
+    const slack = store === 'redis' ? f.gateway.config.session.idleTimeout / 10 : 0;
+    expect(Date.parse(phoneEntry.lastUsedAt)).toBeGreaterThanOrEqual(beforePhone - slack - 5);
     expect(Date.parse(phoneEntry.lastUsedAt)).toBeLessThanOrEqual(afterPhone + 5);
-    expect(Date.parse(current.lastUsedAt)).toBeGreaterThanOrEqual(afterPhone);
+    expect(Date.parse(current.lastUsedAt)).toBeGreaterThanOrEqual(afterPhone - slack);
 
     // The other user's session is not there, and no sid is anywhere in the answer.
     for (const sid of Object.values(sids)) expect(response.text).not.toContain(sid);

@@ -16,6 +16,7 @@ import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, 
 import { createProviders } from './providers/index.ts';
 import { createProxy } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
+import type { CookieKeys } from './session/cookie-keys.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
 import { sessionFromRequest } from './session/session-from-request.ts';
@@ -66,6 +67,8 @@ export interface Gateway {
   /** The operations app (/metrics, /healthz, /readyz) for the `ops` listener. */
   readonly ops: Koa;
   readonly cookies: GatewayCookies;
+  /** The cookie signing keys every cookie uses; a key reload swaps them (src/runtime/key-reload.ts). */
+  readonly cookieKeys: CookieKeys;
   readonly revoker: Revoker;
   /** The only code that refreshes or writes tokens. */
   readonly tokens: TokenService;
@@ -202,6 +205,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     readiness,
     ops,
     cookies,
+    cookieKeys: keys,
     revoker,
     tokens,
     lastStoreConnectionError: () => storeConnectionError,

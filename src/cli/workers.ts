@@ -41,7 +41,7 @@ export function workerCount(config: Config, flag: number | undefined, defaultToC
   return { workers };
 }
 
-export interface ServeWithWorkersOptions extends Pick<ServeOptions, 'deps'> {
+export interface ServeWithWorkersOptions extends Pick<ServeOptions, 'deps' | 'reload'> {
   workers: number;
   logger: Logger;
   /** Extra environment for cluster workers. */
@@ -69,7 +69,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
   try {
     if (options.workers > 1 && cluster.isWorker) {
       const { runWorker } = await import('../runtime/cluster/worker.ts');
-      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0 });
+      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0, ...(options.reload ? { reload: options.reload } : {}) });
       return ExitCode.ok;
     }
     if (options.workers > 1) {
@@ -84,6 +84,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
     const { serveUntilSignal } = await import('../runtime/serve.ts');
     await serveUntilSignal(config, {
       deps,
+      ...(options.reload ? { reload: options.reload } : {}),
       onListening: (running) => options.onReady?.({ main: running.main.url, ops: running.ops?.url ?? '' }),
     });
     return ExitCode.ok;

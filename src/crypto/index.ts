@@ -1,1 +1,1 @@
-export { Keyring, decodeKeyMaterial, generateKey, type KeySpec } from './keyring.ts';
+export { Keyring, decodeKeyMaterial, generateKey, sealedKid, type KeySpec } from './keyring.ts';

@@ -4,6 +4,7 @@ import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/ind
 import { storeLocation } from '../config/store-target.ts';
 import { GatewayError } from '../errors.ts';
 import { closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
+import { KeyReload, type KeyReloadSource } from './key-reload.ts';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal } from './signals.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface RunningGateway {
   /** Undefined in a cluster worker. */
   ops: HttpListener | undefined;
   forwardAuth: ForwardAuthListener | undefined;
+  /** Key reloads (SIGHUP, secret files), when serveUntilSignal was given `reload`. */
+  keyReload?: KeyReload;
   /** Graceful shutdown (Gateway.close), then the ops listener closes. */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -153,6 +156,8 @@ export interface ServeOptions extends RunOptions {
   stop?: Promise<string>;
   /** A second signal during shutdown: exit now. Default: `process.exit(128 + signal number)`. */
   onForce?: (signal: ShutdownSignal) => void;
+  /** Where the keys come from: reloaded on SIGHUP and when a secret file changes (key-reload.ts). */
+  reload?: KeyReloadSource;
 }
 
 /**
@@ -173,8 +178,10 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
     trigger.dispose();
     throw err;
   }
+  const keyReload = options.reload && startKeyReload(running, options.reload);
   options.onListening?.(running);
   const reason = await trigger.started;
+  keyReload?.();
   running.gateway.logger.info({ reason, graceMs: config.shutdown.grace }, 'shutting down');
   try {
     await running.close();
@@ -182,6 +189,20 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
     trigger.dispose();
   }
   running.gateway.logger.info('shut down');
+}
+
+/** Reloads keys on SIGHUP and on secret-file changes; returns the function that stops it. */
+function startKeyReload(running: RunningGateway, source: KeyReloadSource): () => void {
+  const { gateway } = running;
+  const reload = new KeyReload(source, { config: gateway.config, keyring: gateway.keyring, cookieKeys: gateway.cookieKeys, logger: gateway.logger });
+  running.keyReload = reload;
+  const onHangup = () => reload.reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  reload.watch();
+  return () => {
+    process.off('SIGHUP', onHangup);
+    reload.close();
+  };
 }
 
 function exitNow(signal: ShutdownSignal): never {

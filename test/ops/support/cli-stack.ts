@@ -25,6 +25,8 @@ export interface CliStackOptions {
   extraConfig?: string;
   /** Extra arguments after `start --config FILE`. */
   args?: string[];
+  /** Extra environment for the gateway (e.g. `TOKENGATE_ENCRYPTION_KEYS: ''` with `TOKENGATE_ENCRYPTION_KEYS_FILE`). */
+  env?: Record<string, string>;
 }
 
 export interface CliStack {
@@ -92,6 +94,7 @@ ${options.extraConfig ?? ''}
       TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`,
       TOKENGATE_COOKIE_KEYS: generateKey(),
       TOKENGATE_PROVIDER_OP_CLIENT_SECRET: clientSecret,
+      ...options.env,
     };
     const cli = () => {
       if (running === undefined) throw new Error('not started');

@@ -60,7 +60,8 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
     if (fa.enabled && fa.listen !== undefined) {
       // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
       const forwardAuthDeps = {
-        config,
+        // The gateway's view: its forward-auth secret follows key reloads.
+        config: gateway.config,
         store: gateway.store,
         cookies: gateway.cookies,
         tokens: gateway.tokens,
@@ -194,9 +195,9 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
 /** Reloads keys on SIGHUP and on secret-file changes; returns the function that stops it. */
 function startKeyReload(running: RunningGateway, source: KeyReloadSource): () => void {
   const { gateway } = running;
-  const reload = new KeyReload(source, { config: gateway.config, keyring: gateway.keyring, cookieKeys: gateway.cookieKeys, logger: gateway.logger });
+  const reload = new KeyReload(source, gateway);
   running.keyReload = reload;
-  const onHangup = () => reload.reload('SIGHUP');
+  const onHangup = () => void reload.reload('SIGHUP');
   process.on('SIGHUP', onHangup);
   reload.watch();
   return () => {

@@ -239,3 +239,60 @@ describe.skipIf(skip)('start --workers 2: SIGHUP to the primary reloads every wo
     expect(primary.exitCode).toBeNull();
   });
 });
+
+describe('client secret and forward-auth secret re-read on SIGHUP', () => {
+  const dir = scratchDir();
+  const clientSecretFile = join(dir, 'client-secret');
+  const forwardSecretFile = join(dir, 'forward-auth-secret');
+  const forwardOld = generateKey();
+  const forwardNew = generateKey();
+  let stack: CliStack;
+  let clientSecret: string;
+
+  beforeAll(async () => {
+    stack = await startCliStack({ extraConfig: 'forwardAuth: { enabled: true }' });
+    // The provider knows the stack's client secret; the gateway reads it from a file instead.
+    clientSecret = stack.env['TOKENGATE_PROVIDER_OP_CLIENT_SECRET']!;
+    Object.assign(stack.env, {
+      TOKENGATE_PROVIDER_OP_CLIENT_SECRET: '',
+      TOKENGATE_PROVIDER_OP_CLIENT_SECRET_FILE: clientSecretFile,
+      TOKENGATE_FORWARD_AUTH_SECRET_FILE: forwardSecretFile,
+    });
+    writeFileSync(clientSecretFile, `${generateKey()}\n`);
+    writeFileSync(forwardSecretFile, `${forwardOld}\n`);
+    await stack.start();
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function hangUp(): Promise<Record<string, unknown>> {
+    const before = reloads(stack, 'keys_reloaded').length;
+    stack.cli().child.kill('SIGHUP');
+    return (await waitForLines(stack, 'keys_reloaded', before + 1)).at(-1)!;
+  }
+
+  const verify = (secret: string) => fetch(`${stack.publicOrigin}/auth/verify`, { headers: { 'x-tokengate-forward-auth': secret, 'x-csrf': '1' } });
+
+  it('a login fails with the wrong client secret, and works after the right one is written and SIGHUP sent', async () => {
+    const refused = await stack.login();
+    expect((await refused.request(`${stack.publicOrigin}/auth/session`)).status).toBe(401);
+    writeFileSync(clientSecretFile, `${clientSecret}\n`);
+    expect(await hangUp()).toMatchObject({ changed: ['provider op credentials'] });
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.publicOrigin}/auth/session`)).status).toBe(200);
+    expect((await browser.request(`${stack.publicOrigin}/api/who`)).status).toBe(200);
+    expect(stack.cli().output().stdout).not.toContain(clientSecret);
+  });
+
+  it('the forward-auth secret: the old one stops and the new one works after SIGHUP', async () => {
+    expect((await verify(forwardOld)).status).toBe(401);
+    expect((await verify(forwardNew)).status).toBe(404);
+    writeFileSync(forwardSecretFile, `${forwardNew}\n`);
+    expect(await hangUp()).toMatchObject({ changed: ['forward-auth secret'] });
+    expect((await verify(forwardOld)).status).toBe(404);
+    expect((await verify(forwardNew)).status).toBe(401);
+  });
+});

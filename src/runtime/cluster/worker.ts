@@ -32,7 +32,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   const onMessage = (message: unknown) => {
     if (!isClusterMessage(message)) return;
     if (message.tokengate === 'shutdown') stopRequested('primary asked');
-    if (message.tokengate === 'reload') running?.keyReload?.reload('SIGHUP (primary)');
+    if (message.tokengate === 'reload') void running?.keyReload?.reload('SIGHUP (primary)');
     if (message.tokengate !== 'ask' || running === undefined) return;
     const gateway = running.gateway;
     const answer = async (): Promise<AnswerMessage> =>

@@ -14,6 +14,7 @@ import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
+import { registerSealedKidsGauge } from './observability/sealed-kids-gauge.ts';
 import { createProvider, createProviders } from './providers/index.ts';
 import { createProxy } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
@@ -141,6 +142,9 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     ],
   });
   const ops = createOpsApp({ metrics, readiness });
+  if (config.store.type === 'redis' && ownsStore) {
+    registerSealedKidsGauge({ registry: metrics.registry, redis: config.store.redis, configuredKids: () => keyring.kids, logger });
+  }
 
   if (cookies.policy.plainHttp) {
     logger.warn(

@@ -9,6 +9,7 @@ import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
 import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
+import { scrape, valueOf } from './support/prometheus.ts';
 
 /**
  * Keys rotate without a restart: `tokengate start` as a child process reads its encryption and
@@ -94,6 +95,11 @@ describe.skipIf(skip)('keys reloaded on SIGHUP (tokengate start, Redis store)', 
     const out = await keysStatus();
     expect(out).toMatch(/^k1\s+1\s+seals \(first key\)$/m);
     expect(out).toMatch(/^1 token set\(s\) on 1 master\(s\)/m);
+  });
+
+  it('the gauge tokengate_sealed_token_sets{kid} says the same (a scrape starts the bounded scan in the background)', async () => {
+    await waitFor('the gauge', async () => valueOf(await scrape(stack.opsUrl), 'tokengate_sealed_token_sets', { kid: 'k1' }) === 1, 10_000);
+    expect(valueOf(await scrape(stack.opsUrl), 'tokengate_sealed_token_sets_scan_complete')).toBe(1);
   });
 
   it('SIGHUP after a new first key: the process keeps running, and a token set read afterwards is sealed again under it (same tokens, ver + 1)', async () => {

@@ -82,7 +82,8 @@ export class KeyReload {
       new Keyring(config.keys.encryption);
       new CookieKeys(config.keys.cookie);
     } catch (err) {
-      const problems = err instanceof ConfigError ? err.issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`) : [err instanceof Error ? err.message : 'error'];
+      // First lines only: a YAML syntax error goes on to quote the source line, which may hold a key.
+      const problems = err instanceof ConfigError ? err.issues.map((issue) => `${issue.path || '(root)'}: ${issue.message.split('\n')[0]}`) : [err instanceof TypeError ? err.message : err instanceof Error ? err.name : 'error'];
       logger.error({ event: 'key_reload_failed', reason, problems }, 'key reload failed: the current keys stay in use');
       // Only what was read before the failure is known: keep watching everything else too.
       this.#watchDirs(files, false);

@@ -5,16 +5,19 @@ import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { authRouteName, createAuthRouter } from './auth/router.ts';
 import { Revoker, type RevokerOptions } from './auth/revoker.ts';
-import type { Config } from './config/schema.ts';
+import { liveConfig } from './config/live-config.ts';
+import type { Config, ProviderConfig } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { forwardAuthOnMainListener, isVerifyPath } from './forward-auth/index.ts';
 import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
-import { createProviders } from './providers/index.ts';
+import { registerSealedKidsGauge } from './observability/sealed-kids-gauge.ts';
+import { createProvider, createProviders } from './providers/index.ts';
 import { createProxy } from './proxy/index.ts';
 import type { Provider } from './providers/types.ts';
+import type { CookieKeys } from './session/cookie-keys.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
 import { sessionFromRequest } from './session/session-from-request.ts';
@@ -65,6 +68,16 @@ export interface Gateway {
   /** The operations app (/metrics, /healthz, /readyz) for the `ops` listener. */
   readonly ops: Koa;
   readonly cookies: GatewayCookies;
+  /** The cookie signing keys every cookie uses; a key reload swaps them (src/runtime/key-reload.ts). */
+  readonly cookieKeys: CookieKeys;
+  /** Key reload: replaces the forward-auth shared secret (false when none was configured at start). */
+  setForwardAuthSecret(value: string): boolean;
+  /**
+   * Key reload: a provider built anew from `provider` (a new client secret or private key), its
+   * discovery loaded (a failure is logged and retried on first use), then swapped in by id; calls
+   * under way finish with the previous one. False when the providers were injected (GatewayDeps).
+   */
+  replaceProvider(provider: ProviderConfig): Promise<boolean>;
   readonly revoker: Revoker;
   /** The only code that refreshes or writes tokens. */
   readonly tokens: TokenService;
@@ -91,7 +104,10 @@ export interface Gateway {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
+export function createGateway(configured: Config, deps: GatewayDeps = {}): Gateway {
+  // The same config, with the secrets a key reload replaces read through accessors (live-config.ts).
+  const live = liveConfig(configured);
+  const config = live.config;
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger(config.logging);
   const metrics = deps.metrics ?? createMetrics();
@@ -115,13 +131,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     checks: [
       { name: 'store', check: () => store.ping() },
       // A discovery-based provider is ready once its metadata loaded; a probe retries discovery.
-      ...[...providers.values()].map((provider) => ({
-        name: `provider:${provider.id}`,
-        check: () => (provider.ready ? Promise.resolve() : provider.init()),
+      // Looked up at each check: a key reload may replace a provider (a new client secret).
+      ...[...providers.keys()].map((id) => ({
+        name: `provider:${id}`,
+        check: () => {
+          const provider = providers.get(id)!;
+          return provider.ready ? Promise.resolve() : provider.init();
+        },
       })),
     ],
   });
   const ops = createOpsApp({ metrics, readiness });
+  if (config.store.type === 'redis' && ownsStore) {
+    registerSealedKidsGauge({ registry: metrics.registry, redis: config.store.redis, configuredKids: () => keyring.kids, logger });
+  }
 
   if (cookies.policy.plainHttp) {
     logger.warn(
@@ -229,6 +252,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     readiness,
     ops,
     cookies,
+    cookieKeys: keys,
+    setForwardAuthSecret: (value) => live.setForwardAuthSecret(value),
+    async replaceProvider(providerConfig) {
+      if (deps.providers !== undefined || !providers.has(providerConfig.id)) return false;
+      const next = createProvider(providerConfig, { now, onDiscoveryFailure });
+      await next.init().catch(() => undefined);
+      providers.set(providerConfig.id, next);
+      return true;
+    },
     revoker,
     tokens,
     lastStoreConnectionError: () => storeConnectionError,

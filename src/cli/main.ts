@@ -3,9 +3,10 @@ import { checkConfigCommand } from './check-config.ts';
 import { ExitCode, type Command, type CommandIo } from './commands.ts';
 import { devCommand } from './dev.ts';
 import { keygenCommand } from './keygen.ts';
+import { keysCommand } from './keys-status.ts';
 import { startCommand } from './start.ts';
 
-const commands: readonly Command[] = [startCommand, devCommand, checkConfigCommand, keygenCommand];
+const commands: readonly Command[] = [startCommand, devCommand, checkConfigCommand, keygenCommand, keysCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

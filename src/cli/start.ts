@@ -26,6 +26,10 @@ Options:
                 from FILE, else the number of CPUs with the redis store, 1 with the
                 memory store (which cannot be shared: more than 1 is refused).
 
+SIGHUP reloads the encryption and cookie keys (FILE and its secret files read
+again; a change in the directory of FILE or of a secret file does the same). A
+reload that fails validation keeps the current keys and logs why.
+
 SIGTERM or SIGINT shuts down gracefully: /readyz turns 503, the listeners keep
 accepting for shutdown.drainDelay (every response says Connection: close), then
 take no new connections; in-flight requests and refreshes finish within
@@ -69,6 +73,7 @@ store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,
     const logger = createLogger(config.logging);
     return serveWithWorkers(config, io, {
       workers: count.workers,
+      reload: { file: values.config, env: io.env },
       logger,
       onReady: () => {
         logger.info({ open: `${config.publicOrigin}/` }, `open ${config.publicOrigin}/ in a browser (other hosts are redirected there)`);

@@ -42,7 +42,7 @@ export function workerCount(config: Config, flag: number | undefined, defaultToC
   return { workers };
 }
 
-export interface ServeWithWorkersOptions extends Pick<ServeOptions, 'deps'> {
+export interface ServeWithWorkersOptions extends Pick<ServeOptions, 'deps' | 'reload'> {
   workers: number;
   logger: Logger;
   /** Extra environment for cluster workers. */
@@ -72,7 +72,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
   try {
     if (options.workers > 1 && cluster.isWorker) {
       const { runWorker } = await import('../runtime/cluster/worker.ts');
-      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0, trigger });
+      await runWorker(config, { deps, workerId: cluster.worker?.id ?? 0, trigger, ...(options.reload ? { reload: options.reload } : {}) });
       return ExitCode.ok;
     }
     if (options.workers > 1) {
@@ -89,6 +89,7 @@ async function serve(config: Config, io: CommandIo, options: ServeWithWorkersOpt
     await serveUntilSignal(config, {
       deps,
       trigger,
+      ...(options.reload ? { reload: options.reload } : {}),
       onListening: (running) => options.onReady?.({ main: running.main.url, ops: running.ops?.url ?? '' }),
     });
     return ExitCode.ok;

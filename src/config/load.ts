@@ -21,6 +21,8 @@ export interface LoadOptions {
   /** An already-parsed object, merged under the env overrides. */
   object?: unknown;
   env?: NodeJS.ProcessEnv;
+  /** Receives the path of every secret file read (`{ file }` leaves, `<NAME>_FILE`), for a key reload to watch. */
+  onSecretFile?: (path: string) => void;
 }
 
 type Raw = Record<string, unknown>;
@@ -45,8 +47,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
 
   if (!isObject(raw)) throw new ConfigError([...issues, { path: '', message: 'the configuration must be a mapping' }]);
-  const merged = applyEnvOverrides(structuredClone(raw), env, issues);
-  const resolved = resolveSecretRefs(merged, [], env, issues);
+  const onFile = options.onSecretFile ?? (() => undefined);
+  const merged = applyEnvOverrides(structuredClone(raw), env, issues, onFile);
+  const resolved = resolveSecretRefs(merged, [], env, issues, onFile);
 
   const result = configSchema.safeParse(resolved, { reportInput: false });
   if (!result.success) {
@@ -59,11 +62,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
 }
 
 /** Reads `NAME`, or the file named by `NAME_FILE`. */
-function readEnvSecret(env: NodeJS.ProcessEnv, name: string, issues: ConfigIssue[]): string | undefined {
+function readEnvSecret(env: NodeJS.ProcessEnv, name: string, issues: ConfigIssue[], onFile: (path: string) => void): string | undefined {
   const direct = env[name];
   if (direct !== undefined && direct !== '') return direct;
   const file = env[`${name}_FILE`];
   if (file === undefined || file === '') return undefined;
+  onFile(file);
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
@@ -81,10 +85,10 @@ function readEnvSecret(env: NodeJS.ProcessEnv, name: string, issues: ConfigIssue
  * - TOKENGATE_FORWARD_AUTH_SECRET
  * Each may instead be given as `<NAME>_FILE`, a path to read.
  */
-function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Raw {
+function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue[], onFile: (path: string) => void): Raw {
   const keys = (raw.keys = isObject(raw.keys) ? raw.keys : {}) as Raw;
 
-  const encryption = readEnvSecret(env, 'TOKENGATE_ENCRYPTION_KEYS', issues);
+  const encryption = readEnvSecret(env, 'TOKENGATE_ENCRYPTION_KEYS', issues, onFile);
   if (encryption !== undefined) {
     keys.encryption = splitList(encryption).map((entry, index) => {
       const colon = entry.indexOf(':');
@@ -95,7 +99,7 @@ function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue
       return { kid: entry.slice(0, colon), key: entry.slice(colon + 1) };
     });
   }
-  const cookie = readEnvSecret(env, 'TOKENGATE_COOKIE_KEYS', issues);
+  const cookie = readEnvSecret(env, 'TOKENGATE_COOKIE_KEYS', issues, onFile);
   if (cookie !== undefined) keys.cookie = splitList(cookie);
   if (Object.keys(keys).length === 0) delete raw.keys;
 
@@ -103,13 +107,13 @@ function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue
     for (const provider of raw.providers) {
       if (!isObject(provider) || typeof provider.id !== 'string') continue;
       const name = `TOKENGATE_PROVIDER_${provider.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
-      const value = readEnvSecret(env, name, issues);
+      const value = readEnvSecret(env, name, issues, onFile);
       if (value !== undefined) provider.clientSecret = value;
     }
   }
 
-  const redisUrl = readEnvSecret(env, 'TOKENGATE_REDIS_URL', issues);
-  const redisPassword = readEnvSecret(env, 'TOKENGATE_REDIS_PASSWORD', issues);
+  const redisUrl = readEnvSecret(env, 'TOKENGATE_REDIS_URL', issues, onFile);
+  const redisPassword = readEnvSecret(env, 'TOKENGATE_REDIS_PASSWORD', issues, onFile);
   if (redisUrl !== undefined || redisPassword !== undefined) {
     const store = (raw.store = isObject(raw.store) ? raw.store : { type: 'redis' }) as Raw;
     const redis = (store.redis = isObject(store.redis) ? store.redis : {}) as Raw;
@@ -120,7 +124,7 @@ function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue
     if (redisPassword !== undefined) redis.password = redisPassword;
   }
 
-  const forwardSecret = readEnvSecret(env, 'TOKENGATE_FORWARD_AUTH_SECRET', issues);
+  const forwardSecret = readEnvSecret(env, 'TOKENGATE_FORWARD_AUTH_SECRET', issues, onFile);
   if (forwardSecret !== undefined) {
     const forwardAuth = (raw.forwardAuth = isObject(raw.forwardAuth) ? raw.forwardAuth : {}) as Raw;
     forwardAuth.sharedSecret = forwardSecret;
@@ -129,8 +133,8 @@ function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue
 }
 
 /** Replaces `{ env: NAME }` and `{ file: PATH }` leaves with the string they name. */
-function resolveSecretRefs(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => resolveSecretRefs(item, [...path, index], env, issues));
+function resolveSecretRefs(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, issues: ConfigIssue[], onFile: (path: string) => void): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => resolveSecretRefs(item, [...path, index], env, issues, onFile));
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
   if (keys.length === 1 && typeof value.env === 'string') {
@@ -139,6 +143,7 @@ function resolveSecretRefs(value: unknown, path: (string | number)[], env: NodeJ
     return found ?? '';
   }
   if (keys.length === 1 && typeof value.file === 'string') {
+    onFile(value.file);
     try {
       return readFileSync(value.file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
@@ -147,7 +152,7 @@ function resolveSecretRefs(value: unknown, path: (string | number)[], env: NodeJ
     }
   }
   const out: Raw = {};
-  for (const key of keys) out[key] = resolveSecretRefs(value[key], [...path, key], env, issues);
+  for (const key of keys) out[key] = resolveSecretRefs(value[key], [...path, key], env, issues, onFile);
   return out;
 }
 

@@ -1,1 +1,1 @@
-export { Keyring, decodeKeyMaterial, generateKey, type KeyringOptions, type KeySpec } from './keyring.ts';
+export { Keyring, decodeKeyMaterial, generateKey, sealedKid, type KeyringOptions, type KeySpec } from './keyring.ts';

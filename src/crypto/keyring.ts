@@ -43,6 +43,24 @@ export function generateKey(): string {
   return randomBytes(MIN_KEY_BYTES).toString('base64url');
 }
 
+/** The kid a sealed value names (`v1.<kid>...`), or undefined when it is not in the sealed format. Reads no key. */
+export function sealedKid(sealed: string): string | undefined {
+  const parts = sealed.split('.');
+  return parts.length === 4 && parts[0] === VERSION && B64URL.test(parts[1]!) ? parts[1] : undefined;
+}
+
+interface KeyState {
+  /** KeyObjects, built once: handing node:crypto a raw Buffer makes it build one on every call. */
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  readonly primary: string;
+}
+
+/**
+ * The key list can be replaced while the gateway runs (a key reload, see src/runtime/key-reload.ts):
+ * `replace` builds and checks the whole new list first, then swaps one reference, so every seal or
+ * open uses one list from start to end and a request in flight is unaffected. A list that fails
+ * the checks throws and leaves the current one in place.
+ */
 export interface KeyringOptions {
   /**
    * Remember this many opened values (the last one per sid and field; see opened-values.ts), so a
@@ -52,38 +70,45 @@ export interface KeyringOptions {
 }
 
 export class Keyring {
-  /** KeyObjects, built once: handing node:crypto a raw Buffer makes it build one on every call. */
-  readonly #keys: ReadonlyMap<string, KeyObject>;
-  readonly #primary: string;
+  #state: KeyState;
   readonly #opened: OpenedValues | undefined;
 
   constructor(specs: readonly KeySpec[], options: KeyringOptions = {}) {
+    this.#state = buildKeys(specs);
     this.#opened = options.openedCacheSize ? new OpenedValues(options.openedCacheSize) : undefined;
-    if (specs.length === 0) throw new TypeError('a keyring needs at least one key');
-    const keys = new Map<string, KeyObject>();
-    for (const spec of specs) {
-      if (!B64URL.test(spec.kid)) throw new TypeError(`invalid kid "${spec.kid}"`);
-      if (keys.has(spec.kid)) throw new TypeError(`duplicate kid "${spec.kid}"`);
-      const material = decodeKeyMaterial(spec.key);
-      if (typeof material === 'string') throw new TypeError(`key "${spec.kid}": ${material}`);
-      // Domain-separate the configured secret from the AES key actually used.
-      keys.set(spec.kid, createSecretKey(Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'tokengate seal v1', 32))));
-    }
-    this.#keys = keys;
-    this.#primary = specs[0]!.kid;
+  }
+
+  /**
+   * Swaps in a new key list atomically; throws (TypeError, no key material) and keeps the old list
+   * when it is invalid. The opened values are forgotten: a key that left the list opens nothing more.
+   */
+  replace(specs: readonly KeySpec[]): void {
+    this.#state = buildKeys(specs);
+    this.#opened?.clear();
   }
 
   get primaryKid(): string {
-    return this.#primary;
+    return this.#state.primary;
+  }
+
+  /** Every kid, the sealing one first. */
+  get kids(): string[] {
+    return [...this.#state.keys.keys()];
+  }
+
+  /** True when `sealed` names a kid other than the sealing one (it should be sealed again). */
+  sealedWithOldKey(sealed: string): boolean {
+    return sealedKid(sealed) !== this.#state.primary;
   }
 
   seal(plaintext: string, sid: string, field: string): string {
     if (sid.includes('|') || field.includes('|')) throw new TypeError('sid and field must not contain "|"');
+    const { keys, primary } = this.#state;
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#primary)!, iv, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', keys.get(primary)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(`${sid}|${field}`, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return `${VERSION}.${this.#primary}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+    return `${VERSION}.${primary}.${iv.toString('base64url')}.${body.toString('base64url')}`;
   }
 
   open(sealed: string, sid: string, field: string): string {
@@ -99,7 +124,7 @@ export class Keyring {
       const parts = sealed.split('.');
       if (parts.length !== 4 || sid.includes('|') || field.includes('|')) throw new Error('parts');
       const [version, kid, ivText, bodyText] = parts as [string, string, string, string];
-      const key = this.#keys.get(kid);
+      const key = this.#state.keys.get(kid);
       if (version !== VERSION || key === undefined || !B64URL.test(ivText) || !B64URL.test(bodyText)) throw new Error('header');
       const iv = Buffer.from(ivText, 'base64url');
       const body = Buffer.from(bodyText, 'base64url');
@@ -112,4 +137,18 @@ export class Keyring {
       throw new DecryptionFailedError();
     }
   }
+}
+
+function buildKeys(specs: readonly KeySpec[]): KeyState {
+  if (specs.length === 0) throw new TypeError('a keyring needs at least one key');
+  const keys = new Map<string, KeyObject>();
+  for (const spec of specs) {
+    if (!B64URL.test(spec.kid)) throw new TypeError(`invalid kid "${spec.kid}"`);
+    if (keys.has(spec.kid)) throw new TypeError(`duplicate kid "${spec.kid}"`);
+    const material = decodeKeyMaterial(spec.key);
+    if (typeof material === 'string') throw new TypeError(`key "${spec.kid}": ${material}`);
+    // Domain-separate the configured secret from the AES key actually used.
+    keys.set(spec.kid, createSecretKey(Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), 'tokengate seal v1', 32))));
+  }
+  return { keys, primary: specs[0]!.kid };
 }

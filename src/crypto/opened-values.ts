@@ -34,6 +34,11 @@ export class OpenedValues {
     return entry.opened;
   }
 
+  /** Forgets everything (a key reload: a removed key must stop opening, even from here). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
   set(sealed: string, sid: string, field: string, opened: string): void {
     const name = `${sid}|${field}`;
     this.#entries.delete(name);

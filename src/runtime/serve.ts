@@ -4,6 +4,7 @@ import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/ind
 import { storeLocation } from '../config/store-target.ts';
 import { GatewayError } from '../errors.ts';
 import { cannotListen, closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
+import { KeyReload, type KeyReloadSource } from './key-reload.ts';
 import { exitBySignal, shutdownTrigger, type ShutdownSignal, type ShutdownTrigger } from './signals.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface RunningGateway {
   /** Undefined in a cluster worker. */
   ops: HttpListener | undefined;
   forwardAuth: ForwardAuthListener | undefined;
+  /** Key reloads (SIGHUP, secret files), when serveUntilSignal was given `reload`. */
+  keyReload?: KeyReload;
   /** Graceful shutdown (Gateway.close), then the ops listener closes. */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -57,7 +60,8 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
     if (fa.enabled && fa.listen !== undefined) {
       // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
       const forwardAuthDeps = {
-        config,
+        // The gateway's view: its forward-auth secret follows key reloads.
+        config: gateway.config,
         store: gateway.store,
         cookies: gateway.cookies,
         tokens: gateway.tokens,
@@ -142,6 +146,8 @@ export interface ServeOptions extends RunOptions {
   forces?: (signal: ShutdownSignal) => boolean;
   /** The process's signal handling when the caller installed it already (src/cli.ts); else one is made here. */
   trigger?: ShutdownTrigger;
+  /** Where the keys come from: reloaded on SIGHUP and when a secret file changes (key-reload.ts). */
+  reload?: KeyReloadSource;
 }
 
 /**
@@ -163,8 +169,10 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
     trigger.dispose();
     throw err;
   }
+  const keyReload = options.reload && startKeyReload(running, options.reload);
   options.onListening?.(running);
   const reason = await trigger.started;
+  keyReload?.();
   running.gateway.logger.info({ reason, graceMs: config.shutdown.grace }, 'shutting down');
   try {
     await running.close();
@@ -172,4 +180,18 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
     trigger.dispose();
   }
   running.gateway.logger.info('shut down');
+}
+
+/** Reloads keys on SIGHUP and on secret-file changes; returns the function that stops it. */
+function startKeyReload(running: RunningGateway, source: KeyReloadSource): () => void {
+  const { gateway } = running;
+  const reload = new KeyReload(source, gateway);
+  running.keyReload = reload;
+  const onHangup = () => void reload.reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  reload.watch();
+  return () => {
+    process.off('SIGHUP', onHangup);
+    reload.close();
+  };
 }

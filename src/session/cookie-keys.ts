@@ -11,11 +11,18 @@ import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'no
  * It has keygrip's `sign`/`verify`/`index` shape, so Koa's `app.keys` accepts it too.
  */
 export class CookieKeys {
-  readonly #keys: readonly KeyObject[];
+  #keys: readonly KeyObject[];
 
   constructor(keys: readonly string[]) {
-    if (keys.length === 0) throw new TypeError('cookie signing needs at least one key');
-    this.#keys = keys.map((key) => createSecretKey(Buffer.from(key, 'utf8')));
+    this.#keys = buildKeys(keys);
+  }
+
+  /**
+   * Swaps in a new key list (a key reload): one reference is replaced, so a check in progress
+   * uses one list throughout. Throws and keeps the current list when the new one is empty.
+   */
+  replace(keys: readonly string[]): void {
+    this.#keys = buildKeys(keys);
   }
 
   sign(data: string): string {
@@ -30,8 +37,9 @@ export class CookieKeys {
   index(data: string, signature: string): number {
     if (typeof signature !== 'string') return -1;
     const presented = Buffer.from(signature, 'utf8');
-    for (let index = 0; index < this.#keys.length; index += 1) {
-      const expected = Buffer.from(digest(this.#keys[index]!, data), 'utf8');
+    const keys = this.#keys;
+    for (let index = 0; index < keys.length; index += 1) {
+      const expected = Buffer.from(digest(keys[index]!, data), 'utf8');
       if (presented.length === expected.length && timingSafeEqual(presented, expected)) return index;
     }
     return -1;
@@ -40,4 +48,9 @@ export class CookieKeys {
 
 function digest(key: KeyObject, data: string): string {
   return createHmac('sha256', key).update(data).digest('base64url');
+}
+
+function buildKeys(keys: readonly string[]): KeyObject[] {
+  if (keys.length === 0) throw new TypeError('cookie signing needs at least one key');
+  return keys.map((key) => createSecretKey(Buffer.from(key, 'utf8')));
 }

@@ -7,6 +7,7 @@ import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult, seconds } from './refresher.ts';
+import { Resealer } from './resealer.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
 import { SEAL_FIELDS } from './token-set.ts';
@@ -44,6 +45,7 @@ export class TokenService {
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
+  readonly #resealer: Resealer;
   readonly #flights = new SingleFlight<RefreshResult>();
 
   constructor(options: TokenServiceOptions) {
@@ -52,13 +54,15 @@ export class TokenService {
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
+    const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
+    this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
     this.#refresher = new Refresher({
       store: options.store,
       providers: options.providers,
       keyring: options.keyring,
       config: options.config,
       now: this.#now,
-      instanceId: options.instanceId ?? randomUUID().slice(0, 8),
+      instanceId,
       logger: options.logger,
       metrics: options.metrics,
       tag: sessionTag,
@@ -74,10 +78,19 @@ export class TokenService {
 
   async #currentToken(sid: string, session: SessionRecord | undefined, stored: StoredTokenSet): Promise<BearerToken> {
     const now = this.#now();
-    if (!isRefreshDue(stored, now, this.#config.refreshBuffer)) return this.#bearer(sid, stored, 'none');
+    if (!isRefreshDue(stored, now, this.#config.refreshBuffer)) {
+      const bearer = this.#bearer(sid, stored, 'none');
+      // Opened fine: if an older key sealed it, seal it again under the current one (a refresh does that itself).
+      this.#resealer.resealIfOld(sid, stored);
+      return bearer;
+    }
     if (stored.refreshToken === undefined) {
       // Nothing can renew this token: use it until it expires, then the user must log in again.
-      if (!isExpired(stored, now)) return this.#bearer(sid, stored, 'none');
+      if (!isExpired(stored, now)) {
+        const bearer = this.#bearer(sid, stored, 'none');
+        this.#resealer.resealIfOld(sid, stored);
+        return bearer;
+      }
       throw new ReauthenticationRequiredError();
     }
     const bearer = this.#bearer(sid, stored, 'background');
@@ -116,8 +129,8 @@ export class TokenService {
   }
 
   /** Resolves once no refresh is in flight in this process (shutdown waits on it). Never rejects. */
-  idle(): Promise<void> {
-    return this.#flights.idle();
+  async idle(): Promise<void> {
+    await Promise.all([this.#flights.idle(), this.#resealer.idle()]);
   }
 
   /**

@@ -105,10 +105,34 @@ export function sealRefreshed(
   options: { forced?: boolean } = {},
 ): Omit<StoredTokenSet, 'ver'> {
   const next = sealTokenSet(keyring, sid, fresh, now);
-  if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = previous.refreshToken;
-  if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = previous.idToken;
+  // Kept tokens move to the sealing key too (after a key rotation they may be under an older one).
+  if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
+  if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
   if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
   const forcedAt = options.forced ? now : previous.forcedAt;
   if (forcedAt !== undefined) next.forcedAt = forcedAt;
   return next;
+}
+
+/** True when some field of the stored set is sealed under a key that no longer seals. */
+export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
+  return [stored.accessToken, stored.refreshToken, stored.idToken].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
+}
+
+/**
+ * The same token set with every field sealed under the current sealing key (a key rotation):
+ * the same tokens, expiry and stamps, only the sealing changes. For a compare-and-set on the
+ * `ver` it was read at. Throws DecryptionFailedError when a field cannot be opened.
+ */
+export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredTokenSet): Omit<StoredTokenSet, 'ver'> {
+  const { ver: _ver, ...fields } = stored;
+  const next: Omit<StoredTokenSet, 'ver'> = { ...fields, accessToken: current(keyring, sid, stored.accessToken, SEAL_FIELDS.access) };
+  if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
+  if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
+  return next;
+}
+
+/** `sealed` as it is when the sealing key made it, else opened and sealed again under that key. */
+function current(keyring: Keyring, sid: string, sealed: string, field: string): string {
+  return keyring.sealedWithOldKey(sealed) ? keyring.seal(keyring.open(sealed, sid, field), sid, field) : sealed;
 }

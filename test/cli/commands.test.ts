@@ -14,7 +14,7 @@ describe('tokengate --help and --version', () => {
   it('--help lists every command and the exit codes, exit 0', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    for (const name of ['start', 'dev', 'check-config', 'keygen']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['start', 'dev', 'check-config', 'keygen', 'keys']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(stdout).toMatch(/Exit codes:\n  0 +success\n  1 +invalid configuration\n  2 +wrong usage\n  3 +runtime failure/);
   });
 
@@ -31,7 +31,7 @@ describe('tokengate --help and --version', () => {
     expect(stdout.trim()).toBe(pkg.version);
   });
 
-  it.each([['start'], ['dev'], ['check-config'], ['keygen']])('%s --help prints its usage, exit 0', async (name) => {
+  it.each([['start'], ['dev'], ['check-config'], ['keygen'], ['keys']])('%s --help prints its usage, exit 0', async (name) => {
     const { code, stdout } = await runCli([name, '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^Usage: tokengate ${name}\\b`));

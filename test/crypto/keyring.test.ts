@@ -150,3 +150,35 @@ describe('key material', () => {
     expect(() => new Keyring([])).toThrow(/at least one key/);
   });
 });
+
+describe('a key reload replaces the list in place', () => {
+  it('after replace the new first key seals, listed older keys still open, unlisted ones do not', () => {
+    const keyring = new Keyring([keyA]);
+    const underA = keyring.seal(secret, 's', 'f');
+    keyring.replace([keyB, keyA]);
+    expect(keyring.primaryKid).toBe('b');
+    expect(keyring.kids).toEqual(['b', 'a']);
+    const underB = keyring.seal(secret, 's', 'f');
+    expect(underB.split('.')[1]).toBe('b');
+    expect(keyring.open(underA, 's', 'f')).toBe(secret);
+    expect(keyring.sealedWithOldKey(underA)).toBe(true);
+    expect(keyring.sealedWithOldKey(underB)).toBe(false);
+    keyring.replace([keyB]);
+    expect(() => keyring.open(underA, 's', 'f')).toThrow(DecryptionFailedError);
+    expect(keyring.open(underB, 's', 'f')).toBe(secret);
+  });
+
+  it('an invalid list throws without the key material and keeps the current one', () => {
+    const keyring = new Keyring([keyA]);
+    const short = randomBytes(8).toString('base64url');
+    expect(() => keyring.replace([{ kid: 'c', key: short }, keyA])).toThrow(/key "c": key must be at least 32 bytes/);
+    expect(() => keyring.replace([])).toThrow(TypeError);
+    try {
+      keyring.replace([{ kid: 'c', key: short }]);
+    } catch (err) {
+      expect(String(err)).not.toContain(short);
+    }
+    expect(keyring.primaryKid).toBe('a');
+    expect(keyring.open(keyring.seal(secret, 's', 'f'), 's', 'f')).toBe(secret);
+  });
+});

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DecryptionFailedError } from '../../src/errors.ts';
 import { ProviderTokens } from '../../src/providers/types.ts';
 import type { StoredTokenSet } from '../../src/store/types.ts';
-import { SEAL_FIELDS, openTokenSet, sealRefreshed, sealTokenSet } from '../../src/tokens/token-set.ts';
+import { generateKey, Keyring } from '../../src/crypto/keyring.ts';
+import { SEAL_FIELDS, openTokenSet, resealTokenSet, sealRefreshed, sealTokenSet, sealedWithOldKey } from '../../src/tokens/token-set.ts';
 import { testKeyring } from './fixture.ts';
 
 const keyring = testKeyring();
@@ -57,6 +58,30 @@ describe('token set written after a refresh', () => {
     expect(opened.refreshToken).toBe('RT-old');
     expect(opened.idToken).toBe('ID-old');
     expect(opened.scope).toBe('openid offline_access');
+  });
+
+  it('after a key rotation, the kept refresh token and ID token move to the new first key', () => {
+    const old = { kid: 'old', key: generateKey() };
+    const rotating = new Keyring([old]);
+    const previous: StoredTokenSet = { ...storedLogin(), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id'), accessToken: rotating.seal('AT-old', SID, 'access') };
+    rotating.replace([{ kid: 'new', key: generateKey() }, old]);
+    const next = sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new', expiresIn: 60 }), 5_000);
+    for (const sealed of [next.accessToken, next.refreshToken!, next.idToken!]) expect(sealed.split('.')[1]).toBe('new');
+    const opened = openTokenSet(rotating, SID, { ...next, ver: 4 });
+    expect([opened.refreshToken, opened.idToken]).toEqual(['RT-old', 'ID-old']);
+    expect(sealedWithOldKey(rotating, { ...next, ver: 4 })).toBe(false);
+  });
+
+  it('a re-seal keeps every token and fact, only the sealing key changes', () => {
+    const old = { kid: 'old', key: generateKey() };
+    const rotating = new Keyring([old]);
+    const previous: StoredTokenSet = { ...storedLogin(), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id'), accessToken: rotating.seal('AT-old', SID, 'access'), forcedAt: 7 };
+    rotating.replace([{ kid: 'new', key: generateKey() }, old]);
+    expect(sealedWithOldKey(rotating, previous)).toBe(true);
+    const next = resealTokenSet(rotating, SID, previous);
+    expect(openTokenSet(rotating, SID, { ...next, ver: 4 })).toEqual(openTokenSet(rotating, SID, { ...previous, ver: 4 }));
+    expect(next).toMatchObject({ expiresAt: previous.expiresAt, obtainedAt: previous.obtainedAt, scope: previous.scope, tokenType: 'Bearer', forcedAt: 7 });
+    expect('ver' in next).toBe(false);
   });
 
   it('a response without expires_in gives a token that does not expire', () => {

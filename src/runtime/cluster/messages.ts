@@ -9,6 +9,7 @@ import type { ReadinessReport } from '../../observability/index.ts';
  * - primary → worker `ask`: send your `metrics` (prom-client JSON) or your `readiness`.
  * - worker → primary `answer`: the answer to ask `id`.
  * - primary → worker `shutdown`: drain and exit, as on SIGTERM.
+ * - primary → worker `reload`: reload the keys, as on SIGHUP (the primary got one).
  */
 
 export type OpsQuestion = 'metrics' | 'readiness';
@@ -37,9 +38,13 @@ export interface ShutdownMessage {
   tokengate: 'shutdown';
 }
 
-export type ClusterMessage = ListeningMessage | AskMessage | AnswerMessage | ShutdownMessage;
+export interface ReloadMessage {
+  tokengate: 'reload';
+}
 
-const KINDS = new Set(['listening', 'ask', 'answer', 'shutdown']);
+export type ClusterMessage = ListeningMessage | AskMessage | AnswerMessage | ShutdownMessage | ReloadMessage;
+
+const KINDS = new Set(['listening', 'ask', 'answer', 'shutdown', 'reload']);
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return typeof value === 'object' && value !== null && KINDS.has((value as { tokengate?: unknown }).tokengate as string);

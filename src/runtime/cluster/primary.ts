@@ -147,6 +147,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     process.exit(signalExitCode(signal));
   };
 
+  // SIGHUP: every listening worker reloads its keys (and the primary, which holds none, stays up).
+  const onHangup = () => {
+    const message: ClusterMessage = { tokengate: 'reload' };
+    for (const worker of listeningWorkers()) if (worker.isConnected()) worker.send(message);
+    logger.info({ event: 'keys_reload_requested', workers: listeningWorkers().length }, 'SIGHUP: workers reload their keys');
+  };
+  process.on('SIGHUP', onHangup);
   const trigger = options.trigger ?? shutdownTrigger();
   trigger.onForce(force);
   void trigger.started.then((signal) => stop({ kind: 'signal', signal }));
@@ -167,6 +174,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   } finally {
     cluster.off('message', onMessage);
     cluster.off('exit', onExit);
+    process.off('SIGHUP', onHangup);
     trigger.dispose();
     await closeServer(ops.server);
   }

@@ -1,5 +1,6 @@
 import type { GatewayDeps } from '../../app.ts';
 import type { Config } from '../../config/index.ts';
+import type { KeyReloadSource } from '../key-reload.ts';
 import { serveUntilSignal, type RunningGateway } from '../serve.ts';
 import type { ShutdownTrigger } from '../signals.ts';
 import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './messages.ts';
@@ -22,6 +23,8 @@ export interface WorkerOptions {
   /** node:cluster's worker id, for the log lines. */
   workerId: number;
   trigger?: ShutdownTrigger;
+  /** Key reloads (SIGHUP from the primary, secret files). */
+  reload?: KeyReloadSource;
 }
 
 export async function runWorker(config: Config, options: WorkerOptions): Promise<void> {
@@ -37,6 +40,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   const onMessage = (message: unknown) => {
     if (!isClusterMessage(message)) return;
     if (message.tokengate === 'shutdown') stopRequested('primary asked');
+    if (message.tokengate === 'reload') void running?.keyReload?.reload('SIGHUP (primary)');
     if (message.tokengate !== 'ask' || running === undefined) return;
     const gateway = running.gateway;
     const answer = async (): Promise<AnswerMessage> =>
@@ -51,6 +55,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   try {
     await serveUntilSignal(config, {
       ...(options.deps ? { deps: options.deps } : {}),
+      ...(options.reload ? { reload: options.reload } : {}),
       ops: false,
       message: 'worker listening',
       fields: { worker: options.workerId },

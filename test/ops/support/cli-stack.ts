@@ -25,8 +25,6 @@ export interface CliStackOptions {
   drainDelay?: string;
   /** Start the gateway in its own process group (see `signalGroup`). */
   detached?: boolean;
-  /** Extra environment for the gateway process. */
-  env?: Record<string, string>;
   /** The redis-server keeps its data across kill + restart (append-only file). */
   redisPersist?: boolean;
   /** A whole `store:` line instead of the one `store` picks (Sentinel, Cluster). */
@@ -35,6 +33,8 @@ export interface CliStackOptions {
   extraConfig?: string;
   /** Extra arguments after `start --config FILE`. */
   args?: string[];
+  /** Extra environment for the gateway (e.g. `TOKENGATE_ENCRYPTION_KEYS: ''` with `TOKENGATE_ENCRYPTION_KEYS_FILE`). */
+  env?: Record<string, string>;
 }
 
 export interface CliStack {

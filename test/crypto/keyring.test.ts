@@ -168,6 +168,14 @@ describe('a key reload replaces the list in place', () => {
     expect(keyring.open(underB, 's', 'f')).toBe(secret);
   });
 
+  it('with the opened-value cache, a value opened under a key that a reload removed opens no more', () => {
+    const keyring = new Keyring([keyA], { openedCacheSize: 10 });
+    const underA = keyring.seal(secret, 's', 'f');
+    expect(keyring.open(underA, 's', 'f')).toBe(secret); // now remembered
+    keyring.replace([keyB]);
+    expect(() => keyring.open(underA, 's', 'f')).toThrow(DecryptionFailedError);
+  });
+
   it('an invalid list throws without the key material and keeps the current one', () => {
     const keyring = new Keyring([keyA]);
     const short = randomBytes(8).toString('base64url');

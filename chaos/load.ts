@@ -1,5 +1,8 @@
 import { Agent, request } from 'node:http';
 
+/** Proxied routes ask for the CSRF header on every method (an SPA's API calls send it). */
+export const CSRF = { 'x-csrf': '1' } as const;
+
 /**
  * The chaos load: `concurrency` loops sending GETs one after another on keep-alive connections
  * until `until` resolves or `maxMs` passes (whichever first), every request accounted for: its
@@ -40,7 +43,7 @@ export async function runLoad(options: LoadOptions): Promise<Sample[]> {
         samples.push({ at, ms: performance.now() - at, outcome });
         resolve();
       };
-      const req = request(url, { agent, timeout: options.timeoutMs ?? 10_000, headers: cookie ? { cookie } : {} }, (res) => {
+      const req = request(url, { agent, timeout: options.timeoutMs ?? 10_000, headers: cookie ? { cookie, ...CSRF } : CSRF }, (res) => {
         res.resume();
         res.on('end', () => done(res.statusCode ?? 0));
         res.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? 'error'));

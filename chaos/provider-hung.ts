@@ -9,7 +9,7 @@ import { generateKey } from '../src/crypto/keyring.ts';
 import { startCli } from '../test/cli/run-cli.ts';
 import { loginThroughGateway } from '../test/support/login.ts';
 import { freePort, startRedisServer } from '../test/support/redis-server.ts';
-import { recoveryMs, runLoad } from './load.ts';
+import { CSRF, recoveryMs, runLoad } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep } from './stack.ts';
 
@@ -87,7 +87,7 @@ workers: 1
       for (const cookie of cookies) {
         let status = 503;
         for (let attempt = 0; attempt < 20 && status === 503; attempt += 1) {
-          const res = await fetch(`${origin}/api/who`, { headers: { cookie } });
+          const res = await fetch(`${origin}/api/who`, { headers: { cookie, ...CSRF } });
           await res.arrayBuffer();
           status = res.status;
           if (status === 503) await sleep(500);

@@ -1,5 +1,5 @@
 import { startRedisServer, waitFor, type RedisServer } from '../test/support/redis-server.ts';
-import { errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
+import { CSRF, errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';
 import { sampleRss } from './rss.ts';
@@ -127,7 +127,7 @@ function sigterm(group: boolean): Scenario {
           const slowBefore = chaos.stack.api.requests.length;
           const slow = Promise.all(
             Array.from({ length: 8 }, (_, index) =>
-              fetch(`${chaos.stack.publicOrigin}/api/slow?ms=2000&i=${index}`, { headers: { cookie: chaos.cookies[index % chaos.cookies.length]! } }).then(
+              fetch(`${chaos.stack.publicOrigin}/api/slow?ms=2000&i=${index}`, { headers: { cookie: chaos.cookies[index % chaos.cookies.length]!, ...CSRF } }).then(
                 async (res) => {
                   await res.arrayBuffer();
                   return res.status;

@@ -1,5 +1,6 @@
 import { startCliStack, type CliStack, type CliStackOptions } from '../test/ops/support/cli-stack.ts';
 import type { RunningCli } from '../test/cli/run-cli.ts';
+import { CSRF } from './load.ts';
 
 /**
  * A chaos scenario's deployment: `tokengate start` as a child process (the CLI stack of the ops
@@ -48,7 +49,7 @@ export async function startChaosStack(options: CliStackOptions & { sessions?: nu
           const until = performance.now() + 15_000;
           let status: number | undefined;
           do {
-            const res = await fetch(`${stack.publicOrigin}/api/who`, { headers: { cookie } }).catch(() => undefined);
+            const res = await fetch(`${stack.publicOrigin}/api/who`, { headers: { cookie, ...CSRF } }).catch(() => undefined);
             await res?.arrayBuffer();
             status = res?.status;
             if (status === 503 || status === undefined) await sleep(250);

@@ -10,7 +10,7 @@ import { skipRedisSuite } from '../support/redis-server.ts';
 /**
  * `npm run chaos -- --quick` on one cheap scenario, end to end, as CI runs it: it must finish on
  * its own and write its table as JSON and markdown. Its numbers are not judged here, except
- * that the scenario ran and accounted for its requests.
+ * that the scenario ran, accounted for its requests, was not refused (4xx) and lost no session.
  */
 const RUN = fileURLToPath(new URL('../../chaos/run.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,6 +49,10 @@ describe.skipIf(skip)('npm run chaos -- --quick --only worker-kill', () => {
     const row = results.results[0]!;
     expect(row.requests).toBeGreaterThan(0);
     expect(row.sessionsLost).not.toBeNull();
+    // A worker's death may reset its requests or answer 503, never refuse the load's requests
+    // (a 4xx means the load itself is wrong, e.g. without the CSRF header) or end a session.
+    expect(Object.keys(row.errors).filter((status) => /^4\d\d$/.test(status))).toEqual([]);
+    expect(row.sessionsLost).toBe(0);
     const md = await readFile(join(out, 'latest.md'), 'utf8');
     expect(md).toContain('| worker-kill |');
     expect(run.stdout).toContain('| scenario | requests | errors by status |');

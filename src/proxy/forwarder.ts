@@ -16,12 +16,19 @@ export interface UpgradeAttempt {
   /** Path and query on the upstream. */
   path: string;
   headers: OutgoingHttpHeaders;
+  /**
+   * The upstream's answer head as the client may see it (the header policy towards the client):
+   * `switching` for its 101, false for an HTTP answer that refuses the upgrade.
+   */
+  responseHeaders(upstream: IncomingHttpHeaders, switching: boolean): IncomingHttpHeaders;
 }
 
 export class Forwarder {
   readonly #proxy: ProxyServer;
   readonly #agents: UpstreamAgents;
   readonly #logger: Logger | undefined;
+  /** Each handshake's response-header policy, while http-proxy-3 forwards it. */
+  readonly #answers = new WeakMap<IncomingMessage, UpgradeAttempt['responseHeaders']>();
 
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
@@ -35,10 +42,24 @@ export class Forwarder {
       this.#logger?.warn({ event: 'upstream_error', errorCode: (err as NodeJS.ErrnoException).code }, 'upstream error outside a request');
       resOrSocket.destroy();
     });
+    // http-proxy-3 writes the upstream's 101 (or refusal) head to the client socket as it came,
+    // from `proxyRes.headers`. Its own listeners are added after this event, so these run first
+    // and put the client-side header policy in place (no gateway cookie set by an upstream).
+    this.#proxy.on('proxyReqWs', (proxyReq, req) => {
+      const answer = this.#answers.get(req);
+      if (answer === undefined) return;
+      proxyReq.on('upgrade', (proxyRes: IncomingMessage) => {
+        proxyRes.headers = answer(proxyRes.headers, true);
+      });
+      proxyReq.on('response', (proxyRes: IncomingMessage) => {
+        proxyRes.headers = answer(proxyRes.headers, false);
+      });
+    });
   }
 
   /** Proxies a WebSocket handshake (already authorized, headers already built). */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: UpgradeAttempt): void {
+    this.#answers.set(req, attempt.responseHeaders);
     withRequestTarget(req, attempt.path, attempt.headers, () => {
       this.#proxy.ws(req, socket, head, { target: attempt.upstream, agent: this.#agents.for(attempt.upstream) }, (err) => {
         this.#logger?.warn({ event: 'upstream_ws_error', errorCode: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');

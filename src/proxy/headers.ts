@@ -20,7 +20,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
  * adds more (`proxy.stripHeaders`, a route's `stripHeaders`; a trailing `*` is a prefix).
  *
  * Towards the client: hop-by-hop headers go, and so does any `Set-Cookie` from the upstream
- * that would overwrite one of the gateway's cookies.
+ * that would overwrite one of the gateway's cookies; the same for a WebSocket handshake's
+ * answer (its 101 keeps `Connection` and `Upgrade`).
  */
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'];
@@ -170,6 +171,17 @@ export class HeaderPolicy {
       }
       out[name] = value;
     }
+    return out;
+  }
+
+  /**
+   * The upstream's 101 head as the client may see it: `toClient`, keeping the `Connection` and
+   * `Upgrade` that make it a switch of protocols.
+   */
+  toClientSwitching(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+    const out = this.toClient(upstream);
+    if (upstream.connection !== undefined) out.connection = upstream.connection;
+    if (upstream.upgrade !== undefined) out.upgrade = upstream.upgrade;
     return out;
   }
 }

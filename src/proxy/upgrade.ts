@@ -1,4 +1,4 @@
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
@@ -8,12 +8,15 @@ import { bearerFor, type RequestSession } from './attach-token.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
+import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
 
 /**
  * WebSocket handshakes on proxied routes get what HTTP requests get: the route table (404 for
  * no route or a route with `websocket: false`), an allowed `Origin` when the browser sends one
  * (cross-site WebSocket hijacking), the session check and token (refreshed first when due), the
- * same header policy with the bearer added and the gateway's cookies removed. A refusal is a
+ * same header policy with the bearer added and the gateway's cookies removed; the upstream's
+ * answer (its 101, or its refusal) reaches the client under the header policy of HTTP responses
+ * (no `Set-Cookie` for the gateway's cookies; a refusal's caching made private). A refusal is a
  * plain HTTP response with the JSON error body, then the socket is closed.
  */
 
@@ -70,6 +73,10 @@ export function upgradeHandler(options: UpgradeOptions) {
         upgrade: true,
         strip: match.route.stripHeaders,
       }),
+      // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
+      // a refusal on a route that carries a session is kept out of shared caches.
+      responseHeaders: (upstream, switching) =>
+        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), routeCacheMode(match.route.config))) as IncomingHttpHeaders,
     });
   }
 

@@ -12,6 +12,10 @@ import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
  *   /always-401    401 whatever the token (and records the body hash)
  *   /stream        an event stream: one event now, the next only when `release()` is called
  *   /ws            WebSocket handshake: 101, then one text frame with the headers it got
+ *   /ws-set-cookie WebSocket handshake: 101 with one Set-Cookie for the gateway's session cookie
+ *                  and one of its own, then the same frame
+ *   /ws-refuse     WebSocket handshake refused: 403 with the same two Set-Cookie lines and
+ *                  `Cache-Control: public, max-age=600`
  *   /cache?cc=&vary=  200 with the given Cache-Control and Vary (each only when given)
  */
 
@@ -85,7 +89,14 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodySha256: '', bodyBytes: 0 });
     const key = String(req.headers['sec-websocket-key'] ?? '');
     const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const cookies = [`Set-Cookie: ${options.sessionCookie}=planted; Path=/`, 'Set-Cookie: upstream_pref=1; Path=/'];
+    if (path.endsWith('/ws-refuse')) {
+      socket.end(['HTTP/1.1 403 Forbidden', ...cookies, 'Cache-Control: public, max-age=600', 'Content-Length: 2', '', 'no'].join('\r\n'));
+      return;
+    }
+    const extra = path.endsWith('/ws-set-cookie') ? cookies : [];
+    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, ...extra, '', ''].join('\r\n'));
     socket.write(textFrame(JSON.stringify({ url: req.url, headers: req.headers })));
     socket.on('error', () => socket.destroy());
   });

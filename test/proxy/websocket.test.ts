@@ -42,6 +42,8 @@ beforeEach(() => {
 
 interface Handshake {
   status: number;
+  /** The response head's headers (the 101's, or the refusal's). */
+  headers?: IncomingHttpHeaders;
   /** The upstream's first frame, parsed, when the upgrade went through. */
   echoed?: { url: string; headers: IncomingHttpHeaders };
   body?: string;
@@ -59,7 +61,7 @@ function handshake(url: string, headers: Record<string, string> = {}): Promise<H
         const text = readTextFrame(data);
         if (text === undefined) return;
         socket.destroy();
-        resolve({ status: res.statusCode ?? 0, echoed: JSON.parse(text) as Handshake['echoed'] });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, echoed: JSON.parse(text) as Handshake['echoed'] });
       };
       socket.on('data', (chunk: Buffer) => {
         data = Buffer.concat([data, chunk]);
@@ -70,7 +72,7 @@ function handshake(url: string, headers: Record<string, string> = {}): Promise<H
     req.on('response', (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
     req.end();
@@ -128,5 +130,29 @@ describe('WebSocket upgrades on proxied routes', () => {
     expect((await handshake(`${stack.url}/elsewhere`, { cookie })).status).toBe(404);
     expect((await handshake(`${stack.url}/nows/chat`, { cookie })).status).toBe(404);
     expect(upstream.seen).toHaveLength(0);
+  });
+});
+
+describe('the upstream\'s handshake answer as the browser gets it', () => {
+  it('a 101 never sets the gateway\'s session cookie; the upstream\'s own cookies and the upgrade headers stay', async () => {
+    const browser = await stack.login();
+    const result = await handshake(`${stack.url}/ws/ws-set-cookie`, { cookie: await browser.jar.getCookieString(stack.url) });
+    expect(result.status).toBe(101);
+    const cookies = (result.headers?.['set-cookie'] ?? []).join('\n');
+    expect(cookies).not.toMatch(/tg_session/);
+    expect(cookies).toContain('upstream_pref=1');
+    expect(result.headers?.upgrade).toBe('websocket');
+    expect(result.echoed?.url).toBe('/ws/ws-set-cookie');
+  });
+
+  it('a refused handshake gets the header policy of HTTP responses: no gateway cookie, private caching', async () => {
+    const browser = await stack.login();
+    const result = await handshake(`${stack.url}/ws/ws-refuse`, { cookie: await browser.jar.getCookieString(stack.url) });
+    expect(result.status).toBe(403);
+    const cookies = (result.headers?.['set-cookie'] ?? []).join('\n');
+    expect(cookies).not.toMatch(/tg_session/);
+    expect(cookies).toContain('upstream_pref=1');
+    expect(result.headers?.['cache-control']).toBe('private, max-age=600');
+    expect(result.headers?.vary).toBe('Cookie');
   });
 });

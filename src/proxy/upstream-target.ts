@@ -9,7 +9,8 @@ import { BadRequestError } from '../errors.ts';
  * - a path that does not start with `/`, or an upstream path that starts with `//` (a
  *   WHATWG parser would read it as a host);
  * - `\` anywhere in the path (WHATWG URL parsers read it as `/`), control characters, spaces;
- * - dot segments (`.`, `..`), also percent-encoded (`%2e`, `%2E`, mixed);
+ * - dot segments (`.`, `..`), also percent-encoded (`%2e`, `%2E`, mixed), also with path
+ *   parameters (`..;x`, `.;`, `..%3b`), which servlet containers resolve as `..` and `.`;
  * - encoded slashes and backslashes (`%2f`, `%5c`, any case): an upstream that decodes them
  *   would see other segments than the ones checked here;
  * - an upstream path that does not stay under the route's base path.
@@ -66,8 +67,10 @@ export function upstreamTarget(route: TargetRoute, rawTarget: string): UpstreamT
 
 function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => {
-    const decoded = segment.replace(/%2e/gi, '.');
-    return decoded === '.' || decoded === '..';
+    // Servlet containers (Tomcat, Spring) drop a segment's `;parameters` before resolving dot
+    // segments, so `..;x` is `..` to them; `%3b` counts as `;` too.
+    const name = segment.replace(/%2e/gi, '.').replace(/%3b/gi, ';').split(';', 1)[0];
+    return name === '.' || name === '..';
   });
 }
 

@@ -60,6 +60,13 @@ const REFUSED = [
   '/api/%2e%2e%5cadmin',
   '/api/.%2E/%2e./admin',
   '/api/x/%2e%2e/%2e%2e/admin',
+  // Servlet containers drop `;params` from each segment before resolving dot segments.
+  '/api/..;/admin',
+  '/api/.;/admin',
+  '/api/..;x=1/admin',
+  '/api/%2e%2e;x/admin',
+  '/api/..%3b/admin',
+  '/api/x/..;',
 ];
 
 const FORWARDED: Array<[target: string, received: string]> = [
@@ -69,7 +76,8 @@ const FORWARDED: Array<[target: string, received: string]> = [
   ['/api//admin', '/base//admin'],
   ['/api/a%20b/c', '/base/a%20b/c'],
   ['/api/%252e%252e/admin', '/base/%252e%252e/admin'],
-  ['/api/..;/admin', '/base/..;/admin'],
+  ['/api/a;v=1/b', '/base/a;v=1/b'],
+  ['/api/...;/x', '/base/...;/x'],
   ['/api/x.y/...', '/base/x.y/...'],
   ['/api/q?next=..\\admin&r=%2e%2e%2f&s=a/../b', '/base/q?next=..\\admin&r=%2e%2e%2f&s=a/../b'],
   ['/api/q?a=1&a=2&&b', '/base/q?a=1&a=2&&b'],

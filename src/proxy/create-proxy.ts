@@ -89,6 +89,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
 
   const handleUpgrade = upgradeHandler({
     table,
+    gatewayOwns: options.gatewayOwns,
     headers,
     tokens,
     forwarder,

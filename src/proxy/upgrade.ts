@@ -12,7 +12,7 @@ import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
 
 /**
  * WebSocket handshakes on proxied routes get what HTTP requests get: the route table (404 for
- * no route or a route with `websocket: false`), an allowed `Origin` when the browser sends one
+ * no route, a route with `websocket: false`, or a path the gateway owns such as `/auth/*`), an allowed `Origin` when the browser sends one
  * (cross-site WebSocket hijacking), the session check and token (refreshed first when due), the
  * same header policy with the bearer added and the gateway's cookies removed; the upstream's
  * answer (its 101, or its refusal) reaches the client under the header policy of HTTP responses
@@ -25,6 +25,8 @@ export type UpgradeSessionReader = (req: IncomingMessage) => Promise<RequestSess
 
 export interface UpgradeOptions {
   table: RouteTable;
+  /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path): 404 here. */
+  gatewayOwns(path: string): boolean;
   headers: HeaderPolicy;
   tokens: TokenService;
   forwarder: Forwarder;
@@ -39,11 +41,14 @@ export interface UpgradeOptions {
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession } = options;
+  const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession } = options;
   const perSession = new SessionCounter(maxPerSession);
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const match = table.match(req.url ?? '/');
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    if (gatewayOwns(queryAt === -1 ? url : url.slice(0, queryAt))) throw new NotFoundError();
+    const match = table.match(url);
     if (match === undefined || !match.route.config.websocket) throw new NotFoundError();
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedOrigins.has(origin)) throw new CsrfRejectedError();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { CSRF_HEADER } from '../support/http.ts';
 import type { LoginResult } from '../support/login.ts';
+import { rawRequest } from './raw-request.ts';
 import { startTestUpstream, type TestUpstream } from './upstream.ts';
 
 /**
@@ -40,6 +41,16 @@ describe('the gateway’s own paths', () => {
     const res = await browser.request(`${stack.url}/auth/not-an-endpoint`);
     expect(res.status).toBe(404);
     expect(res.json()).toEqual({ error: expect.any(String), code: 'NOT_FOUND' });
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it('a WebSocket handshake under /auth is not forwarded either, even when a route’s prefix covers it: 404', async () => {
+    const cookie = await browser.jar.getCookieString(stack.url);
+    for (const target of ['/auth/not-an-endpoint', '/auth/callback/op', '/auth?x=1']) {
+      const res = await rawRequest(stack.url, target, { cookie }, { upgrade: true });
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'NOT_FOUND' });
+    }
     expect(upstream.seen).toHaveLength(0);
   });
 

@@ -9,6 +9,8 @@ import { BadRequestError } from '../errors.ts';
  * - a path that does not start with `/`, or an upstream path that starts with `//` (a
  *   WHATWG parser would read it as a host);
  * - `\` anywhere in the path (WHATWG URL parsers read it as `/`), control characters, spaces;
+ * - `#` in the path: a request target has no fragment, and an upstream that drops `#…` reads
+ *   `/api#x` (which the route table matched to another route, or none) as `/api`;
  * - dot segments (`.`, `..`), also percent-encoded (`%2e`, `%2E`, mixed), also with path
  *   parameters (`..;x`, `.;`, `..%3b`), which servlet containers resolve as `..` and `.`;
  * - encoded slashes and backslashes (`%2f`, `%5c`, any case): an upstream that decodes them
@@ -32,7 +34,7 @@ export interface UpstreamTarget {
   query: string;
 }
 
-const FORBIDDEN_CHARS = /[\\\x00-\x20\x7f]/;
+const FORBIDDEN_CHARS = /[\\#\x00-\x20\x7f]/;
 const ENCODED_SEPARATOR = /%(2f|5c)/i;
 
 /** Splits a raw request target (`/path?query`) into path and query, without decoding either. */
@@ -44,7 +46,7 @@ export function splitTarget(rawTarget: string): { path: string; query: string } 
 /** Throws BAD_REQUEST unless `path` is a path that every URL parser reads as these same segments. */
 export function checkPath(path: string): void {
   if (!path.startsWith('/')) throw new BadRequestError('Request path must start with /');
-  if (FORBIDDEN_CHARS.test(path)) throw new BadRequestError('Request path must not contain \\, spaces or control characters');
+  if (FORBIDDEN_CHARS.test(path)) throw new BadRequestError('Request path must not contain \\, #, spaces or control characters');
   if (ENCODED_SEPARATOR.test(path)) throw new BadRequestError('Request path must not contain encoded / or \\');
   if (hasDotSegment(path)) throw new BadRequestError('Request path must not contain . or .. segments');
 }

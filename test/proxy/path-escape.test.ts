@@ -67,6 +67,9 @@ const REFUSED = [
   '/api/%2e%2e;x/admin',
   '/api/..%3b/admin',
   '/api/x/..;',
+  // A request target has no fragment: upstreams drop `#…` from the path, the route table does not.
+  '/api/x#frag',
+  '/api#/admin',
 ];
 
 const FORWARDED: Array<[target: string, received: string]> = [

@@ -54,6 +54,13 @@ describe('the gateway’s own paths', () => {
     expect(upstream.seen).toHaveLength(0);
   });
 
+  it('a path with `#` is 400 BAD_REQUEST: /api#x would take the / route to an upstream that reads it as /api', async () => {
+    const res = await rawGet(stack.url, '/api#x');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(upstream.seen).toHaveLength(0);
+  });
+
   it('a path with a dot segment is 400 BAD_REQUEST and is not forwarded', async () => {
     // Sent as is: a WHATWG URL would resolve the dot segment before sending.
     const res = await rawGet(stack.url, '/x/%2e%2e/y');

@@ -1,4 +1,5 @@
 import type { RouteConfig } from '../config/schema.ts';
+import { BadRequestError } from '../errors.ts';
 import { HeaderSet } from './headers.ts';
 import { checkPath, splitTarget, upstreamTarget } from './upstream-target.ts';
 
@@ -49,16 +50,25 @@ export class RouteTable {
   /**
    * The route for a request target (`/path?query`), or undefined when none matches. The path
    * is checked before matching and again in its final upstream form (upstream-target.ts): 400
-   * for `\`, dot segments and encoded separators, so that what the prefix matched is what the
-   * upstream serves.
+   * for `\`, dot segments and encoded separators, and for `;parameters` that change which route
+   * matches, so that what the prefix matched is what the upstream serves.
    */
   match(target: string): RouteMatch | undefined {
     const { path } = splitTarget(target);
     checkPath(path);
-    const route = this.#routes.find((candidate) => prefixMatches(candidate.prefix, path));
+    const route = this.#find(path);
+    // Servlet containers drop each segment's `;parameters` before routing: `/api;x/y` is
+    // `/api/y` to them. A path whose parameters decide the route here is refused.
+    if (/;|%3b/i.test(path) && this.#find(path.replace(/(;|%3b)[^/]*/gi, '')) !== route) {
+      throw new BadRequestError('Request path must not use ; parameters that change its route');
+    }
     if (route === undefined) return undefined;
     const sent = upstreamTarget({ prefix: route.prefix, basePath: route.upstream.pathname, stripPrefix: route.config.stripPrefix }, target);
     return { route, upstreamPath: sent.path + sent.query };
+  }
+
+  #find(path: string): Route | undefined {
+    return this.#routes.find((candidate) => prefixMatches(candidate.prefix, path));
   }
 }
 

@@ -61,6 +61,18 @@ describe('the gateway’s own paths', () => {
     expect(upstream.seen).toHaveLength(0);
   });
 
+  it('a `;parameter` that would change the route is 400: /api;x/y takes the / route, a servlet upstream reads /api/y', async () => {
+    for (const target of ['/api;x/y', '/api;/y', '/api%3bx/y', '/api;jsessionid=1']) {
+      const res = await rawGet(stack.url, target);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'BAD_REQUEST' });
+    }
+    expect(upstream.seen).toHaveLength(0);
+    // Parameters that keep the route are forwarded as sent.
+    expect((await rawGet(stack.url, '/x;v=1/y')).status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.url)).toEqual(['/x;v=1/y']);
+  });
+
   it('a path with a dot segment is 400 BAD_REQUEST and is not forwarded', async () => {
     // Sent as is: a WHATWG URL would resolve the dot segment before sending.
     const res = await rawGet(stack.url, '/x/%2e%2e/y');

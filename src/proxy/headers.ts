@@ -199,9 +199,20 @@ function namedInConnection(connection: string | string[] | undefined): readonly 
     .filter((token) => token !== '' && !PROTECTED.has(token));
 }
 
+/**
+ * The name a browser will send the cookie back under. A nameless cookie (`=tg_session=x`, or a
+ * pair without `=`) is stored with an empty name and sent back as its bare value, `tg_session=x`:
+ * its value's own `name=` is what counts.
+ */
 function cookieName(setCookieLine: string): string {
-  const end = setCookieLine.indexOf('=');
-  return (end === -1 ? setCookieLine : setCookieLine.slice(0, end)).trim();
+  const pair = setCookieLine.split(';', 1)[0]!.trim();
+  const end = pair.indexOf('=');
+  if (end === -1) return pair;
+  const name = pair.slice(0, end).trim();
+  if (name !== '') return name;
+  const value = pair.slice(end + 1).trim();
+  const inner = value.indexOf('=');
+  return (inner === -1 ? value : value.slice(0, inner)).trim();
 }
 
 function escapeRegExp(text: string): string {

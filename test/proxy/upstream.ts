@@ -8,7 +8,8 @@ import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
  * any prefix):
  *   /echo          200 JSON of the headers and body hash it got
  *   /hang          never answers; records when the gateway closes the request
- *   /set-cookie    200 with one Set-Cookie for the gateway's session cookie and one of its own
+ *   /set-cookie    200 with a Set-Cookie for the gateway's session cookie (also as a nameless
+ *                  cookie, `=tg_session=…`) and one of its own
  *   /always-401    401 whatever the token (and records the body hash)
  *   /stream        an event stream: one event now, the next only when `release()` is called
  *   /ws            WebSocket handshake: 101, then one text frame with the headers it got
@@ -59,7 +60,8 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
       return;
     }
     if (path.endsWith('/set-cookie')) {
-      res.setHeader('set-cookie', [`${options.sessionCookie}=planted; Path=/`, 'upstream_pref=1; Path=/']);
+      // The nameless cookie: a browser stores `=tg_session=planted` with an empty name and sends it back as `tg_session=planted`.
+      res.setHeader('set-cookie', [`${options.sessionCookie}=planted; Path=/`, `=${options.sessionCookie}=planted; Path=/`, 'upstream_pref=1; Path=/']);
       res.end('ok');
       return;
     }
@@ -90,7 +92,7 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
     const key = String(req.headers['sec-websocket-key'] ?? '');
     const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const cookies = [`Set-Cookie: ${options.sessionCookie}=planted; Path=/`, 'Set-Cookie: upstream_pref=1; Path=/'];
+    const cookies = [`Set-Cookie: ${options.sessionCookie}=planted; Path=/`, `Set-Cookie: =${options.sessionCookie}=planted; Path=/`, 'Set-Cookie: upstream_pref=1; Path=/'];
     if (path.endsWith('/ws-refuse')) {
       socket.end(['HTTP/1.1 403 Forbidden', ...cookies, 'Cache-Control: public, max-age=600', 'Content-Length: 2', '', 'no'].join('\r\n'));
       return;

@@ -59,7 +59,9 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const { config, tokens, logger, metrics } = options;
   const publicOrigin = new URL(config.publicOrigin);
   const table = new RouteTable(config.routes);
-  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header, stripHeaders: config.proxy.stripHeaders });
+  // The forward-auth shared secret never reaches an upstream (an ingress may add it to every request).
+  const secretHeader = config.forwardAuth.sharedSecret === undefined ? [] : [config.forwardAuth.secretHeader];
+  const headers = new HeaderPolicy({ cookieName: config.session.cookieName, csrfHeader: config.csrf.header, stripHeaders: [...config.proxy.stripHeaders, ...secretHeader] });
   const agents = new UpstreamAgents();
   const forwarder = new Forwarder(agents, logger);
   const engine: ForwardingEngine = new UndiciEngine();

@@ -9,6 +9,7 @@ import { startTestUpstream, type TestUpstream } from './upstream.ts';
  * lists (global and per route) apply too. Asserted on the headers the upstream received.
  */
 
+const FORWARD_AUTH_SECRET = 'shared-secret-of-the-ingress-0123456789';
 let stack: GatewayStack;
 let upstream: TestUpstream;
 let browser: LoginResult;
@@ -17,6 +18,7 @@ beforeAll(async () => {
   upstream = await startTestUpstream({ sessionCookie: 'tg_session' });
   stack = await startGatewayStack({
     proxy: { stripHeaders: ['X-Tenant', 'x-internal-*'] },
+    forwardAuth: { enabled: true, sharedSecret: FORWARD_AUTH_SECRET, secretHeader: 'X-Verify-Secret' },
     routes: () => [
       { prefix: '/api', upstream: upstream.url },
       { prefix: '/strict', upstream: upstream.url, stripHeaders: ['x-debug'] },
@@ -85,5 +87,15 @@ describe('client headers an upstream might trust', () => {
     expect(api!.headers['x-internal-role']).toBeUndefined();
     expect(strict!.headers['x-debug']).toBeUndefined();
     expect(strict!.headers['x-tenant']).toBeUndefined();
+  });
+});
+
+describe('the forward-auth shared secret', () => {
+  it('never reaches an upstream, even when an ingress adds it to every request', async () => {
+    const res = await browser.request(`${stack.url}/api/echo`, { headers: { 'x-verify-secret': FORWARD_AUTH_SECRET } });
+    expect(res.status).toBe(200);
+    expect(upstream.seen).toHaveLength(1);
+    expect(upstream.seen[0]!.headers).not.toHaveProperty('x-verify-secret');
+    expect(JSON.stringify(upstream.seen[0]!.headers)).not.toContain(FORWARD_AUTH_SECRET);
   });
 });

@@ -43,6 +43,10 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   tokens?: ConfigInput['tokens'];
   /** Proxy settings (header strip list, body limits, WebSocket cap). */
   proxy?: ConfigInput['proxy'];
+  /** Session settings (timeouts, pending-login cap). */
+  session?: ConfigInput['session'];
+  /** Forward-auth settings (off by default). */
+  forwardAuth?: ConfigInput['forwardAuth'];
   /** The gateways' clock (token expiry decisions, session times). */
   now?: () => number;
   /** Redis command timeout. Default '1s'. */
@@ -112,6 +116,8 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},
+      session: options.session ?? {},
+      forwardAuth: options.forwardAuth ?? {},
       logging: { level: 'debug' },
     } satisfies ConfigInput);
 

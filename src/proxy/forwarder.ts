@@ -22,6 +22,8 @@ export class Forwarder {
   readonly #proxy: ProxyServer;
   readonly #agents: UpstreamAgents;
   readonly #logger: Logger | undefined;
+  /** The `onOpen` of each client socket whose handshake is being proxied. */
+  readonly #opening = new WeakMap<Socket, (upstream: Socket) => void>();
 
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
@@ -35,10 +37,27 @@ export class Forwarder {
       this.#logger?.warn({ event: 'upstream_error', errorCode: (err as NodeJS.ErrnoException).code }, 'upstream error outside a request');
       resOrSocket.destroy();
     });
+    // Pairs the upstream socket with its client socket: 'proxyReqWs' names the client socket,
+    // the request's 'upgrade' the upstream one; http-proxy-3 pipes them (and emits 'open') right
+    // after, so `onOpen` runs once that pipe exists and before any byte flows through it.
+    this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+      const onOpen = this.#opening.get(socket as Socket);
+      if (onOpen === undefined) return;
+      this.#opening.delete(socket as Socket);
+      proxyReq.once('upgrade', (_res, upstream: Socket) => {
+        this.#proxy.once('open', (opened: Socket) => {
+          if (opened === upstream) onOpen(upstream);
+        });
+      });
+    });
   }
 
-  /** Proxies a WebSocket handshake (already authorized, headers already built). */
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: UpgradeAttempt): void {
+  /**
+   * Proxies a WebSocket handshake (already authorized, headers already built). `onOpen` gets the
+   * upstream socket once the upstream answered 101 and the two sockets are piped.
+   */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: UpgradeAttempt, onOpen?: (upstream: Socket) => void): void {
+    if (onOpen !== undefined) this.#opening.set(socket, onOpen);
     withRequestTarget(req, attempt.path, attempt.headers, () => {
       this.#proxy.ws(req, socket, head, { target: attempt.upstream, agent: this.#agents.for(attempt.upstream) }, (err) => {
         this.#logger?.warn({ event: 'upstream_ws_error', errorCode: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');

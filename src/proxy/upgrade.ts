@@ -8,6 +8,7 @@ import { bearerFor, type RequestSession } from './attach-token.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
+import { SESSION_ENDED, TOKEN_EXPIRED, type Tunnels } from './tunnels.ts';
 
 /**
  * WebSocket handshakes on proxied routes get what HTTP requests get: the route table (404 for
@@ -15,6 +16,11 @@ import type { RouteTable } from './route-table.ts';
  * (cross-site WebSocket hijacking), the session check and token (refreshed first when due), the
  * same header policy with the bearer added and the gateway's cookies removed. A refusal is a
  * plain HTTP response with the JSON error body, then the socket is closed.
+ *
+ * An open tunnel of a session is registered in `tunnels` and ends with its session (see
+ * tunnels.ts); its deadline is the session's absolute expiry, or, on a route with
+ * `websocket: { maxTokenAge }`, the earlier of its access token's expiry and `maxTokenAge`
+ * after the handshake.
  */
 
 /** Reads the session of a handshake request (no Koa context exists for upgrades): session/sessionFromRequest. */
@@ -33,10 +39,13 @@ export interface UpgradeOptions {
   sockets: Set<Socket>;
   /** proxy.maxWebSocketsPerSession. */
   maxPerSession: number;
+  /** The open tunnels by session, which close when their session ends. */
+  tunnels: Tunnels;
+  now: () => number;
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession } = options;
+  const { table, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -59,6 +68,14 @@ export function upgradeHandler(options: UpgradeOptions) {
       socket.once('end', give);
       socket.once('close', give);
     }
+    const websocket = match.route.config.websocket;
+    let deadline: { at: number; reason: string } | undefined;
+    if (session?.session !== undefined) deadline = { at: session.session.absoluteExpiresAt, reason: SESSION_ENDED };
+    if (typeof websocket === 'object' && bearer !== undefined) {
+      const tokenEnd = Math.min(bearer.expiresAt ?? Infinity, websocket.maxTokenAge > 0 ? now() + websocket.maxTokenAge : Infinity);
+      if (tokenEnd < (deadline?.at ?? Infinity)) deadline = { at: tokenEnd, reason: TOKEN_EXPIRED };
+    }
+    const onOpen = sid === undefined ? undefined : (upstream: Socket) => void tunnels.open(sid, socket, upstream, deadline);
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
       path: match.upstreamPath,
@@ -70,7 +87,7 @@ export function upgradeHandler(options: UpgradeOptions) {
         upgrade: true,
         strip: match.route.stripHeaders,
       }),
-    });
+    }, onOpen);
   }
 
   return function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {

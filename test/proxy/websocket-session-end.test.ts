@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SessionList } from '../../src/auth/list-sessions.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { openWebSocket, serverFrame, startWebSocketUpstream, waitFor, type UpstreamSide } from './websocket-tunnel.ts';
@@ -71,6 +72,17 @@ describe('WebSocket tunnels end with their session', () => {
     expect(closed).toMatchObject({ code: 1008, reason: 'session ended' });
     expect(client.frames.map((f) => f.opcode)).toEqual([0x2, 0x8]);
     expect(client.frames[0]!.payload.equals(payload)).toBe(true);
+    await upstream.closed(index);
+  });
+
+  it('ending a listed session (POST /auth/sessions/<handle>/logout) from another session closes its tunnel', async () => {
+    const { client, index } = await loggedInTunnel();
+    const other = await stack.login();
+    const list = (await other.request(`${stack.url}/auth/sessions`)).json<SessionList>();
+    const target = list.sessions.filter((entry) => !entry.current);
+    expect(target.length).toBeGreaterThan(0);
+    for (const entry of target) expect((await other.request(`${stack.url}/auth/sessions/${entry.handle}/logout`, { method: 'POST' })).status).toBe(200);
+    expect(await client.closed()).toMatchObject({ code: 1008, reason: 'session ended' });
     await upstream.closed(index);
   });
 

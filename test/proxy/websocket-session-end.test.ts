@@ -2,14 +2,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionList } from '../../src/auth/list-sessions.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
+import { sidOf, storedTokens } from './session-tokens.ts';
 import { openWebSocket, serverFrame, startWebSocketUpstream, waitFor, type UpstreamSide } from './websocket-tunnel.ts';
 
 /**
  * An open WebSocket tunnel ends with its session: the client gets a close frame 1008 with a short
- * reason, then its socket closes, and the upstream sees its side close.
+ * reason, then its socket closes, and the upstream sees its side close. (The idle timeout, found
+ * by the periodic session check, is in websocket-idle.test.ts.)
  */
 
-const MINUTE = 60_000;
 const clock = manualClock();
 let stack: GatewayStack;
 let upstream: UpstreamSide;
@@ -18,7 +19,8 @@ beforeAll(async () => {
   upstream = await startWebSocketUpstream();
   stack = await startGatewayStack({
     now: clock.now,
-    proxy: { webSocketSessionCheck: '100ms' },
+    // Far beyond every bound here: what closes a tunnel in these tests is the session's end itself.
+    proxy: { webSocketSessionCheck: '1h' },
     routes: () => [
       { prefix: '/ws', upstream: upstream.url },
       { prefix: '/short', upstream: upstream.url, websocket: { maxTokenAge: '300ms' } },
@@ -86,13 +88,24 @@ describe('WebSocket tunnels end with their session', () => {
     await upstream.closed(index);
   });
 
-  it('the idle timeout closes the tunnel at the next session check', async () => {
-    const { client, index } = await loggedInTunnel();
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(client.closedAt).toBeUndefined();
-    clock.advance(31 * MINUTE);
-    const closed = await client.closed();
-    expect(closed).toMatchObject({ code: 1008, reason: 'session ended' });
+  it('logout everywhere closes the tunnels of every session of the user', async () => {
+    const first = await loggedInTunnel();
+    const second = await loggedInTunnel();
+    expect((await second.browser.request(`${stack.url}/auth/logout-everywhere`, { method: 'POST' })).status).toBe(200);
+    expect(await first.client.closed()).toMatchObject({ code: 1008, reason: 'session ended' });
+    expect(await second.client.closed()).toMatchObject({ code: 1008, reason: 'session ended' });
+    await upstream.closed(first.index);
+    await upstream.closed(second.index);
+  });
+
+  it('a refresh that finds the grant revoked at the provider ends the session and closes its tunnel', async () => {
+    const { browser, client, index } = await loggedInTunnel();
+    const { gateway } = stack.instances[0]!;
+    const sid = await sidOf(browser, stack);
+    const tokens = await storedTokens(stack, browser);
+    expect(await stack.op.revokeGrantOf(tokens!.refreshToken!)).toBe(true);
+    await expect(gateway.tokens.forceRefresh(sid, (await gateway.store.getTokens(sid))!.ver)).rejects.toMatchObject({ code: 'REAUTHENTICATION_REQUIRED' });
+    expect(await client.closed()).toMatchObject({ code: 1008, reason: 'session ended' });
     await upstream.closed(index);
   });
 

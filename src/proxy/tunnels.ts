@@ -15,6 +15,8 @@ import { Tunnel } from './tunnel.ts';
  *   set is gone. A store error closes nothing (a transient failure never ends a session).
  * - every `checkIntervalMs` while tunnels are open, each of their sessions is checked the same
  *   way (idle timeout, and any end this process did not hear of), one store call per session.
+ * - once when a tunnel opens (one store read per handshake): the session may have ended between
+ *   the handshake's session check and the upstream's answer.
  * - a tunnel's own deadline (`closeAt`: the absolute expiry, or its token's expiry where the
  *   route asks) closes it by a timer.
  *
@@ -66,6 +68,8 @@ export class Tunnels {
       this.#forget(sid, tunnel);
     });
     this.#startSweep();
+    // A session that ended after the handshake's session check, before the upstream's 101.
+    void this.#check(sid);
     return tunnel;
   }
 

@@ -109,6 +109,25 @@ describe('WebSocket tunnels end with their session', () => {
     await upstream.closed(index);
   });
 
+  it('a session that ends while the upstream has not yet answered the handshake closes the tunnel as it opens', async () => {
+    const browser = await stack.login();
+    const cookie = await browser.jar.getCookieString(stack.url);
+    const index = upstream.sockets.length;
+    upstream.hold = true;
+    try {
+      const opening = openWebSocket(`${stack.url}/ws/chat`, { cookie, origin: stack.config.publicOrigin });
+      await waitFor(() => upstream.sockets.length > index, 5000, 'upstream handshake');
+      expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
+      upstream.release();
+      const client = await opening;
+      expect(await client.closed()).toMatchObject({ code: 1008, reason: 'session ended' });
+      await upstream.closed(index);
+    } finally {
+      upstream.hold = false;
+      upstream.release();
+    }
+  });
+
   it('a route with websocket.maxTokenAge closes the tunnel with 1008 "token expired" once it is that old', async () => {
     const opened = performance.now();
     const { client, index } = await loggedInTunnel('/short/chat');

@@ -12,6 +12,9 @@ export interface UpstreamSide {
   url: string;
   /** The upstream sockets in handshake order. */
   sockets: Socket[];
+  /** While true, handshakes wait for `release()` before the 101. */
+  hold: boolean;
+  release(): void;
   /** Resolves once the gateway closed its side of the upstream's `index`-th socket (the upstream read its end). */
   closed(index: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -20,7 +23,21 @@ export interface UpstreamSide {
 export async function startWebSocketUpstream(): Promise<UpstreamSide> {
   const sockets: Socket[] = [];
   const ended = new WeakSet<Socket>();
+  const held: (() => void)[] = [];
   const server = createServer((_req, res) => res.writeHead(404).end());
+  const side: UpstreamSide = {
+    url: '',
+    sockets,
+    hold: false,
+    release() {
+      for (const answer of held.splice(0)) answer();
+    },
+    closed: (index, timeoutMs = 5000) => waitFor(() => sockets[index] !== undefined && ended.has(sockets[index]), timeoutMs, `upstream socket ${index} ended`),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
   server.on('upgrade', (req, socket: Socket) => {
     sockets.push(socket);
     socket.on('error', () => socket.destroy());
@@ -31,19 +48,13 @@ export async function startWebSocketUpstream(): Promise<UpstreamSide> {
     });
     socket.resume();
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    const answer = () => socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    if (side.hold) held.push(answer);
+    else answer();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sockets,
-    closed: (index, timeoutMs = 5000) => waitFor(() => sockets[index] !== undefined && ended.has(sockets[index]), timeoutMs, `upstream socket ${index} ended`),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  side.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return side;
 }
 
 export interface Frame {

@@ -16,6 +16,7 @@ import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, 
 import { registerSealedKidsGauge } from './observability/sealed-kids-gauge.ts';
 import { createProvider, createProviders } from './providers/index.ts';
 import { createProxy } from './proxy/index.ts';
+import { observeSessionEnds, Tunnels } from './proxy/tunnels.ts';
 import type { Provider } from './providers/types.ts';
 import type { CookieKeys } from './session/cookie-keys.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
@@ -117,8 +118,12 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     storeConnectionError = err;
     logger.warn({ err }, 'store connection error');
   };
-  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError });
-  const store = instrumentStore(rawStore, metrics);
+  // Open WebSockets end with their session: sessions this process ends (through the store below)
+  // and, with Redis, those another replica ends (heard on the near cache's invalidation channel).
+  let tunnels: Tunnels | undefined;
+  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError, onInvalidate: (sid) => tunnels?.invalidated(sid) });
+  const store = observeSessionEnds(instrumentStore(rawStore, metrics), (sid) => tunnels?.sessionEnded(sid));
+  tunnels = new Tunnels({ store, checkIntervalMs: config.proxy.webSocketSessionCheck, now, logger });
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
   const onDiscoveryFailure = (provider: string, err: unknown) =>
     logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
@@ -176,6 +181,8 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     metrics,
     sessions: sessionOptions,
     upgradeSessions: sessionFromRequest(sessionOptions),
+    tunnels,
+    now,
     canonical,
     // Koa serves these even under a route's prefix (the auth routes came first in its chain).
     gatewayOwns: (path) => path === '/auth' || path.startsWith('/auth/') || (forwardAuthPath !== undefined && isVerifyPath(path, forwardAuthPath)),

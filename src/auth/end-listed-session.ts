@@ -12,7 +12,8 @@ import type { SessionHandles } from './session-handle.ts';
  * user, named by its handle from GET /auth/sessions. Only the user's own sessions (same provider
  * and subject) are found: another user's handle, a malformed one and an unknown one all answer
  * 404 NOT_FOUND alike. The session leaves the store (`destroySession`, with its token set and
- * index entries) and its tokens are revoked at the provider in the background, as at logout.
+ * index entries) and its tokens are revoked at the provider in the background, as at logout. Its
+ * open WebSockets close too (the store's session-end hook, src/proxy/tunnels.ts).
  * Ending the current session this way is a logout: the cookie is cleared.
  *
  * Answer: `{ ended: true, current }`.
@@ -43,7 +44,6 @@ export function endListedSessionHandler(deps: AuthDeps, handles: SessionHandles)
     const ended = await deps.store.destroySession(target);
     if (ended === null) throw new NotFoundError('No such session');
     revoke(deps, deps.providers.get(ended.provider), target, tokens);
-    // Closing the ended session's WebSockets belongs here, once the invalidation channel exists.
     const current = target === sid;
     if (current) deps.cookies.session.clear(ctx);
     ctx.state.log?.info({ provider: ended.provider, session: sessionTag(target), current }, 'session ended by its user');

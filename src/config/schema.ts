@@ -162,7 +162,12 @@ const routeSchema = z
     timeout: duration('30s'),
     /** Bodies up to this size are buffered so that a request can be replayed once after a 401. */
     replayBodyLimit: z.number().int().min(0).default(1024 * 1024),
-    websocket: z.boolean().default(true),
+    /**
+     * WebSocket handshakes on this route. `{ maxTokenAge }`: allowed, and an open tunnel also
+     * closes (1008) when the access token it was opened with expires, or `maxTokenAge` after the
+     * handshake if that comes first (`0`: at the token's expiry only).
+     */
+    websocket: z.union([z.boolean(), z.object({ maxTokenAge: duration('0s') }).strict()]).default(true),
     /**
      * Which methods need the CSRF header: `all` (default; a cross-site GET must not reach an API
      * with the user's bearer) or `unsafe` (not GET, HEAD, OPTIONS). A foreign Origin is refused either way.
@@ -317,6 +322,8 @@ export const configSchema = z
         replayBudget: z.number().int().min(0).default(32 * 1024 * 1024),
         /** Open WebSockets per session (per process); one more handshake answers 429 TOO_MANY_WEBSOCKETS. */
         maxWebSocketsPerSession: z.number().int().min(1).default(16),
+        /** How often the sessions of open WebSockets are checked (idle timeout, an end not heard of); 1 store read per session. */
+        webSocketSessionCheck: duration('30s').pipe(z.number().min(100, 'must be at least 100 ms')),
       })
       .strict()
       .prefault({}),

@@ -16,6 +16,7 @@ import { RouteTable } from './route-table.ts';
 import { sessionStep, type SessionStepOptions } from './session-step.ts';
 import { UndiciEngine } from './undici-engine.ts';
 import { UpstreamAgents } from './upstream-agents.ts';
+import type { Tunnels } from './tunnels.ts';
 import { type UpgradeSessionReader, upgradeHandler } from './upgrade.ts';
 import type { ProxyOptions } from './types.ts';
 
@@ -53,6 +54,9 @@ export interface CreateProxyOptions extends ProxyOptions {
   /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path). */
   gatewayOwns(path: string): boolean;
   metrics?: ProxyOptions['metrics'] & Pick<Metrics, 'countRequest'>;
+  /** The open WebSocket tunnels by session, closed when their session ends (tunnels.ts). */
+  tunnels: Tunnels;
+  now: () => number;
 }
 
 export function createProxy(options: CreateProxyOptions): GatewayProxy {
@@ -101,6 +105,8 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     logger,
     sockets,
     maxPerSession: config.proxy.maxWebSocketsPerSession,
+    tunnels: options.tunnels,
+    now: options.now,
   });
 
   const dropUpgrades = () => {
@@ -126,6 +132,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     },
     async close() {
       dropUpgrades();
+      options.tunnels.close();
       agents.close();
       await engine.close();
     },

@@ -29,6 +29,8 @@ export class Forwarder {
   readonly #logger: Logger | undefined;
   /** Each handshake's response-header policy, while http-proxy-3 forwards it. */
   readonly #answers = new WeakMap<IncomingMessage, UpgradeAttempt['responseHeaders']>();
+  /** The `onOpen` of each client socket whose handshake is being proxied. */
+  readonly #opening = new WeakMap<Socket, (upstream: Socket) => void>();
 
   constructor(agents: UpstreamAgents, logger?: Logger) {
     this.#agents = agents;
@@ -45,21 +47,37 @@ export class Forwarder {
     // http-proxy-3 writes the upstream's 101 (or refusal) head to the client socket as it came,
     // from `proxyRes.headers`. Its own listeners are added after this event, so these run first
     // and put the client-side header policy in place (no gateway cookie set by an upstream).
-    this.#proxy.on('proxyReqWs', (proxyReq, req) => {
+    // It also pairs the upstream socket with its client socket: 'proxyReqWs' names the client
+    // socket, the request's 'upgrade' the upstream one; http-proxy-3 pipes them (and emits
+    // 'open') right after, so `onOpen` runs once that pipe exists and before any byte flows.
+    this.#proxy.on('proxyReqWs', (proxyReq, req, socket) => {
       const answer = this.#answers.get(req);
-      if (answer === undefined) return;
-      proxyReq.on('upgrade', (proxyRes: IncomingMessage) => {
-        proxyRes.headers = answer(proxyRes.headers, true);
-      });
-      proxyReq.on('response', (proxyRes: IncomingMessage) => {
-        proxyRes.headers = answer(proxyRes.headers, false);
+      if (answer !== undefined) {
+        proxyReq.on('upgrade', (proxyRes: IncomingMessage) => {
+          proxyRes.headers = answer(proxyRes.headers, true);
+        });
+        proxyReq.on('response', (proxyRes: IncomingMessage) => {
+          proxyRes.headers = answer(proxyRes.headers, false);
+        });
+      }
+      const onOpen = this.#opening.get(socket as Socket);
+      if (onOpen === undefined) return;
+      this.#opening.delete(socket as Socket);
+      proxyReq.once('upgrade', (_res, upstream: Socket) => {
+        this.#proxy.once('open', (opened: Socket) => {
+          if (opened === upstream) onOpen(upstream);
+        });
       });
     });
   }
 
-  /** Proxies a WebSocket handshake (already authorized, headers already built). */
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: UpgradeAttempt): void {
+  /**
+   * Proxies a WebSocket handshake (already authorized, headers already built). `onOpen` gets the
+   * upstream socket once the upstream answered 101 and the two sockets are piped.
+   */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, attempt: UpgradeAttempt, onOpen?: (upstream: Socket) => void): void {
     this.#answers.set(req, attempt.responseHeaders);
+    if (onOpen !== undefined) this.#opening.set(socket, onOpen);
     withRequestTarget(req, attempt.path, attempt.headers, () => {
       this.#proxy.ws(req, socket, head, { target: attempt.upstream, agent: this.#agents.for(attempt.upstream) }, (err) => {
         this.#logger?.warn({ event: 'upstream_ws_error', errorCode: (err as NodeJS.ErrnoException).code }, 'WebSocket upstream failed');

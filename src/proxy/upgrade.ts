@@ -9,6 +9,7 @@ import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
 import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
+import { SESSION_ENDED, TOKEN_EXPIRED, type Tunnels } from './tunnels.ts';
 
 /**
  * WebSocket handshakes on proxied routes get what HTTP requests get: the route table (404 for
@@ -18,6 +19,11 @@ import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
  * answer (its 101, or its refusal) reaches the client under the header policy of HTTP responses
  * (no `Set-Cookie` for the gateway's cookies; a refusal's caching made private). A refusal is a
  * plain HTTP response with the JSON error body, then the socket is closed.
+ *
+ * An open tunnel of a session is registered in `tunnels` and ends with its session (see
+ * tunnels.ts); its deadline is the session's absolute expiry, or, on a route with
+ * `websocket: { maxTokenAge }`, the earlier of its access token's expiry and `maxTokenAge`
+ * after the handshake.
  */
 
 /** Reads the session of a handshake request (no Koa context exists for upgrades): session/sessionFromRequest. */
@@ -38,10 +44,13 @@ export interface UpgradeOptions {
   sockets: Set<Socket>;
   /** proxy.maxWebSocketsPerSession. */
   maxPerSession: number;
+  /** The open tunnels by session, which close when their session ends. */
+  tunnels: Tunnels;
+  now: () => number;
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession } = options;
+  const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -67,6 +76,14 @@ export function upgradeHandler(options: UpgradeOptions) {
       socket.once('end', give);
       socket.once('close', give);
     }
+    const websocket = match.route.config.websocket;
+    let deadline: { at: number; reason: string } | undefined;
+    if (session?.session !== undefined) deadline = { at: session.session.absoluteExpiresAt, reason: SESSION_ENDED };
+    if (typeof websocket === 'object' && bearer !== undefined) {
+      const tokenEnd = Math.min(bearer.expiresAt ?? Infinity, websocket.maxTokenAge > 0 ? now() + websocket.maxTokenAge : Infinity);
+      if (tokenEnd < (deadline?.at ?? Infinity)) deadline = { at: tokenEnd, reason: TOKEN_EXPIRED };
+    }
+    const onOpen = sid === undefined ? undefined : (upstream: Socket) => void tunnels.open(sid, socket, upstream, deadline);
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
       path: match.upstreamPath,
@@ -82,7 +99,7 @@ export function upgradeHandler(options: UpgradeOptions) {
       // a refusal on a route that carries a session is kept out of shared caches.
       responseHeaders: (upstream, switching) =>
         (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), routeCacheMode(match.route.config))) as IncomingHttpHeaders,
-    });
+    }, onOpen);
   }
 
   return function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {

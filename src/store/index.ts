@@ -15,6 +15,8 @@ export interface CreateStoreOptions {
   now?: () => number;
   /** Redis connection-level errors, for logging (called on every failed reconnect attempt). */
   onConnectionError?: (err: Error) => void;
+  /** Every sid heard on the invalidation channel (Redis with the near cache), after the cache dropped it. */
+  onInvalidate?: (sid: string) => void;
 }
 
 /** The store named by config. A Redis store starts connecting at once; close() it at shutdown. */
@@ -28,7 +30,10 @@ export function createStore(config: Config['store'], options: CreateStoreOptions
   const listener = new InvalidationListener({
     config: config.redis,
     channel,
-    onInvalidate: (sid) => cached?.cache.invalidate(sid),
+    onInvalidate: (sid) => {
+      cached?.cache.invalidate(sid);
+      options.onInvalidate?.(sid);
+    },
     onLost: () => cached?.cache.clear(),
     onConnectionError: options.onConnectionError,
   });

@@ -44,7 +44,7 @@ export const clusterFailover: Scenario = {
           scenario: 'cluster-failover',
           requests: samples.length,
           errors,
-          longestMs: Math.round(Math.max(0, ...samples.map((sample) => sample.ms))),
+          longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
           recoverMs: recoveryMs(samples, ok, faultAt),
           sessionsLost: await chaos.sessionsLost(),
           refreshReused: chaos.stack.op.stats.refreshReuse,

@@ -102,7 +102,7 @@ workers: 1
         scenario: 'provider-hung',
         requests: samples.length,
         errors,
-        longestMs: Math.round(Math.max(0, ...samples.map((sample) => sample.ms))),
+        longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
         recoverMs: recoveryMs(samples, ok, faultAt),
         sessionsLost: lost,
         refreshReused: reply.stats.refreshReuse,

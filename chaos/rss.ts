@@ -36,7 +36,7 @@ export function sampleRss(pids: () => number[], everyMs = 500): RssSampler {
       return {
         samples: points.length,
         slopeMbPerMin: slope(points),
-        peakMb: Math.max(0, ...points.map(([, mb]) => mb)),
+        peakMb: points.reduce((peak, [, mb]) => Math.max(peak, mb), 0),
         firstMb: points[0]?.[1] ?? 0,
         lastMb: points.at(-1)?.[1] ?? 0,
         pids: most,

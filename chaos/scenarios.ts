@@ -43,7 +43,7 @@ function summary(name: string, samples: Sample[], ok: (outcome: number | string)
     scenario: name,
     requests: samples.length,
     errors: errorsBy(samples, ok),
-    longestMs: Math.round(Math.max(0, ...samples.map((sample) => sample.ms))),
+    longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
     recoverMs: null,
     sessionsLost: null,
     refreshReused: null,

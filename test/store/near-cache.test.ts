@@ -171,10 +171,12 @@ function nearCacheSuite(name: string, setup: () => Promise<Deployment>) {
       expect(await b.loadSession(other.sid, IDLE)).toBeNull();
     });
 
-    it('a destroy on one replica is seen by the other once its I/O has run (30 trials)', async () => {
-      // Two replicas in one process: Redis has sent the invalidation to b with a's reply; b reads it
-      // in the same turn of the event loop. (Across processes, as in production, b has read it
-      // before the request that follows a's answer arrives: see near-cache-replicas.test.ts.)
+    it('a destroy on one replica is seen by the other once its I/O has run, within 50 ms (30 trials)', async () => {
+      // Two replicas in one process: Redis sends the invalidation to b's subscriber as it replies
+      // to a; b reads it as soon as that socket's data is read, usually in the same turn of the
+      // event loop, on a loaded machine a few turns later. Without the invalidation b would answer
+      // from its cache until idleTimeout/10. (Across processes, as in production, see
+      // near-cache-replicas.test.ts.)
       const [a, b] = [await replica(), await replica()];
       let stale = 0;
       for (let trial = 0; trial < 30; trial += 1) {
@@ -182,8 +184,13 @@ function nearCacheSuite(name: string, setup: () => Promise<Deployment>) {
         await a.createSession(session, makeTokens(`t${trial}`, now), IDLE);
         expect(await b.loadSession(session.sid, IDLE)).not.toBeNull();
         await a.destroySession(session.sid);
-        await new Promise((resolve) => setImmediate(resolve));
-        if ((await b.loadSession(session.sid, IDLE)) !== null) stale += 1;
+        const deadline = performance.now() + 50;
+        let seen = false;
+        while (!seen && performance.now() < deadline) {
+          await new Promise((resolve) => setImmediate(resolve));
+          seen = (await b.loadSession(session.sid, IDLE)) === null;
+        }
+        if (!seen) stale += 1;
       }
       expect(stale).toBe(0);
     });

@@ -31,6 +31,8 @@ export interface CliStackOptions {
   storeConfig?: string;
   /** Extra config lines (YAML, top level). */
   extraConfig?: string;
+  /** Extra route entries (YAML flow mappings, e.g. `{ prefix: /ws, upstream: http://... }`) after /api. */
+  extraRoutes?: string[];
   /** Extra arguments after `start --config FILE`. */
   args?: string[];
   /** Extra environment for the gateway (e.g. `TOKENGATE_ENCRYPTION_KEYS: ''` with `TOKENGATE_ENCRYPTION_KEYS_FILE`). */
@@ -48,6 +50,12 @@ export interface CliStack {
   env: Record<string, string>;
   /** Starts the gateway and waits for 'Tokengate listening'. */
   start(): Promise<RunningCli>;
+  /**
+   * Starts one more gateway process from the same config, the same keys and the same store (a
+   * replica behind a load balancer): only its listen and ops ports differ; publicOrigin stays the
+   * first one's. Stopped by `close()`.
+   */
+  startReplica(): Promise<{ cli: RunningCli; url: string }>;
   cli(): RunningCli;
   /** Every JSON line the gateway printed so far. */
   logLines(): Array<Record<string, unknown>>;
@@ -63,7 +71,9 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
   const clientSecret = generateKey();
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
   let running: RunningCli | undefined;
+  const replicas: RunningCli[] = [];
   const close = async () => {
+    for (const replica of replicas) await replica.stop('SIGKILL').catch(() => undefined);
     if (running) {
       // A detached gateway leads its own process group: end its workers too.
       if (options.detached && running.child.exitCode === null && running.child.signalCode === null) {
@@ -92,22 +102,20 @@ export async function startCliStack(options: CliStackOptions = {}): Promise<CliS
       cleanups.push(() => started.stop());
     }
     const store = options.storeConfig ?? (redis ? `store: { type: redis, redis: { url: "${redis.url}/0" } }` : 'store: { type: memory }');
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      `publicOrigin: ${publicOrigin}
-listen: { host: 127.0.0.1, port: ${mainPort} }
-ops: { host: 127.0.0.1, port: ${opsPort} }
+    const configText = (listenPort: number, opsListenPort: number) => `publicOrigin: ${publicOrigin}
+listen: { host: 127.0.0.1, port: ${listenPort} }
+ops: { host: 127.0.0.1, port: ${opsListenPort} }
 ${store}
 providers:
   - { id: op, type: oidc, issuer: ${op.issuer}, clientId: tg, timeout: 5s }
 routes:
   - { prefix: /api, upstream: ${api.url}, stripPrefix: true }
-shutdown: { grace: ${options.grace ?? '10s'}${options.drainDelay === undefined ? '' : `, drainDelay: ${options.drainDelay}`} }
+${(options.extraRoutes ?? []).map((route) => `  - ${route}\n`).join('')}shutdown: { grace: ${options.grace ?? '10s'}${options.drainDelay === undefined ? '' : `, drainDelay: ${options.drainDelay}`} }
 logging: { level: info }
 ${options.extraConfig ?? ''}
-`,
-    );
+`;
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, configText(mainPort, opsPort));
     const env = {
       TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`,
       TOKENGATE_COOKIE_KEYS: generateKey(),
@@ -131,6 +139,15 @@ ${options.extraConfig ?? ''}
         running = startCli(['start', '--config', configFile, ...(options.args ?? [])], { env, detached: options.detached ?? false });
         await running.waitFor(/Tokengate listening/);
         return running;
+      },
+      async startReplica() {
+        const port = await freePort();
+        const replicaConfig = join(dir, `gateway-replica-${replicas.length + 1}.yaml`);
+        writeFileSync(replicaConfig, configText(port, await freePort()));
+        const replica = startCli(['start', '--config', replicaConfig, ...(options.args ?? [])], { env, detached: false });
+        replicas.push(replica);
+        await replica.waitFor(/Tokengate listening/);
+        return { cli: replica, url: `http://127.0.0.1:${port}` };
       },
       cli,
       logLines: () => jsonLines(cli().output().stdout),

@@ -26,7 +26,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     for (let index = 0; index < NODE_COUNT; index += 1) {
       servers.push(
         await startRedisServer({
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+          cluster: true,
+          args: ['--cluster-node-timeout', '2000'],
         }),
       );
     }

@@ -32,6 +32,12 @@ export interface StartRedisOptions {
   args?: readonly string[];
   /** Run as a Sentinel monitoring this master (quorum 1) instead of as a data server. */
   sentinelFor?: { name: string; masterPort: number };
+  /**
+   * A Redis Cluster node (nodes.conf in its dir) whose cluster bus listens on a free port of its
+   * own. The default bus port, port + 10000, is invalid for the free ports above 55535 that the
+   * OS hands out (redis-server then exits), and may be taken by another process.
+   */
+  cluster?: boolean;
 }
 
 const START_ATTEMPTS = 5;
@@ -68,6 +74,13 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+async function freePortOtherThan(taken: number): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port !== taken) return port;
+  }
 }
 
 /** Sends one command over RESP and returns the raw reply text (enough for PING and INFO). */
@@ -126,12 +139,14 @@ async function serverArgs(port: number, dir: string, options: StartRedisOptions)
     return [file, '--sentinel', ...(options.args ?? [])];
   }
   const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const cluster = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(await freePortOtherThan(port))] : [];
   return [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
     ...persistence,
+    ...cluster,
     '--daemonize', 'no',
     '--protected-mode', 'yes',
     '--loglevel', 'warning',

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { rawCommand, startRedisServer, waitFor, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
 import { recoveryMs, runLoad } from './load.ts';
-import { roleOf, waitForReplicasInSync } from './replication.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep, startChaosStack } from './stack.ts';
 

@@ -1,7 +1,6 @@
-import { rawCommand, startRedisServer, waitFor, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
 import { CSRF, errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
-import { roleOf, waitForReplicasInSync } from './replication.ts';
 import { providerHung } from './provider-hung.ts';
 import { sampleRss } from './rss.ts';
 import { alive, sleep, startChaosStack, type ChaosStack } from './stack.ts';

@@ -1,4 +1,4 @@
-import { startRedisServer, waitFor, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
 import { CSRF, errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';
@@ -167,11 +167,17 @@ const sentinelFailover: Scenario = {
       const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
       servers.push(replica);
       for (let index = 0; index < 3; index += 1) servers.push(await startRedisServer({ sentinelFor: { name: 'tg', masterPort: master.port } }));
+      // A steady deployment: the replica has completed its first sync (before it has, a Sentinel
+      // may promote it empty and every session is gone) and every sentinel knows it and the others.
+      await waitForReplicasInSync([replica], 1, 30_000);
+      for (const sentinel of servers.slice(2)) {
+        await waitFor(`sentinel ${sentinel.port} knows the replica and 3 sentinels`, async () => /master0:name=tg,status=ok,[^\r\n]*slaves=1,sentinels=3/.test(await rawCommand(sentinel.port, ['INFO', 'sentinel'])), 30_000);
+      }
       const sentinels = servers.slice(2).map((server) => `{ host: 127.0.0.1, port: ${server.port} }`).join(', ');
       return await withStack(
         () => startChaosStack({ storeConfig: `store: { type: redis, redis: { sentinel: { name: tg, sentinels: [${sentinels}] } } }`, accessTokenTtl: 4, args: ['--workers', '1'] }),
         async (chaos) => {
-          // Let the replica catch up before the master goes.
+          // Let the logins' writes reach the replica before the master goes.
           await sleep(1_000);
           const duration = quick ? 14_000 : 20_000;
           const load = runLoad({ target: chaos.target, concurrency: 8, maxMs: duration });
@@ -179,11 +185,12 @@ const sentinelFailover: Scenario = {
           const faultAt = performance.now();
           await master.kill();
           const samples = await load;
+          const promoted = (await roleOf(replica)) === 'master';
           return summary('sentinel-failover', samples, ok200, {
             recoverMs: recoveryMs(samples, ok200, faultAt),
             sessionsLost: await chaos.sessionsLost(),
             refreshReused: chaos.stack.op.stats.refreshReuse,
-            notes: 'the outage lasts the sentinels\' down-after-milliseconds (5 s) plus the failover',
+            notes: `the outage lasts the sentinels' down-after-milliseconds (5 s) plus the failover; the replica ${promoted ? 'was' : 'was NOT'} promoted`,
           });
         },
       );

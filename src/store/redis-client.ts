@@ -15,12 +15,18 @@ import type { RedisConfig } from '../config/schema.ts';
  *   under load, one socket write and one read for many requests' session loads instead of one
  *   each. Each command keeps its own timeout, reply and error (a NOSCRIPT still reaches
  *   runScript's fallback), and in Cluster mode commands are grouped per node.
+ * - in Cluster mode the slot map is refreshed every SLOTS_REFRESH_INTERVAL_MS: ioredis otherwise
+ *   refreshes it only on a MOVED or CLUSTERDOWN reply or a "Connection is closed" error, and
+ *   after a master fails over, commands for its slots go to its dead address and fail (refused,
+ *   queue flushed, timed out) without any of those, for good;
  * The client connects at once; the caller must attach an `error` listener (RedisStore does).
  */
 
 export type RedisClient = Redis | Cluster;
 
 const BACKOFF_BASE_MS = 50;
+/** One CLUSTER SLOTS a second per process: a failed-over master's slots answer again within it. */
+export const SLOTS_REFRESH_INTERVAL_MS = 1000;
 const BACKOFF_CAP_MS = 1000;
 
 /** Reconnect delay for attempt `times` (1-based): 50, 100, 200, ... ms, capped at 1 s, plus jitter. */
@@ -62,6 +68,7 @@ export function createRedisClient(config: RedisConfig): RedisClient {
       clusterRetryStrategy: reconnectDelay,
       clusterNodeRetryStrategy: reconnectDelay,
       slotsRefreshTimeout: config.connectTimeout,
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
       redisOptions: connectionOptions(config),
     });
   }

@@ -2,7 +2,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.ts';
-import { skipRedisSuite } from '../support/redis-server.ts';
+import { rawCommand, roleOf, skipRedisSuite, waitFor, type RedisServer } from '../support/redis-server.ts';
 import { runStoreContract } from './contract.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig, sleep } from './redis-config.ts';
@@ -51,3 +51,60 @@ describe.skipIf(skip)('RedisStore on Redis Cluster', () => {
     });
   });
 });
+
+describe.skipIf(skip)('RedisStore on Redis Cluster: master failover', () => {
+  let cluster: RedisClusterHandle | undefined;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ replicas: 1 });
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('serves a session again within seconds of its master failing over to its replica', async () => {
+    const store = new RedisStore(redisConfig({ cluster: { nodes: [...cluster!.nodes] } }));
+    try {
+      const session = makeSession(Date.now());
+      await store.createSession(session, makeTokens('failover', Date.now()), 120_000);
+      const holder = await masterHolding(cluster!.servers, `tg:sess:{${session.sid}}`);
+      const replicaPort = Number(/slave0:[^\r\n]*port=(\d+)/.exec(await rawCommand(holder.port, ['INFO', 'replication']))?.[1]);
+      const replica = cluster!.servers.find((server) => server.port === replicaPort)!;
+      const witness = cluster!.servers.find((server) => server !== holder && server !== replica)!;
+      await holder.kill();
+      // Nothing is asked of the store while the cluster fails over: its first command goes out
+      // after the replica has taken over and the cluster is ok again.
+      await waitFor(
+        'the replica promoted and cluster_state:ok',
+        async () => (await roleOf(replica)) === 'master' && (await rawCommand(witness.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+        30_000,
+      );
+      const promotedAt = performance.now();
+      let loaded: Awaited<ReturnType<RedisStore['loadSession']>> | undefined;
+      await waitFor(
+        'the session from the promoted replica',
+        async () => {
+          loaded = await store.loadSession(session.sid, 120_000);
+          return loaded !== null;
+        },
+        8_000,
+      );
+      expect(loaded?.session.sid).toBe(session.sid);
+      // The slot map is refreshed on a timer (redis-client.ts SLOTS_REFRESH_INTERVAL_MS), not only on a MOVED or
+      // CLUSTERDOWN reply that a dead master never sends.
+      expect(performance.now() - promotedAt).toBeLessThan(8_000);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
+/** The master that holds `key` (the others answer MOVED). */
+async function masterHolding(servers: readonly RedisServer[], key: string): Promise<RedisServer> {
+  for (const server of servers) {
+    if ((await roleOf(server)) !== 'master') continue;
+    if ((await rawCommand(server.port, ['EXISTS', key])).startsWith(':1')) return server;
+  }
+  throw new Error(`no master holds ${key}`);
+}

@@ -32,6 +32,12 @@ export interface StartRedisOptions {
   args?: readonly string[];
   /** Run as a Sentinel monitoring this master (quorum 1) instead of as a data server. */
   sentinelFor?: { name: string; masterPort: number };
+  /**
+   * A Redis Cluster node (nodes.conf in its dir) whose cluster bus listens on a free port of its
+   * own. The default bus port, port + 10000, is invalid for the free ports above 55535 that the
+   * OS hands out (redis-server then exits), and may be taken by another process.
+   */
+  cluster?: boolean;
 }
 
 const START_ATTEMPTS = 5;
@@ -68,6 +74,13 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+async function freePortOtherThan(taken: number): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port !== taken) return port;
+  }
 }
 
 /** Sends one command over RESP and returns the raw reply text (enough for PING and INFO). */
@@ -114,6 +127,31 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
+/**
+ * Waits until `replicas` of `servers` are replicas whose initial sync has completed (link up, no
+ * sync in progress). A replica that has never synced is not a standby: with the default
+ * `repl-diskless-sync-delay` (5 s) the first sync starts seconds after the replica attaches, and
+ * a fault injected before then finds either no replica that may take over (Redis Cluster refuses
+ * to fail over to a replica that never had a link to its master, and the cluster stays down) or
+ * an empty one (a Sentinel may promote it, and every session is gone).
+ */
+export async function waitForReplicasInSync(servers: readonly RedisServer[], replicas: number, timeoutMs: number): Promise<void> {
+  await waitFor(`${replicas} replica(s) in sync`, async () => {
+    let synced = 0;
+    for (const server of servers) {
+      const info = await rawCommand(server.port, ['INFO', 'replication'], 1_000).catch(() => '');
+      if (info.includes('role:slave') && info.includes('master_link_status:up') && info.includes('master_sync_in_progress:0')) synced += 1;
+    }
+    return synced >= replicas;
+  }, timeoutMs);
+}
+
+/** The `role` line of INFO replication ('master', 'slave'), or 'unreachable'. */
+export async function roleOf(server: RedisServer): Promise<string> {
+  const info = await rawCommand(server.port, ['INFO', 'replication'], 1_000).catch(() => '');
+  return /role:(\w+)/.exec(info)?.[1] ?? 'unreachable';
+}
+
 async function serverArgs(port: number, dir: string, options: StartRedisOptions): Promise<string[]> {
   if (options.sentinelFor) {
     // A Sentinel needs a config file it can rewrite.
@@ -126,12 +164,14 @@ async function serverArgs(port: number, dir: string, options: StartRedisOptions)
     return [file, '--sentinel', ...(options.args ?? [])];
   }
   const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const cluster = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(await freePortOtherThan(port))] : [];
   return [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
     ...persistence,
+    ...cluster,
     '--daemonize', 'no',
     '--protected-mode', 'yes',
     '--loglevel', 'warning',

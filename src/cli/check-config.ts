@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config/index.ts';
-import { ConfigError } from '../errors.ts';
 import { ExitCode, type Command } from './commands.ts';
+import { loadConfigFile } from './config-file.ts';
 import { checkOnline } from './online-check.ts';
 
 export const checkConfigCommand: Command = {
@@ -31,14 +30,8 @@ exits 1.`,
       io.err('tokengate check-config: --config FILE is required');
       return ExitCode.usage;
     }
-    let config: Config;
-    try {
-      config = loadConfig({ file: values.config, env: io.env });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      io.err(`${values.config}: ${err.message}`);
-      return ExitCode.configInvalid;
-    }
+    const config = loadConfigFile(values.config, io);
+    if (config === undefined) return ExitCode.configInvalid;
     io.out(`${values.config}: OK (${config.providers.length} provider(s), ${config.routes.length} route(s), store ${config.store.type})`);
     if (!values.online) return ExitCode.ok;
 

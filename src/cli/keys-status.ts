@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config/index.ts';
+import type { Config } from '../config/index.ts';
 import { storeTarget } from '../config/store-target.ts';
-import { ConfigError } from '../errors.ts';
 import { sanitizedCause } from '../store/failure.ts';
 import { createRedisClient, type RedisClient } from '../store/redis-client.ts';
 import { countSealedKids, type SealedKidCount } from '../store/sealed-kids.ts';
 import { ExitCode, type Command } from './commands.ts';
+import { loadConfigFile } from './config-file.ts';
 
 /**
  * `tokengate keys status --config FILE`: how many stored token sets each encryption key id
@@ -61,14 +61,8 @@ export const keysCommand: Command = {
       io.err('tokengate keys status: --time-budget must be a number of seconds between 0 and 3600');
       return ExitCode.usage;
     }
-    let config: Config;
-    try {
-      config = loadConfig({ file: values.config, env: io.env });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      io.err(`${values.config}: ${err.message}`);
-      return ExitCode.configInvalid;
-    }
+    const config = loadConfigFile(values.config, io);
+    if (config === undefined) return ExitCode.configInvalid;
     if (config.store.type === 'memory') {
       io.err('tokengate keys status: needs the redis store; the memory store lives inside the gateway process, where token sets are sealed under the first key at their next read or refresh');
       return ExitCode.configInvalid;

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config/index.ts';
-import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
 import { ExitCode, type Command } from './commands.ts';
+import { loadConfigFile } from './config-file.ts';
 import { providerUris } from './registration.ts';
 import { parseWorkersFlag, serveWithWorkers, workerCount, WORKERS_OPTION } from './workers.ts';
 
@@ -57,14 +56,8 @@ store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,
       io.err(`tokengate start: ${flag.problem}`);
       return ExitCode.usage;
     }
-    let config: Config;
-    try {
-      config = loadConfig({ file: values.config, env: io.env });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      io.err(`${values.config}: ${err.message}`);
-      return ExitCode.configInvalid;
-    }
+    const config = loadConfigFile(values.config, io);
+    if (config === undefined) return ExitCode.configInvalid;
     const count = workerCount(config, flag, true);
     if ('problem' in count) {
       io.err(`tokengate start: ${count.problem}`);

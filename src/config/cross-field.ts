@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import { sameOriginPath } from '../auth/return-to.ts';
+import type { ConfigFields } from './schema.ts';
+import { isBareOrigin, isTlsOrLoopback } from './url-rules.ts';
+
+/**
+ * The rules of the configuration schema that span its parts: provider ids and route prefixes
+ * unique, routes naming known providers, https outside loopback, logout paths on this gateway,
+ * one worker with the memory store.
+ */
+export function crossFieldRules(config: ConfigFields, ctx: z.RefinementCtx): void {
+  const ids = new Set<string>();
+  config.providers.forEach((provider, index) => {
+    if (ids.has(provider.id)) ctx.addIssue({ code: 'custom', path: ['providers', index, 'id'], message: `duplicate provider id "${provider.id}"` });
+    ids.add(provider.id);
+  });
+  const prefixes = new Set<string>();
+  config.routes.forEach((route, index) => {
+    if (route.provider && !ids.has(route.provider)) {
+      ctx.addIssue({ code: 'custom', path: ['routes', index, 'provider'], message: `unknown provider "${route.provider}"` });
+    }
+    if (route.onUnauthenticated === 'login' && route.auth !== 'required') {
+      ctx.addIssue({ code: 'custom', path: ['routes', index, 'onUnauthenticated'], message: 'login applies to auth: required routes only' });
+    }
+    if (prefixes.has(route.prefix)) ctx.addIssue({ code: 'custom', path: ['routes', index, 'prefix'], message: `duplicate route prefix "${route.prefix}"` });
+    prefixes.add(route.prefix);
+  });
+  const requireTls = (url: string, insecureAllowed: boolean, path: (string | number)[]) => {
+    if (!insecureAllowed && !isTlsOrLoopback(url)) {
+      ctx.addIssue({ code: 'custom', path, message: 'must use https outside loopback (or set allowInsecure: true)' });
+    }
+  };
+  config.providers.forEach((provider, index) => {
+    if (provider.type === 'oidc') requireTls(provider.issuer, provider.allowInsecure, ['providers', index, 'issuer']);
+    if (provider.type === 'github') {
+      requireTls(provider.baseUrl, provider.allowInsecure, ['providers', index, 'baseUrl']);
+      requireTls(provider.apiUrl, provider.allowInsecure, ['providers', index, 'apiUrl']);
+    }
+  });
+  config.routes.forEach((route, index) => requireTls(route.upstream, route.allowInsecure === true, ['routes', index, 'upstream']));
+  const originIsValid = URL.canParse(config.publicOrigin) && isBareOrigin(new URL(config.publicOrigin));
+  config.providers.forEach((provider, index) => {
+    // Judged against a valid publicOrigin only: a bad one is reported once, with no follow-on.
+    if (provider.type === 'oidc' && originIsValid && sameOriginPath(provider.postLogoutRedirectPath, config.publicOrigin) === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
+    }
+  });
+  if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
+    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { duration, port, secret } from './schema-fields.ts';
+import { redisDbProblem } from './url-rules.ts';
+
+/** The `store` part of the configuration schema (see schema.ts). */
+
+const redisNode = z.object({ host: z.string().min(1), port }).strict();
+
+const redisSchema = z
+  .object({
+    /** Standalone Redis: `redis://[user:pass@]host:port/db` or `rediss://...`. */
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .superRefine((value, ctx) => {
+        const problem = redisDbProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    sentinel: z
+      .object({
+        sentinels: z.array(redisNode).min(1),
+        name: z.string().min(1),
+        sentinelPassword: secret.optional(),
+      })
+      .strict()
+      .optional(),
+    cluster: z.object({ nodes: z.array(redisNode).min(1) }).strict().optional(),
+    username: z.string().optional(),
+    password: secret.optional(),
+    tls: z.boolean().default(false),
+    keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'keyPrefix may hold letters, digits, :, _ and -').default('tg:'),
+    /** Every store call fails with STORE_UNAVAILABLE after this long. */
+    commandTimeout: duration('1s'),
+    connectTimeout: duration('1s'),
+    /** Commands queued while disconnected; past this they fail at once. */
+    maxOfflineQueue: z.number().int().min(0).default(1000),
+    /** Recently used sessions kept in each replica's memory, invalidated through Redis pub/sub. */
+    nearCache: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Sessions kept per replica (least recently used go first). */
+        maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((redis, ctx) => {
+    const modes = [redis.url, redis.sentinel, redis.cluster].filter((mode) => mode !== undefined).length;
+    if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster' });
+  });
+
+export const storeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('memory') }).strict(),
+  z.object({ type: z.literal('redis'), redis: redisSchema }).strict(),
+]);

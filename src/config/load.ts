@@ -67,11 +67,16 @@ function readEnvSecret(env: NodeJS.ProcessEnv, name: string, issues: ConfigIssue
   if (direct !== undefined && direct !== '') return direct;
   const file = env[`${name}_FILE`];
   if (file === undefined || file === '') return undefined;
+  return readSecretFile(file, `env.${name}_FILE`, issues, onFile);
+}
+
+/** A secret file's text without its trailing newline; undefined (and an issue at `path`) when unreadable. */
+function readSecretFile(file: string, path: string, issues: ConfigIssue[], onFile: (path: string) => void): string | undefined {
   onFile(file);
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    issues.push({ path: `env.${name}_FILE`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+    issues.push({ path, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
     return undefined;
   }
 }
@@ -142,15 +147,7 @@ function resolveSecretRefs(value: unknown, path: (string | number)[], env: NodeJ
     if (found === undefined || found === '') issues.push({ path: path.join('.'), message: `environment variable ${value.env} is not set` });
     return found ?? '';
   }
-  if (keys.length === 1 && typeof value.file === 'string') {
-    onFile(value.file);
-    try {
-      return readFileSync(value.file, 'utf8').replace(/\r?\n$/, '');
-    } catch (err) {
-      issues.push({ path: path.join('.'), message: `cannot read ${value.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
-      return '';
-    }
-  }
+  if (keys.length === 1 && typeof value.file === 'string') return readSecretFile(value.file, path.join('.'), issues, onFile) ?? '';
   const out: Raw = {};
   for (const key of keys) out[key] = resolveSecretRefs(value[key], [...path, key], env, issues, onFile);
   return out;

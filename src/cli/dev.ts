@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config/index.ts';
+import { loadConfig, providerSecretVariable, type Config } from '../config/index.ts';
 import { generateKey } from '../crypto/keyring.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/index.ts';
@@ -149,7 +149,7 @@ const FLAG_OF_PATH: Record<string, string> = {
 export function devIssue(path: string, message: string, providerId: string): string {
   const flag = FLAG_OF_PATH[path] ?? Object.entries(FLAG_OF_PATH).find(([prefix]) => path.startsWith(`${prefix}.`))?.[1];
   if (flag === '--client-secret' && message.startsWith('required')) {
-    const variable = `TOKENGATE_PROVIDER_${providerId.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
+    const variable = providerSecretVariable(providerId);
     return `--client-secret: required: give --client-secret, or set ${variable} (or ${variable}_FILE, a file holding it)`;
   }
   return flag === undefined ? `${path}: ${message}` : `${flag}: ${message}`;

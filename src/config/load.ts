@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { providerSecretVariable } from './env-variables.ts';
 import { describeIssues } from './messages.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -111,8 +112,7 @@ function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv, issues: ConfigIssue
   if (Array.isArray(raw.providers)) {
     for (const provider of raw.providers) {
       if (!isObject(provider) || typeof provider.id !== 'string') continue;
-      const name = `TOKENGATE_PROVIDER_${provider.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
-      const value = readEnvSecret(env, name, issues, onFile);
+      const value = readEnvSecret(env, providerSecretVariable(provider.id), issues, onFile);
       if (value !== undefined) provider.clientSecret = value;
     }
   }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.ts';
+import { providerSecretVariable } from './env-variables.ts';
 
 /**
  * Schema problems in words a person understands, from zod's issues and the input they were
@@ -30,7 +31,7 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
       }
       continue;
     }
-    // A cross-field rule may report a field as missing too (`params.missing`, see schema.ts).
+    // A cross-field rule may report a field as missing too (`params.missing`, see provider-schema.ts).
     const flaggedMissing = issue.code === 'custom' && (issue.params as { missing?: unknown } | undefined)?.missing === true;
     const missing = (issue.code === 'invalid_type' || flaggedMissing) && valueAt(input, issue.path) === undefined;
     described.push({ path: pathText(issue.path), message: missing ? required(issue.path, input) : reword(issue, input), ...(missing ? { missing: true } : {}) });
@@ -59,8 +60,7 @@ function secretVariables(path: Path, input: unknown): string | undefined {
   if (text === 'forwardAuth.sharedSecret') return both('TOKENGATE_FORWARD_AUTH_SECRET');
   if (path.length === 3 && path[0] === 'providers' && path[2] === 'clientSecret') {
     const id = valueAt(input, ['providers', path[1]!, 'id']);
-    const name = typeof id === 'string' ? id.toUpperCase().replace(/-/g, '_') : '<ID>';
-    return both(`TOKENGATE_PROVIDER_${name}_CLIENT_SECRET`);
+    return both(typeof id === 'string' ? providerSecretVariable(id) : 'TOKENGATE_PROVIDER_<ID>_CLIENT_SECRET');
   }
   return undefined;
 }

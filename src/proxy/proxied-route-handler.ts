@@ -9,7 +9,6 @@ import { answerError } from './answer-error.ts';
 import { answerRedirect } from './answer-redirect.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
 import { requestLog, type RequestLog } from './request-log.ts';
-import { routeCsrfRule } from './route-csrf.ts';
 import type { RouteTable } from './route-table.ts';
 
 /**
@@ -62,7 +61,7 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
       if (canonical !== undefined) return answerRedirect(request, 308, canonical);
     }
     await steps.loadSession(request, log);
-    const reason = csrfRejection(steps.csrf, routeCsrfRule(request.route.config), { method, headers });
+    const reason = csrfRejection(steps.csrf, request.route.csrf, { method, headers });
     if (reason !== undefined) {
       securityEvent(log(), 'csrf_rejected', { reason, method });
       throw new CsrfRejectedError();

@@ -1,6 +1,7 @@
 import type { RouteConfig } from '../config/schema.ts';
 import { BadRequestError } from '../errors.ts';
 import type { CsrfRule } from '../http/csrf.ts';
+import { routeCacheMode, type CacheMode } from './cache-headers.ts';
 import { HeaderSet } from './headers.ts';
 import { checkPath, splitTarget, upstreamTarget } from './upstream-target.ts';
 
@@ -21,6 +22,8 @@ export interface Route {
   readonly stripHeaders: HeaderSet;
   /** The route's CSRF rule: `csrf` (default `all`) and `page` from its config. */
   readonly csrf: CsrfRule;
+  /** How its responses are cached (cache-headers.ts routeCacheMode). */
+  readonly cacheMode: CacheMode;
 }
 
 export interface RouteMatch {
@@ -36,7 +39,7 @@ export class RouteTable {
     this.#routes = routes
       .map((config) => {
         const prefix = config.prefix.length > 1 ? config.prefix.replace(/\/+$/, '') : config.prefix;
-        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders), csrf: { methods: config.csrf, page: config.page } };
+        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders), csrf: { methods: config.csrf, page: config.page }, cacheMode: routeCacheMode(config) };
       })
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }

@@ -8,7 +8,7 @@ import { bearerFor, type RequestSession } from './attach-token.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
-import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
+import { cacheHeaders } from './cache-headers.ts';
 import { SESSION_ENDED, TOKEN_EXPIRED, type Tunnels } from './tunnels.ts';
 
 /**
@@ -98,7 +98,7 @@ export function upgradeHandler(options: UpgradeOptions) {
       // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
       // a refusal on a route that carries a session is kept out of shared caches.
       responseHeaders: (upstream, switching) =>
-        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), routeCacheMode(match.route.config))) as IncomingHttpHeaders,
+        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), match.route.cacheMode)) as IncomingHttpHeaders,
     }, onOpen);
   }
 

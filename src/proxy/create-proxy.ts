@@ -70,13 +70,15 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const forwarder = new Forwarder(agents, logger);
   const engine: ForwardingEngine = new UndiciEngine();
   const sockets = new Set<Socket>();
+  // One Origin allow-list for HTTP requests and WebSocket handshakes.
+  const csrf = csrfPolicy(csrfOptionsFrom(config));
 
   const handle = proxiedRouteHandler({
     table,
     gatewayOwns: options.gatewayOwns,
     steps: {
       loadSession: sessionStep(options.sessions),
-      csrf: csrfPolicy(csrfOptionsFrom(config)),
+      csrf,
       canonical: options.canonical,
       authorize: authorizeStep(tokens),
       forward: forwardStep({
@@ -100,7 +102,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     tokens,
     forwarder,
     publicOrigin,
-    allowedOrigins: new Set([publicOrigin.origin, ...config.csrf.allowedOrigins]),
+    allowedOrigins: csrf.origins,
     sessions: options.upgradeSessions,
     logger,
     sockets,

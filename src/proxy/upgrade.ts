@@ -52,6 +52,8 @@ export interface UpgradeOptions {
 export function upgradeHandler(options: UpgradeOptions) {
   const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
+  const proto = publicOrigin.protocol.slice(0, -1);
+  const host = publicOrigin.host;
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const url = req.url ?? '/';
@@ -89,8 +91,8 @@ export function upgradeHandler(options: UpgradeOptions) {
       path: match.upstreamPath,
       headers: headers.toUpstream(req.headers, {
         clientAddress: req.socket.remoteAddress,
-        proto: publicOrigin.protocol.slice(0, -1),
-        host: publicOrigin.host,
+        proto,
+        host,
         authorization: bearer?.authorization,
         upgrade: true,
         strip: match.route.stripHeaders,

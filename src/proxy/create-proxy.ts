@@ -70,12 +70,17 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const forwarder = new Forwarder(agents, logger);
   const engine: ForwardingEngine = new UndiciEngine();
   const sockets = new Set<Socket>();
+  // Both handlers ask with the request target; the gateway's own paths are decided on its path.
+  const gatewayOwnsTarget = (target: string): boolean => {
+    const queryAt = target.indexOf('?');
+    return options.gatewayOwns(queryAt === -1 ? target : target.slice(0, queryAt));
+  };
   // One Origin allow-list for HTTP requests and WebSocket handshakes.
   const csrf = csrfPolicy(csrfOptionsFrom(config));
 
   const handle = proxiedRouteHandler({
     table,
-    gatewayOwns: options.gatewayOwns,
+    gatewayOwnsTarget,
     steps: {
       loadSession: sessionStep(options.sessions),
       csrf,
@@ -97,7 +102,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
 
   const handleUpgrade = upgradeHandler({
     table,
-    gatewayOwns: options.gatewayOwns,
+    gatewayOwnsTarget,
     headers,
     tokens,
     forwarder,

@@ -31,8 +31,8 @@ export type UpgradeSessionReader = (req: IncomingMessage) => Promise<RequestSess
 
 export interface UpgradeOptions {
   table: RouteTable;
-  /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path): 404 here. */
-  gatewayOwns(path: string): boolean;
+  /** Request targets the Koa app serves even under a route's prefix (`/auth/*`, the verify path): 404 here. */
+  gatewayOwnsTarget(target: string): boolean;
   headers: HeaderPolicy;
   tokens: TokenService;
   forwarder: Forwarder;
@@ -50,15 +50,14 @@ export interface UpgradeOptions {
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
+  const { table, gatewayOwnsTarget, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    if (gatewayOwns(queryAt === -1 ? url : url.slice(0, queryAt))) throw new NotFoundError();
+    if (gatewayOwnsTarget(url)) throw new NotFoundError();
     const match = table.match(url);
     if (match === undefined || !match.route.config.websocket) throw new NotFoundError();
     const origin = req.headers.origin;

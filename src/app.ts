@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { isAuthPath } from './auth/prefix.ts';
 import { authRouteName, createAuthRouter } from './auth/router.ts';
 import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import { liveConfig } from './config/live-config.ts';
@@ -185,7 +186,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     now,
     canonical,
     // Koa serves these even under a route's prefix (the auth routes came first in its chain).
-    gatewayOwns: (path) => path === '/auth' || path.startsWith('/auth/') || (forwardAuthPath !== undefined && isVerifyPath(path, forwardAuthPath)),
+    gatewayOwns: (path) => isAuthPath(path) || (forwardAuthPath !== undefined && isVerifyPath(path, forwardAuthPath)),
   });
   const session = loadSession({
     ...sessionOptions,

@@ -9,6 +9,7 @@ import { loginHandler } from './login.ts';
 import { endListedSessionHandler } from './end-listed-session.ts';
 import { listSessionsHandler } from './list-sessions.ts';
 import { logoutHandler } from './logout.ts';
+import { AUTH_PREFIX } from './prefix.ts';
 import { SessionHandles } from './session-handle.ts';
 import { sessionInfoHandler } from './session-info.ts';
 
@@ -28,7 +29,7 @@ import { sessionInfoHandler } from './session-info.ts';
  */
 export function createAuthRouter(deps: AuthDeps): Router {
   const csrf = csrfProtection(csrfOptionsFrom(deps.config));
-  const router = new Router({ prefix: '/auth' });
+  const router = new Router({ prefix: AUTH_PREFIX });
   const handles = new SessionHandles(deps.config.keys.cookie);
   // Each route is registered under its label too, so `authRouteName` can tell it before it runs.
   router.get('auth.login', '/login', named('auth.login'), loginHandler(deps));
@@ -47,7 +48,7 @@ export function createAuthRouter(deps: AuthDeps): Router {
  * session loads is still counted under its route); undefined when none matches.
  */
 export function authRouteName(router: Router, method: string, path: string): string | undefined {
-  if (!path.startsWith('/auth/')) return undefined;
+  if (!path.startsWith(`${AUTH_PREFIX}/`)) return undefined;
   return router.match(path, method).pathAndMethod.find((layer) => typeof layer.name === 'string')?.name ?? undefined;
 }
 

@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { isAuthPath } from '../auth/prefix.ts';
 import { GatewayError } from '../errors.ts';
 import { sendErrorPage } from './error-page.ts';
 import { isNavigation } from './navigation.ts';
@@ -53,8 +54,4 @@ export function toErrorBody(err: unknown, requestId: string | undefined): ErrorB
 /** The client closed the connection (or aborted the request) before its answer was complete. */
 function clientGone(ctx: Context): boolean {
   return ctx.req.destroyed || ctx.res.destroyed || ctx.req.socket.destroyed;
-}
-
-function isAuthPath(path: string): boolean {
-  return path === '/auth' || path.startsWith('/auth/');
 }

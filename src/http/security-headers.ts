@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { isAuthPath } from '../auth/prefix.ts';
 
 /**
  * Headers on every response the gateway writes. `Referrer-Policy: no-referrer` keeps the
@@ -9,7 +10,7 @@ export function securityHeaders() {
   return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
-    if (ctx.path === '/auth' || ctx.path.startsWith('/auth/')) {
+    if (isAuthPath(ctx.path)) {
       ctx.set('X-Frame-Options', 'DENY');
       ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     }

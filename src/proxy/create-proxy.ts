@@ -70,13 +70,20 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   const forwarder = new Forwarder(agents, logger);
   const engine: ForwardingEngine = new UndiciEngine();
   const sockets = new Set<Socket>();
+  // Both handlers ask with the request target; the gateway's own paths are decided on its path.
+  const gatewayOwnsTarget = (target: string): boolean => {
+    const queryAt = target.indexOf('?');
+    return options.gatewayOwns(queryAt === -1 ? target : target.slice(0, queryAt));
+  };
+  // One Origin allow-list for HTTP requests and WebSocket handshakes.
+  const csrf = csrfPolicy(csrfOptionsFrom(config));
 
   const handle = proxiedRouteHandler({
     table,
-    gatewayOwns: options.gatewayOwns,
+    gatewayOwnsTarget,
     steps: {
       loadSession: sessionStep(options.sessions),
-      csrf: csrfPolicy(csrfOptionsFrom(config)),
+      csrf,
       canonical: options.canonical,
       authorize: authorizeStep(tokens),
       forward: forwardStep({
@@ -95,12 +102,12 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
 
   const handleUpgrade = upgradeHandler({
     table,
-    gatewayOwns: options.gatewayOwns,
+    gatewayOwnsTarget,
     headers,
     tokens,
     forwarder,
     publicOrigin,
-    allowedOrigins: new Set([publicOrigin.origin, ...config.csrf.allowedOrigins]),
+    allowedOrigins: csrf.origins,
     sessions: options.upgradeSessions,
     logger,
     sockets,

@@ -7,7 +7,7 @@ import { exchangeWithReplay } from './replay.ts';
 import type { Reservation, ReplayBudget } from './replay-budget.ts';
 import { readRequestBody, type RequestBody } from './request-body.ts';
 import type { RequestLog } from './request-log.ts';
-import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
+import { cacheHeaders } from './cache-headers.ts';
 import { RequestTimeoutError } from '../errors.ts';
 import { withGatewayHeaders } from './response-head.ts';
 import type { ProxyMetrics } from './types.ts';
@@ -70,11 +70,10 @@ export function forwardStep(options: ForwardStepOptions) {
       throw err;
     }
     if (!body.replayable && body.overBudget) log().debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
-    const cacheMode = routeCacheMode(route.config);
     const client: ClientSide = {
       req,
       res,
-      responseHeaders: (upstream: IncomingHttpHeaders): OutgoingHttpHeaders => withGatewayHeaders(request, cacheHeaders(headers.toClient(upstream), cacheMode)),
+      responseHeaders: (upstream: IncomingHttpHeaders): OutgoingHttpHeaders => withGatewayHeaders(request, cacheHeaders(headers.toClient(upstream), route.cacheMode)),
       onHead: (status) => {
         metrics?.observeUpstream?.(route.name, status, (performance.now() - started) / 1000);
         // The replay is over: the buffered body's bytes go back to the budget before the

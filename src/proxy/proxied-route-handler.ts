@@ -9,7 +9,6 @@ import { answerError } from './answer-error.ts';
 import { answerRedirect } from './answer-redirect.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
 import { requestLog, type RequestLog } from './request-log.ts';
-import { routeCsrfRule } from './route-csrf.ts';
 import type { RouteTable } from './route-table.ts';
 
 /**
@@ -43,8 +42,8 @@ export interface ProxiedRouteSteps {
 
 export interface ProxiedRouteHandlerOptions {
   table: RouteTable;
-  /** Paths the Koa app serves even when a route's prefix covers them. */
-  gatewayOwns(path: string): boolean;
+  /** Request targets (`/path?query`) the Koa app serves even when a route's prefix covers them. */
+  gatewayOwnsTarget(target: string): boolean;
   steps: ProxiedRouteSteps;
   logger: Logger;
   metrics: Pick<Metrics, 'countRequest'> | undefined;
@@ -52,7 +51,7 @@ export interface ProxiedRouteHandlerOptions {
 
 /** Returns a handler that answers a proxied route and returns true, or returns false at once. */
 export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { table, gatewayOwns, steps, logger, metrics } = options;
+  const { table, gatewayOwnsTarget, steps, logger, metrics } = options;
 
   async function serve(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
     const { method = 'GET', headers, url = '/' } = request.req;
@@ -62,7 +61,7 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
       if (canonical !== undefined) return answerRedirect(request, 308, canonical);
     }
     await steps.loadSession(request, log);
-    const reason = csrfRejection(steps.csrf, routeCsrfRule(request.route.config), { method, headers });
+    const reason = csrfRejection(steps.csrf, request.route.csrf, { method, headers });
     if (reason !== undefined) {
       securityEvent(log(), 'csrf_rejected', { reason, method });
       throw new CsrfRejectedError();
@@ -90,8 +89,7 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
 
   return function handleProxiedRoute(req, res) {
     const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    if (gatewayOwns(queryAt === -1 ? url : url.slice(0, queryAt))) return false;
+    if (gatewayOwnsTarget(url)) return false;
     const started = performance.now();
     let match;
     try {

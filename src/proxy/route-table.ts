@@ -1,5 +1,7 @@
 import type { RouteConfig } from '../config/schema.ts';
 import { BadRequestError } from '../errors.ts';
+import type { CsrfRule } from '../http/csrf.ts';
+import { routeCacheMode, type CacheMode } from './cache-headers.ts';
 import { HeaderSet } from './headers.ts';
 import { checkPath, splitTarget, upstreamTarget } from './upstream-target.ts';
 
@@ -18,6 +20,10 @@ export interface Route {
   readonly name: string;
   /** The route's own `stripHeaders`. */
   readonly stripHeaders: HeaderSet;
+  /** The route's CSRF rule: `csrf` (default `all`) and `page` from its config. */
+  readonly csrf: CsrfRule;
+  /** How its responses are cached (cache-headers.ts routeCacheMode). */
+  readonly cacheMode: CacheMode;
 }
 
 export interface RouteMatch {
@@ -33,7 +39,7 @@ export class RouteTable {
     this.#routes = routes
       .map((config) => {
         const prefix = config.prefix.length > 1 ? config.prefix.replace(/\/+$/, '') : config.prefix;
-        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders) };
+        return { config, prefix, upstream: new URL(config.upstream), name: prefix, stripHeaders: new HeaderSet(config.stripHeaders), csrf: { methods: config.csrf, page: config.page }, cacheMode: routeCacheMode(config) };
       })
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }

@@ -8,7 +8,7 @@ import { bearerFor, type RequestSession } from './attach-token.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
-import { cacheHeaders, routeCacheMode } from './cache-headers.ts';
+import { cacheHeaders } from './cache-headers.ts';
 import { SESSION_ENDED, TOKEN_EXPIRED, type Tunnels } from './tunnels.ts';
 
 /**
@@ -31,8 +31,8 @@ export type UpgradeSessionReader = (req: IncomingMessage) => Promise<RequestSess
 
 export interface UpgradeOptions {
   table: RouteTable;
-  /** Paths the Koa app serves even under a route's prefix (`/auth/*`, the verify path): 404 here. */
-  gatewayOwns(path: string): boolean;
+  /** Request targets the Koa app serves even under a route's prefix (`/auth/*`, the verify path): 404 here. */
+  gatewayOwnsTarget(target: string): boolean;
   headers: HeaderPolicy;
   tokens: TokenService;
   forwarder: Forwarder;
@@ -50,13 +50,14 @@ export interface UpgradeOptions {
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, gatewayOwns, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
+  const { table, gatewayOwnsTarget, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
+  const proto = publicOrigin.protocol.slice(0, -1);
+  const host = publicOrigin.host;
 
   async function authorize(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    if (gatewayOwns(queryAt === -1 ? url : url.slice(0, queryAt))) throw new NotFoundError();
+    if (gatewayOwnsTarget(url)) throw new NotFoundError();
     const match = table.match(url);
     if (match === undefined || !match.route.config.websocket) throw new NotFoundError();
     const origin = req.headers.origin;
@@ -89,8 +90,8 @@ export function upgradeHandler(options: UpgradeOptions) {
       path: match.upstreamPath,
       headers: headers.toUpstream(req.headers, {
         clientAddress: req.socket.remoteAddress,
-        proto: publicOrigin.protocol.slice(0, -1),
-        host: publicOrigin.host,
+        proto,
+        host,
         authorization: bearer?.authorization,
         upgrade: true,
         strip: match.route.stripHeaders,
@@ -98,7 +99,7 @@ export function upgradeHandler(options: UpgradeOptions) {
       // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
       // a refusal on a route that carries a session is kept out of shared caches.
       responseHeaders: (upstream, switching) =>
-        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), routeCacheMode(match.route.config))) as IncomingHttpHeaders,
+        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), match.route.cacheMode)) as IncomingHttpHeaders,
     }, onOpen);
   }
 

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { cookieValues } from './cookie-header.ts';
+import { cookiePattern, cookieValues } from './cookie-header.ts';
 import type { CookieKeys } from './cookie-keys.ts';
 
 /**
@@ -47,6 +47,8 @@ export class SignedCookie {
   readonly #keys: CookieKeys;
   readonly #secure: boolean;
   readonly #sameSite: 'strict' | 'lax';
+  /** The header patterns of each name read (value and `.sig`), built once. */
+  readonly #patterns = new Map<string, { value: RegExp; signature: RegExp }>();
 
   constructor(options: SignedCookieOptions) {
     this.name = options.name;
@@ -54,6 +56,9 @@ export class SignedCookie {
     this.#keys = options.keys;
     this.#secure = options.secure;
     this.#sameSite = options.sameSite;
+    for (const name of [options.name, options.legacyName]) {
+      if (name !== undefined) this.#patterns.set(name, { value: cookiePattern(name), signature: cookiePattern(`${name}.sig`) });
+    }
   }
 
   read(ctx: Context): CookieRead {
@@ -69,9 +74,10 @@ export class SignedCookie {
   }
 
   #readName(header: string | undefined, name: string): CookieRead {
-    const values = cookieValues(header, name, MAX_SAME_NAME).filter((value) => value !== '');
+    const patterns = this.#patterns.get(name)!;
+    const values = cookieValues(header, patterns.value, MAX_SAME_NAME).filter((value) => value !== '');
     if (values.length === 0) return { status: 'absent' };
-    const signatures = cookieValues(header, `${name}.sig`, MAX_SAME_NAME).filter((signature) => signature !== '');
+    const signatures = cookieValues(header, patterns.signature, MAX_SAME_NAME).filter((signature) => signature !== '');
     for (const value of values) {
       for (const signature of signatures) {
         const index = this.#keys.index(`${name}=${value}`, signature);
@@ -95,7 +101,7 @@ export class SignedCookie {
 
   /** Clears the legacy cookie, when the request carried one. */
   #clearLegacy(ctx: Context): void {
-    if (this.legacyName === undefined || cookieValues(ctx.request.headers.cookie, this.legacyName, 1).length === 0) return;
+    if (this.legacyName === undefined || cookieValues(ctx.request.headers.cookie, this.#patterns.get(this.legacyName)!.value, 1).length === 0) return;
     this.#set(ctx, this.legacyName, '', undefined);
     this.#set(ctx, `${this.legacyName}.sig`, '', undefined);
   }

@@ -5,30 +5,23 @@
  * double quotes removed, no percent-decoding.
  */
 
-/** The pattern that finds cookie `name` in a header; build it once per name. */
+/** The pattern that finds every cookie `name` in a header; build it once per name. */
 export function cookiePattern(name: string): RegExp {
-  return new RegExp(`(?:^|;) *${name.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&')}=([^;]*)`);
+  return new RegExp(`(?:^|;) *${name.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&')}=([^;]*)`, 'g');
 }
 
 /**
- * Every value of cookie `name` in a header, in order (a browser sends several cookies of one
- * name when they differ in Domain or Path, longest path first), at most `limit`.
+ * Every value of the cookie `pattern` finds in a header, in order (a browser sends several
+ * cookies of one name when they differ in Domain or Path, longest path first), at most `limit`.
  */
-export function cookieValues(header: string | undefined, name: string, limit: number): string[] {
+export function cookieValues(header: string | undefined, pattern: RegExp, limit: number): string[] {
   if (!header) return [];
-  const pattern = new RegExp(cookiePattern(name).source, 'g');
   const values: string[] = [];
+  // matchAll works on a copy of the pattern: a shared pattern's lastIndex is never touched.
   for (const match of header.matchAll(pattern)) {
     const value = match[1]!;
     values.push(value.startsWith('"') ? value.slice(1, -1) : value);
     if (values.length === limit) break;
   }
   return values;
-}
-
-export function cookieValue(header: string | undefined, pattern: RegExp): string | undefined {
-  if (!header) return undefined;
-  const value = pattern.exec(header)?.[1];
-  if (value === undefined) return undefined;
-  return value.startsWith('"') ? value.slice(1, -1) : value;
 }

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { cookieValues } from './cookie-header.ts';
+import { cookiePattern, cookieValues } from './cookie-header.ts';
 import type { CookieKeys } from './cookie-keys.ts';
 
 /**
@@ -41,12 +41,25 @@ export interface SignedCookieOptions {
 /** How many cookies of one name are looked at, at most. */
 const MAX_SAME_NAME = 8;
 
+interface NamePatterns {
+  name: string;
+  value: RegExp;
+  sig: RegExp;
+}
+
+function namePatterns(name: string): NamePatterns {
+  return { name, value: cookiePattern(name), sig: cookiePattern(`${name}.sig`) };
+}
+
 export class SignedCookie {
   readonly name: string;
   readonly legacyName: string | undefined;
   readonly #keys: CookieKeys;
   readonly #secure: boolean;
   readonly #sameSite: 'strict' | 'lax';
+  /** The header patterns of the value and `.sig` cookies, current name then legacy, built once. */
+  readonly #current: NamePatterns;
+  readonly #legacy: NamePatterns | undefined;
 
   constructor(options: SignedCookieOptions) {
     this.name = options.name;
@@ -54,6 +67,8 @@ export class SignedCookie {
     this.#keys = options.keys;
     this.#secure = options.secure;
     this.#sameSite = options.sameSite;
+    this.#current = namePatterns(this.name);
+    this.#legacy = this.legacyName === undefined ? undefined : namePatterns(this.legacyName);
   }
 
   read(ctx: Context): CookieRead {
@@ -62,16 +77,16 @@ export class SignedCookie {
 
   /** Reads the cookie from a raw `Cookie` request header. */
   readHeader(header: string | undefined): CookieRead {
-    const current = this.#readName(header, this.name);
-    if (current.status !== 'absent' || this.legacyName === undefined) return current;
-    const legacy = this.#readName(header, this.legacyName);
+    const current = this.#readName(header, this.#current);
+    if (current.status !== 'absent' || this.#legacy === undefined) return current;
+    const legacy = this.#readName(header, this.#legacy);
     return legacy.status === 'valid' ? { ...legacy, signedWithOldKey: true } : legacy;
   }
 
-  #readName(header: string | undefined, name: string): CookieRead {
-    const values = cookieValues(header, name, MAX_SAME_NAME).filter((value) => value !== '');
+  #readName(header: string | undefined, { name, value: valuePattern, sig }: NamePatterns): CookieRead {
+    const values = cookieValues(header, valuePattern, MAX_SAME_NAME).filter((value) => value !== '');
     if (values.length === 0) return { status: 'absent' };
-    const signatures = cookieValues(header, `${name}.sig`, MAX_SAME_NAME).filter((signature) => signature !== '');
+    const signatures = cookieValues(header, sig, MAX_SAME_NAME).filter((signature) => signature !== '');
     for (const value of values) {
       for (const signature of signatures) {
         const index = this.#keys.index(`${name}=${value}`, signature);
@@ -95,9 +110,9 @@ export class SignedCookie {
 
   /** Clears the legacy cookie, when the request carried one. */
   #clearLegacy(ctx: Context): void {
-    if (this.legacyName === undefined || cookieValues(ctx.request.headers.cookie, this.legacyName, 1).length === 0) return;
-    this.#set(ctx, this.legacyName, '', undefined);
-    this.#set(ctx, `${this.legacyName}.sig`, '', undefined);
+    if (this.#legacy === undefined || cookieValues(ctx.request.headers.cookie, this.#legacy.value, 1).length === 0) return;
+    this.#set(ctx, this.#legacy.name, '', undefined);
+    this.#set(ctx, `${this.#legacy.name}.sig`, '', undefined);
   }
 
   /** The `Set-Cookie` lines of `write`, for a response without a Koa context. */

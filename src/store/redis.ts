@@ -289,10 +289,8 @@ export class RedisStore implements Store {
     const session = readableSession(value);
     // A corrupt record names no index entries to remove; stale ones are dropped on read.
     if (session === null) return null;
-    const indexKeys = [this.#keys.user(session.provider, session.sub)];
-    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
     // Index keys live on other slots (Cluster): one command each.
-    await Promise.all(indexKeys.map((key) => this.#redis.srem(key, sid)));
+    await Promise.all(this.#keys.indexes(session).map((key) => this.#redis.srem(key, sid)));
     return session;
   }
 

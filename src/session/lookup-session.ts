@@ -38,29 +38,23 @@ export async function lookupSession(read: CookieRead, deps: LookupDeps): Promise
   if (!isSessionId(sid)) return { status: 'ended' };
   let bundle;
   try {
-    bundle = await loadBundle(deps.store, sid, deps.idleTimeoutMs);
+    bundle = await storeCall(() => deps.store.loadSession(sid, deps.idleTimeoutMs));
   } catch (err) {
     if (!(err instanceof CorruptRecordError)) throw err;
-    await destroyCorrupt(deps.store, sid);
+    await storeCall(() => deps.store.destroySession(sid));
     return { status: 'corrupt', sid };
   }
   if (bundle === null || bundle.session.sid !== sid || bundle.session.absoluteExpiresAt <= deps.now()) return { status: 'ended' };
   return { status: 'loaded', sid, session: bundle.session, tokens: bundle.tokens, signedWithOldKey: read.signedWithOldKey };
 }
 
-async function loadBundle(store: Store, sid: string, idleTimeoutMs: number) {
+/**
+ * A store call whose failure never reads as "no session": the contract already rejects with
+ * StoreUnavailableError (or CorruptRecordError); anything else becomes StoreUnavailableError.
+ */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return await store.loadSession(sid, idleTimeoutMs);
-  } catch (err) {
-    // The contract already rejects with StoreUnavailableError (or CorruptRecordError); anything
-    // else still must not read as "no session".
-    throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
-  }
-}
-
-async function destroyCorrupt(store: Store, sid: string): Promise<void> {
-  try {
-    await store.destroySession(sid);
+    return await call();
   } catch (err) {
     throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
   }

@@ -1,3 +1,5 @@
+import type { SessionRecord } from './types.ts';
+
 /**
  * The Redis key layout, in one place. Every key of one session carries the `{sid}` hash tag, so
  * Redis Cluster keeps a session's record, token set and lock on one slot and a Lua script may
@@ -47,6 +49,8 @@ export interface KeyLayout {
   session(sid: string): SessionKeys;
   user(provider: string, sub: string): string;
   providerSid(provider: string, providerSid: string): string;
+  /** The index sets that name a session: its user's and, when the provider named its session, that one's. */
+  indexes(session: Pick<SessionRecord, 'provider' | 'sub' | 'providerSid'>): string[];
   ephemeral(namespace: string, id: string): string;
   once(namespace: string, id: string): string;
   pendingLogins(address: string): { address: string; all: string };
@@ -54,7 +58,7 @@ export interface KeyLayout {
 
 export function keyLayout(prefix: string): KeyLayout {
   if (/[{}]/.test(prefix)) throw new TypeError('the key prefix must not contain { or }');
-  return {
+  const layout: KeyLayout = {
     prefix,
     session(sid) {
       assertSid(sid);
@@ -68,6 +72,11 @@ export function keyLayout(prefix: string): KeyLayout {
       assertName('a provider id', provider);
       return `${prefix}psid:{${provider}:${encodeId('a provider session id', providerSid)}}`;
     },
+    indexes(session) {
+      const keys = [layout.user(session.provider, session.sub)];
+      if (session.providerSid !== undefined) keys.push(layout.providerSid(session.provider, session.providerSid));
+      return keys;
+    },
     ephemeral(namespace, id) {
       assertName('a namespace', namespace);
       return `${prefix}eph:${namespace}:{${encodeId('an id', id)}}`;
@@ -80,4 +89,5 @@ export function keyLayout(prefix: string): KeyLayout {
       return { address: `${prefix}plogin:{pending}:${encodeId('an address', address)}`, all: `${prefix}plogin:{pending}:all` };
     },
   };
+  return layout;
 }

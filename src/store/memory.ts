@@ -264,8 +264,7 @@ export class MemoryStore implements Store {
   }
 
   #unindex(session: SessionRecord): void {
-    this.#data.removeMember(this.#keys.user(session.provider, session.sub), session.sid);
-    if (session.providerSid !== undefined) this.#data.removeMember(this.#keys.providerSid(session.provider, session.providerSid), session.sid);
+    for (const key of this.#keys.indexes(session)) this.#data.removeMember(key, session.sid);
   }
 
   /** A session record that expired: its index entries go too (they would otherwise stay until the absolute timeout). */

@@ -20,8 +20,7 @@ export interface NewSessionWrite {
 export function newSessionWrite(layout: KeyLayout, session: SessionRecord, tokens: Omit<StoredTokenSet, 'ver'>, ttlMs: number, now: number): NewSessionWrite {
   assertTtl(ttlMs);
   const keys = layout.session(session.sid);
-  const indexKeys = [layout.user(session.provider, session.sub)];
-  if (session.providerSid !== undefined) indexKeys.push(layout.providerSid(session.provider, session.providerSid));
+  const indexKeys = layout.indexes(session);
   const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, now);
   if (ttl <= 0) throw new RangeError('the session is already past its absolute expiry');
   return {

@@ -5,10 +5,11 @@ import { assertLimit, assertTtl, cappedTtl, decodeSession, decodeTokens, encodeS
 import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { newSessionWrite } from './new-session.ts';
+import { describeIndexedSessions } from './redis-describe.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
 import { runScript, type RedisCommands } from './redis-scripts.ts';
-import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionEntry, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
 
 /**
  * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
@@ -34,11 +35,7 @@ export interface RedisStoreOptions {
   invalidationChannel?: string | undefined;
 }
 
-/** Sessions read per round of describeUserSessions (one script call each, in parallel). */
-const DESCRIBE_BATCH = 50;
-
 type SlideReply = [sess: string, tok: string | null] | null;
-type ReadReply = [sess: string, pttl: number] | null;
 type CompareAndSetReply = [written: 0 | 1, current?: string | null];
 
 export class RedisStore implements Store {
@@ -178,26 +175,7 @@ export class RedisStore implements Store {
   async describeUserSessions(provider: string, sub: string, limit: number): Promise<UserSessionsPage> {
     assertLimit(limit);
     const key = this.#keys.user(provider, sub);
-    return this.#call(async () => {
-      const sids = await this.#redis.smembers(key);
-      const sessions: SessionEntry[] = [];
-      const stale: string[] = [];
-      let truncated = false;
-      // In batches, so that a user with very many sessions costs rounds only up to the limit.
-      for (let start = 0; start < sids.length && !truncated; start += DESCRIBE_BATCH) {
-        const batch = sids.slice(start, start + DESCRIBE_BATCH);
-        const replies = await Promise.all(batch.map((sid) => runScript(this.#redis, scripts.readSession, [this.#keys.session(sid).sess], []) as Promise<ReadReply>));
-        replies.forEach((reply, index) => {
-          if (reply === null) stale.push(batch[index]!);
-          const session = reply === null ? null : readableSession(reply[0]);
-          if (reply === null || session === null || truncated) return;
-          if (sessions.length === limit) truncated = true;
-          else sessions.push({ session, ttlMs: reply[1] });
-        });
-      }
-      if (stale.length > 0) await this.#redis.srem(key, ...stale);
-      return { sessions, truncated };
-    });
+    return this.#call(() => describeIndexedSessions(this.#redis, this.#keys, key, limit));
   }
 
   async destroyUserSessions(provider: string, sub: string): Promise<string[]> {
@@ -311,10 +289,8 @@ export class RedisStore implements Store {
     const session = readableSession(value);
     // A corrupt record names no index entries to remove; stale ones are dropped on read.
     if (session === null) return null;
-    const indexKeys = [this.#keys.user(session.provider, session.sub)];
-    if (session.providerSid !== undefined) indexKeys.push(this.#keys.providerSid(session.provider, session.providerSid));
     // Index keys live on other slots (Cluster): one command each.
-    await Promise.all(indexKeys.map((key) => this.#redis.srem(key, sid)));
+    await Promise.all(this.#keys.indexes(session).map((key) => this.#redis.srem(key, sid)));
     return session;
   }
 

@@ -1,5 +1,5 @@
 import { securityEvent, sessionTag } from '../observability/index.ts';
-import { lookupSession, type LookupDeps } from '../session/lookup-session.ts';
+import { lookupSession, reportCorruptSession, type LookupDeps } from '../session/lookup-session.ts';
 import type { SignedCookie } from '../session/signed-cookie.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
 import type { RequestLog } from './request-log.ts';
@@ -32,7 +32,7 @@ export function sessionStep(options: SessionStepOptions) {
     } else if (found.status === 'ended') {
       request.setCookies = cookie.clearLines();
     } else if (found.status === 'corrupt') {
-      securityEvent(log(), 'session_data_corrupt', { session: sessionTag(found.sid), reason: 'the stored session could not be read' });
+      reportCorruptSession(log(), found.sid);
       request.setCookies = cookie.clearLines();
     } else if (found.status === 'loaded') {
       request.session = { sid: found.sid, tag: sessionTag(found.sid), record: found.session, tokens: found.tokens };

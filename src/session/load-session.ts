@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayState } from '../http/state.ts';
 import { bindRequestLog, securityEvent, sessionTag } from '../observability/index.ts';
 import type { Store } from '../store/types.ts';
-import { lookupSession } from './lookup-session.ts';
+import { lookupSession, reportCorruptSession } from './lookup-session.ts';
 import type { SignedCookie } from './signed-cookie.ts';
 
 /**
@@ -62,7 +62,7 @@ export function loadSession(options: SessionLoaderOptions) {
     } else if (found.status === 'ended') {
       cookie.clear(ctx);
     } else if (found.status === 'corrupt') {
-      securityEvent(ctx.state.log ?? options.logger, 'session_data_corrupt', { session: sessionTag(found.sid), reason: 'the stored session could not be read' });
+      reportCorruptSession(ctx.state.log ?? options.logger, found.sid);
       cookie.clear(ctx);
     } else if (found.status === 'loaded') {
       ctx.state.sid = found.sid;

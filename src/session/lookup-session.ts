@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import { CorruptRecordError, GatewayError, StoreUnavailableError } from '../errors.ts';
+import { securityEvent, sessionTag } from '../observability/index.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { isSessionId } from './session-id.ts';
 import type { CookieRead } from './signed-cookie.ts';
@@ -58,4 +60,13 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw err instanceof GatewayError ? err : new StoreUnavailableError(undefined, { cause: err });
   }
+}
+
+/**
+ * The security event of a session whose stored record could not be read (lookupSession ended
+ * it): one place for every way in (Koa requests, proxied routes, WebSocket upgrades), naming
+ * the session by its tag.
+ */
+export function reportCorruptSession(logger: Pick<Logger, 'warn'>, sid: string): void {
+  securityEvent(logger, 'session_data_corrupt', { session: sessionTag(sid), reason: 'the stored session could not be read' });
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { securityEvent } from '../observability/index.ts';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
 import type { SessionLoaderOptions } from './load-session.ts';
-import { lookupSession } from './lookup-session.ts';
+import { lookupSession, reportCorruptSession } from './lookup-session.ts';
 
 /**
  * The session of a raw request, where no Koa context exists (a WebSocket upgrade): the sid from
@@ -24,7 +24,7 @@ export function sessionFromRequest(options: SessionLoaderOptions): (req: Incomin
   return async function readRequestSession(req) {
     const found = await lookupSession(cookie.readHeader(req.headers.cookie), options);
     if (found.status === 'forged') securityEvent(options.logger, 'tampered_cookie', { cookie: cookie.name });
-    if (found.status === 'corrupt') securityEvent(options.logger, 'session_data_corrupt', { session: found.sid, reason: 'the stored session could not be read' });
+    if (found.status === 'corrupt') reportCorruptSession(options.logger, found.sid);
     return found.status === 'loaded' ? { sid: found.sid, session: found.session, tokens: found.tokens } : null;
   };
 }

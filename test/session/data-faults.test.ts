@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.ts';
@@ -100,6 +101,39 @@ for (const kind of ['memory', 'redis'] as const) {
       else await expect(store().getSession(sid)).resolves.toBeNull();
       expect(corruptEvents()).toHaveLength(1);
       expect((await browser.request(`${stack.url}/auth/session`)).status).toBe(401);
+      expectNoSecretInLogs(secrets);
+    });
+
+    it('a WebSocket handshake of a session whose record cannot be read: refused, the session ended, the event names the session by its tag only', async () => {
+      const { browser, sid, secrets } = await loggedIn();
+      if (raw !== undefined) {
+        expect(await raw.set(`tg:sess:{${sid}}`, '{"sid": garbage', 'KEEPTTL')).toBe('OK');
+      } else {
+        const session = (await store().getSession(sid))!;
+        await store().putSession({ ...session, sub: 42, provider: null } as never, 60_000);
+      }
+      const cookie = await browser.jar.getCookieString(stack.url);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${stack.url}/api/socket`, {
+          agent: false,
+          headers: { cookie, origin: stack.config.publicOrigin, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(401);
+      expect(await store().getTokens(sid)).toBeNull();
+      const events = corruptEvents();
+      expect(events).toHaveLength(1);
+      expect(JSON.parse(events[0]!)).toMatchObject({ security: true, session: expect.stringMatching(/^[0-9a-f]{12}$/) });
       expectNoSecretInLogs(secrets);
     });
 

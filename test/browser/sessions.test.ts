@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type DemoStack } from '../../demo/main.ts';
+import type { DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 
@@ -17,21 +16,18 @@ import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 const ARTIFACTS = new URL('../../test-artifacts/browser/', import.meta.url).pathname;
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
+let browser: DemoBrowser;
 let demo: DemoStack;
-let chromium: ChromiumHandle;
 let page: Page;
 let otherDevice: LoginResult;
 
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, opPort: 0, logger: pino({ level: 'silent' }) });
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  page.setDefaultTimeout(15_000);
+  browser = await startDemoBrowser();
+  ({ demo, page } = browser);
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await demo?.close();
+  await browser?.close();
 });
 
 describe('the demo SPA lists the user\'s sessions', () => {

@@ -5,7 +5,7 @@ import { DEMO_PROVIDER_ID, type DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
 import { ProviderError } from '../../src/errors.ts';
 import { SEAL_FIELDS } from '../../src/tokens/index.ts';
-import type { ChromiumHandle } from '../support/chromium.ts';
+import { type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
 import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 
 /**
@@ -50,9 +50,7 @@ describe('the demo in a real browser', () => {
   it('logs in through the provider\'s own form and comes back logged in', async () => {
     await page.click('#login');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     // Consent, then back to the SPA.
     await page.click('button:has-text("Allow")');
     await page.waitForURL(demo.url);

@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
+import { signInAtProvider } from '../support/chromium.ts';
 import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
@@ -40,9 +41,7 @@ describe('the demo SPA lists the user\'s sessions', () => {
   it('after logging in here and on another device, lists both, this one marked', async () => {
     await page.click('#login');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
     await page.waitForURL(demo.url);
     await expect.poll(() => page.textContent('#session-status')).toBe(`Logged in as ${DEMO_USER.name}`);

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
-import type { ChromiumHandle } from '../support/chromium.ts';
+import { type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
 import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 
 /**
@@ -69,9 +69,7 @@ describe('the "Protect your SPA" snippet in a real browser', () => {
     });
     expect(new URL((await loginRequest).url()).searchParams.get('returnTo')).toBe('/?view=orders');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
     await page.waitForURL(`${demo.url}?view=orders`);
   });

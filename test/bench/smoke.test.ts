@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/results.ts';
-import { runScript, type ScriptRun } from '../support/run-script.ts';
+import { runCli, type CliResult } from '../cli/run-cli.ts';
 
 /**
  * The benchmark in smoke mode, end to end, as CI runs it: it must complete on its own (every
@@ -12,8 +12,8 @@ import { runScript, type ScriptRun } from '../support/run-script.ts';
  */
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
 
-function runBench(args: string[]): Promise<ScriptRun> {
-  return runScript(RUN, args, 110_000);
+function runBench(args: string[]): Promise<CliResult> {
+  return runCli(args, { entry: RUN, timeoutMs: 110_000 });
 }
 
 describe('npm run bench -- --smoke', () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChaosResults } from '../../chaos/report.ts';
 import { skipRedisSuite } from '../support/redis-server.ts';
-import { runScript, type ScriptRun } from '../support/run-script.ts';
+import { runCli, type CliResult } from '../cli/run-cli.ts';
 
 /**
  * `npm run chaos -- --quick` on one cheap scenario, end to end, as CI runs it: it must finish on
@@ -15,8 +15,8 @@ import { runScript, type ScriptRun } from '../support/run-script.ts';
 const RUN = fileURLToPath(new URL('../../chaos/run.ts', import.meta.url));
 const skip = skipRedisSuite('npm run chaos smoke', 'redis-server');
 
-function runChaos(args: string[]): Promise<ScriptRun> {
-  return runScript(RUN, args, 55_000);
+function runChaos(args: string[]): Promise<CliResult> {
+  return runCli(args, { entry: RUN, timeoutMs: 55_000 });
 }
 
 describe.skipIf(skip)('npm run chaos -- --quick --only worker-kill', () => {

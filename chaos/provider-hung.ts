@@ -8,7 +8,7 @@ import { startCli } from '../test/cli/run-cli.ts';
 import { loginThroughGateway } from '../test/support/login.ts';
 import { startProviderProcess } from '../test/support/provider-process.ts';
 import { freePort, startRedisServer } from '../test/support/redis-server.ts';
-import { CSRF, recoveryMs, runLoad } from './load.ts';
+import { CSRF, recoveryMs, runLoad, summary } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep } from './stack.ts';
 
@@ -88,19 +88,12 @@ workers: 1
         if (status !== 200) lost += 1;
       }
       const stats = await provider.stats();
-      const errors: Record<string, number> = {};
-      for (const sample of samples) if (!ok(sample.outcome)) errors[String(sample.outcome)] = (errors[String(sample.outcome)] ?? 0) + 1;
-      return {
-        scenario: 'provider-hung',
-        requests: samples.length,
-        errors,
-        longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
+      return summary('provider-hung', samples, ok, {
         recoverMs: recoveryMs(samples, ok, faultAt),
         sessionsLost: lost,
         refreshReused: stats.refreshReuse,
-        rssSlopeMbPerMin: null,
         notes: `stopped 6 s; refresh grants ${stats.refreshGrants}`,
-      };
+      });
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     }

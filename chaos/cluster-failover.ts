@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
-import { recoveryMs, runLoad } from './load.ts';
+import { recoveryMs, runLoad, summary } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep, startChaosStack } from './stack.ts';
 
@@ -53,19 +53,12 @@ export const clusterFailover: Scenario = {
         await watch;
         const state = /cluster_state:(\w+)/.exec(await rawCommand(survivor.port, ['CLUSTER', 'INFO']).catch(() => ''))?.[1] ?? 'unknown';
         const promoted = (await roleOf(replica)) === 'master';
-        const errors: Record<string, number> = {};
-        for (const sample of samples) if (!ok(sample.outcome)) errors[String(sample.outcome)] = (errors[String(sample.outcome)] ?? 0) + 1;
-        return {
-          scenario: 'cluster-failover',
-          requests: samples.length,
-          errors,
-          longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
+        return summary('cluster-failover', samples, ok, {
           recoverMs: recoveryMs(samples, ok, faultAt),
           sessionsLost: await chaos.sessionsLost(),
           refreshReused: chaos.stack.op.stats.refreshReuse,
-          rssSlopeMbPerMin: null,
           notes: `killed the master holding the most keys (${keys}); cluster_state after the load: ${state}${okAfterMs === undefined ? '' : ` (ok again ${okAfterMs} ms after the kill)`}; the victim's replica ${promoted ? 'was' : 'was NOT'} promoted (after cluster-node-timeout, 2 s); writes the old master acknowledged but had not replicated may be lost`,
-        };
+        });
       } finally {
         await chaos.close();
       }

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import type { ScenarioResult } from './scenarios.ts';
 
 /** Proxied routes ask for the CSRF header on every method (an SPA's API calls send it). */
 export const CSRF = { 'x-csrf': '1' } as const;
@@ -78,4 +79,20 @@ export function recoveryMs(samples: readonly Sample[], ok: (outcome: number | st
   let last = faultAt;
   for (const sample of samples) if (!ok(sample.outcome) && sample.at >= faultAt - 50) last = Math.max(last, sample.at + sample.ms);
   return Math.round(last - faultAt);
+}
+
+/** A scenario's row: requests, errors by outcome and the longest request from `samples`; the rest from `extra`. */
+export function summary(name: string, samples: Sample[], ok: (outcome: number | string) => boolean, extra: Partial<ScenarioResult>): ScenarioResult {
+  return {
+    scenario: name,
+    requests: samples.length,
+    errors: errorsBy(samples, ok),
+    longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
+    recoverMs: null,
+    sessionsLost: null,
+    refreshReused: null,
+    rssSlopeMbPerMin: null,
+    notes: '',
+    ...extra,
+  };
 }

@@ -1,5 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +6,9 @@ import { DEMO_USER } from '../demo/op.ts';
 import { generateKey } from '../src/crypto/keyring.ts';
 import { startCli } from '../test/cli/run-cli.ts';
 import { loginThroughGateway } from '../test/support/login.ts';
+import { startProviderProcess } from '../test/support/provider-process.ts';
 import { freePort, startRedisServer } from '../test/support/redis-server.ts';
-import { CSRF, recoveryMs, runLoad } from './load.ts';
+import { CSRF, recoveryMs, runLoad, summary } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep } from './stack.ts';
 
@@ -26,22 +25,16 @@ export const providerHung: Scenario = {
   async run({ quick }): Promise<ScenarioResult> {
     const dir = mkdtempSync(join(tmpdir(), 'tokengate-chaos-'));
     const cleanups: Array<() => Promise<unknown>> = [async () => rmSync(dir, { recursive: true, force: true })];
-    let provider: ChildProcess | undefined;
     try {
       const [mainPort, opsPort] = [await freePort(), await freePort()];
       const origin = `http://127.0.0.1:${mainPort}`;
       const clientSecret = generateKey();
-      provider = fork(new URL('./provider-child.ts', import.meta.url).pathname, [], {
-        env: { PATH: process.env['PATH'] ?? '', CHAOS_OP_ACCESS_TTL: '4', CHAOS_OP_CLIENT_SECRET: clientSecret, CHAOS_OP_REDIRECT_URI: `${origin}/auth/callback/op` },
-        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      const provider = await startProviderProcess({
+        accessTokenTtl: 4,
+        clients: [{ clientId: 'tg', clientSecret, redirectUris: [`${origin}/auth/callback/op`] }],
       });
-      const child = provider;
-      cleanups.push(async () => {
-        child.kill('SIGCONT');
-        child.kill('SIGKILL');
-      });
-      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-      const { issuer } = JSON.parse(line.toString('utf8').split('\n')[0]!) as { issuer: string };
+      cleanups.push(() => provider.close());
+      const { issuer } = provider;
       const api = await startSampleApi({ introspect: async () => ({ active: true, sub: DEMO_USER.sub ?? 'demo-user', token_type: 'Bearer' }) });
       cleanups.push(() => api.close());
       const redis = await startRedisServer();
@@ -78,9 +71,9 @@ workers: 1
       const load = runLoad({ target: (n) => ({ url: `${origin}/api/who?n=${n}`, cookie: cookies[n % cookies.length]! }), concurrency: 8, maxMs: duration, timeoutMs: 15_000 });
       await sleep(2_500);
       const faultAt = performance.now();
-      child.kill('SIGSTOP');
+      provider.pause();
       await sleep(6_000);
-      child.kill('SIGCONT');
+      provider.resume();
       const samples = await load;
       // Lost: the session answers 401 (a 503 only says the provider is still catching up).
       let lost = 0;
@@ -94,21 +87,13 @@ workers: 1
         }
         if (status !== 200) lost += 1;
       }
-      child.send('stats');
-      const [reply] = (await once(child, 'message')) as [{ stats: { refreshReuse: number; refreshGrants: number } }];
-      const errors: Record<string, number> = {};
-      for (const sample of samples) if (!ok(sample.outcome)) errors[String(sample.outcome)] = (errors[String(sample.outcome)] ?? 0) + 1;
-      return {
-        scenario: 'provider-hung',
-        requests: samples.length,
-        errors,
-        longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
+      const stats = await provider.stats();
+      return summary('provider-hung', samples, ok, {
         recoverMs: recoveryMs(samples, ok, faultAt),
         sessionsLost: lost,
-        refreshReused: reply.stats.refreshReuse,
-        rssSlopeMbPerMin: null,
-        notes: `stopped 6 s; refresh grants ${reply.stats.refreshGrants}`,
-      };
+        refreshReused: stats.refreshReuse,
+        notes: `stopped 6 s; refresh grants ${stats.refreshGrants}`,
+      });
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     }

@@ -1,5 +1,5 @@
 import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
-import { CSRF, errorsBy, recoveryMs, runLoad, type Sample } from './load.ts';
+import { CSRF, errorsBy, recoveryMs, runLoad, summary, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';
 import { sampleRss } from './rss.ts';
@@ -37,21 +37,6 @@ export interface Scenario {
 }
 
 const ok200 = (outcome: number | string) => outcome === 200;
-
-function summary(name: string, samples: Sample[], ok: (outcome: number | string) => boolean, extra: Partial<ScenarioResult>): ScenarioResult {
-  return {
-    scenario: name,
-    requests: samples.length,
-    errors: errorsBy(samples, ok),
-    longestMs: Math.round(samples.reduce((longest, sample) => Math.max(longest, sample.ms), 0)),
-    recoverMs: null,
-    sessionsLost: null,
-    refreshReused: null,
-    rssSlopeMbPerMin: null,
-    notes: '',
-    ...extra,
-  };
-}
 
 async function withStack<T>(start: () => Promise<ChaosStack>, body: (chaos: ChaosStack) => Promise<T>): Promise<T> {
   const chaos = await start();

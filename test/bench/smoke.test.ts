@@ -1,31 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/results.ts';
+import { runCli, type CliResult } from '../cli/run-cli.ts';
 
 /**
  * The benchmark in smoke mode, end to end, as CI runs it: it must complete on its own (every
  * loop is bounded) and write its JSON and its chart with every row. Its numbers are not judged.
  */
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runBench(args: string[]): Promise<CliResult> {
+  return runCli(args, { entry: RUN, timeoutMs: 110_000 });
 }
 
 describe('npm run bench -- --smoke', () => {

@@ -6,7 +6,7 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { createGateway, type Gateway } from '../../src/app.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { launchChromium, type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
 import { freePort } from '../support/redis-server.ts';
 
 /**
@@ -55,9 +55,7 @@ describe('opening the gateway on 127.0.0.1 when publicOrigin says localhost', ()
     await page.goto(`http://127.0.0.1:${port}/reports?tab=1`);
     // Redirected to localhost, then to the login, then to the provider.
     expect(new URL(page.url()).origin).toBe(op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
 
     await page.waitForURL((url) => url.origin === `http://localhost:${port}` && url.pathname === '/reports');

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PROVIDER_ID, startDemo, type DemoStack } from '../../demo/main.ts';
+import { DEMO_PROVIDER_ID, type DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
 import { ProviderError } from '../../src/errors.ts';
 import { SEAL_FIELDS } from '../../src/tokens/index.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
+import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 
 /**
  * The demo stack (provider, sample API, SPA, gateway) started in-process on free ports, and a
@@ -16,6 +16,7 @@ import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
 const ARTIFACTS = new URL('../../test-artifacts/browser/', import.meta.url).pathname;
 const SCREENSHOT = `${ARTIFACTS}logged-in.png`;
 
+let browser: DemoBrowser;
 let demo: DemoStack;
 let chromium: ChromiumHandle;
 let page: Page;
@@ -23,15 +24,12 @@ let page: Page;
 let refreshToken: string;
 
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, opPort: 0, logger: pino({ level: 'silent' }) });
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  page.setDefaultTimeout(15_000);
+  browser = await startDemoBrowser();
+  ({ demo, chromium, page } = browser);
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await demo?.close();
+  await browser?.close();
 });
 
 async function sessionCookie() {
@@ -52,9 +50,7 @@ describe('the demo in a real browser', () => {
   it('logs in through the provider\'s own form and comes back logged in', async () => {
     await page.click('#login');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     // Consent, then back to the SPA.
     await page.click('button:has-text("Allow")');
     await page.waitForURL(demo.url);

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USER } from '../../demo/op.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { launchChromium, type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 
 /**
@@ -45,9 +45,7 @@ describe('sign-in errors in a real browser', () => {
   it('"Deny" at the provider ends on a page with the code and links', async () => {
     await page.goto(`${stack.url}/auth/login?provider=op&returnTo=/api/me`);
     expect(new URL(page.url()).origin).toBe(stack.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     const response = page.waitForResponse((res) => new URL(res.url()).pathname === '/auth/callback/op');
     await page.click('button:has-text("Deny")');
     const callback = await response;

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleApiEcho } from '../../demo/api.ts';
 import { DEMO_USER } from '../../demo/op.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { launchChromium, type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
 import { protectWithNginx, startForwardAuthStack, type ForwardAuthStack } from '../support/forward-auth-stack.ts';
 import type { NginxHandle } from '../support/nginx.ts';
 
@@ -45,9 +45,7 @@ describe('a page protected by forward-auth, in a real browser, with the provider
   });
 
   it('after login and consent, shows the protected page with the session, once, without a loop', async () => {
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
 
     await page.waitForURL((url) => url.origin === stack.publicOrigin && url.pathname === '/reports/q3');

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type DemoStack } from '../../demo/main.ts';
+import type { DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { signInAtProvider } from '../support/chromium.ts';
+import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 
@@ -17,21 +17,18 @@ import { loginThroughGateway, type LoginResult } from '../support/login.ts';
 const ARTIFACTS = new URL('../../test-artifacts/browser/', import.meta.url).pathname;
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
+let browser: DemoBrowser;
 let demo: DemoStack;
-let chromium: ChromiumHandle;
 let page: Page;
 let otherDevice: LoginResult;
 
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, opPort: 0, logger: pino({ level: 'silent' }) });
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  page.setDefaultTimeout(15_000);
+  browser = await startDemoBrowser();
+  ({ demo, page } = browser);
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await demo?.close();
+  await browser?.close();
 });
 
 describe('the demo SPA lists the user\'s sessions', () => {
@@ -44,9 +41,7 @@ describe('the demo SPA lists the user\'s sessions', () => {
   it('after logging in here and on another device, lists both, this one marked', async () => {
     await page.click('#login');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
     await page.waitForURL(demo.url);
     await expect.poll(() => page.textContent('#session-status')).toBe(`Logged in as ${DEMO_USER.name}`);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type DemoStack } from '../../demo/main.ts';
+import type { DemoStack } from '../../demo/main.ts';
 import { DEMO_USER } from '../../demo/op.ts';
-import { launchChromium, type ChromiumHandle } from '../support/chromium.ts';
+import { type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
+import { startDemoBrowser, type DemoBrowser } from '../support/demo-browser.ts';
 
 /**
  * docs/guides/protect-your-spa.md's SPA snippet, taken from the guide as written, running in a
@@ -37,20 +37,18 @@ interface Tokengate {
 }
 declare const window: { tokengate: Tokengate };
 
+let browser: DemoBrowser;
 let demo: DemoStack;
 let chromium: ChromiumHandle;
 let page: Page;
 
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, opPort: 0, logger: pino({ level: 'silent' }) });
-  chromium = await launchChromium();
-  page = await chromium.context.newPage();
-  page.setDefaultTimeout(15_000);
+  browser = await startDemoBrowser();
+  ({ demo, chromium, page } = browser);
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await demo?.close();
+  await browser?.close();
 });
 
 async function openWithSnippet(path: string): Promise<void> {
@@ -71,9 +69,7 @@ describe('the "Protect your SPA" snippet in a real browser', () => {
     });
     expect(new URL((await loginRequest).url()).searchParams.get('returnTo')).toBe('/?view=orders');
     await page.waitForURL((url) => url.origin === demo.op.issuer);
-    await page.fill('input[name="login"]', DEMO_USER.username);
-    await page.fill('input[name="password"]', DEMO_USER.password);
-    await page.click('button[type="submit"]');
+    await signInAtProvider(page, DEMO_USER);
     await page.click('button:has-text("Allow")');
     await page.waitForURL(`${demo.url}?view=orders`);
   });

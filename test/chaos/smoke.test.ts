@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChaosResults } from '../../chaos/report.ts';
 import { skipRedisSuite } from '../support/redis-server.ts';
+import { runCli, type CliResult } from '../cli/run-cli.ts';
 
 /**
  * `npm run chaos -- --quick` on one cheap scenario, end to end, as CI runs it: it must finish on
@@ -13,22 +13,10 @@ import { skipRedisSuite } from '../support/redis-server.ts';
  * that the scenario ran, accounted for its requests, was not refused (4xx) and lost no session.
  */
 const RUN = fileURLToPath(new URL('../../chaos/run.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const skip = skipRedisSuite('npm run chaos smoke', 'redis-server');
 
-function runChaos(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runChaos(args: string[]): Promise<CliResult> {
+  return runCli(args, { entry: RUN, timeoutMs: 55_000 });
 }
 
 describe.skipIf(skip)('npm run chaos -- --quick --only worker-kill', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedisSuite } from '../support/redis-server.ts';
-import { openWebSocket, startWebSocketUpstream, waitFor, type UpstreamSide } from '../proxy/websocket-tunnel.ts';
+import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from '../proxy/websocket-tunnel.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**
@@ -51,7 +51,7 @@ describe.skipIf(skip)('WebSocket tunnels end with their session across gateway p
       const cookie = await browser.jar.getCookieString(a);
       const index = upstream.sockets.length;
       const client = await openWebSocket(`${bUrl}/ws/chat`, { cookie, origin: a });
-      await waitFor(() => upstream.sockets.length > index, 5000, 'upstream handshake');
+      await waitFor('upstream handshake', () => upstream.sockets.length > index, 5000);
       // The tunnel through B is live before the logout: a session B accepted.
       expect(client.closedAt).toBeUndefined();
 

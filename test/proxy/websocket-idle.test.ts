@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
-import { openWebSocket, startWebSocketUpstream, waitFor, type UpstreamSide } from './websocket-tunnel.ts';
+import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
+import { waitFor } from '../support/redis-server.ts';
 
 /** The periodic session check (`proxy.webSocketSessionCheck`) closes tunnels whose session idled out. */
 
@@ -30,7 +31,7 @@ describe('WebSocket tunnels end with an idle session', () => {
     const browser = await stack.login();
     const cookie = await browser.jar.getCookieString(stack.url);
     const client = await openWebSocket(`${stack.url}/ws/chat`, { cookie, origin: stack.config.publicOrigin });
-    await waitFor(() => upstream.sockets.length === 1, 5000, 'upstream handshake');
+    await waitFor('upstream handshake', () => upstream.sockets.length === 1, 5000);
     // Several checks pass while the session lives.
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect(client.closedAt).toBeUndefined();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { sidOf } from './session-tokens.ts';
-import { openWebSocket, startWebSocketUpstream, waitFor, type UpstreamSide } from './websocket-tunnel.ts';
+import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
+import { waitFor } from '../support/redis-server.ts';
 
 /**
  * Two gateway instances on one real Redis: a logout on A closes the tunnels B holds for that
@@ -37,7 +38,7 @@ describe('WebSocket tunnels end with their session on every replica', () => {
       const cookie = await browser.jar.getCookieString(a!.url);
       const index = upstream.sockets.length;
       const client = await openWebSocket(`${b!.url}/ws/chat`, { cookie, origin: stack.config.publicOrigin });
-      await waitFor(() => upstream.sockets.length > index, 5000, 'upstream handshake');
+      await waitFor('upstream handshake', () => upstream.sockets.length > index, 5000);
       const started = performance.now();
       expect((await browser.request(`${a!.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
       const closed = await client.closed();

@@ -3,7 +3,8 @@ import type { SessionList } from '../../src/auth/list-sessions.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { sidOf, storedTokens } from './session-tokens.ts';
-import { openWebSocket, serverFrame, startWebSocketUpstream, waitFor, type UpstreamSide } from './websocket-tunnel.ts';
+import { openWebSocket, serverFrame, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
+import { waitFor } from '../support/redis-server.ts';
 
 /**
  * An open WebSocket tunnel ends with its session: the client gets a close frame 1008 with a short
@@ -42,7 +43,7 @@ async function loggedInTunnel(path = '/ws/chat') {
   const cookie = await browser.jar.getCookieString(stack.url);
   const index = upstream.sockets.length;
   const client = await openWebSocket(`${stack.url}${path}`, { cookie, origin: stack.config.publicOrigin });
-  await waitFor(() => upstream.sockets.length > index, 5000, 'upstream handshake');
+  await waitFor('upstream handshake', () => upstream.sockets.length > index, 5000);
   return { browser, client, index };
 }
 
@@ -50,7 +51,7 @@ describe('WebSocket tunnels end with their session', () => {
   it('logout closes the tunnel with 1008 "session ended"; the client socket and the upstream side close', async () => {
     const { browser, client, index } = await loggedInTunnel();
     upstream.sockets[index]!.write(serverFrame(0x1, Buffer.from('hello')));
-    await waitFor(() => client.frames.length === 1, 5000, 'first frame');
+    await waitFor('first frame', () => client.frames.length === 1, 5000);
     expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
     const closed = await client.closed();
     expect(closed).toMatchObject({ code: 1008, reason: 'session ended' });
@@ -116,7 +117,7 @@ describe('WebSocket tunnels end with their session', () => {
     upstream.hold = true;
     try {
       const opening = openWebSocket(`${stack.url}/ws/chat`, { cookie, origin: stack.config.publicOrigin });
-      await waitFor(() => upstream.sockets.length > index, 5000, 'upstream handshake');
+      await waitFor('upstream handshake', () => upstream.sockets.length > index, 5000);
       expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
       upstream.release();
       const client = await opening;
@@ -145,7 +146,7 @@ describe('WebSocket tunnels end with their session', () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(second.client.closedAt).toBeUndefined();
     upstream.sockets[second.index]!.write(serverFrame(0x1, Buffer.from('still here')));
-    await waitFor(() => second.client.frames.length === 1, 5000, 'frame on the other tunnel');
+    await waitFor('frame on the other tunnel', () => second.client.frames.length === 1, 5000);
     second.client.socket.destroy();
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { Socket } from 'node:net';
+import { waitFor } from '../support/redis-server.ts';
 
 /**
  * Both ends of a WebSocket tunnel through the gateway, on raw sockets so a test sees every byte:
@@ -32,7 +33,7 @@ export async function startWebSocketUpstream(): Promise<UpstreamSide> {
     release() {
       for (const answer of held.splice(0)) answer();
     },
-    closed: (index, timeoutMs = 5000) => waitFor(() => sockets[index] !== undefined && ended.has(sockets[index]), timeoutMs, `upstream socket ${index} ended`),
+    closed: (index, timeoutMs = 5000) => waitFor(`upstream socket ${index} ended`, () => sockets[index] !== undefined && ended.has(sockets[index]), timeoutMs),
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -86,7 +87,7 @@ export function openWebSocket(url: string, headers: Record<string, string>): Pro
         frames: [],
         closedAt: undefined,
         async closed(timeoutMs = 5000) {
-          await waitFor(() => side.closedAt !== undefined, timeoutMs, 'client socket closed');
+          await waitFor('client socket closed', () => side.closedAt !== undefined, timeoutMs);
           const close = side.frames.find((frame) => frame.opcode === 0x8);
           return {
             code: close === undefined ? undefined : close.payload.readUInt16BE(0),
@@ -132,12 +133,4 @@ function readFrame(data: Buffer): { frame: Frame; length: number } | undefined {
   const [offset, length] = short === 126 ? [4, data.length >= 4 ? data.readUInt16BE(2) : Infinity] : [2, short];
   if (data.length < offset + length) return undefined;
   return { frame: { fin: (data[0]! & 0x80) !== 0, opcode: data[0]! & 0x0f, payload: data.subarray(offset, offset + length) }, length: offset + length };
-}
-
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sidOf } from '../proxy/session-tokens.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { manualClock } from '../tokens/fixture.ts';
-import { skipRedisSuite } from '../support/redis-server.ts';
-import { waitUntil } from './near-cache-support.ts';
+import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
 
 /**
  * The near cache seen from outside: two gateway replicas (A = instance 0, B = instance 1), each
@@ -53,10 +52,10 @@ describe.skipIf(skip)('near cache across two gateway replicas on one Redis', () 
   const B = () => stack.instances[1]!.url;
 
   async function bothSubscribed(): Promise<void> {
-    await waitUntil('both replicas subscribed', async () => {
+    await waitFor('both replicas subscribed', async () => {
       const [, count] = (await admin.pubsub('NUMSUB', CHANNEL)) as [string, number];
       return count === 2;
-    });
+    }, 10_000);
   }
 
   async function commandsProcessed(): Promise<number> {

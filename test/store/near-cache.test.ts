@@ -7,9 +7,8 @@ import { parseMasters } from '../../src/store/invalidation.ts';
 import { NearCache } from '../../src/store/near-cache.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.ts';
-import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, waitFor, type RedisServer } from '../support/redis-server.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
-import { waitUntil } from './near-cache-support.ts';
 import { redisConfig } from './redis-config.ts';
 
 /**
@@ -159,15 +158,15 @@ function nearCacheSuite(name: string, setup: () => Promise<Deployment>) {
       expect(await b.loadSession(destroyed.sid, IDLE)).toBeNull();
 
       expect(await a.compareAndSetTokens(refreshed.sid, 1, makeTokens('next', now))).toEqual({ ok: true, ver: 2 });
-      await waitUntil('the invalidation on b', () => b.cache.get(refreshed.sid) === undefined, 2000);
+      await waitFor('the invalidation on b', () => b.cache.get(refreshed.sid) === undefined, 2000);
       expect((await b.loadSession(refreshed.sid, IDLE))?.tokens?.accessToken).toBe('v1.k.iv.access-next');
 
       expect(await a.deleteTokens(cleared.sid)).toBe(true);
-      await waitUntil('the invalidation on b', () => b.cache.get(cleared.sid) === undefined, 2000);
+      await waitFor('the invalidation on b', () => b.cache.get(cleared.sid) === undefined, 2000);
       expect((await b.loadSession(cleared.sid, IDLE))?.tokens).toBeNull();
 
       expect(await a.destroyUserSessions('op', 'same-user')).toEqual(expect.arrayContaining([refreshed.sid, cleared.sid, other.sid]));
-      await waitUntil('the invalidations on b', () => b.cache.size === 0, 2000);
+      await waitFor('the invalidations on b', () => b.cache.size === 0, 2000);
       expect(await b.loadSession(other.sid, IDLE)).toBeNull();
     });
 

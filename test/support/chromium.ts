@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * Debian's chromium, driven by playwright-core, with a fresh profile in a temp dir. The flags
@@ -53,4 +53,14 @@ export async function launchChromium(options: { executablePath?: string } = {}):
       await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
+}
+
+/**
+ * Fills the test OpenID Provider's login form (the page must be on it) and submits it; the
+ * consent prompt that follows is left to the caller (Allow or Deny).
+ */
+export async function signInAtProvider(page: Page, user: { username: string; password: string }): Promise<void> {
+  await page.fill('input[name="login"]', user.username);
+  await page.fill('input[name="password"]', user.password);
+  await page.click('button[type="submit"]');
 }

@@ -114,7 +114,7 @@ function isCompleteReply(reply: string): boolean {
   return length < 0 || Buffer.byteLength(reply) >= bulk[0].length + length + 2;
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -22,8 +22,6 @@ export const STORE_OPS = [
   'createSession',
   'loadSession',
   'getSession',
-  'putSession',
-  'touchSession',
   'destroySession',
   'getTokens',
   'compareAndSetTokens',

@@ -12,9 +12,7 @@ export type ErrorCode =
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
   | 'ORIGINAL_METHOD_UNKNOWN'
-  | 'FORBIDDEN'
   | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT'
   | 'TOKEN_SERVICE_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
@@ -104,12 +102,6 @@ export class CsrfRejectedError extends GatewayError {
 export class OriginalMethodUnknownError extends GatewayError {
   constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
     super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
-  }
-}
-
-export class ForbiddenError extends GatewayError {
-  constructor(message = 'Forbidden', options?: GatewayErrorOptions) {
-    super('FORBIDDEN', 403, message, true, options);
   }
 }
 
@@ -275,8 +267,4 @@ export class ProviderRejectedError extends GatewayError {
   constructor(message: string, options?: GatewayErrorOptions) {
     super('PROVIDER_REJECTED', 502, message, true, options);
   }
-}
-
-export function isGatewayError(err: unknown): err is GatewayError {
-  return err instanceof GatewayError;
 }

@@ -157,14 +157,12 @@ export class OidcProvider implements Provider {
     return revokeRfc7009(this.#http, { endpoint: metadata.revocationEndpoint, auth: this.#auth, tokens });
   }
 
-  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined {
+  endSessionUrl(postLogoutRedirectUri: string): URL | undefined {
     const endpoint = this.#requireDiscovered().metadata.endSessionEndpoint;
     if (!endpoint) return undefined;
     const url = new URL(endpoint);
-    if (idToken) url.searchParams.set('id_token_hint', idToken);
     url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
     url.searchParams.set('client_id', this.#config.clientId);
-    if (state) url.searchParams.set('state', state);
     return url;
   }
 

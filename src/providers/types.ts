@@ -116,8 +116,11 @@ export interface Provider {
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
-  /** RP-initiated logout URL, for providers that have an end_session_endpoint. */
-  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined;
+  /**
+   * RP-initiated logout URL, for providers that have an end_session_endpoint. It names the client
+   * (`client_id`), never the ID token: the URL goes to the browser.
+   */
+  endSessionUrl(postLogoutRedirectUri: string): URL | undefined;
   /** Validates a back-channel logout_token (OIDC providers only); throws BadRequestError when invalid. */
   verifyLogoutToken(logoutToken: string): Promise<LogoutTokenClaims>;
 }

@@ -133,23 +133,20 @@ describe('revocation (RFC 7009)', () => {
 });
 
 describe('RP-initiated logout', () => {
-  it('builds the end-session URL with id_token_hint, post_logout_redirect_uri, client_id and state', async () => {
+  it('builds the end-session URL with post_logout_redirect_uri and client_id, never an ID token', async () => {
     const corp = await provider();
-    const url = corp.endSessionUrl('id.token.value', 'https://app.example.com/', 'st-7');
+    const url = corp.endSessionUrl('https://app.example.com/');
     expect(`${url?.origin}${url?.pathname}`).toBe(`${op.issuer}/logout`);
     expect(Object.fromEntries(url?.searchParams ?? [])).toEqual({
-      id_token_hint: 'id.token.value',
       post_logout_redirect_uri: 'https://app.example.com/',
       client_id: 'client-123',
-      state: 'st-7',
     });
-    expect(corp.endSessionUrl(undefined, 'https://app.example.com/')?.searchParams.has('id_token_hint')).toBe(false);
   });
 
   it('is undefined when the OP has no end_session_endpoint', async () => {
     const { end_session_endpoint: _dropped, ...metadata } = op.metadata();
     op.on('GET /.well-known/openid-configuration', () => ({ body: metadata }));
     const corp = await provider();
-    expect(corp.endSessionUrl('x', 'https://app.example.com/')).toBeUndefined();
+    expect(corp.endSessionUrl('https://app.example.com/')).toBeUndefined();
   });
 });

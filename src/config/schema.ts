@@ -8,7 +8,7 @@ import { storeSchema } from './store-schema.ts';
 import { isBareOrigin, isLoopbackHost } from './url-rules.ts';
 
 export { providerSchema } from './provider-schema.ts';
-export { isLoopbackHost, isTlsOrLoopback, redisDbProblem } from './url-rules.ts';
+export { isTlsOrLoopback } from './url-rules.ts';
 
 /**
  * The one schema of Tokengate's configuration. `Config` is inferred from it; nothing else

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Bindings, Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
-import { safeUrl } from './scrub.ts';
+import { originOf } from './scrub.ts';
 
 export interface AccessLogOptions {
   logger: Logger;
@@ -157,18 +157,6 @@ export function writeAccessLine(logger: Logger, metrics: Pick<Metrics, 'countReq
   if (facts.aborted) line.aborted = true;
   if (status >= 500) logger.warn(line, 'request');
   else logger.info(line, 'request');
-}
-
-/** Already an origin (what the proxy leaves there): no userinfo, path, query or fragment. */
-const ORIGIN = /^https?:\/\/[^/?#@\s]+$/i;
-
-function originOf(upstream: string): string {
-  if (ORIGIN.test(upstream)) return upstream;
-  try {
-    return new URL(upstream).origin;
-  } catch {
-    return safeUrl(upstream);
-  }
 }
 
 function isLogger(value: AccessLogOptions | Logger): value is Logger {

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWSAlgorithm, type JWTPayload, type JWTVerifyGetKey, type JWTHeaderParameters } from 'jose';
 import { BadRequestError, ProviderError } from '../errors.ts';
+import { isTransientStatus } from './answers.ts';
 import { USER_AGENT } from './http.ts';
 
 /**
@@ -31,9 +32,8 @@ export function remoteKeySet(providerId: string, jwksUri: URL, timeoutMs: number
     }
     if (response.status !== 200) {
       await response.body?.cancel();
-      const transient = response.status >= 500 || response.status === 429;
       throw new ProviderError(providerId, `${providerId}: fetching the JWKS failed: HTTP ${response.status}`, {
-        transient,
+        transient: isTransientStatus(response.status),
         httpStatus: response.status,
         cause: { code: undefined, status: response.status },
       });

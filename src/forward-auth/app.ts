@@ -1,7 +1,7 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
+import compose from 'koa-compose';
 import { NotFoundError } from '../errors.ts';
 import { errorHandler } from '../http/error-handler.ts';
-import { sequence } from '../http/sequence.ts';
 import { accessLog } from '../observability/index.ts';
 import { closeServer, listenHttp, type HttpListener, type ServerLimits } from '../runtime/listen.ts';
 import { loadSession } from '../session/load-session.ts';
@@ -42,7 +42,7 @@ export function createForwardAuthApp(deps: ForwardAuthDeps): Koa {
  */
 export function forwardAuthOnMainListener(deps: ForwardAuthDeps): Middleware {
   const { forwardAuth } = deps.config;
-  const verify = sequence(verifySteps(deps));
+  const verify = compose(verifySteps(deps));
   return async function forwardAuthGate(ctx: Context, next: Next): Promise<void> {
     if (!forwardAuth.enabled || !isVerifyPath(ctx.path, forwardAuth.path)) return next();
     if (forwardAuth.sharedSecret === undefined || !carriesSharedSecret(ctx, forwardAuth)) throw new NotFoundError();

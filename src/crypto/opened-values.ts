@@ -6,7 +6,7 @@
  * A hit needs the very same sealed string (its random IV makes it unique), opened for the same sid
  * and field, so it answers exactly what opening would: a refreshed token set is a new sealed
  * string and misses; a ciphertext copied into another session or field misses and is opened (and
- * fails) as before. Only successful opens are kept.
+ * fails) as it would without this cache. Only successful opens are kept.
  *
  * An entry of a session that ended lingers until it is pushed out. That exposes nothing new: the
  * same process memory holds the keyring, which opens the sealed values the store caches anyway.

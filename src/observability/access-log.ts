@@ -91,8 +91,8 @@ type RequestLogState = AccessLogState & { [REQUEST_LOG]?: RequestLog };
 /**
  * Request loggers are children of the root logger, never children of children: a pino child
  * is an object whose prototype is its parent, and a per-request logger made the prototype of
- * another makes V8 rebuild its shape for every request (a child and a grandchild cost ~6 us
- * more per request than two children of the root, and logging through them is slower too).
+ * another makes V8 rebuild its shape for every request, and logging through a grandchild is
+ * slower too.
  */
 function provideRequestLog(state: RequestLogState, root: Logger, bindings: Bindings): void {
   const child = root.child(bindings);

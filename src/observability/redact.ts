@@ -6,7 +6,7 @@
  *
  * Why not pino's `redact` option: it parses every path again for every value it redacts, and a
  * wildcard path (`*.accessToken`) makes it run the whole path list once per top-level key of
- * every line. On the proxy's hot path that was the largest single cost of a request.
+ * every line, the proxy's access line included.
  *
  * Redaction is the backstop, not the plan: types that hold secrets print '[present]' themselves
  * (src/secret.ts), and nothing should log them.

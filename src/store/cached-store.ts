@@ -10,7 +10,7 @@ import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, Se
  * (the record and the sealed token set, never an opened token), so the steady state makes no
  * Redis round trip.
  *
- * When the cache may answer (everything else goes to Redis, as before):
+ * When the cache may answer (otherwise the call goes to Redis):
  * - only while the invalidation subscription is live (invalidation.ts): a replica that lost it
  *   has flushed and reads through until it has subscribed again;
  * - only before the Redis keys' known expiry (the TTL this replica last slid them to) and the

@@ -14,7 +14,8 @@ import { SEAL_FIELDS } from './token-set.ts';
 import type { TokenConfig, TokenServiceOptions } from './types.ts';
 
 /**
- * The only code that refreshes or writes tokens (DESIGN.md steps 3 to 6).
+ * The only code that refreshes tokens, and that writes every token set after the first (login
+ * writes that one with the new session). DESIGN.md steps 3 to 6.
  *
  * `getAccessToken` answers the access token for a session. Inside the refresh window
  * (`now >= exp - min(buffer, lifetime / 2)`) it starts a refresh; while the current token has

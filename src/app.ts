@@ -81,7 +81,10 @@ export interface Gateway {
    */
   replaceProvider(provider: ProviderConfig): Promise<boolean>;
   readonly revoker: Revoker;
-  /** The only code that refreshes tokens, and that writes any token set after the first (login writes that one with the session). */
+  /**
+   * The only code that refreshes tokens, and that writes every token set after the first (login
+   * writes that one with the new session).
+   */
   readonly tokens: TokenService;
   /** The store client's last connection-level error (refused, reset, a failed AUTH or SELECT), if any. */
   lastStoreConnectionError(): Error | undefined;

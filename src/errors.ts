@@ -51,23 +51,27 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * The base class of an error whose message the browser may see (`expose`): its code, status and
+ * default message fixed, the caller's options over `defaults` (a Retry-After).
+ */
+function exposedError(code: ErrorCode, status: number, defaultMessage: string, defaults: GatewayErrorOptions = {}): new (message?: string, options?: GatewayErrorOptions) => GatewayError {
+  return class extends GatewayError {
+    constructor(message = defaultMessage, options: GatewayErrorOptions = {}) {
+      super(code, status, message, true, { ...defaults, ...options });
+    }
+  };
+}
+
 export class BadRequestError extends GatewayError {
   constructor(message: string, options?: GatewayErrorOptions) {
     super('BAD_REQUEST', 400, message, true, options);
   }
 }
 
-export class NotFoundError extends GatewayError {
-  constructor(message = 'No route matches this path', options?: GatewayErrorOptions) {
-    super('NOT_FOUND', 404, message, true, options);
-  }
-}
+export class NotFoundError extends exposedError('NOT_FOUND', 404, 'No route matches this path') {}
 
-export class ReauthenticationRequiredError extends GatewayError {
-  constructor(message = 'Please log in again', options?: GatewayErrorOptions) {
-    super('REAUTHENTICATION_REQUIRED', 401, message, true, options);
-  }
-}
+export class ReauthenticationRequiredError extends exposedError('REAUTHENTICATION_REQUIRED', 401, 'Please log in again') {}
 
 /**
  * Refresh-token reuse: a compare-and-set met a refresh token this replica never wrote, so two
@@ -76,96 +80,44 @@ export class ReauthenticationRequiredError extends GatewayError {
 export class RefreshTokenReuseError extends ReauthenticationRequiredError {}
 
 /** A request that carries no session cookie at all: not logged in yet (a first visit). */
-export class NoSessionError extends GatewayError {
-  constructor(message = 'Not logged in', options?: GatewayErrorOptions) {
-    super('NO_SESSION', 401, message, true, options);
-  }
-}
+export class NoSessionError extends exposedError('NO_SESSION', 401, 'Not logged in') {}
 
-export class SessionExpiredError extends GatewayError {
-  constructor(message = 'No valid session', options?: GatewayErrorOptions) {
-    super('SESSION_EXPIRED', 401, message, true, options);
-  }
-}
+export class SessionExpiredError extends exposedError('SESSION_EXPIRED', 401, 'No valid session') {}
 
-export class CsrfRejectedError extends GatewayError {
-  constructor(message = 'Cross-site request rejected', options?: GatewayErrorOptions) {
-    super('CSRF_REJECTED', 403, message, true, options);
-  }
-}
+export class CsrfRejectedError extends exposedError('CSRF_REJECTED', 403, 'Cross-site request rejected') {}
 
 /**
  * Forward-auth: the ingress did not say which method the browser used (no X-Forwarded-Method or
  * X-Original-Method), and only a safe method would have passed the CSRF check. 403 because
  * ingresses (nginx auth_request) understand only 2xx, 401 and 403.
  */
-export class OriginalMethodUnknownError extends GatewayError {
-  constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
-    super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
-  }
-}
+export class OriginalMethodUnknownError extends exposedError('ORIGINAL_METHOD_UNKNOWN', 403, 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)') {}
 
-export class UpstreamUnavailableError extends GatewayError {
-  constructor(message = 'The upstream service is unavailable', options?: GatewayErrorOptions) {
-    super('UPSTREAM_UNAVAILABLE', 502, message, true, options);
-  }
-}
+export class UpstreamUnavailableError extends exposedError('UPSTREAM_UNAVAILABLE', 502, 'The upstream service is unavailable') {}
 
 /** DESIGN.md names one code for both 502 and 504; the timeout keeps the code, status 504. */
-export class UpstreamTimeoutError extends GatewayError {
-  constructor(message = 'The upstream service timed out', options?: GatewayErrorOptions) {
-    super('UPSTREAM_UNAVAILABLE', 504, message, true, options);
-  }
-}
+export class UpstreamTimeoutError extends exposedError('UPSTREAM_UNAVAILABLE', 504, 'The upstream service timed out') {}
 
-export class TokenServiceUnavailableError extends GatewayError {
-  constructor(message = 'The identity provider is unavailable; try again shortly', options: GatewayErrorOptions = {}) {
-    super('TOKEN_SERVICE_UNAVAILABLE', 503, message, true, { retryAfter: 5, ...options });
-  }
-}
+export class TokenServiceUnavailableError extends exposedError('TOKEN_SERVICE_UNAVAILABLE', 503, 'The identity provider is unavailable; try again shortly', { retryAfter: 5 }) {}
 
-export class StoreUnavailableError extends GatewayError {
-  constructor(message = 'The session store is unavailable', options: GatewayErrorOptions = {}) {
-    super('STORE_UNAVAILABLE', 503, message, true, { retryAfter: 1, ...options });
-  }
-}
+export class StoreUnavailableError extends exposedError('STORE_UNAVAILABLE', 503, 'The session store is unavailable', { retryAfter: 1 }) {}
 
-export class PayloadTooLargeError extends GatewayError {
-  constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
-    super('PAYLOAD_TOO_LARGE', 413, message, true, options);
-  }
-}
+export class PayloadTooLargeError extends exposedError('PAYLOAD_TOO_LARGE', 413, 'Request body too large') {}
 
 /** The client stopped sending a request body that the gateway was buffering (`proxy.bodyIdleTimeout`). */
-export class RequestTimeoutError extends GatewayError {
-  constructor(message = 'The request body stalled', options?: GatewayErrorOptions) {
-    super('REQUEST_TIMEOUT', 408, message, true, options);
-  }
-}
+export class RequestTimeoutError extends exposedError('REQUEST_TIMEOUT', 408, 'The request body stalled') {}
 
 /** The session already has `proxy.maxWebSocketsPerSession` WebSockets open. */
-export class TooManyWebSocketsError extends GatewayError {
-  constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
-    super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
-  }
-}
+export class TooManyWebSocketsError extends exposedError('TOO_MANY_WEBSOCKETS', 429, 'Too many open WebSockets for this session') {}
 
 /** /auth/login past `login.maxPendingPerAddress` or `login.maxPending`: try again after Retry-After. */
-export class TooManyPendingLoginsError extends GatewayError {
-  constructor(message = 'Too many logins are in progress; try again later', options: GatewayErrorOptions = {}) {
-    super('TOO_MANY_PENDING_LOGINS', 429, message, true, options);
-  }
-}
+export class TooManyPendingLoginsError extends exposedError('TOO_MANY_PENDING_LOGINS', 429, 'Too many logins are in progress; try again later') {}
 
 /**
  * A cluster primary handed a connection to a worker that died before taking it; the primary
  * answers it with this instead of leaving it open with nobody to serve it.
  */
-export class WorkerExitedError extends GatewayError {
-  constructor(message = 'The gateway process that took this connection stopped; try again', options: GatewayErrorOptions = {}) {
-    super('WORKER_EXITED', 503, message, true, { retryAfter: 1, ...options });
-  }
-}
+export class WorkerExitedError extends exposedError('WORKER_EXITED', 503, 'The gateway process that took this connection stopped; try again', { retryAfter: 1 }) {}
 
 /** Any failure to open a sealed value. Deliberately says nothing about what went wrong. */
 export class DecryptionFailedError extends GatewayError {

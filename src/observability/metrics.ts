@@ -85,56 +85,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const httpRequests = new Counter({
-    name: 'tokengate_http_requests_total',
-    help: 'Requests answered by the gateway, by route label, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  });
-  const upstreamDuration = new Histogram({
-    name: 'tokengate_upstream_duration_seconds',
-    help: 'Time from forwarding a request to the upstream response head.',
-    labelNames: ['route', 'status'] as const,
-    buckets: UPSTREAM_BUCKETS,
-    registers,
-  });
-  const refreshes = new Counter({
-    name: 'tokengate_refresh_total',
-    help: 'Token refreshes by outcome.',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const lockWait = new Histogram({
-    name: 'tokengate_lock_wait_seconds',
-    help: 'Time a request waited for the refresh lock or for another refresh to finish.',
-    buckets: LOCK_WAIT_BUCKETS,
-    registers,
-  });
-  const replays = new Counter({
-    name: 'tokengate_replay_total',
-    help: 'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
-    labelNames: ['route', 'outcome'] as const,
-    registers,
-  });
-  const storeDuration = new Histogram({
-    name: 'tokengate_store_duration_seconds',
-    help: 'Session store call duration by operation.',
-    labelNames: ['op'] as const,
-    buckets: STORE_BUCKETS,
-    registers,
-  });
-  const storeErrors = new Counter({
-    name: 'tokengate_store_errors_total',
-    help: 'Failed session store calls by operation.',
-    labelNames: ['op'] as const,
-    registers,
-  });
-  const revocations = new Counter({
-    name: 'tokengate_revocations_total',
-    help: 'Token revocations at the provider by outcome.',
-    labelNames: ['provider', 'outcome'] as const,
-    registers,
-  });
+  const counter = <const L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <const L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers });
+
+  const httpRequests = counter('tokengate_http_requests_total', 'Requests answered by the gateway, by route label, method and status.', ['route', 'method', 'status']);
+  const upstreamDuration = histogram('tokengate_upstream_duration_seconds', 'Time from forwarding a request to the upstream response head.', UPSTREAM_BUCKETS, ['route', 'status']);
+  const refreshes = counter('tokengate_refresh_total', 'Token refreshes by outcome.', ['outcome']);
+  const lockWait = histogram('tokengate_lock_wait_seconds', 'Time a request waited for the refresh lock or for another refresh to finish.', LOCK_WAIT_BUCKETS);
+  const replays = counter(
+    'tokengate_replay_total',
+    'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
+    ['route', 'outcome'],
+  );
+  const storeDuration = histogram('tokengate_store_duration_seconds', 'Session store call duration by operation.', STORE_BUCKETS, ['op']);
+  const storeErrors = counter('tokengate_store_errors_total', 'Failed session store calls by operation.', ['op']);
+  const revocations = counter('tokengate_revocations_total', 'Token revocations at the provider by outcome.', ['provider', 'outcome']);
 
   // Pre-bound label sets: prom-client hashes a label object on every inc/observe; a child bound
   // once per label set skips that (and the object) on the hot path. Every label value comes from a

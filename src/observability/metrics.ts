@@ -56,10 +56,8 @@ export interface MetricsOptions {
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
-  readonly upstreamDuration: Histogram<'route' | 'status'>;
   readonly refreshes: Counter<'outcome'>;
   readonly lockWait: Histogram;
-  readonly replays: Counter<'route' | 'outcome'>;
   readonly storeDuration: Histogram<'op'>;
   readonly storeErrors: Counter<'op'>;
   readonly revocations: Counter<'provider' | 'outcome'>;
@@ -111,10 +109,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     httpRequests,
-    upstreamDuration,
     refreshes,
     lockWait,
-    replays,
     storeDuration,
     storeErrors,
     revocations,

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { memoryStoreWorkersProblem } from '../config/cross-field.ts';
 import type { Config } from '../config/index.ts';
 import { runPrimary } from '../runtime/cluster/primary.ts';
 import { isStartupFailure } from '../runtime/listen.ts';
@@ -34,12 +35,8 @@ export type WorkerCount = { workers: number } | { problem: string };
 export function workerCount(config: Config, flag: number | undefined, defaultToCpus: boolean): WorkerCount {
   const fromCpus = defaultToCpus && config.store.type !== 'memory' ? availableParallelism() : 1;
   const workers = flag ?? config.workers ?? fromCpus;
-  if (workers > 1 && config.store.type === 'memory') {
-    return {
-      problem: `${workers} workers cannot share the memory store: it lives inside one process, so a session made by one worker would be unknown to the others. Use the redis store for more than one worker, or run one.`,
-    };
-  }
-  return { workers };
+  const problem = memoryStoreWorkersProblem(workers, config.store.type);
+  return problem === undefined ? { workers } : { problem };
 }
 
 export interface ServeWithWorkersOptions {

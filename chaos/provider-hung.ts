@@ -58,7 +58,7 @@ workers: 1
         env: { TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`, TOKENGATE_COOKIE_KEYS: generateKey(), TOKENGATE_PROVIDER_OP_CLIENT_SECRET: clientSecret },
       });
       cleanups.push(() => cli.stop('SIGKILL'));
-      await cli.waitFor(/Tokengate listening/).catch((err: unknown) => {
+      await cli.waitFor(/"event":"listening"/).catch((err: unknown) => {
         throw new Error(`the gateway did not start: ${String(err).slice(0, 600)}`);
       });
       const cookies: string[] = [];

@@ -88,7 +88,7 @@ const workerKill: Scenario = {
         const faultAt = performance.now();
         process.kill(worker, 'SIGKILL');
         const samples = await load;
-        const exited = chaos.stack.logLines().filter((line) => line['msg'] === 'answered 503 on connections handed to the worker as it died');
+        const exited = chaos.stack.logLines().filter((line) => line['event'] === 'worker_orphans_answered');
         return summary('worker-kill', samples, ok200, {
           recoverMs: recoveryMs(samples, ok200, faultAt),
           sessionsLost: await chaos.sessionsLost(),

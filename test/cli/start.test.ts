@@ -57,8 +57,8 @@ describe('tokengate start', () => {
     const ports = { main: await freePort(), ops: await freePort(), verify: await freePort() };
     const cli = startCli(['start', '--config', writeConfig('ok.yaml', ports)], { env });
     try {
-      await cli.waitFor(/Tokengate listening/);
-      const logLine = cli.output().stdout.split('\n').find((line) => line.includes('Tokengate listening'))!;
+      await cli.waitFor(/"event":"listening"/);
+      const logLine = cli.output().stdout.split('\n').find((line) => line.includes('"event":"listening"'))!;
       expect(JSON.parse(logLine)).toMatchObject({
         main: `http://127.0.0.1:${ports.main}`,
         ops: `http://127.0.0.1:${ports.ops}`,

@@ -101,7 +101,7 @@ describe('the processes compose pairs, on free ports', () => {
     try {
       await demo.waitFor(/Ctrl-C stops everything/);
       gateway = startCli(['start', '--config', configFile], { env: secrets });
-      await gateway.waitFor(/Tokengate listening/);
+      await gateway.waitFor(/"event":"listening"/);
       const origin = `http://localhost:${ports.gateway}`;
       const page = await fetch(`${origin}/`);
       expect(page.status).toBe(200);

@@ -97,7 +97,7 @@ describe('the image, built the Dockerfile\'s way without Docker', () => {
     const ports = { main: await freePort(), ops: await freePort() };
     const cli = startCli(['start', '--config', writeConfig(ports)], { entry: join(runtime, 'dist', 'cli.js'), cwd: runtime, env: { ...env, NODE_ENV: 'production' } });
     try {
-      await cli.waitFor(/Tokengate listening/);
+      await cli.waitFor(/"event":"listening"/);
       const health = await fetch(`http://127.0.0.1:${ports.ops}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });

@@ -39,7 +39,7 @@ describe('tokengate dev', () => {
       expect((await slow).status).toBe(200);
       const result = await dev.exited;
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/shutting down/);
+      expect(result.stdout).toMatch(/event: "shutdown_started"/);
     } finally {
       await dev.stop('SIGKILL');
     }
@@ -71,7 +71,7 @@ describe.skipIf(skipRedis)('tokengate dev --redis --workers 2', () => {
         expect(res.json<{ sub: string }>().sub).toBe(DEMO_USER.sub);
       }
       expect(api.requests.every((r) => r.hadAuthorization)).toBe(true);
-      expect(dev.output().stdout.match(/worker listening/g)).toHaveLength(2);
+      expect(dev.output().stdout.match(/event: "worker_listening"/g)).toHaveLength(2);
       expect((await dev.stop('SIGINT')).code).toBe(0);
     } finally {
       await dev.stop('SIGKILL');

@@ -46,7 +46,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
       message.what === 'metrics'
         ? { tokengate: 'answer', id: message.id, metrics: await gateway.metrics.registry.getMetricsAsJSON() }
         : { tokengate: 'answer', id: message.id, readiness: await gateway.readiness() };
-    answer().then(send, (err: unknown) => gateway.logger.warn({ err }, 'could not answer the primary'));
+    answer().then(send, (err: unknown) => gateway.logger.warn({ event: 'worker_answer_failed', err }, 'could not answer the primary'));
   };
   const onDisconnect = () => stopRequested('primary gone');
   process.on('message', onMessage);

@@ -48,7 +48,7 @@ export interface CliStack {
   mainPort: number;
   configFile: string;
   env: Record<string, string>;
-  /** Starts the gateway and waits for 'Tokengate listening'. */
+  /** Starts the gateway and waits for its listening line (event `listening`). */
   start(): Promise<RunningCli>;
   /**
    * Starts one more gateway process from the same config, the same keys and the same store (a
@@ -137,7 +137,7 @@ ${options.extraConfig ?? ''}
       env,
       async start() {
         running = startCli(['start', '--config', configFile, ...(options.args ?? [])], { env, detached: options.detached ?? false });
-        await running.waitFor(/Tokengate listening/);
+        await running.waitFor(/"event":"listening"/);
         return running;
       },
       async startReplica() {
@@ -146,7 +146,7 @@ ${options.extraConfig ?? ''}
         writeFileSync(replicaConfig, configText(port, await freePort()));
         const replica = startCli(['start', '--config', replicaConfig, ...(options.args ?? [])], { env, detached: false });
         replicas.push(replica);
-        await replica.waitFor(/Tokengate listening/);
+        await replica.waitFor(/"event":"listening"/);
         return { cli: replica, url: `http://127.0.0.1:${port}` };
       },
       cli,

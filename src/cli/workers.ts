@@ -76,11 +76,13 @@ export async function serveWithWorkers(config: Config, io: CommandIo, options: S
         ...(options.onReady ? { onReady: options.onReady } : {}),
       });
     } else {
-      const [{ createGateway }, { serve }, { runWorker }] = await Promise.all([import('../app.ts'), import('../runtime/serve.ts'), import('../runtime/cluster/worker.ts')]);
+      const { createGateway } = await import('../app.ts');
       const create = (built: Config) => createGateway(built, { logger: options.logger });
       if (options.workers > 1) {
+        const { runWorker } = await import('../runtime/cluster/worker.ts');
         await runWorker(config, { create, workerId: cluster.worker?.id ?? 0, trigger, ...reload });
       } else {
+        const { serve } = await import('../runtime/serve.ts');
         await serve(config, {
           create,
           trigger,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 
 /**
  * The CLI as a user runs it: `node src/cli.ts ...` in a child process, with its own env.
@@ -15,9 +16,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Only what Node needs, plus `env`: no TOKENGATE_* from the developer's shell leaks in. */
+/**
+ * Only what Node needs, plus `env`: no TOKENGATE_* from the developer's shell leaks in. The Node
+ * running the tests comes first on PATH and TOKENGATE_SKIP_INSTALL is set, so that a script
+ * (scripts/demo) runs on it and installs nothing: no download inside a test's timeout.
+ */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env };
+  const path = [dirname(process.execPath), process.env['PATH'] ?? ''].join(':');
+  return { PATH: path, HOME: process.env['HOME'] ?? '/tmp', TOKENGATE_SKIP_INSTALL: '1', ...env };
 }
 
 export interface CliOptions {

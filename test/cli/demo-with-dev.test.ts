@@ -3,7 +3,7 @@ import type { SampleApiEcho } from '../../demo/api.ts';
 import { DEMO_USER } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort } from '../support/ports.ts';
 import { startCli } from './run-cli.ts';
 
 /**

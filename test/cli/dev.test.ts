@@ -4,7 +4,7 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort } from '../support/ports.ts';
 import { runCli, startCli, type RunningCli } from './run-cli.ts';
 
 /** `tokengate dev` in front of the sample API, logging in at the real demo OpenID Provider. */

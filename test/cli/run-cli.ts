@@ -96,6 +96,32 @@ export function startCli(args: string[], options: CliOptions = {}): RunningCli {
   };
 }
 
+/**
+ * `startCli`, resolved once its output matches `ready`. A process that exits or times out first
+ * is stopped and its output thrown, so that `onFreePort` (support/ports.ts) can start it again
+ * on another port when that output says EADDRINUSE.
+ */
+export async function startCliReady(args: string[], options: CliOptions, ready: RegExp, timeoutMs?: number): Promise<RunningCli> {
+  const cli = startCli(args, options);
+  try {
+    await cli.waitFor(ready, timeoutMs);
+    return cli;
+  } catch (err) {
+    await cli.stop('SIGKILL');
+    throw err;
+  }
+}
+
+/** The fields of the first JSON log line whose `msg` is `msg` (e.g. 'Tokengate listening'). */
+export function logLine(cli: RunningCli, msg: string): Record<string, unknown> | undefined {
+  for (const line of cli.output().stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const fields = JSON.parse(line) as Record<string, unknown>;
+    if (fields['msg'] === msg) return fields;
+  }
+  return undefined;
+}
+
 function collect(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
   let stdout = '';
   let stderr = '';

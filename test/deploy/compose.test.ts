@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { startCli } from '../cli/run-cli.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort } from '../support/ports.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { DEPLOY_DIR, documentsOf } from './manifests.ts';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { runCli, startCli } from '../cli/run-cli.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * The Dockerfile's steps without Docker (no engine runs here), in temp directories:

@@ -5,7 +5,8 @@ import { generateKey } from '../../src/crypto/keyring.ts';
 import { listenForwardAuth, type ForwardAuthDeps, type ForwardAuthListener } from '../../src/forward-auth/index.ts';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
-import { freePort, startNginx, type NginxHandle } from './nginx.ts';
+import { startNginx, type NginxHandle } from './nginx.ts';
+import { freePort } from './ports.ts';
 
 /**
  * The forward-auth tests' servers, all real and on 127.0.0.1: the demo OpenID Provider, the

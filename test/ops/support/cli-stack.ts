@@ -7,7 +7,9 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { generateKey } from '../../../src/crypto/keyring.ts';
 import { startCli, type RunningCli } from '../../cli/run-cli.ts';
 import { loginThroughGateway, type LoginResult } from '../../support/login.ts';
-import { freePort, startRedisServer, waitFor, type RedisServer } from '../../support/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
+import { freePort } from '../../support/ports.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /**
  * `tokengate start` (or `dev`) as operators run it: a child process `node src/cli.ts ...` with

@@ -1,4 +1,5 @@
-import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { CSRF, errorsBy, recoveryMs, runLoad, summary, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';

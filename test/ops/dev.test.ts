@@ -4,7 +4,9 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { runCli, startCli } from '../cli/run-cli.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort, skipRedisSuite, startRedisServer, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** `tokengate dev` drains on Ctrl-C like `start`, and runs one process unless told otherwise. */
 

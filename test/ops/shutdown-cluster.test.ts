@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**

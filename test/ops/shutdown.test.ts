@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rawCommand, skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { rawCommand, skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**

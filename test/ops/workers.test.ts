@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { freePort, skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 import { scrape, valueOf } from './support/prometheus.ts';
 

@@ -4,7 +4,8 @@ import { loadConfig, type Config } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
-import { freePort, startNginx, type NginxHandle } from './nginx.ts';
+import { startNginx, type NginxHandle } from './nginx.ts';
+import { freePort } from './ports.ts';
 
 /**
  * The forward-auth tests' servers, all real and on 127.0.0.1: the demo OpenID Provider, the

@@ -1,3 +1,3 @@
-export { forwardAuthOnMainListener, listenForwardAuth, type ForwardAuthListener } from './app.ts';
+export { createForwardAuthApp, forwardAuthOnMainListener } from './app.ts';
 export type { ForwardAuthDeps } from './deps.ts';
 export { isVerifyPath } from './shared-secret.ts';

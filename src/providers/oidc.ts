@@ -135,9 +135,12 @@ export class OidcProvider implements Provider {
     return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri, dpop: this.#dpopCall(options?.dpop) });
   }
 
-  /** A token request's DPoP part: the key when this provider binds tokens (`dpop: true`). */
+  /**
+   * A token request's DPoP part, when the session has a key: made at login while `dpop` is on, it
+   * stays the session's for its whole life (the proxy keeps sending its proofs too).
+   */
   #dpopCall(key: DpopOption['dpop']) {
-    return this.dpop && key !== undefined ? { key, nonces: this.#dpopNonces } : undefined;
+    return key === undefined ? undefined : { key, nonces: this.#dpopNonces };
   }
 
   async identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile> {
@@ -146,7 +149,7 @@ export class OidcProvider implements Provider {
     const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, trustedAudiences: this.#config.trustedAudiences, nonce, algorithms, now: this.#now });
     const profile = profileFromClaims(claims);
     if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
-      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, this.dpop ? options?.dpop : undefined)), ...profile };
+      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, options?.dpop)), ...profile };
     }
     return profile;
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, generateKeyPair, exportJWK, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DPOP_SEAL_FIELD } from '../../src/dpop/sealed-key.ts';
 import { accessTokenHash, signProof } from '../../src/dpop/proof.ts';
@@ -8,6 +8,7 @@ import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { CSRF_HEADER } from '../support/http.ts';
 import { sidOf, storedTokens } from '../proxy/session-tokens.ts';
 import { startTestUpstream, type TestUpstream } from '../proxy/upstream.ts';
+import { openWebSocket } from '../proxy/websocket-tunnel.ts';
 import { manualClock } from '../tokens/fixture.ts';
 
 /**
@@ -110,6 +111,34 @@ describe('DPoP-bound sessions', () => {
     const key = (await gateway.tokens.dpopKey(sid, await gateway.store.getTokens(sid)))!;
     const genuine = await signProof(key, { htm: 'GET', htu: target, accessToken: token });
     expect((await call({ authorization: `DPoP ${token}`, dpop: genuine })).status).toBe(200);
+  });
+
+  it('a WebSocket handshake carries a proof of the session key for the upstream GET', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    upstream.seen.length = 0;
+    const socket = await openWebSocket(`${stack.url}/t/ws?room=1`, { cookie: await browser.jar.getCookieString(stack.url) });
+    socket.socket.destroy();
+    const { headers } = upstream.seen.at(-1)!;
+    const opened = (await storedTokens(stack, browser))!;
+    expect(headers.authorization).toBe(`DPoP ${opened.accessToken}`);
+    const { payload, protectedHeader } = await jwtVerify(String(headers.dpop), EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(payload).toMatchObject({ htm: 'GET', htu: `${upstream.url}/ws`, ath: accessTokenHash(opened.accessToken) });
+    const introspection = await stack.op.introspect(opened.accessToken);
+    expect(await calculateJwkThumbprint(protectedHeader.jwk!)).toBe((introspection['cnf'] as { jkt: string }).jkt);
+  });
+
+  it('a DPoP key that cannot be opened ends the session (401), as any corrupt token set does', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    const { store, keyring } = stack.instances[0]!.gateway;
+    const sid = await sidOf(browser, stack);
+    const stored = (await store.getTokens(sid))!;
+    const { ver: _ver, ...fields } = stored;
+    // Sealed for another session: it fails to open under this sid.
+    expect((await store.compareAndSetTokens(sid, stored.ver, { ...fields, dpopKey: keyring.seal('{}', 'another-sid', DPOP_SEAL_FIELD) })).ok).toBe(true);
+    expect((await browser.request(`${stack.url}/api/corrupt`, { headers: csrf })).status).toBe(401);
+    expect(await store.getSession(sid)).toBeNull();
   });
 
   it('a refresh keeps the session key and the new token is bound to it', async () => {

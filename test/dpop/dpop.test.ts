@@ -212,4 +212,31 @@ describe('DPoP nonces', () => {
     expect(stack.api.requests.map((r) => r.status)).toEqual([401, 200, 200, 401, 200]);
     expect(stack.op.stats.refreshGrants).toBe(0);
   });
+
+  it('concurrent requests that all meet a new upstream nonce are each sent once more, none refreshes', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    stack.op.resetStats();
+    stack.api.dpop.rotateNonce();
+    stack.api.requests.length = 0;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => browser.request(`${stack.url}/api/burst/${i}`, { headers: csrf })));
+    expect(answers.map((res) => res.status)).toEqual(Array(20).fill(200));
+    expect(stack.op.stats.refreshGrants).toBe(0);
+    expect(stack.api.requests.filter((r) => r.status === 200)).toHaveLength(20);
+  });
+
+  it('a 401 invalid_token still takes the refresh path, and the replay proves the new token', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/api/warm`, { headers: csrf })).status).toBe(200);
+    const before = (await storedTokens(stack, browser))!;
+    expect(await stack.op.revokeAccessToken(before.accessToken)).toBe(true);
+    stack.op.resetStats();
+    stack.api.requests.length = 0;
+    const res = await browser.request(`${stack.url}/api/after-revoke`, { method: 'PUT', json: { n: 1 }, headers: csrf });
+    expect(res.status).toBe(200);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.api.requests.map((r) => r.status)).toEqual([401, 200]);
+    expect((await storedTokens(stack, browser))!.accessToken).not.toBe(before.accessToken);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { securityEvent, type Metrics } from '../observability/index.ts';
 import type { Provider, RevocationOutcome } from '../providers/types.ts';
+import { InFlight } from '../in-flight.ts';
 
 /**
  * Revocation at logout, off the request path. The logout answers as soon as the store is clean;
@@ -35,7 +36,7 @@ export class Revoker {
   readonly #metrics: Pick<Metrics, 'countRevocation'> | undefined;
   readonly #attempts: number;
   readonly #retryDelayMs: (retry: number) => number;
-  readonly #running = new Set<Promise<void>>();
+  readonly #running = new InFlight<Promise<void>>();
   readonly #waits = new Set<Wait>();
   #closed = false;
 
@@ -60,8 +61,8 @@ export class Revoker {
   }
 
   /** Resolves when every revocation started so far has finished or given up. */
-  async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  idle(): Promise<void> {
+    return this.#running.idle();
   }
 
   /** Stops scheduling retries; attempts already in flight finish. */

@@ -1,4 +1,4 @@
-export { createForwardAuthApp, forwardAuthOnMainListener, listenForwardAuth, type ForwardAuthListener } from './app.ts';
+export { createForwardAuthApp, forwardAuthOnMainListener } from './app.ts';
 export type { ForwardAuthDeps } from './deps.ts';
 export { loginHint, originalRequest, type OriginalRequest } from './original-request.ts';
 export { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';

@@ -8,7 +8,7 @@ import { canonicalRedirect } from '../../src/http/canonical-origin.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
 import { BrowserClient } from '../support/http.ts';
 import { completeProviderForms, followMetaRefresh } from '../support/login.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * Issue 12, item 3: one canonical origin. publicOrigin is http://localhost:<port>; the gateway

@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import type { Store } from '../../src/store/types.ts';
-import { freePort, skipRedisSuite, startRedisServer, waitFor, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig, sleep } from './redis-config.ts';
 

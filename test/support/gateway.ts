@@ -6,7 +6,8 @@ import { createGateway, type Gateway, type ListeningGateway } from '../../src/ap
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/observability/index.ts';
 import { loginThroughGateway, type LoginResult } from './login.ts';
-import { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
+import { onFreePorts } from './ports.ts';
+import { startRedisServer, type RedisServer } from './redis-server.ts';
 
 /**
  * A whole Tokengate deployment for integration tests, every part real and on 127.0.0.1:
@@ -84,9 +85,13 @@ export interface GatewayStack<P extends StackProvider = OpenIdProviderHandle> {
 
 export async function startGatewayStack<P extends StackProvider = OpenIdProviderHandle>(options: GatewayStackOptions<P> = {}): Promise<GatewayStack<P>> {
   const count = options.instances ?? 1;
+  if ((options.store ?? 'memory') === 'memory' && count > 1) throw new Error('several instances need store: redis');
+  // The ports are in the public origin, registered at the provider before the gateways listen.
+  return onFreePorts(count, (ports) => startGatewayStackOn(ports, options));
+}
+
+async function startGatewayStackOn<P extends StackProvider>(ports: number[], options: GatewayStackOptions<P>): Promise<GatewayStack<P>> {
   const storeKind = options.store ?? 'memory';
-  if (storeKind === 'memory' && count > 1) throw new Error('several instances need store: redis');
-  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const publicOrigin = `http://127.0.0.1:${ports[0]}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const cleanups: Array<() => Promise<void>> = [];

@@ -18,6 +18,8 @@ export interface OpenIdClientOptions {
   idTokenSignedResponseAlg?: 'RS256' | 'ES256';
   /** Accept this client's authorization requests only when pushed (RFC 9126). */
   requirePushedAuthorizationRequests?: boolean;
+  /** Issue this client only DPoP-bound access tokens (RFC 9449): token requests without a proof are refused. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** The provider's own credentials for its introspection endpoint, used by the sample API. */
@@ -37,6 +39,8 @@ export interface ProviderSettings {
   refreshTokenTtl: number;
   rotateRefreshToken: boolean;
   pushedAuthorizationRequests: { enabled: boolean; required: boolean };
+  /** DPoP (RFC 9449); `requireNonce`: every proof must carry the provider's nonce (`use_dpop_nonce` first). */
+  dpop: { requireNonce: boolean; nonceSecret: Buffer };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -65,6 +69,7 @@ function clientMetadata(client: OpenIdClientOptions): ClientMetadata {
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? 'RS256',
     ...(client.jwks === undefined ? {} : { jwks: client.jwks as ClientMetadata['jwks'] }),
     ...(client.requirePushedAuthorizationRequests === undefined ? {} : { require_pushed_authorization_requests: client.requirePushedAuthorizationRequests }),
+    ...(client.dpopBoundAccessTokens === undefined ? {} : { dpop_bound_access_tokens: client.dpopBoundAccessTokens }),
     ...(client.backchannelLogoutUri === undefined
       ? {}
       : { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }),
@@ -128,6 +133,7 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
       backchannelLogout: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: settings.dpop.nonceSecret, requireNonce: () => settings.dpop.requireNonce },
       pushedAuthorizationRequests: {
         enabled: settings.pushedAuthorizationRequests.enabled,
         requirePushedAuthorizationRequests: settings.pushedAuthorizationRequests.required,

@@ -56,6 +56,8 @@ export interface OpenIdProviderOptions {
    * offers the endpoint; `required` accepts authorization requests only when pushed.
    */
   pushedAuthorizationRequests?: { enabled?: boolean; required?: boolean };
+  /** DPoP (RFC 9449) is always accepted; `requireNonce` makes every proof carry the provider's nonce. Default false. */
+  dpop?: { requireNonce?: boolean };
 }
 
 export interface OpenIdProviderHandle {
@@ -113,6 +115,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
       refreshTokenTtl: options.refreshTokenTtl ?? 86_400,
       rotateRefreshToken: options.rotateRefreshToken ?? true,
       pushedAuthorizationRequests: { enabled: options.pushedAuthorizationRequests?.enabled ?? true, required: options.pushedAuthorizationRequests?.required ?? false },
+      dpop: { requireNonce: options.dpop?.requireNonce ?? false, nonceSecret: randomBytes(32) },
     }));
   } catch (err) {
     await closeServer(server);

@@ -45,6 +45,13 @@ export function crossFieldRules(config: ConfigFields, ctx: z.RefinementCtx): voi
       ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
     }
   });
+  config.providers.forEach((provider, index) => {
+    // A proof names the exact URL and method the upstream receives, and a nonce challenge needs a
+    // resend: forward-auth answers headers for an ingress that does neither.
+    if (provider.type === 'oidc' && provider.dpop && config.forwardAuth.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['providers', index, 'dpop'], message: 'DPoP works on proxied routes only: forward-auth cannot sign a proof for the request the ingress sends on (turn forwardAuth.enabled or dpop off)' });
+    }
+  });
   const workers = config.workers === undefined ? undefined : memoryStoreWorkersProblem(config.workers, config.store.type);
   if (workers !== undefined) ctx.addIssue({ code: 'custom', path: ['workers'], message: workers });
 }

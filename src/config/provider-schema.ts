@@ -51,6 +51,12 @@ const oidcProvider = z
      * never pushes (and refuses logins when the metadata says `require_pushed_authorization_requests`).
      */
     par: z.enum(['auto', 'required', 'off']).default('auto'),
+    /**
+     * Sender-constrained access tokens (DPoP, RFC 9449): each session gets its own ES256 key at
+     * login; token requests and proxied requests carry proofs signed with it, and the upstream
+     * receives `Authorization: DPoP <token>`. Not with forward-auth (see README).
+     */
+    dpop: z.boolean().default(false),
     allowInsecure,
   })
   .strict()

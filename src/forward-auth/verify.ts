@@ -92,6 +92,9 @@ function answer(deps: ForwardAuthDeps) {
     const { sid, session, tokens } = ctx.state;
     if (sid === undefined || session === undefined) throw new SessionExpiredError();
     if (!tokens) throw new ReauthenticationRequiredError();
+    // A DPoP-bound session (from a time its provider had `dpop: true`): its token is useless
+    // without a proof, which forward-auth cannot make for the ingress. A new login gets a Bearer one.
+    if (tokens.dpopKey !== undefined) throw new ReauthenticationRequiredError('This session has DPoP-bound tokens, which forward-auth cannot use; please log in again');
     let bearer;
     try {
       bearer = await deps.tokens.getAccessToken(sid, { session, tokens });

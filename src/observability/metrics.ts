@@ -16,7 +16,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const REFRESH_OUTCOMES = ['success', 'invalid_grant', 'transient', 'coalesced', 'reuse_detected', 'error'] as const;
-export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown'] as const;
+export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
 export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
 export const STORE_OPS = [
   'createSession',

@@ -1,7 +1,8 @@
 import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import { DpopNonces } from '../dpop/nonces.ts';
+import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
 import { authorizationParams, buildAuthorizationUrl, requestUriUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
@@ -41,7 +42,10 @@ export class OidcProvider implements Provider {
   readonly type = 'oidc' as const;
   readonly issuer: string;
   readonly oidc = true;
+  readonly dpop: boolean;
   readonly #config: OidcProviderConfig;
+  /** The token endpoint's DPoP nonce (RFC 9449 section 8), kept for the next proof. */
+  readonly #dpopNonces = new DpopNonces();
   readonly #http: ProviderHttp;
   readonly #auth: ClientAuth;
   readonly #scopes: string[];
@@ -53,6 +57,7 @@ export class OidcProvider implements Provider {
   constructor(config: OidcProviderConfig, deps: ProviderDeps = {}) {
     this.id = config.id;
     this.issuer = config.issuer;
+    this.dpop = config.dpop;
     this.#config = config;
     this.#http = httpFor(config.id, config.timeout, deps);
     this.#now = clockOf(deps);
@@ -125,25 +130,33 @@ export class OidcProvider implements Provider {
     return requestUriUrl(metadata.authorizationEndpoint, this.#config.clientId, pushed.requestUri);
   }
 
-  async exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens> {
+  async exchangeCode(code: string, codeVerifier: string, redirectUri: string, options?: DpopOption): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri });
+    return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri, dpop: this.#dpopCall(options?.dpop) });
   }
 
-  async identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile> {
+  /**
+   * A token request's DPoP part, when the session has a key: made at login while `dpop` is on, it
+   * stays the session's for its whole life (the proxy keeps sending its proofs too).
+   */
+  #dpopCall(key: DpopOption['dpop']) {
+    return key === undefined ? undefined : { key, nonces: this.#dpopNonces };
+  }
+
+  async identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile> {
     const { metadata, keys, algorithms } = await this.#ensureDiscovered();
     if (!tokens.idToken) throw new ProviderError(this.id, `${this.id}: the token response carried no ID token`, { transient: false });
     const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, trustedAudiences: this.#config.trustedAudiences, nonce, algorithms, now: this.#now });
     const profile = profileFromClaims(claims);
     if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
-      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub)), ...profile };
+      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, options?.dpop)), ...profile };
     }
     return profile;
   }
 
   async refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken , options });
+    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken, options, dpop: this.#dpopCall(options?.dpop) });
   }
 
   async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {

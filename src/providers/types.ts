@@ -1,3 +1,4 @@
+import type { DpopKey } from '../dpop/key.ts';
 import { inspectSymbol, redactedView } from '../secret.ts';
 
 export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
@@ -77,6 +78,13 @@ export interface RefreshOptions {
   answerTimeoutMs?: number;
   /** Aborts the call (shutdown). */
   signal?: AbortSignal;
+  /** The session's DPoP key (providers with `dpop: true`): the request carries a proof. */
+  dpop?: DpopKey | undefined;
+}
+
+/** The login's DPoP key, for providers with `dpop: true` (RFC 9449): code exchange and profile request carry proofs. */
+export interface DpopOption {
+  dpop?: DpopKey | undefined;
 }
 
 /**
@@ -99,6 +107,8 @@ export interface Provider {
   readonly issParameterSupported: boolean;
   /** True when the provider issues ID tokens (so login sends a nonce and verifies the ID token). */
   readonly oidc: boolean;
+  /** Sender-constrained tokens (RFC 9449, provider option `dpop`): every session gets a DPoP key at login. */
+  readonly dpop?: boolean;
   /** Loads discovery metadata and JWKS location. Resolves when the provider is usable. */
   init(): Promise<void>;
   /** Discovery metadata loaded (always true for providers with fixed endpoints). */
@@ -110,9 +120,9 @@ export interface Provider {
    * and `request_uri`; a failed push rejects with a ProviderError (or ParUnsupportedError).
    */
   authorizationUrl(request: AuthorizationRequest): Promise<URL>;
-  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens>;
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string, options?: DpopOption): Promise<ProviderTokens>;
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
-  identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
+  identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { DpopNonces } from '../dpop/nonces.ts';
 import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import type { UpstreamDpop } from './dpop-attempt.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { ProxiedRequest, ProxiedSession } from './proxied-request.ts';
@@ -34,6 +36,14 @@ export function forwardStep(options: ForwardStepOptions) {
   const { engine, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs } = options;
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
+  // The upstreams' DPoP nonces, by origin (RFC 9449 section 9).
+  const nonces = new DpopNonces();
+
+  /** The session's DPoP key for this request, when the session has one (sessions without DPoP skip this). */
+  async function upstreamDpop(session: ProxiedSession): Promise<UpstreamDpop | undefined> {
+    const key = await tokens.dpopKey(session.sid, session.tokens, session.record);
+    return key === undefined ? undefined : { key, nonces, sent: undefined };
+  }
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
     try {
@@ -70,6 +80,7 @@ export function forwardStep(options: ForwardStepOptions) {
       throw err;
     }
     if (!body.replayable && body.overBudget) log().debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
+    const dpop = session?.tokens?.dpopKey === undefined || request.bearer === undefined ? undefined : await upstreamDpop(session);
     const client: ClientSide = {
       req,
       res,
@@ -88,7 +99,7 @@ export function forwardStep(options: ForwardStepOptions) {
       headers: headers.toUpstream(req.headers, { clientAddress: req.socket.remoteAddress, proto, host, authorization: undefined, strip: route.stripHeaders }),
       body,
       timeoutMs: route.config.timeout,
-      credential: session === undefined || request.bearer === undefined ? undefined : { bearer: request.bearer, refresh: (ver) => refreshAfter401(request, session, ver) },
+      credential: session === undefined || request.bearer === undefined ? undefined : { bearer: request.bearer, refresh: (ver) => refreshAfter401(request, session, ver), dpop },
       onReplay: (result) => metrics?.countReplay?.(route.name, result),
     });
   }

@@ -59,6 +59,11 @@ export interface StoredTokenSet {
    * later refreshes. Within `tokens.forcedRefreshCooldown` of it a 401 forces no new refresh.
    */
   forcedAt?: number;
+  /**
+   * The session's DPoP private key (RFC 9449; providers with `dpop: true`): its JWK sealed under
+   * `<sid>|dpop`. Written with the first token set and carried over by every later write.
+   */
+  dpopKey?: string;
 }
 
 export interface SessionBundle {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { DpopKey } from '../dpop/key.ts';
+import type { DpopKeys } from '../dpop/sealed-key.ts';
 import { DecryptionFailedError, GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
@@ -52,6 +54,8 @@ export interface RefresherOptions {
   metrics: TokenMetrics | undefined;
   /** Short hash of a sid for log lines. */
   tag: (sid: string) => string;
+  /** The sessions' DPoP keys: a refresh of a DPoP session carries a proof. */
+  dpopKeys: DpopKeys;
 }
 
 export class Refresher {
@@ -124,7 +128,8 @@ export class Refresher {
     const presented = openRefreshToken(keyring, sid, current);
     if (presented === undefined) throw new ReauthenticationRequiredError();
 
-    const fresh = await this.#callProvider(sid, providerId, presented, lease);
+    const dpop = current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
+    const fresh = await this.#callProvider(sid, providerId, presented, lease, dpop);
     const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now(), { forced });
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) {
@@ -138,12 +143,12 @@ export class Refresher {
     return { tokens: resolved.tokens, outcome: 'coalesced' };
   }
 
-  async #callProvider(sid: string, providerId: string, refreshToken: string, lease: LockLease) {
+  async #callProvider(sid: string, providerId: string, refreshToken: string, lease: LockLease, dpop: DpopKey | undefined) {
     const provider = this.#o.providers.get(providerId);
     if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
     const answerTimeoutMs = this.#o.config.refreshTimeout;
     try {
-      return await lease.runCall((signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
+      return await lease.runCall((signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, dpop }));
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.outcomeUnknown) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { DpopKey } from '../dpop/key.ts';
+import { DpopKeys } from '../dpop/sealed-key.ts';
 import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
@@ -34,6 +36,9 @@ import type { TokenConfig, TokenServiceOptions } from './types.ts';
  */
 
 /** What the request already loaded (session middleware), so the common path costs no extra round trip. */
+/** Imported DPoP keys kept in memory when TokenServiceOptions does not say. */
+const DEFAULT_DPOP_KEYS = 10_000;
+
 export interface LoadedSession {
   session?: SessionRecord | undefined;
   tokens?: StoredTokenSet | null | undefined;
@@ -47,6 +52,7 @@ export class TokenService {
   readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
   readonly #resealer: Resealer;
+  readonly #dpopKeys: DpopKeys;
   readonly #flights = new SingleFlight<RefreshResult>();
 
   constructor(options: TokenServiceOptions) {
@@ -56,6 +62,7 @@ export class TokenService {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
+    this.#dpopKeys = new DpopKeys(options.keyring, options.dpopKeyCacheSize ?? DEFAULT_DPOP_KEYS);
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
     this.#refresher = new Refresher({
       store: options.store,
@@ -67,7 +74,19 @@ export class TokenService {
       logger: options.logger,
       metrics: options.metrics,
       tag: sessionTag,
+      dpopKeys: this.#dpopKeys,
     });
+  }
+
+  /**
+   * The session's DPoP key (RFC 9449) when it has one: the key every proof of its requests is
+   * signed with, whichever of its tokens is sent. Undefined for sessions without DPoP. A key that
+   * cannot be opened ends the session as any corrupt token set does.
+   */
+  async dpopKey(sid: string, stored: StoredTokenSet | null | undefined, session?: SessionRecord): Promise<DpopKey | undefined> {
+    const sealed = stored?.dpopKey;
+    if (sealed === undefined) return undefined;
+    return this.#unlessCorrupt(sid, session, () => this.#dpopKeys.forSession(sid, sealed));
   }
 
   /** The access token to send upstream for this session, refreshed first when it must be. */

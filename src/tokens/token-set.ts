@@ -1,4 +1,5 @@
 import type { Keyring } from '../crypto/keyring.ts';
+import { DPOP_SEAL_FIELD } from '../dpop/sealed-key.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import { inspectSymbol, redactedView } from '../secret.ts';
 import type { StoredTokenSet } from '../store/types.ts';
@@ -7,12 +8,13 @@ import type { StoredTokenSet } from '../store/types.ts';
  * A token set with its tokens opened, as TokenService uses it in memory. It is never stored in
  * this form, and it prints as `{ accessToken: '[present]', ... }`.
  *
- * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id'.
+ * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', and 'dpop' for
+ * the session's DPoP private key (src/dpop), which is never opened here.
  */
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
 
-export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id' } as const;
+export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id', dpop: DPOP_SEAL_FIELD } as const;
 
 export class OpenTokenSet {
   readonly ver: number;
@@ -109,6 +111,8 @@ export function sealRefreshed(
   if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
   if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
   if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
+  // The session's DPoP key lives as long as the session: every refresh keeps it.
+  if (previous.dpopKey !== undefined) next.dpopKey = current(keyring, sid, previous.dpopKey, SEAL_FIELDS.dpop);
   const forcedAt = options.forced ? now : previous.forcedAt;
   if (forcedAt !== undefined) next.forcedAt = forcedAt;
   return next;
@@ -116,7 +120,7 @@ export function sealRefreshed(
 
 /** True when some field of the stored set is sealed under a key that no longer seals. */
 export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
-  return [stored.accessToken, stored.refreshToken, stored.idToken].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
+  return [stored.accessToken, stored.refreshToken, stored.idToken, stored.dpopKey].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
 }
 
 /**
@@ -129,6 +133,7 @@ export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredToke
   const next: Omit<StoredTokenSet, 'ver'> = { ...fields, accessToken: current(keyring, sid, stored.accessToken, SEAL_FIELDS.access) };
   if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
   if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
+  if (stored.dpopKey !== undefined) next.dpopKey = current(keyring, sid, stored.dpopKey, SEAL_FIELDS.dpop);
   return next;
 }
 

@@ -39,6 +39,8 @@ export interface TokenServiceOptions {
   now?: () => number;
   logger?: Logger;
   metrics?: TokenMetrics;
+  /** Imported DPoP keys kept in memory (one per session in use). Default 10,000. */
+  dpopKeyCacheSize?: number;
   /** Names this replica in lock owner ids. Default: a random id. */
   instanceId?: string;
 }

@@ -54,6 +54,12 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redisCommandTimeout?: string;
   /** The Redis store's near cache (default on, as in production). */
   nearCache?: boolean;
+  /**
+   * DPoP (RFC 9449): the provider issues the gateway only DPoP-bound tokens, the gateway's
+   * provider says `dpop: true`, the sample API checks every proof. `providerNonce` / `apiNonce`:
+   * proofs must carry that server's nonce.
+   */
+  dpop?: { providerNonce?: boolean; apiNonce?: boolean };
 }
 
 export interface GatewayInstance {
@@ -97,11 +103,12 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
     const opOptions: OpenIdProviderOptions = {
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
-      clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`] }],
+      clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`], ...(options.dpop ? { dpopBoundAccessTokens: true } : {}) }],
+      ...(options.dpop ? { dpop: { requireNonce: options.dpop.providerNonce ?? false } } : {}),
     };
     const op = options.startProvider ? await options.startProvider(opOptions) : ((await startOpenIdProvider(opOptions)) as unknown as P);
     cleanups.push(() => op.close());
-    const api = await startSampleApi({ introspect: (token) => op.introspect(token) });
+    const api = await startSampleApi({ introspect: (token) => op.introspect(token), ...(options.dpop ? { dpop: { requireNonce: options.dpop.apiNonce ?? false } } : {}) });
     cleanups.push(() => api.close());
     let redis = options.redis;
     if (storeKind === 'redis' && redis === undefined) {
@@ -117,7 +124,7 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s' }],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}) }],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

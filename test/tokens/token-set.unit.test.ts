@@ -84,6 +84,19 @@ describe('token set written after a refresh', () => {
     expect('ver' in next).toBe(false);
   });
 
+  it('the DPoP key is carried over by a refresh and moved by a re-seal to the new first key', () => {
+    const old = { kid: 'old', key: generateKey() };
+    const rotating = new Keyring([old]);
+    const previous: StoredTokenSet = { ...storedLogin(), accessToken: rotating.seal('AT-old', SID, 'access'), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id'), dpopKey: rotating.seal('JWK', SID, SEAL_FIELDS.dpop) };
+    expect(sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new' }), 5_000).dpopKey).toBe(previous.dpopKey);
+    rotating.replace([{ kid: 'new', key: generateKey() }, old]);
+    expect(sealedWithOldKey(rotating, { ...previous, accessToken: rotating.seal('AT-old', SID, 'access'), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id') })).toBe(true);
+    for (const next of [resealTokenSet(rotating, SID, previous), sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new' }), 5_000)]) {
+      expect(next.dpopKey!.split('.')[1]).toBe('new');
+      expect(rotating.open(next.dpopKey!, SID, SEAL_FIELDS.dpop)).toBe('JWK');
+    }
+  });
+
   it('a response without expires_in gives a token that does not expire', () => {
     const next = sealRefreshed(keyring, SID, storedLogin(), new ProviderTokens({ accessToken: 'AT-new' }), 5_000);
     expect(next).not.toHaveProperty('expiresAt');

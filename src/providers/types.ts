@@ -1,3 +1,4 @@
+import type { ProviderError } from '../errors.ts';
 import { inspectSymbol, redactedView } from '../secret.ts';
 
 export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
@@ -71,6 +72,17 @@ export interface LogoutTokenClaims {
 
 export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
 
+/**
+ * What one revocation came to. A `failed` one says why where it can: `cause`, the provider or
+ * network failure (a ProviderError: its message names no URL query and no token), or
+ * `httpStatus`, the provider's unexpected answer.
+ */
+export interface RevocationResult {
+  outcome: RevocationOutcome;
+  cause?: ProviderError;
+  httpStatus?: number;
+}
+
 /** How one refresh call waits (see TokenService): both optional. */
 export interface RefreshOptions {
   /** Once sent, wait this long for the answer instead of the provider's timeout. */
@@ -115,7 +127,7 @@ export interface Provider {
   identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
-  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult>;
   /** RP-initiated logout URL, for providers that have an end_session_endpoint. */
   endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined;
   /** Validates a back-channel logout_token (OIDC providers only); throws BadRequestError when invalid. */

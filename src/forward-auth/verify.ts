@@ -3,7 +3,7 @@ import { GatewayError, OriginalMethodUnknownError, ReauthenticationRequiredError
 import { csrfOptionsFrom, csrfPolicy, csrfRejection, enforceCsrf, type CsrfRule } from '../http/csrf.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { GatewayState } from '../http/state.ts';
-import { failureOutcome } from '../tokens/index.ts';
+import { refreshOutcomeOf } from '../tokens/index.ts';
 import type { ForwardAuthDeps } from './deps.ts';
 import { loggablePath, loginHint, originalRequest, type OriginalRequest } from './original-request.ts';
 
@@ -91,14 +91,11 @@ function answer(deps: ForwardAuthDeps) {
   return async function answerVerify(ctx: VerifyContext): Promise<void> {
     const { sid, session, tokens } = ctx.state;
     if (sid === undefined || session === undefined) throw new SessionExpiredError();
-    if (!tokens) throw new ReauthenticationRequiredError();
-    let bearer;
-    try {
-      bearer = await deps.tokens.getAccessToken(sid, { session, tokens });
-    } catch (err) {
-      ctx.state.refreshOutcome = failureOutcome(err);
+    if (!tokens) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
+    const bearer = await deps.tokens.getAccessToken(sid, { session, tokens }).catch((err: unknown) => {
+      ctx.state.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
     ctx.state.refreshOutcome = bearer.outcome;
     ctx.state.log?.debug({ refreshOutcome: bearer.outcome }, 'forward-auth allowed');
     ctx.status = 200;

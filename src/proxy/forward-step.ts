@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, refreshOutcomeOf, type TokenService } from '../tokens/index.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { ProxiedRequest, ProxiedSession } from './proxied-request.ts';
@@ -36,14 +36,12 @@ export function forwardStep(options: ForwardStepOptions) {
   const host = publicOrigin.host;
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
-    try {
-      const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record });
-      if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
-      return fresh;
-    } catch (err) {
-      request.refreshOutcome = failureOutcome(err);
+    const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }).catch((err: unknown) => {
+      request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
+    if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
+    return fresh;
   }
 
   return async function forward(request: ProxiedRequest, log: () => RequestLog): Promise<void> {

@@ -17,7 +17,7 @@ import type { RequestBody } from './request-body.ts';
  * is (`cooldown`), so an endpoint that always answers 401 costs one refresh per cooldown.
  */
 
-export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown';
+export type ReplayResult = 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown';
 
 export interface Credential {
   /** The bearer of the first attempt. */

@@ -72,7 +72,7 @@ export class TokenService {
   /** The access token to send upstream for this session, refreshed first when it must be. */
   async getAccessToken(sid: string, loaded: LoadedSession = {}): Promise<BearerToken> {
     const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, () => this.#currentToken(sid, loaded.session, stored));
   }
 
@@ -91,7 +91,7 @@ export class TokenService {
         this.#resealer.resealIfOld(sid, stored);
         return bearer;
       }
-      throw new ReauthenticationRequiredError();
+      throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
     }
     const bearer = this.#bearer(sid, stored, 'background');
     const flight = this.#startRefresh(sid, session, stored.ver, false);
@@ -116,10 +116,10 @@ export class TokenService {
    */
   async forceRefresh(sid: string, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
     const stored = await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, async () => {
       if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
-      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
+      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       if (this.#coolingDown(stored)) return undefined;
       const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, stored.ver, true));
       // A flight that began before the rejected token was written can end on that very token.
@@ -143,11 +143,6 @@ export class TokenService {
     return this.#refresher.releaseHeldLocks();
   }
 
-  /** True when the stored token set is due for a refresh at the current time. */
-  refreshDue(tokens: StoredTokenSet): boolean {
-    return isRefreshDue(tokens, this.#now(), this.#config.refreshBuffer);
-  }
-
   #coolingDown(stored: StoredTokenSet): boolean {
     return stored.forcedAt !== undefined && this.#now() - stored.forcedAt < this.#config.forcedRefreshCooldown;
   }
@@ -156,7 +151,7 @@ export class TokenService {
   #startRefresh(sid: string, session: SessionRecord | undefined, knownVer: number, forced: boolean): Flight<RefreshResult> {
     return this.#flights.start(sid, async () => {
       const providerId = session?.provider ?? (await this.#store.getSession(sid))?.provider;
-      if (providerId === undefined) throw new ReauthenticationRequiredError();
+      if (providerId === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       return this.#refresher.refresh(sid, providerId, knownVer, { forced });
     });
   }
@@ -166,7 +161,7 @@ export class TokenService {
     const waitMs = this.#config.refreshWait;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
+      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs), outcome: 'transient' })), waitMs);
       timer.unref();
     });
     try {

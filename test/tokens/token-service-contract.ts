@@ -326,6 +326,22 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         expect(await store.getSession(sid)).not.toBeNull();
       });
 
+      it('a token set gone by the time the refresh reads it is no_token_set (not invalid_grant): 401, counted, nothing sent', async () => {
+        const clock = manualClock();
+        const { sid, session } = await fixture.login(store, clock.now());
+        const loaded = await store.getTokens(sid);
+        expect(await store.deleteTokens(sid)).toBe(true);
+        clock.advance(11 * MINUTE);
+        const metrics = createMetrics({ defaultMetrics: false });
+        const failure = await service(clock, {}, 'replica-a', metrics).getAccessToken(sid, { session, tokens: loaded }).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(ReauthenticationRequiredError);
+        expect((failure as ReauthenticationRequiredError).outcome).toBe('no_token_set');
+        const { body } = await metrics.render();
+        expect(body).toContain('tokengate_refresh_total{outcome="no_token_set"} 1');
+        expect(body).not.toContain('outcome="invalid_grant"');
+        expect(fixture.op.stats.refreshGrants + fixture.op.stats.refreshErrors).toBe(0);
+      });
+
       it('a lock freed without a new token set is taken over and the refresh happens', async () => {
         const clock = manualClock();
         const { sid } = await fixture.login(store, clock.now());

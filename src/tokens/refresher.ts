@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
 import { DecryptionFailedError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
+import { type Clock, sleep } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease } from './lock-lease.ts';
 import { refreshOutcomeOf } from './outcome.ts';
@@ -47,7 +47,10 @@ export interface RefresherOptions {
   providers: ReadonlyMap<string, Provider>;
   keyring: Keyring;
   config: TokenConfig;
+  /** Epoch ms, for the dates in the token set. */
   now: () => number;
+  /** Deadlines, poll pauses and lease renewals. */
+  clock: Clock;
   instanceId: string;
   logger: Logger | undefined;
   metrics: TokenMetrics | undefined;
@@ -85,11 +88,12 @@ export class Refresher {
   async #refreshOrWait(sid: string, providerId: string, knownVer: number, forced: boolean): Promise<RefreshResult> {
     const { store, config, keyring } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
-    const started = performance.now();
+    const { clock } = this.#o;
+    const started = clock.now();
     const deadline = started + config.refreshWait;
     let pause = FIRST_POLL_MS;
     for (;;) {
-      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, { logger: this.#o.logger, clock });
       if (lease !== undefined) {
         this.#lockWaited(started);
         this.#held.add(lease);
@@ -100,13 +104,13 @@ export class Refresher {
           await lease.release();
         }
       }
-      const remaining = deadline - performance.now();
+      const remaining = deadline - clock.now();
       if (remaining <= 0) {
         this.#lockWaited(started);
         throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait), outcome: 'transient' });
       }
-      // Unref'd: a background refresh polling here does not hold the process at shutdown.
-      await sleep(Math.min(pause, remaining), undefined, { ref: false });
+      // Unref'd timers: a background refresh polling here does not hold the process at shutdown.
+      await sleep(clock, Math.min(pause, remaining));
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
@@ -192,7 +196,7 @@ export class Refresher {
   }
 
   #lockWaited(started: number): void {
-    this.#o.metrics?.observeLockWait?.((performance.now() - started) / 1000);
+    this.#o.metrics?.observeLockWait?.((this.#o.clock.now() - started) / 1000);
   }
 }
 

@@ -5,6 +5,7 @@ import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnava
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult, seconds } from './refresher.ts';
 import { Resealer } from './resealer.ts';
@@ -43,6 +44,7 @@ export class TokenService {
   readonly #keyring: Keyring;
   readonly #config: TokenConfig;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
   readonly #resealer: Resealer;
@@ -53,6 +55,7 @@ export class TokenService {
     this.#keyring = options.keyring;
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
@@ -62,6 +65,7 @@ export class TokenService {
       keyring: options.keyring,
       config: options.config,
       now: this.#now,
+      clock: this.#clock,
       instanceId,
       logger: options.logger,
       metrics: options.metrics,
@@ -159,10 +163,9 @@ export class TokenService {
   /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
   async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
     const waitMs = this.#config.refreshWait;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs), outcome: 'transient' })), waitMs);
-      timer.unref();
+      cancel = this.#clock.after(waitMs, () => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs), outcome: 'transient' })));
     });
     try {
       const value = await Promise.race([flight.promise, timeout]);
@@ -173,7 +176,7 @@ export class TokenService {
         outcome: flight.joined ? 'coalesced' : value.outcome,
       });
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { Clock } from './clock.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 
@@ -55,6 +56,8 @@ export interface TokenServiceOptions {
   config: TokenConfig;
   /** Epoch ms; injectable for tests. Default Date.now. */
   now?: () => number;
+  /** The refresh's deadlines, lock polling and lease renewals; injectable for tests. Default the system's timers. */
+  clock?: Clock;
   logger?: Logger;
   metrics?: TokenMetrics;
   /** Names this replica in lock owner ids. Default: a random id. */

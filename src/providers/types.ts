@@ -1,12 +1,13 @@
 import type { ProviderError } from '../errors.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { SecretHolder } from '../secret.ts';
 
 export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['expiresIn', 'refreshTokenExpiresIn', 'scope', 'tokenType'];
 
 /** What a token endpoint returned. Prints as `{ accessToken: '[present]', ... }`, never the values. */
-export class ProviderTokens {
+export class ProviderTokens extends SecretHolder {
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
   readonly idToken: string | undefined;
@@ -25,6 +26,7 @@ export class ProviderTokens {
     scope?: string | undefined;
     tokenType?: string | undefined;
   }) {
+    super(PRINTABLE);
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
     this.idToken = fields.idToken;
@@ -32,14 +34,6 @@ export class ProviderTokens {
     this.refreshTokenExpiresIn = fields.refreshTokenExpiresIn;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType ?? 'Bearer';
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 

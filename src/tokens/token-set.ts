@@ -1,6 +1,6 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import type { ProviderTokens } from '../providers/types.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { SecretHolder } from '../secret.ts';
 import type { StoredTokenSet } from '../store/types.ts';
 
 /**
@@ -10,11 +10,12 @@ import type { StoredTokenSet } from '../store/types.ts';
  * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id'.
  */
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['ver', 'expiresAt', 'obtainedAt', 'scope', 'tokenType'];
 
 export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id' } as const;
 
-export class OpenTokenSet {
+export class OpenTokenSet extends SecretHolder {
   readonly ver: number;
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
@@ -34,6 +35,7 @@ export class OpenTokenSet {
     scope?: string | undefined;
     tokenType: string;
   }) {
+    super(PRINTABLE);
     this.ver = fields.ver;
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
@@ -42,14 +44,6 @@ export class OpenTokenSet {
     this.obtainedAt = fields.obtainedAt;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { GatewayError, OriginalMethodUnknownError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
+import { GatewayError, OriginalMethodUnknownError, SessionExpiredError } from '../errors.ts';
 import { csrfOptionsFrom, csrfPolicy, csrfRejection, enforceCsrf, type CsrfRule } from '../http/csrf.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { GatewayState } from '../http/state.ts';
@@ -91,7 +91,6 @@ function answer(deps: ForwardAuthDeps) {
   return async function answerVerify(ctx: VerifyContext): Promise<void> {
     const { sid, session, tokens } = ctx.state;
     if (sid === undefined || session === undefined) throw new SessionExpiredError();
-    if (!tokens) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     const bearer = await deps.tokens.getAccessToken(sid, { session, tokens }).catch((err: unknown) => {
       ctx.state.refreshOutcome = refreshOutcomeOf(err);
       throw err;

@@ -12,6 +12,7 @@ import { sidOf, storedTokens } from './session-tokens.ts';
  */
 
 const MINUTE = 60_000;
+const INGRESS_SECRET = 'ingress-secret-0123456789abcdef0123';
 const clock = manualClock();
 let stack: GatewayStack;
 
@@ -20,6 +21,7 @@ beforeAll(async () => {
     accessTokenTtl: 600,
     now: clock.now,
     extraProviders: [{ id: 'github', type: 'github', clientId: 'gh-client', clientSecret: 'gh-secret-value' }],
+    forwardAuth: { enabled: true, sharedSecret: INGRESS_SECRET },
     routes: ({ api }) => [
       { prefix: '/api', upstream: api },
       { prefix: '/gh', upstream: api, provider: 'github' },
@@ -40,11 +42,11 @@ beforeEach(() => {
 
 const gateway = () => stack.instances[0]!.gateway;
 
-/** The refresh outcomes in the access lines of proxied routes, in order. */
-function accessOutcomes(): Array<RefreshOutcome | undefined> {
+/** The refresh outcomes in the access lines of proxied routes (or of another route label), in order. */
+function accessOutcomes(route: (label: string) => boolean = (label) => label.startsWith('/')): Array<RefreshOutcome | undefined> {
   return stack.logLines
     .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((record) => record['msg'] === 'request' && String(record['route']).startsWith('/'))
+    .filter((record) => record['msg'] === 'request' && route(String(record['route'])))
     .map((record) => record['refreshOutcome'] as RefreshOutcome | undefined);
 }
 
@@ -149,5 +151,30 @@ describe('refresh outcomes of a proxied request', () => {
     expect(accessOutcomes()).toEqual(['transient']);
     expect(await refreshesSince(before)).toEqual({ transient: 1 });
     expect(await storedTokens(stack, browser)).not.toBeNull();
+  });
+});
+
+describe('refresh outcomes of a forward-auth verify', () => {
+  const verify = (browser: LoginResult) =>
+    browser.request(`${stack.url}/auth/verify`, { headers: { 'x-csrf': '1', 'x-tokengate-forward-auth': INGRESS_SECRET, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/inbox' } });
+  const verifyOutcomes = () => accessOutcomes((label) => label === 'forward_auth.verify');
+
+  it('a session whose token set is gone is no_token_set', async () => {
+    const browser = await stack.login();
+    await gateway().store.deleteTokens(await sidOf(browser, stack));
+    stack.logLines.length = 0;
+    expect((await verify(browser)).status).toBe(401);
+    expect(verifyOutcomes()).toEqual(['no_token_set']);
+  });
+
+  it('a grant the provider revoked is invalid_grant, counted once', async () => {
+    const browser = await stack.login();
+    expect(await stack.op.revokeGrantOf((await storedTokens(stack, browser))!.refreshToken!)).toBe(true);
+    clock.advance(11 * MINUTE);
+    const before = await refreshCounts();
+    stack.logLines.length = 0;
+    expect((await verify(browser)).status).toBe(401);
+    expect(verifyOutcomes()).toEqual(['invalid_grant']);
+    expect(await refreshesSince(before)).toEqual({ invalid_grant: 1 });
   });
 });

@@ -4,6 +4,8 @@
  * optional `cause`. Code branches on `code` or `instanceof`, never on message text.
  */
 
+import type { RefreshOutcome } from './tokens/types.ts';
+
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
@@ -33,6 +35,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** Seconds for a `Retry-After` header. */
   retryAfter?: number;
+  /** Set by the token service where a request's token failed: what happened (src/tokens/types.ts). */
+  outcome?: RefreshOutcome;
 }
 
 export class GatewayError extends Error {
@@ -40,6 +44,8 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly expose: boolean;
   readonly retryAfter: number | undefined;
+  /** What happened to the request's token, when the token service threw this error. */
+  readonly outcome: RefreshOutcome | undefined;
 
   constructor(code: ErrorCode, status: number, message: string, expose: boolean, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -48,6 +54,7 @@ export class GatewayError extends Error {
     this.status = status;
     this.expose = expose;
     this.retryAfter = options.retryAfter;
+    this.outcome = options.outcome;
   }
 }
 

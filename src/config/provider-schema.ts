@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { privateKeyProblem } from '../providers/private-key.ts';
+import { hideSecrets } from '../secret.ts';
 import { duration, httpUrl, secret } from './schema-fields.ts';
 
 /** The `providers` part of the configuration schema (see schema.ts). */
@@ -83,4 +84,28 @@ const githubProvider = z
   .strict();
 const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }).strict();
 
-export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
+/** The provider fields that may be printed; `clientSecret` and `privateKey` print as '[present]'. */
+const PROVIDER_PRINTABLE = [
+  'id',
+  'type',
+  'name',
+  'clientId',
+  'scopes',
+  'authorizationParams',
+  'timeout',
+  'issuer',
+  'tokenEndpointAuthMethod',
+  'clientAssertionAudience',
+  'postLogoutRedirectPath',
+  'trustedAudiences',
+  'acceptLogoutTokenWithoutExp',
+  'par',
+  'dpop',
+  'allowInsecure',
+  'baseUrl',
+  'apiUrl',
+];
+
+export const providerSchema = z
+  .discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider])
+  .transform((provider) => hideSecrets(provider, PROVIDER_PRINTABLE));

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Bindings, Logger } from 'pino';
+import type { RefreshOutcome } from '../tokens/types.ts';
 import type { Metrics } from './metrics.ts';
 import { requestIdFrom } from './request-id.ts';
 import { originOf } from './scrub.ts';
@@ -17,7 +18,7 @@ export interface AccessLogState {
   routeName?: string;
   upstream?: string;
   sessionTag?: string;
-  refreshOutcome?: string;
+  refreshOutcome?: RefreshOutcome;
 }
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -127,7 +128,7 @@ export interface AccessFacts {
   upstream: string | undefined;
   /** The session tag. */
   session: string | undefined;
-  refreshOutcome: string | undefined;
+  refreshOutcome: RefreshOutcome | undefined;
   /** The client went away before the response was complete. */
   aborted: boolean;
   /** The response head went out (an aborted request without one is logged as 499). */

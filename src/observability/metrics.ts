@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RefreshOutcome } from '../tokens/types.ts';
 
 /**
  * Tokengate's Prometheus metrics, on a registry of their own (never prom-client's global one:
@@ -8,15 +9,16 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
  *   `forward_auth.verify`, ...), or `unmatched`. Never a raw request path.
  * - `method`: one of HTTP_METHODS, else `OTHER`.
  * - `status`: the numeric HTTP status.
- * - refresh `outcome`: REFRESH_OUTCOMES, else `other`.
+ * - refresh `outcome`: REFRESH_OUTCOMES.
  * - replay `outcome`: REPLAY_OUTCOMES, else `other`.
  * - store `op`: a Store method name (STORE_OPS).
  * - `provider`: a provider id from config; revocation `outcome`: REVOCATION_OUTCOMES, else `other`.
  */
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-export const REFRESH_OUTCOMES = ['success', 'invalid_grant', 'transient', 'coalesced', 'reuse_detected', 'error'] as const;
-export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
+/** Every RefreshOutcome a refresh can end with (`none`, `background` and `provider_mismatch` are not refreshes). */
+export const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'error'] as const satisfies readonly RefreshOutcome[];
+export const REPLAY_OUTCOMES = ['replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
 export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
 export const STORE_OPS = [
   'createSession',
@@ -66,8 +68,8 @@ export interface Metrics {
   countRequest(route: string, method: string, status: number): void;
   /** Time to the upstream's response head (the proxy's `observeUpstream`). */
   observeUpstream(route: string, status: number, seconds: number): void;
-  /** One refresh attempt's outcome (TokenService's `countRefresh`); `none` is not a refresh and is not counted. */
-  countRefresh(outcome: string): void;
+  /** One refresh attempt's outcome (TokenService's `countRefresh`); outcomes that are no refresh (`none`, `background`, `provider_mismatch`) are not counted. */
+  countRefresh(outcome: RefreshOutcome): void;
   /** Seconds a request waited for the refresh lock or another replica's refresh. */
   observeLockWait(seconds: number): void;
   /** What replay-once did after an upstream 401. */
@@ -134,8 +136,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       series.observe(seconds);
     },
     countRefresh(outcome) {
-      if (outcome === 'none') return;
-      refreshes.inc({ outcome: oneOf(REFRESH_OUTCOMES, outcome, 'other') });
+      if (!(REFRESH_OUTCOMES as readonly string[]).includes(outcome)) return;
+      refreshes.inc({ outcome });
     },
     observeLockWait(seconds) {
       lockWait.observe(seconds);

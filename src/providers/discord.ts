@@ -1,6 +1,6 @@
 import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { optionalString } from './answers.ts';
 import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
 import { FixedEndpointsProvider } from './fixed-endpoints.ts';
@@ -91,7 +91,7 @@ export class DiscordProvider extends FixedEndpointsProvider implements Provider 
     return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken, options });
   }
 
-  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     return revokeRfc7009(this.#http, { endpoint: this.#endpoints.revocation, auth: this.#auth, tokens });
   }
 }

@@ -1,6 +1,6 @@
 import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { isSuccess, optionalString } from './answers.ts';
 import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
 import { FixedEndpointsProvider } from './fixed-endpoints.ts';
@@ -85,8 +85,8 @@ export class GithubProvider extends FixedEndpointsProvider implements Provider {
   }
 
   /** `DELETE /applications/{client_id}/grant`: 204 revoked; 404 means GitHub no longer knows the token. */
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
-    if (!tokens.accessToken) return tokens.refreshToken ? 'unsupported' : 'revoked';
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
+    if (!tokens.accessToken) return { outcome: tokens.refreshToken ? 'unsupported' : 'revoked' };
     const accessToken = tokens.accessToken;
     return attemptRevocation(
       () =>

@@ -1,7 +1,7 @@
 import type { JWTVerifyGetKey } from 'jose';
 import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { FixedEndpointsProvider } from './fixed-endpoints.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
@@ -94,9 +94,9 @@ export class GoogleProvider extends FixedEndpointsProvider implements Provider {
     return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken , options });
   }
 
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     const token = tokens.refreshToken ?? tokens.accessToken;
-    if (!token) return 'revoked';
+    if (!token) return { outcome: 'revoked' };
     return attemptRevocation(() =>
       this.#http.send('token revocation', { method: 'POST', url: this.#endpoints.revocation, form: { token }, retry: 'network' }),
     );

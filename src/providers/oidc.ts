@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import { DpopNonces } from '../dpop/nonces.ts';
-import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { authorizationParams, buildAuthorizationUrl, requestUriUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
@@ -159,14 +159,15 @@ export class OidcProvider implements Provider {
     return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken, options, dpop: this.#dpopCall(options?.dpop) });
   }
 
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     let metadata: OidcMetadata;
     try {
       metadata = (await this.#ensureDiscovered()).metadata;
-    } catch {
-      return 'failed';
+    } catch (err) {
+      if (err instanceof ProviderError) return { outcome: 'failed', cause: err };
+      throw err;
     }
-    if (!metadata.revocationEndpoint) return 'unsupported';
+    if (!metadata.revocationEndpoint) return { outcome: 'unsupported' };
     return revokeRfc7009(this.#http, { endpoint: metadata.revocationEndpoint, auth: this.#auth, tokens });
   }
 

@@ -1,12 +1,14 @@
 import type { DpopKey } from '../dpop/key.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import type { ProviderError } from '../errors.ts';
+import { SecretHolder } from '../secret.ts';
 
 export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['expiresIn', 'refreshTokenExpiresIn', 'scope', 'tokenType'];
 
 /** What a token endpoint returned. Prints as `{ accessToken: '[present]', ... }`, never the values. */
-export class ProviderTokens {
+export class ProviderTokens extends SecretHolder {
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
   readonly idToken: string | undefined;
@@ -25,6 +27,7 @@ export class ProviderTokens {
     scope?: string | undefined;
     tokenType?: string | undefined;
   }) {
+    super(PRINTABLE);
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
     this.idToken = fields.idToken;
@@ -32,14 +35,6 @@ export class ProviderTokens {
     this.refreshTokenExpiresIn = fields.refreshTokenExpiresIn;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType ?? 'Bearer';
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 
@@ -71,6 +66,17 @@ export interface LogoutTokenClaims {
 }
 
 export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
+
+/**
+ * What one revocation came to. A `failed` one says why where it can: `cause`, the provider or
+ * network failure (a ProviderError: its message names no URL query and no token), or
+ * `httpStatus`, the provider's unexpected answer.
+ */
+export interface RevocationResult {
+  outcome: RevocationOutcome;
+  cause?: ProviderError;
+  httpStatus?: number;
+}
 
 /** How one refresh call waits (see TokenService): both optional. */
 export interface RefreshOptions {
@@ -125,7 +131,7 @@ export interface Provider {
   identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
-  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult>;
   /**
    * RP-initiated logout URL, for providers that have an end_session_endpoint. It names the client
    * (`client_id`), never the ID token: the URL goes to the browser.

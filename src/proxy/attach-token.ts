@@ -1,7 +1,7 @@
 import type { RouteConfig } from '../config/schema.ts';
 import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
-import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, refreshOutcomeOf, type TokenService } from '../tokens/index.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
 import { unauthenticatedAnswer } from './unauthenticated-answer.ts';
 
@@ -29,7 +29,7 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
   }
   if (route.provider !== undefined && route.provider !== session.provider) {
     if (route.auth === 'optional') return undefined;
-    throw new ReauthenticationRequiredError('This API needs a login with another provider');
+    throw new ReauthenticationRequiredError('This API needs a login with another provider', { outcome: 'provider_mismatch' });
   }
   return tokens.getAccessToken(sid, { session, tokens: request.tokens });
 }
@@ -47,13 +47,10 @@ export function authorizeStep(tokens: TokenService) {
       const answer = unauthenticatedAnswer(route, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
       if (answer.kind === 'login') return answer.location;
     }
-    let bearer: BearerToken | undefined;
-    try {
-      bearer = await bearerFor(route, session === undefined ? {} : { sid: session.sid, session: session.record, tokens: session.tokens }, tokens);
-    } catch (err) {
-      if (session !== undefined) request.refreshOutcome = failureOutcome(err);
+    const bearer = await bearerFor(route, session === undefined ? {} : { sid: session.sid, session: session.record, tokens: session.tokens }, tokens).catch((err: unknown) => {
+      if (session !== undefined) request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
     if (bearer !== undefined) {
       request.bearer = bearer;
       request.refreshOutcome = bearer.outcome;

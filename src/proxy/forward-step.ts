@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { DpopNonces } from '../dpop/nonces.ts';
-import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, refreshOutcomeOf, type TokenService } from '../tokens/index.ts';
 import type { UpstreamDpop } from './dpop-attempt.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
@@ -46,14 +46,12 @@ export function forwardStep(options: ForwardStepOptions) {
   }
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
-    try {
-      const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record });
-      if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
-      return fresh;
-    } catch (err) {
-      request.refreshOutcome = failureOutcome(err);
+    const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }).catch((err: unknown) => {
+      request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
+    if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
+    return fresh;
   }
 
   return async function forward(request: ProxiedRequest, log: () => RequestLog): Promise<void> {

@@ -23,7 +23,7 @@ import type { RequestBody } from './request-body.ts';
  * refresh path above. A second nonce challenge goes to the client as it is.
  */
 
-export type ReplayResult = 'not_needed' | 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown' | 'dpop_nonce';
+export type ReplayResult = 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown' | 'dpop_nonce';
 
 export interface Credential {
   /** The bearer of the first attempt. */

@@ -1,4 +1,5 @@
 export { BearerToken } from './bearer-token.ts';
 export { TokenService } from './token-service.ts';
 export { SEAL_FIELDS, openTokenSet } from './token-set.ts';
-export { failureOutcome } from './refresher.ts';
+export type { RefreshOutcome } from './types.ts';
+export { refreshOutcomeOf } from './outcome.ts';

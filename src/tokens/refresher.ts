@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { DpopKey } from '../dpop/key.ts';
 import type { DpopKeys } from '../dpop/sealed-key.ts';
-import { DecryptionFailedError, GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import { DecryptionFailedError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
+import { type Clock, sleep } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease } from './lock-lease.ts';
+import { refreshOutcomeOf } from './outcome.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
@@ -48,7 +49,10 @@ export interface RefresherOptions {
   providers: ReadonlyMap<string, Provider>;
   keyring: Keyring;
   config: TokenConfig;
+  /** Epoch ms, for the dates in the token set. */
   now: () => number;
+  /** Deadlines, poll pauses and lease renewals. */
+  clock: Clock;
   instanceId: string;
   logger: Logger | undefined;
   metrics: TokenMetrics | undefined;
@@ -79,7 +83,7 @@ export class Refresher {
       this.#o.metrics?.countRefresh?.(result.outcome);
       return result;
     } catch (err) {
-      this.#o.metrics?.countRefresh?.(failureOutcome(err));
+      this.#o.metrics?.countRefresh?.(refreshOutcomeOf(err));
       if (err instanceof DecryptionFailedError) throw await endCorruptSession(this.#o, sid, providerId);
       throw err;
     }
@@ -88,11 +92,12 @@ export class Refresher {
   async #refreshOrWait(sid: string, providerId: string, knownVer: number, forced: boolean): Promise<RefreshResult> {
     const { store, config, keyring } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
-    const started = performance.now();
+    const { clock } = this.#o;
+    const started = clock.now();
     const deadline = started + config.refreshWait;
     let pause = FIRST_POLL_MS;
     for (;;) {
-      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, { logger: this.#o.logger, clock });
       if (lease !== undefined) {
         this.#lockWaited(started);
         this.#held.add(lease);
@@ -103,16 +108,16 @@ export class Refresher {
           await lease.release();
         }
       }
-      const remaining = deadline - performance.now();
+      const remaining = deadline - clock.now();
       if (remaining <= 0) {
         this.#lockWaited(started);
-        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
+        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait), outcome: 'transient' });
       }
-      // Unref'd: a background refresh polling here does not hold the process at shutdown.
-      await sleep(Math.min(pause, remaining), undefined, { ref: false });
+      // Unref'd timers: a background refresh polling here does not hold the process at shutdown.
+      await sleep(clock, Math.min(pause, remaining));
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
-      if (current === null) throw new ReauthenticationRequiredError();
+      if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       if (current.ver > knownVer) {
         this.#lockWaited(started);
         return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
@@ -123,10 +128,10 @@ export class Refresher {
   async #refreshHolding(sid: string, providerId: string, knownVer: number, lease: LockLease, forced: boolean): Promise<RefreshResult> {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
-    if (current === null) throw new ReauthenticationRequiredError();
+    if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     if (current.ver !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
     const presented = openRefreshToken(keyring, sid, current);
-    if (presented === undefined) throw new ReauthenticationRequiredError();
+    if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
 
     const dpop = current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
     const fresh = await this.#callProvider(sid, providerId, presented, lease, dpop);
@@ -139,7 +144,7 @@ export class Refresher {
       { store, keyring, logger: this.#o.logger, tag: this.#o.tag },
       { sid, providerId, presented, issued: fresh.refreshToken, current: written.current, lockLost: lease.lost },
     );
-    if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError();
+    if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError(undefined, { outcome: 'reuse_detected' });
     return { tokens: resolved.tokens, outcome: 'coalesced' };
   }
 
@@ -156,12 +161,12 @@ export class Refresher {
         // it again now could be a reuse the provider punishes by revoking the grant.
         await lease.park();
         this.#o.logger?.warn({ event: 'refresh_outcome_unknown', provider: providerId, session: this.#o.tag(sid) }, 'a sent refresh got no answer; the refresh lock stays until its lease lapses');
-        throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(this.#o.config.lockLease) });
+        throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(this.#o.config.lockLease), outcome: 'transient' });
       }
       if (err.grantRevoked) {
         await this.#o.store.destroySession(sid);
         if (this.#o.logger) securityEvent(this.#o.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: this.#o.tag(sid), oauthError: err.oauthError });
-        throw new ReauthenticationRequiredError(undefined, { cause: err });
+        throw new ReauthenticationRequiredError(undefined, { cause: err, outcome: 'invalid_grant' });
       }
       // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
       // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
@@ -171,7 +176,7 @@ export class Refresher {
       this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
       const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, this.#o.config.lockLease);
       await lease.park(backoffMs);
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs) });
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs), outcome: 'transient' });
     }
   }
 
@@ -196,7 +201,7 @@ export class Refresher {
   }
 
   #lockWaited(started: number): void {
-    this.#o.metrics?.observeLockWait?.((performance.now() - started) / 1000);
+    this.#o.metrics?.observeLockWait?.((this.#o.clock.now() - started) / 1000);
   }
 }
 
@@ -205,10 +210,3 @@ export function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-/** The `refresh_total` outcome of a refresh that threw. */
-export function failureOutcome(err: unknown): RefreshOutcome {
-  if (err instanceof RefreshTokenReuseError) return 'reuse_detected';
-  if (err instanceof ReauthenticationRequiredError) return 'invalid_grant';
-  if (err instanceof GatewayError && err.status === 503) return 'transient';
-  return 'error';
-}

@@ -7,6 +7,7 @@ import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnava
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult, seconds } from './refresher.ts';
 import { Resealer } from './resealer.ts';
@@ -49,6 +50,7 @@ export class TokenService {
   readonly #keyring: Keyring;
   readonly #config: TokenConfig;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
   readonly #resealer: Resealer;
@@ -60,6 +62,7 @@ export class TokenService {
     this.#keyring = options.keyring;
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.#dpopKeys = new DpopKeys(options.keyring, options.dpopKeyCacheSize ?? DEFAULT_DPOP_KEYS);
@@ -70,6 +73,7 @@ export class TokenService {
       keyring: options.keyring,
       config: options.config,
       now: this.#now,
+      clock: this.#clock,
       instanceId,
       logger: options.logger,
       metrics: options.metrics,
@@ -92,7 +96,7 @@ export class TokenService {
   /** The access token to send upstream for this session, refreshed first when it must be. */
   async getAccessToken(sid: string, loaded: LoadedSession = {}): Promise<BearerToken> {
     const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, () => this.#currentToken(sid, loaded.session, stored));
   }
 
@@ -111,7 +115,7 @@ export class TokenService {
         this.#resealer.resealIfOld(sid, stored);
         return bearer;
       }
-      throw new ReauthenticationRequiredError();
+      throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
     }
     const bearer = this.#bearer(sid, stored, 'background');
     const flight = this.#startRefresh(sid, session, stored.ver, false);
@@ -136,10 +140,10 @@ export class TokenService {
    */
   async forceRefresh(sid: string, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
     const stored = await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, async () => {
       if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
-      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
+      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       if (this.#coolingDown(stored)) return undefined;
       const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, stored.ver, true));
       // A flight that began before the rejected token was written can end on that very token.
@@ -163,11 +167,6 @@ export class TokenService {
     return this.#refresher.releaseHeldLocks();
   }
 
-  /** True when the stored token set is due for a refresh at the current time. */
-  refreshDue(tokens: StoredTokenSet): boolean {
-    return isRefreshDue(tokens, this.#now(), this.#config.refreshBuffer);
-  }
-
   #coolingDown(stored: StoredTokenSet): boolean {
     return stored.forcedAt !== undefined && this.#now() - stored.forcedAt < this.#config.forcedRefreshCooldown;
   }
@@ -176,7 +175,7 @@ export class TokenService {
   #startRefresh(sid: string, session: SessionRecord | undefined, knownVer: number, forced: boolean): Flight<RefreshResult> {
     return this.#flights.start(sid, async () => {
       const providerId = session?.provider ?? (await this.#store.getSession(sid))?.provider;
-      if (providerId === undefined) throw new ReauthenticationRequiredError();
+      if (providerId === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       return this.#refresher.refresh(sid, providerId, knownVer, { forced });
     });
   }
@@ -184,10 +183,9 @@ export class TokenService {
   /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
   async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
     const waitMs = this.#config.refreshWait;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
-      timer.unref();
+      cancel = this.#clock.after(waitMs, () => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs), outcome: 'transient' })));
     });
     try {
       const value = await Promise.race([flight.promise, timeout]);
@@ -198,7 +196,7 @@ export class TokenService {
         outcome: flight.joined ? 'coalesced' : value.outcome,
       });
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
   }
 

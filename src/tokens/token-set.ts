@@ -1,7 +1,7 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import { DPOP_SEAL_FIELD } from '../dpop/sealed-key.ts';
 import type { ProviderTokens } from '../providers/types.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { SecretHolder } from '../secret.ts';
 import type { StoredTokenSet } from '../store/types.ts';
 
 /**
@@ -12,11 +12,12 @@ import type { StoredTokenSet } from '../store/types.ts';
  * the session's DPoP private key (src/dpop), which is never opened here.
  */
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['ver', 'expiresAt', 'obtainedAt', 'scope', 'tokenType'];
 
 export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id', dpop: DPOP_SEAL_FIELD } as const;
 
-export class OpenTokenSet {
+export class OpenTokenSet extends SecretHolder {
   readonly ver: number;
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
@@ -36,6 +37,7 @@ export class OpenTokenSet {
     scope?: string | undefined;
     tokenType: string;
   }) {
+    super(PRINTABLE);
     this.ver = fields.ver;
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
@@ -44,14 +46,6 @@ export class OpenTokenSet {
     this.obtainedAt = fields.obtainedAt;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 

@@ -39,6 +39,8 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redis?: RedisServer;
   /** Gateway instances sharing the store. Default 1. */
   instances?: number;
+  /** Providers besides the demo provider `op` (routes may name them). */
+  extraProviders?: NonNullable<ConfigInput['providers']>;
   /** Routes; default one `/api` route (auth required) to the sample API. */
   routes?: (upstreams: { api: string }) => NonNullable<ConfigInput['routes']>;
   tokens?: ConfigInput['tokens'];
@@ -124,7 +126,7 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}) }],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}) }, ...(options.extraProviders ?? [])],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

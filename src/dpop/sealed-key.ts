@@ -15,7 +15,7 @@ export function sealDpopKey(keyring: Keyring, sid: string, privateJwk: string): 
 
 /**
  * The imported keys of the sessions in use: opening and importing a key costs more than signing
- * a proof, so the CryptoKey is kept per sid (bounded, least recently used first out, the same
+ * a proof, so the imported key is kept per sid (bounded, least recently used first out, the same
  * near cache as the keyring's opened values). A hit needs the very same sealed string; a key
  * reload forgets everything. Any failure to open or import is DecryptionFailedError (the token
  * set is corrupt).

@@ -32,7 +32,7 @@ describe('npm run bench -- --smoke', () => {
     expect(results.settings.smoke).toBe(true);
     // Apache + mod_auth_openidc runs where installed; elsewhere the row is skipped and says why.
     const apache = results.skipped?.find((row) => row.id === 'm');
-    expect(results.rows.map((row) => row.id)).toEqual(apache ? ['a', 'b', 'u', 'c', 'd'] : ['a', 'b', 'u', 'c', 'd', 'm']);
+    expect(results.rows.map((row) => row.id)).toEqual(apache ? ['a', 'b', 'u', 'c', 'd', 'p'] : ['a', 'b', 'u', 'c', 'd', 'p', 'm']);
     if (apache) expect(run.stdout).toContain(`(m) Apache + mod_auth_openidc: SKIPPED, ${apache.reason}`);
     for (const row of results.rows) expect(row.cpuUsPerRequest).toBeGreaterThan(0);
     expect(results.invalidation?.trials).toBeGreaterThan(0);

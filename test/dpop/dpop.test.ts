@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DPOP_SEAL_FIELD } from '../../src/dpop/sealed-key.ts';
 import { accessTokenHash, signProof } from '../../src/dpop/proof.ts';
@@ -126,6 +126,26 @@ describe('DPoP-bound sessions', () => {
     expect(payload).toMatchObject({ htm: 'GET', htu: `${upstream.url}/ws`, ath: accessTokenHash(opened.accessToken) });
     const introspection = await stack.op.introspect(opened.accessToken);
     expect(await calculateJwkThumbprint(protectedHeader.jwk!)).toBe((introspection['cnf'] as { jkt: string }).jkt);
+  });
+
+  it('a WebSocket upstream that wants a DPoP nonce gets it: the refused handshake teaches it, the next one carries it', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    const cookie = await browser.jar.getCookieString(stack.url);
+    upstream.dpopNonce = `ws-${randomUUID()}`;
+    upstream.seen.length = 0;
+    // A handshake is not resent (its client would see two answers): the first one is refused.
+    await expect(openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie })).rejects.toThrow(/answered 401/);
+    const again = await openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie });
+    again.socket.destroy();
+    expect(decodeJwt(String(upstream.seen.at(-1)!.headers.dpop)).nonce).toBe(upstream.dpopNonce);
+
+    // The nonce an HTTP response of the same upstream hands out is the one the next handshake uses.
+    upstream.dpopNonce = `ws-${randomUUID()}`;
+    expect((await browser.request(`${stack.url}/t/dpop-nonce`, { headers: csrf })).status).toBe(200);
+    const taught = await openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie });
+    taught.socket.destroy();
+    expect(decodeJwt(String(upstream.seen.at(-1)!.headers.dpop)).nonce).toBe(upstream.dpopNonce);
   });
 
   it('a DPoP key that cannot be opened ends the session (401), as any corrupt token set does', async () => {

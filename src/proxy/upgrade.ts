@@ -103,7 +103,7 @@ export function upgradeHandler(options: UpgradeOptions) {
     if (dpop !== undefined) upstreamHeaders.dpop = dpop.dpop;
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
-      path: match.upstreamPath,
+      path: dpop?.path ?? match.upstreamPath,
       headers: upstreamHeaders,
       // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
       // a refusal on a route that carries a session is kept out of shared caches.

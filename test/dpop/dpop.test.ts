@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DPOP_SEAL_FIELD } from '../../src/dpop/sealed-key.ts';
@@ -76,6 +77,38 @@ describe('DPoP-bound sessions', () => {
     const { store } = stack.instances[0]!.gateway;
     const keys = await Promise.all([alice, bob].map(async (b) => (await store.getTokens(await sidOf(b, stack)))!.dpopKey));
     expect(keys[0]).not.toBe(keys[1]);
+  });
+
+  it('a path with characters a URL parser percent-encodes goes out, and is proved, in that encoded form', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    const cookie = await browser.jar.getCookieString(stack.url);
+    // A browser encodes these itself; curl and scripts send them raw, which Node accepts.
+    const raw = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        // `path` as an option goes out as it is (a URL string would be parsed and encoded first).
+        const req = httpRequest({ host: '127.0.0.1', port: new URL(stack.url).port, path, headers: { cookie, ...csrf }, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    stack.op.resetStats();
+    stack.api.requests.length = 0;
+    const answer = await raw('/api/q/{a}/"b"/<c>/`d`/^e|f[g]?x={1}');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body) as { path: string; query: Record<string, string> }).toMatchObject({ path: '/api/q/%7Ba%7D/%22b%22/%3Cc%3E/%60d%60/%5Ee|f[g]', query: { x: '{1}' } });
+    // No detour through a refresh: the first proof was right.
+    expect(stack.api.requests.map((r) => r.status)).toEqual([200]);
+    expect(stack.op.stats.refreshGrants).toBe(0);
+    // What the upstream receives is what the proof names (the query goes as it came).
+    upstream.seen.length = 0;
+    expect((await raw('/t/echo/{a}^?x={1}')).status).toBe(200);
+    const seen = upstream.seen.at(-1)!;
+    expect(seen.url).toBe('/echo/%7Ba%7D%5E?x={1}');
+    expect(decodeJwt(String(seen.headers.dpop)).htu).toBe(`${upstream.url}/echo/%7Ba%7D%5E`);
   });
 
   it('a token stolen from an upstream log is useless without the session key', async () => {

@@ -292,4 +292,35 @@ describe('DPoP nonces', () => {
     expect(stack.api.requests.map((r) => r.status)).toEqual([401, 200]);
     expect((await storedTokens(stack, browser))!.accessToken).not.toBe(before.accessToken);
   });
+
+  it('a nonce that changes while the token is refreshed costs the replay one resend, not the session', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/api/warm`, { headers: csrf })).status).toBe(200);
+    const before = (await storedTokens(stack, browser))!;
+    expect(await stack.op.revokeAccessToken(before.accessToken)).toBe(true);
+    // The API rotates its nonce just as the refreshed token first reaches it.
+    const { op } = stack;
+    const introspect = op.introspect;
+    let rotated = false;
+    op.introspect = async (token) => {
+      if (token !== before.accessToken && !rotated) {
+        rotated = true;
+        stack.api.dpop.rotateNonce();
+      }
+      return introspect.call(op, token);
+    };
+    try {
+      stack.op.resetStats();
+      stack.api.requests.length = 0;
+      const res = await browser.request(`${stack.url}/api/rotating`, { method: 'PUT', json: { n: 1 }, headers: csrf });
+      expect(res.status).toBe(200);
+      expect(rotated).toBe(true);
+      expect(stack.op.stats.refreshGrants).toBe(1);
+      // invalid_token (refresh), then the new token meets the new nonce, then the resend with it.
+      expect(stack.api.requests.map((r) => r.status)).toEqual([401, 401, 200]);
+    } finally {
+      op.introspect = introspect;
+    }
+  });
 });

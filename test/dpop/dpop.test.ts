@@ -109,6 +109,22 @@ describe('DPoP-bound sessions', () => {
     const seen = upstream.seen.at(-1)!;
     expect(seen.url).toBe('/echo/%7Ba%7D%5E?x={1}');
     expect(decodeJwt(String(seen.headers.dpop)).htu).toBe(`${upstream.url}/echo/%7Ba%7D%5E`);
+    // A WebSocket handshake the same way.
+    const handshake = await new Promise<number>((resolve, reject) => {
+      const headers = { cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': Buffer.from(randomUUID().slice(0, 16)).toString('base64') };
+      const req = httpRequest({ host: '127.0.0.1', port: new URL(stack.url).port, path: '/t/ws/{b}', headers, agent: false });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(handshake).toBe(101);
+    const shook = upstream.seen.at(-1)!;
+    expect(shook.url).toBe('/ws/%7Bb%7D');
+    expect(decodeJwt(String(shook.headers.dpop)).htu).toBe(`${upstream.url}/ws/%7Bb%7D`);
   });
 
   it('a token stolen from an upstream log is useless without the session key', async () => {

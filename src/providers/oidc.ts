@@ -149,7 +149,7 @@ export class OidcProvider implements Provider {
     const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, trustedAudiences: this.#config.trustedAudiences, nonce, algorithms, now: this.#now });
     const profile = profileFromClaims(claims);
     if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
-      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, options?.dpop)), ...profile };
+      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, this.#dpopCall(options?.dpop))), ...profile };
     }
     return profile;
   }

@@ -1,6 +1,4 @@
-import type { DpopKey } from '../dpop/key.ts';
-import type { DpopNonces } from '../dpop/nonces.ts';
-import { proofUrl, signProof } from '../dpop/proof.ts';
+import { type ProviderDpop, sendWithProof } from './dpop-send.ts';
 import type { ProviderTokens, RefreshOptions } from './types.ts';
 import type { ClientAuth } from './client-auth.ts';
 import { jsonObject, oauthErrorOf } from './answers.ts';
@@ -25,12 +23,7 @@ export interface TokenEndpointCall {
   /** Extra headers, e.g. GitHub's `Accept: application/json`. */
   headers?: Record<string, string>;
   /** The session's DPoP key and where the provider's nonce is kept; absent: Bearer tokens. */
-  dpop?: TokenEndpointDpop | undefined;
-}
-
-export interface TokenEndpointDpop {
-  key: DpopKey;
-  nonces: DpopNonces;
+  dpop?: ProviderDpop | undefined;
 }
 
 export async function exchangeCode(
@@ -43,7 +36,7 @@ export async function exchangeCode(
     redirect_uri: call.redirectUri,
     code_verifier: call.codeVerifier,
   };
-  const answer = await sendWithProof(http, 'code exchange', call.dpop, {
+  const answer = await send(http, 'code exchange', call.dpop, {
     method: 'POST',
     url: call.endpoint,
     headers: { accept: 'application/json', ...call.headers },
@@ -55,7 +48,7 @@ export async function exchangeCode(
 }
 
 export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string; options?: RefreshOptions | undefined }): Promise<ProviderTokens> {
-  const answer = await sendWithProof(http, 'token refresh', call.dpop, {
+  const answer = await send(http, 'token refresh', call.dpop, {
     method: 'POST',
     url: call.endpoint,
     headers: { accept: 'application/json', ...call.headers },
@@ -69,16 +62,7 @@ export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall &
 }
 
 /** Sends the request, with a DPoP proof when there is a key, and once more when the provider asks for a nonce. */
-async function sendWithProof(http: ProviderHttp, operation: string, dpop: TokenEndpointDpop | undefined, request: HttpRequest): Promise<HttpAnswer> {
+function send(http: ProviderHttp, operation: string, dpop: ProviderDpop | undefined, request: HttpRequest): Promise<HttpAnswer> {
   if (dpop === undefined) return http.send(operation, request);
-  const server = String(request.url);
-  const htu = proofUrl('', server);
-  const proof = () => signProof(dpop.key, { htm: request.method, htu, nonce: dpop.nonces.get(server) });
-  const sent = dpop.nonces.get(server);
-  const answer = await http.send(operation, { ...request, proof });
-  const newNonce = dpop.nonces.remember(server, answer.headers['dpop-nonce']) && dpop.nonces.get(server) !== sent;
-  if (answer.status !== 400 || !newNonce || oauthErrorOf(jsonObject(answer)) !== 'use_dpop_nonce') return answer;
-  const again = await http.send(operation, { ...request, proof });
-  dpop.nonces.remember(server, again.headers['dpop-nonce']);
-  return again;
+  return sendWithProof(http, operation, dpop, request, { challenged: (answer) => answer.status === 400 && oauthErrorOf(jsonObject(answer)) === 'use_dpop_nonce' });
 }

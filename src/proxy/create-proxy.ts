@@ -4,6 +4,7 @@ import type { Middleware } from 'koa';
 import type { CanonicalOriginOptions } from '../http/canonical-origin.ts';
 import { csrfOptionsFrom, csrfPolicy } from '../http/csrf.ts';
 import type { Metrics } from '../observability/index.ts';
+import { DpopNonces } from '../dpop/nonces.ts';
 import { NotFoundError } from '../errors.ts';
 import { authorizeStep } from './attach-token.ts';
 import type { ForwardingEngine } from './engine.ts';
@@ -77,6 +78,8 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
   };
   // One Origin allow-list for HTTP requests and WebSocket handshakes.
   const csrf = csrfPolicy(csrfOptionsFrom(config));
+  // The upstreams' DPoP nonces by origin (RFC 9449 section 9): one map for requests and handshakes.
+  const nonces = new DpopNonces();
 
   const handle = proxiedRouteHandler({
     table,
@@ -94,6 +97,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
         metrics,
         budget: new ReplayBudget(config.proxy.replayBudget),
         bodyIdleTimeoutMs: config.proxy.bodyIdleTimeout,
+        nonces,
       }),
     },
     logger,
@@ -113,6 +117,7 @@ export function createProxy(options: CreateProxyOptions): GatewayProxy {
     sockets,
     maxPerSession: config.proxy.maxWebSocketsPerSession,
     tunnels: options.tunnels,
+    nonces,
     now: options.now,
   });
 

@@ -21,17 +21,43 @@ export interface UpstreamDpop {
 }
 
 export async function withProof(attempt: Attempt, bearer: BearerToken, dpop: UpstreamDpop): Promise<Attempt> {
-  Object.assign(attempt.headers, await dpopHeaders(bearer, dpop, attempt.method, attempt.upstream, attempt.path));
+  const { path, ...headers } = await dpopHeaders(bearer, dpop, attempt.method, attempt.upstream, attempt.path);
+  Object.assign(attempt.headers, headers);
+  attempt.path = path;
   return attempt;
 }
 
-/** `Authorization: DPoP <token>` and the `DPoP` proof for one request to `upstream` (HTTP or a WebSocket handshake). */
-export async function dpopHeaders(bearer: BearerToken, dpop: UpstreamDpop, method: string, upstream: URL, path: string): Promise<{ authorization: string; dpop: string }> {
+/**
+ * `Authorization: DPoP <token>` and the `DPoP` proof for one request to `upstream` (HTTP or a
+ * WebSocket handshake), and the request target to send it to: `pathAndQuery` with its path in
+ * well-formed form (see wellFormedTarget), which is the one the proof's `htu` names.
+ */
+export async function dpopHeaders(bearer: BearerToken, dpop: UpstreamDpop, method: string, upstream: URL, pathAndQuery: string): Promise<{ authorization: string; dpop: string; path: string }> {
   const { accessToken } = bearer;
   const origin = upstream.origin;
+  const path = wellFormedTarget(pathAndQuery);
   dpop.sent = dpop.nonces.get(origin);
   const proof = await signProof(dpop.key, { htm: method, htu: proofUrl(origin, path), accessToken, nonce: dpop.sent });
-  return { authorization: `DPoP ${accessToken}`, dpop: proof };
+  return { authorization: `DPoP ${accessToken}`, dpop: proof, path };
+}
+
+/** Characters a path may hold raw (Node accepts them) that WHATWG URL parsers percent-encode. */
+const ENCODED_BY_PARSERS = /["<>^`{}]/;
+
+/**
+ * The request target with its path as a WHATWG URL parser serialises it (`{` as `%7B`, `"` as
+ * `%22`, and so on; the query as it came). An upstream checks `htu` against the URL it rebuilds
+ * from the request (RFC 9449 section 4.3), most often through such a parser: a raw `{` in the
+ * path and in `htu` (not even a valid URI) would fail that check, and the 401 would cost a
+ * refresh. Sent already encoded, the path reads the same to every parser, and a server that
+ * compares the raw target sees the very `htu` too. Encoding adds no `/`, `.` or `\`, so the
+ * checks of upstream-target.ts still hold. Browsers send these characters encoded already.
+ */
+export function wellFormedTarget(pathAndQuery: string): string {
+  const queryAt = pathAndQuery.indexOf('?');
+  const path = queryAt === -1 ? pathAndQuery : pathAndQuery.slice(0, queryAt);
+  if (!ENCODED_BY_PARSERS.test(path)) return pathAndQuery;
+  return new URL(path, 'http://upstream.invalid').pathname + (queryAt === -1 ? '' : pathAndQuery.slice(queryAt));
 }
 
 /** The client side with every delivered response's `DPoP-Nonce` remembered for its upstream. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { DpopNonces } from '../dpop/nonces.ts';
+import type { DpopNonces } from '../dpop/nonces.ts';
 import { type BearerToken, refreshOutcomeOf, type TokenService } from '../tokens/index.ts';
 import type { UpstreamDpop } from './dpop-attempt.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
@@ -24,6 +24,8 @@ export interface ForwardStepOptions {
   tokens: TokenService;
   publicOrigin: URL;
   metrics: ProxyMetrics | undefined;
+  /** The upstreams' DPoP nonces by origin (RFC 9449 section 9), shared with WebSocket handshakes. */
+  nonces: DpopNonces;
 }
 
 /**
@@ -33,11 +35,9 @@ export interface ForwardStepOptions {
  * handler's error answer (JSON 502/504/401/503).
  */
 export function forwardStep(options: ForwardStepOptions) {
-  const { engine, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs } = options;
+  const { engine, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs, nonces } = options;
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
-  // The upstreams' DPoP nonces, by origin (RFC 9449 section 9).
-  const nonces = new DpopNonces();
 
   /** The session's DPoP key for this request, when the session has one (sessions without DPoP skip this). */
   async function upstreamDpop(session: ProxiedSession): Promise<UpstreamDpop | undefined> {

@@ -20,7 +20,9 @@ import type { RequestBody } from './request-body.ts';
  * DPoP (RFC 9449): every attempt of a DPoP session carries a fresh proof for its token. A 401
  * `DPoP error="use_dpop_nonce"` with a new `DPoP-Nonce` is first sent once more, with the same
  * token and a proof carrying the nonce (`dpop_nonce`: no refresh); only a 401 after that goes the
- * refresh path above. A second nonce challenge goes to the client as it is.
+ * refresh path above. A second nonce challenge goes to the client as it is. The refreshed token's
+ * attempt may meet a nonce challenge too (the nonce changed meanwhile): it is sent once more the
+ * same way, so a request goes upstream at most four times.
  */
 
 export type ReplayResult = 'replayed' | 'rejected_again' | 'not_replayable' | 'refresh_failed' | 'cooldown' | 'dpop_nonce';
@@ -87,7 +89,11 @@ export async function exchangeWithReplay(engine: ForwardingEngine, client: Clien
     return;
   }
   const next = attempt(exchange, fresh);
-  const second = await engine.exchange(dpop === undefined ? next : await withProof(next, fresh, dpop), client, (status) => status !== 401);
+  let second = await engine.exchange(dpop === undefined ? next : await withProof(next, fresh, dpop), client, (status) => status !== 401);
+  // The upstream's nonce changed while the token was refreshed: the new token gets its one resend too.
+  if (dpop !== undefined && !second.delivered && nonceRetryWanted(second.held, dpop, exchange.upstream)) {
+    second = await engine.exchange(await withProof(attempt(exchange, fresh), fresh, dpop), client, (status) => status !== 401);
+  }
   if (second.status === 401) {
     exchange.onReplay?.('rejected_again');
     throw new ReauthenticationRequiredError();

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
 import { toErrorBody } from '../http/error-handler.ts';
 import type { TokenService } from '../tokens/index.ts';
-import { DpopNonces } from '../dpop/nonces.ts';
+import type { DpopNonces } from '../dpop/nonces.ts';
 import { bearerFor, type RequestSession } from './attach-token.ts';
 import { dpopHeaders } from './dpop-attempt.ts';
 import type { Forwarder } from './forwarder.ts';
@@ -48,14 +48,14 @@ export interface UpgradeOptions {
   maxPerSession: number;
   /** The open tunnels by session, which close when their session ends. */
   tunnels: Tunnels;
+  /** The upstreams' DPoP nonces by origin, shared with proxied HTTP requests. */
+  nonces: DpopNonces;
   now: () => number;
 }
 
 export function upgradeHandler(options: UpgradeOptions) {
-  const { table, gatewayOwnsTarget, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
+  const { table, gatewayOwnsTarget, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, nonces, now } = options;
   const perSession = new SessionCounter(maxPerSession);
-  // DPoP nonces of the upstreams, as far as handshakes hear them (a refused handshake is not resent).
-  const nonces = new DpopNonces();
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
 
@@ -103,12 +103,16 @@ export function upgradeHandler(options: UpgradeOptions) {
     if (dpop !== undefined) upstreamHeaders.dpop = dpop.dpop;
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
-      path: match.upstreamPath,
+      path: dpop?.path ?? match.upstreamPath,
       headers: upstreamHeaders,
       // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
       // a refusal on a route that carries a session is kept out of shared caches.
-      responseHeaders: (upstream, switching) =>
-        (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), match.route.cacheMode)) as IncomingHttpHeaders,
+      responseHeaders: (upstream, switching) => {
+        // A refused handshake is not resent (its client would get two answers), but the
+        // upstream's nonce is kept for the next proof to it, a handshake's or a request's.
+        if (dpop !== undefined) nonces.remember(match.route.upstream.origin, upstream['dpop-nonce']);
+        return (switching ? headers.toClientSwitching(upstream) : cacheHeaders(headers.toClient(upstream), match.route.cacheMode)) as IncomingHttpHeaders;
+      },
     }, onOpen);
   }
 

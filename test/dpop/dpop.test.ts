@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
+import { request as httpRequest } from 'node:http';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DPOP_SEAL_FIELD } from '../../src/dpop/sealed-key.ts';
 import { accessTokenHash, signProof } from '../../src/dpop/proof.ts';
@@ -78,6 +79,54 @@ describe('DPoP-bound sessions', () => {
     expect(keys[0]).not.toBe(keys[1]);
   });
 
+  it('a path with characters a URL parser percent-encodes goes out, and is proved, in that encoded form', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    const cookie = await browser.jar.getCookieString(stack.url);
+    // A browser encodes these itself; curl and scripts send them raw, which Node accepts.
+    const raw = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        // `path` as an option goes out as it is (a URL string would be parsed and encoded first).
+        const req = httpRequest({ host: '127.0.0.1', port: new URL(stack.url).port, path, headers: { cookie, ...csrf }, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    stack.op.resetStats();
+    stack.api.requests.length = 0;
+    const answer = await raw('/api/q/{a}/"b"/<c>/`d`/^e|f[g]?x={1}');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body) as { path: string; query: Record<string, string> }).toMatchObject({ path: '/api/q/%7Ba%7D/%22b%22/%3Cc%3E/%60d%60/%5Ee|f[g]', query: { x: '{1}' } });
+    // No detour through a refresh: the first proof was right.
+    expect(stack.api.requests.map((r) => r.status)).toEqual([200]);
+    expect(stack.op.stats.refreshGrants).toBe(0);
+    // What the upstream receives is what the proof names (the query goes as it came).
+    upstream.seen.length = 0;
+    expect((await raw('/t/echo/{a}^?x={1}')).status).toBe(200);
+    const seen = upstream.seen.at(-1)!;
+    expect(seen.url).toBe('/echo/%7Ba%7D%5E?x={1}');
+    expect(decodeJwt(String(seen.headers.dpop)).htu).toBe(`${upstream.url}/echo/%7Ba%7D%5E`);
+    // A WebSocket handshake the same way.
+    const handshake = await new Promise<number>((resolve, reject) => {
+      const headers = { cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': Buffer.from(randomUUID().slice(0, 16)).toString('base64') };
+      const req = httpRequest({ host: '127.0.0.1', port: new URL(stack.url).port, path: '/t/ws/{b}', headers, agent: false });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(handshake).toBe(101);
+    const shook = upstream.seen.at(-1)!;
+    expect(shook.url).toBe('/ws/%7Bb%7D');
+    expect(decodeJwt(String(shook.headers.dpop)).htu).toBe(`${upstream.url}/ws/%7Bb%7D`);
+  });
+
   it('a token stolen from an upstream log is useless without the session key', async () => {
     clock.set(Date.now());
     const browser = await stack.login();
@@ -126,6 +175,26 @@ describe('DPoP-bound sessions', () => {
     expect(payload).toMatchObject({ htm: 'GET', htu: `${upstream.url}/ws`, ath: accessTokenHash(opened.accessToken) });
     const introspection = await stack.op.introspect(opened.accessToken);
     expect(await calculateJwkThumbprint(protectedHeader.jwk!)).toBe((introspection['cnf'] as { jkt: string }).jkt);
+  });
+
+  it('a WebSocket upstream that wants a DPoP nonce gets it: the refused handshake teaches it, the next one carries it', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    const cookie = await browser.jar.getCookieString(stack.url);
+    upstream.dpopNonce = `ws-${randomUUID()}`;
+    upstream.seen.length = 0;
+    // A handshake is not resent (its client would see two answers): the first one is refused.
+    await expect(openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie })).rejects.toThrow(/answered 401/);
+    const again = await openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie });
+    again.socket.destroy();
+    expect(decodeJwt(String(upstream.seen.at(-1)!.headers.dpop)).nonce).toBe(upstream.dpopNonce);
+
+    // The nonce an HTTP response of the same upstream hands out is the one the next handshake uses.
+    upstream.dpopNonce = `ws-${randomUUID()}`;
+    expect((await browser.request(`${stack.url}/t/dpop-nonce`, { headers: csrf })).status).toBe(200);
+    const taught = await openWebSocket(`${stack.url}/t/ws-dpop-nonce`, { cookie });
+    taught.socket.destroy();
+    expect(decodeJwt(String(upstream.seen.at(-1)!.headers.dpop)).nonce).toBe(upstream.dpopNonce);
   });
 
   it('a DPoP key that cannot be opened ends the session (401), as any corrupt token set does', async () => {
@@ -238,5 +307,36 @@ describe('DPoP nonces', () => {
     expect(stack.op.stats.refreshGrants).toBe(1);
     expect(stack.api.requests.map((r) => r.status)).toEqual([401, 200]);
     expect((await storedTokens(stack, browser))!.accessToken).not.toBe(before.accessToken);
+  });
+
+  it('a nonce that changes while the token is refreshed costs the replay one resend, not the session', async () => {
+    clock.set(Date.now());
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/api/warm`, { headers: csrf })).status).toBe(200);
+    const before = (await storedTokens(stack, browser))!;
+    expect(await stack.op.revokeAccessToken(before.accessToken)).toBe(true);
+    // The API rotates its nonce just as the refreshed token first reaches it.
+    const { op } = stack;
+    const introspect = op.introspect;
+    let rotated = false;
+    op.introspect = async (token) => {
+      if (token !== before.accessToken && !rotated) {
+        rotated = true;
+        stack.api.dpop.rotateNonce();
+      }
+      return introspect.call(op, token);
+    };
+    try {
+      stack.op.resetStats();
+      stack.api.requests.length = 0;
+      const res = await browser.request(`${stack.url}/api/rotating`, { method: 'PUT', json: { n: 1 }, headers: csrf });
+      expect(res.status).toBe(200);
+      expect(rotated).toBe(true);
+      expect(stack.op.stats.refreshGrants).toBe(1);
+      // invalid_token (refresh), then the new token meets the new nonce, then the resend with it.
+      expect(stack.api.requests.map((r) => r.status)).toEqual([401, 401, 200]);
+    } finally {
+      op.introspect = introspect;
+    }
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateDpopKey, type DpopKey } from '../../src/dpop/key.ts';
 import { ProviderError } from '../../src/errors.ts';
 import { OidcProvider } from '../../src/providers/oidc.ts';
+import { ProviderTokens } from '../../src/providers/types.ts';
 import { providerConfig } from './support/config.ts';
 import { FakeOpenIdProvider, type FakeRequest } from './support/fake-op.ts';
 import { rejectionOf } from './support/secrets.ts';
@@ -95,5 +96,43 @@ describe('token requests with a DPoP key', () => {
     op.on('POST /token', () => ({ body: { access_token: 'at', token_type: 'Bearer' } }));
     await corp.refresh('rt-1');
     expect(op.requestsTo('/token')[0]?.headers.dpop).toBeUndefined();
+  });
+});
+
+describe('the UserInfo request with a DPoP key', () => {
+  const NONCE = 'login-nonce';
+  /** A UserInfo endpoint that wants its nonce in the proof (RFC 9449 section 9), as oidc-provider with `requireNonce` does. */
+  const userinfoWanting = (nonce: string) => (request: FakeRequest) =>
+    decodeJwt(String(request.headers.dpop)).nonce === nonce
+      ? { body: { sub: 'user-42', name: 'Ada' } }
+      : { status: 401, headers: { 'www-authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce is required in the DPoP proof"', 'dpop-nonce': nonce }, body: { error: 'use_dpop_nonce' } };
+
+  async function identify(corp: OidcProvider) {
+    // No name or email in the ID token: the profile comes from UserInfo.
+    const idToken = await op.signer.sign(op.idTokenClaims('client-123', NONCE));
+    return corp.identify(new ProviderTokens({ accessToken: 'at-dpop', idToken, tokenType: 'DPoP' }), NONCE, { dpop: key });
+  }
+
+  it('a use_dpop_nonce 401 is sent once more with the nonce, and the nonce is kept for the next login', async () => {
+    const corp = await provider();
+    op.on('GET /userinfo', userinfoWanting('u-1'));
+    await expect(identify(corp)).resolves.toMatchObject({ sub: 'user-42', name: 'Ada' });
+    const sent = op.requestsTo('/userinfo');
+    expect(sent).toHaveLength(2);
+    expect(sent.map((request) => request.headers.authorization)).toEqual(['DPoP at-dpop', 'DPoP at-dpop']);
+    const [first, second] = [decodeJwt(String(sent[0]?.headers.dpop)), decodeJwt(String(sent[1]?.headers.dpop))];
+    expect(first.nonce).toBeUndefined();
+    expect(second).toMatchObject({ htm: 'GET', htu: `${op.issuer}/userinfo`, nonce: 'u-1' });
+    expect(second.jti).not.toBe(first.jti);
+    await identify(corp);
+    expect(op.requestsTo('/userinfo')).toHaveLength(3);
+  });
+
+  it('a UserInfo endpoint that keeps asking for nonces is asked twice, then the login fails', async () => {
+    const corp = await provider();
+    let calls = 0;
+    op.on('GET /userinfo', (request) => userinfoWanting(`u-${++calls + 100}`)(request));
+    expect(await rejectionOf(identify(corp))).toBeInstanceOf(ProviderError);
+    expect(op.requestsTo('/userinfo')).toHaveLength(2);
   });
 });

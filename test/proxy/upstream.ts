@@ -17,6 +17,10 @@ import { closeServer, listenOnLoopback } from '../../demo/listen.ts';
  *                  and one of its own, then the same frame
  *   /ws-refuse     WebSocket handshake refused: 403 with the same two Set-Cookie lines and
  *                  `Cache-Control: public, max-age=600`
+ *   /ws-dpop-nonce WebSocket handshake whose DPoP proof must carry `dpopNonce` (RFC 9449
+ *                  section 9): else 401 `DPoP error="use_dpop_nonce"` with the nonce in
+ *                  `DPoP-Nonce`; with it, as /ws (the proof's signature is not checked here)
+ *   /dpop-nonce    200 with `dpopNonce` in `DPoP-Nonce` (how a resource server hands out its nonce)
  *   /cache?cc=&vary=  200 with the given Cache-Control and Vary (each only when given)
  */
 
@@ -33,6 +37,8 @@ export interface TestUpstream {
   seen: SeenRequest[];
   /** Requests to /hang whose connection the gateway closed. */
   hangClosed: number;
+  /** The nonce /ws-dpop-nonce wants in handshake proofs; tests may change it. */
+  dpopNonce: string;
   /** Sends the second event of every open /stream. */
   release(): void;
   close(): Promise<void>;
@@ -41,7 +47,7 @@ export interface TestUpstream {
 export async function startTestUpstream(options: { sessionCookie: string }): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const waiting = new Set<() => void>();
-  const state = { hangClosed: 0 };
+  const state = { hangClosed: 0, dpopNonce: 'ws-nonce-1' };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -72,6 +78,10 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
       res.end('cached?');
       return;
     }
+    if (path.endsWith('/dpop-nonce')) {
+      res.writeHead(200, { 'dpop-nonce': state.dpopNonce }).end('ok');
+      return;
+    }
     if (path.endsWith('/always-401')) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
       return;
@@ -97,6 +107,11 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
       socket.end(['HTTP/1.1 403 Forbidden', ...cookies, 'Cache-Control: public, max-age=600', 'Content-Length: 2', '', 'no'].join('\r\n'));
       return;
     }
+    if (path.endsWith('/ws-dpop-nonce') && proofNonce(req.headers.dpop) !== state.dpopNonce) {
+      const challenge = ['WWW-Authenticate: DPoP error="use_dpop_nonce"', `DPoP-Nonce: ${state.dpopNonce}`];
+      socket.end(['HTTP/1.1 401 Unauthorized', ...challenge, 'Content-Length: 2', '', 'no'].join('\r\n'));
+      return;
+    }
     const extra = path.endsWith('/ws-set-cookie') ? cookies : [];
     socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, ...extra, '', ''].join('\r\n'));
     socket.write(textFrame(JSON.stringify({ url: req.url, headers: req.headers })));
@@ -109,6 +124,12 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
     get hangClosed() {
       return state.hangClosed;
     },
+    get dpopNonce() {
+      return state.dpopNonce;
+    },
+    set dpopNonce(nonce: string) {
+      state.dpopNonce = nonce;
+    },
     release() {
       for (const send of waiting) send();
       waiting.clear();
@@ -118,6 +139,16 @@ export async function startTestUpstream(options: { sessionCookie: string }): Pro
       return closeServer(server);
     },
   };
+}
+
+/** The `nonce` claim of a DPoP proof header (its payload read, not verified). */
+function proofNonce(proof: string | string[] | undefined): unknown {
+  if (typeof proof !== 'string') return undefined;
+  try {
+    return (JSON.parse(Buffer.from(proof.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>)['nonce'];
+  } catch {
+    return undefined;
+  }
 }
 
 /** One unmasked server-to-client text frame (RFC 6455), for payloads under 64 KiB. */

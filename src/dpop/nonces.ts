@@ -2,11 +2,11 @@
  * The DPoP nonces servers gave (RFC 9449 section 8 and 9), one per server: per provider for its
  * token endpoint, per upstream origin for resource requests. The latest one a server sent is
  * used in the next proof to it. Servers come from the configuration, so the map is small; it is
- * bounded all the same (oldest first out), and a nonce must be a short run of the characters the
- * RFC allows (NQCHAR), else it is ignored.
+ * bounded all the same (oldest first out), and a nonce must be at most 2,048 of the characters the
+ * RFC allows (NQCHAR; encrypted nonces run long), else it is ignored.
  */
 
-const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
+const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,2048}$/;
 const MAX_SERVERS = 256;
 
 export class DpopNonces {

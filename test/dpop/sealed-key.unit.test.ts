@@ -42,7 +42,8 @@ describe('DPoP nonces', () => {
     expect(nonces.remember('https://a', 'n-1')).toBe(true);
     expect(nonces.remember('https://a', 'has space')).toBe(false);
     expect(nonces.remember('https://a', 'quote"d')).toBe(false);
-    expect(nonces.remember('https://a', 'x'.repeat(257))).toBe(false);
+    expect(nonces.remember('https://a', 'x'.repeat(2049))).toBe(false);
+    expect(nonces.remember('https://c', 'y'.repeat(2048))).toBe(true);
     expect(nonces.remember('https://a', ['n-2', 'n-3'])).toBe(false);
     expect(nonces.get('https://a')).toBe('n-1');
     expect(nonces.remember('https://a', 'n-2')).toBe(true);

@@ -25,12 +25,12 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
-    // Generous for a unit test, on purpose: two of them are pure-logic stress runs (100,000 seals,
-    // an hour of logins at 500/s) that take seconds, more on a loaded 2-core machine.
+    // Pure-logic stress runs that take seconds of CPU (100,000 seals, an hour of logins at 500/s)
+    // are integration tests by name, so the unit tier stays fast; its timeout says so.
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT, setupFiles: ['test/support/unit-guard.ts'] } },
+      { extends: true, test: { name: 'unit', include: UNIT, setupFiles: ['test/support/unit-guard.ts'], testTimeout: 10_000 } },
       { extends: true, test: { name: 'integration', include: ALL, exclude: [...UNIT, ...E2E] } },
       { extends: true, test: { name: 'e2e', include: E2E, exclude: UNIT, testTimeout: 60_000, hookTimeout: 120_000 } },
     ],

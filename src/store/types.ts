@@ -59,6 +59,28 @@ export interface StoredTokenSet {
    * later refreshes. Within `tokens.forcedRefreshCooldown` of it a 401 forces no new refresh.
    */
   forcedAt?: number;
+  /**
+   * The session's per-route access tokens (RFC 8707 resource indicators, RFC 8693 token
+   * exchange), by token key (`resource:<uri>`, `exchange:<audience> <scope>`). They share the
+   * login grant's refresh token and this record's `ver`, lock and compare-and-set.
+   */
+  resources?: Record<string, StoredRouteToken>;
+}
+
+/** One per-route access token of a token set (see `StoredTokenSet.resources`). */
+export interface StoredRouteToken {
+  /** Sealed, associated data `<sid>|access@<token key>`. */
+  accessToken: string;
+  /** The record `ver` that wrote this token: how a waiter tells that this token was renewed. */
+  ver: number;
+  /** Epoch ms; absent when the token does not expire. */
+  expiresAt?: number;
+  /** Epoch ms. */
+  obtainedAt: number;
+  scope?: string;
+  tokenType: string;
+  /** When an upstream 401 last forced this token's renewal (epoch ms); the cooldown is per token. */
+  forcedAt?: number;
 }
 
 export interface SessionBundle {

@@ -1,13 +1,14 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import { inspectSymbol, redactedView } from '../secret.ts';
-import type { StoredTokenSet } from '../store/types.ts';
+import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 
 /**
  * A token set with its tokens opened, as TokenService uses it in memory. It is never stored in
  * this form, and it prints as `{ accessToken: '[present]', ... }`.
  *
- * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id'.
+ * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', and
+ * `access@<token key>` for each per-route access token (`resources`).
  */
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
@@ -95,6 +96,8 @@ export function sealTokenSet(keyring: Keyring, sid: string, tokens: ProviderToke
  * provider rotated it, otherwise the previous one (still sealed, copied as is); likewise the ID
  * token and scope. A refresh forced by an upstream 401 stamps `forcedAt`; others keep the
  * previous stamp (the forced-refresh cooldown is per session, whatever refreshed in between).
+ * Every other field of the previous set (per-route tokens, fields this version does not know) is
+ * carried over as it is, moved to the sealing key where it is a sealed token.
  */
 export function sealRefreshed(
   keyring: Keyring,
@@ -104,11 +107,12 @@ export function sealRefreshed(
   now: number,
   options: { forced?: boolean } = {},
 ): Omit<StoredTokenSet, 'ver'> {
-  const next = sealTokenSet(keyring, sid, fresh, now);
+  const { ver: _ver, expiresAt: _expiresAt, forcedAt: _forcedAt, ...kept } = previous;
+  const next: Omit<StoredTokenSet, 'ver'> = { ...kept, ...sealTokenSet(keyring, sid, fresh, now) };
   // Kept tokens move to the sealing key too (after a key rotation they may be under an older one).
-  if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
-  if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
-  if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
+  if (!fresh.refreshToken && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
+  if (!fresh.idToken && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
+  if (previous.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, previous.resources);
   const forcedAt = options.forced ? now : previous.forcedAt;
   if (forcedAt !== undefined) next.forcedAt = forcedAt;
   return next;
@@ -116,7 +120,8 @@ export function sealRefreshed(
 
 /** True when some field of the stored set is sealed under a key that no longer seals. */
 export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
-  return [stored.accessToken, stored.refreshToken, stored.idToken].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
+  const routeTokens = stored.resources === undefined ? [] : Object.values(stored.resources).map((entry) => entry.accessToken);
+  return [stored.accessToken, stored.refreshToken, stored.idToken, ...routeTokens].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
 }
 
 /**
@@ -129,7 +134,20 @@ export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredToke
   const next: Omit<StoredTokenSet, 'ver'> = { ...fields, accessToken: current(keyring, sid, stored.accessToken, SEAL_FIELDS.access) };
   if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
   if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
+  if (stored.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, stored.resources);
   return next;
+}
+
+/** The per-route tokens with each access token under the sealing key (the entries otherwise as they are). */
+function resealRouteTokens(keyring: Keyring, sid: string, resources: Readonly<Record<string, StoredRouteToken>>): Record<string, StoredRouteToken> {
+  const next: Record<string, StoredRouteToken> = {};
+  for (const [key, entry] of Object.entries(resources)) next[key] = { ...entry, accessToken: current(keyring, sid, entry.accessToken, routeTokenField(key)) };
+  return next;
+}
+
+/** The seal field of a per-route access token: `access@<token key>`. */
+export function routeTokenField(key: string): string {
+  return `${SEAL_FIELDS.access}@${key}`;
 }
 
 /** `sealed` as it is when the sealing key made it, else opened and sealed again under that key. */

@@ -77,6 +77,15 @@ export interface RefreshOptions {
   answerTimeoutMs?: number;
   /** Aborts the call (shutdown). */
   signal?: AbortSignal;
+  /** RFC 8707: ask for an access token for this resource indicator (OIDC providers only). */
+  resource?: string;
+}
+
+/** An RFC 8693 token exchange: the subject token (the login's access token) for a token for `audience`. */
+export interface TokenExchangeRequest {
+  subjectToken: string;
+  audience: string;
+  scope?: string | undefined;
 }
 
 /**
@@ -114,6 +123,13 @@ export interface Provider {
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
   identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
+  /**
+   * RFC 8693 token exchange at the token endpoint; only providers that offer it (generic OIDC)
+   * have this method. Not retried after a timeout or an HTTP status, like a refresh.
+   */
+  exchangeToken?(request: TokenExchangeRequest, options?: RefreshOptions): Promise<ProviderTokens>;
+  /** RFC 8707 resource indicators on the authorization request and the refresh grant (generic OIDC). */
+  readonly resourceIndicators?: boolean;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
   /** RP-initiated logout URL, for providers that have an end_session_endpoint. */

@@ -29,7 +29,7 @@ import { Listeners } from './runtime/listeners.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
-import { TokenService } from './tokens/index.ts';
+import { resourcesOf, TokenService } from './tokens/index.ts';
 
 /**
  * The composition root: everything is built here from the validated config, nothing at import
@@ -128,7 +128,9 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
   const onDiscoveryFailure = (provider: string, err: unknown) =>
     logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
-  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
+  // RFC 8707: each login asks for the resource indicators of the routes its provider serves.
+  const resourcesOfProvider = (id: string) => resourcesOf(config.routes, id);
+  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure, resourcesOf: resourcesOfProvider });
   const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
@@ -264,7 +266,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     setForwardAuthSecret: (value) => live.setForwardAuthSecret(value),
     async replaceProvider(providerConfig) {
       if (deps.providers !== undefined || !providers.has(providerConfig.id)) return false;
-      const next = createProvider(providerConfig, { now, onDiscoveryFailure });
+      const next = createProvider(providerConfig, { now, onDiscoveryFailure, resourcesOf: resourcesOfProvider });
       await next.init().catch(() => undefined);
       providers.set(providerConfig.id, next);
       return true;

@@ -1,7 +1,7 @@
 import type { RouteConfig } from '../config/schema.ts';
 import { ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
-import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, failureOutcome, routeTokenTarget, type TokenService } from '../tokens/index.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
 import { unauthenticatedAnswer } from './unauthenticated-answer.ts';
 
@@ -11,7 +11,8 @@ import { unauthenticatedAnswer } from './unauthenticated-answer.ts';
  * - `optional`: the session's token when there is a usable session, else anonymous;
  * - `required`: the session's token; no session is 401 SESSION_EXPIRED.
  * A route bound to a provider (`route.provider`) only takes tokens of sessions from that provider.
- * The token comes from TokenService, refreshed first when due.
+ * The token comes from TokenService, refreshed first when due: the login's, or the route's own
+ * (`resource`, `exchange`).
  */
 
 export interface RequestSession {
@@ -31,6 +32,8 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
     if (route.auth === 'optional') return undefined;
     throw new ReauthenticationRequiredError('This API needs a login with another provider');
   }
+  // A route with a token of its own (RFC 8707 `resource`, RFC 8693 `exchange`) gets that one.
+  if (route.resource !== undefined || route.exchange !== undefined) return tokens.getRouteToken(sid, routeTokenTarget(route)!, { session, tokens: request.tokens });
   return tokens.getAccessToken(sid, { session, tokens: request.tokens });
 }
 

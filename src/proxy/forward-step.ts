@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { type BearerToken, failureOutcome, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, failureOutcome, routeTokenTarget, type TokenService } from '../tokens/index.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { ProxiedRequest, ProxiedSession } from './proxied-request.ts';
@@ -37,7 +37,8 @@ export function forwardStep(options: ForwardStepOptions) {
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
     try {
-      const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record });
+      const target = routeTokenTarget(request.route.config);
+      const fresh = await (target === undefined ? tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }) : tokens.forceRouteRefresh(session.sid, target, rejectedVer, { session: session.record }));
       if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
       return fresh;
     } catch (err) {

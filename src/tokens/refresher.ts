@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
-import { DecryptionFailedError, GatewayError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
-import { securityEvent } from '../observability/index.ts';
+import { DecryptionFailedError, GatewayError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease } from './lock-lease.ts';
+import { callWithLease, seconds } from './provider-call.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
@@ -142,32 +142,7 @@ export class Refresher {
     const provider = this.#o.providers.get(providerId);
     if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
     const answerTimeoutMs = this.#o.config.refreshTimeout;
-    try {
-      return await lease.runCall((signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
-    } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
-      if (err.outcomeUnknown) {
-        // The provider may have redeemed this refresh token without us seeing the answer. Sending
-        // it again now could be a reuse the provider punishes by revoking the grant.
-        await lease.park();
-        this.#o.logger?.warn({ event: 'refresh_outcome_unknown', provider: providerId, session: this.#o.tag(sid) }, 'a sent refresh got no answer; the refresh lock stays until its lease lapses');
-        throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(this.#o.config.lockLease) });
-      }
-      if (err.grantRevoked) {
-        await this.#o.store.destroySession(sid);
-        if (this.#o.logger) securityEvent(this.#o.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: this.#o.tag(sid), oauthError: err.oauthError });
-        throw new ReauthenticationRequiredError(undefined, { cause: err });
-      }
-      // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
-      // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
-      // for the provider's Retry-After (1 s without one, at most one lease), so a busy session does
-      // not send one refresh per request to a failing provider.
-      const level = err.transient ? 'warn' : 'error';
-      this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
-      const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, this.#o.config.lockLease);
-      await lease.park(backoffMs);
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs) });
-    }
+    return callWithLease(this.#o, { sid, providerId, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
   }
 
   /**
@@ -195,10 +170,7 @@ export class Refresher {
   }
 }
 
-/** Whole seconds for Retry-After, at least 1. */
-export function seconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
+export { seconds };
 
 /** The `refresh_total` outcome of a refresh that threw. */
 export function failureOutcome(err: unknown): RefreshOutcome {

@@ -8,6 +8,8 @@ import { BearerToken } from './bearer-token.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult, seconds } from './refresher.ts';
 import { Resealer } from './resealer.ts';
+import type { RouteTokenTarget } from './route-token.ts';
+import { RouteTokens } from './route-tokens.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
 import { SEAL_FIELDS } from './token-set.ts';
@@ -47,6 +49,7 @@ export class TokenService {
   readonly #refresher: Refresher;
   readonly #resealer: Resealer;
   readonly #flights = new SingleFlight<RefreshResult>();
+  readonly #routeTokens: RouteTokens;
 
   constructor(options: TokenServiceOptions) {
     this.#store = options.store;
@@ -66,6 +69,18 @@ export class TokenService {
       logger: options.logger,
       metrics: options.metrics,
       tag: sessionTag,
+    });
+    this.#routeTokens = new RouteTokens({
+      store: options.store,
+      providers: options.providers,
+      keyring: options.keyring,
+      config: options.config,
+      now: this.#now,
+      instanceId,
+      logger: options.logger,
+      metrics: options.metrics,
+      tag: sessionTag,
+      loginToken: (sid, session) => this.getAccessToken(sid, { session }),
     });
   }
 
@@ -107,6 +122,28 @@ export class TokenService {
   }
 
   /**
+   * The access token of a route that has its own (`resource`, `exchange`; see route-tokens.ts),
+   * obtained on first use and renewed like the login's.
+   */
+  async getRouteToken(sid: string, target: RouteTokenTarget, loaded: LoadedSession = {}): Promise<BearerToken> {
+    const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
+    const session = loaded.session ?? (await this.#store.getSession(sid));
+    if (stored === null || session === null) throw new ReauthenticationRequiredError();
+    return this.#unlessCorrupt(sid, session, async () => {
+      const bearer = await this.#routeTokens.get(sid, session, stored, target);
+      if (bearer.outcome === 'none') this.#resealer.resealIfOld(sid, stored);
+      return bearer;
+    });
+  }
+
+  /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */
+  async forceRouteRefresh(sid: string, target: RouteTokenTarget, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
+    const session = loaded.session ?? (await this.#store.getSession(sid));
+    if (session === null) throw new ReauthenticationRequiredError();
+    return this.#unlessCorrupt(sid, session, () => this.#routeTokens.forceRefresh(sid, session, target, staleVer));
+  }
+
+  /**
    * The upstream rejected the token of `staleVer`. Answers a newer token: the one already in the
    * store when its `ver` moved past `staleVer`, otherwise a fresh one from a (single-flight)
    * refresh. Undefined when the rejected token is still the current one and a forced refresh of
@@ -130,7 +167,7 @@ export class TokenService {
 
   /** Resolves once no refresh is in flight in this process (shutdown waits on it). Never rejects. */
   async idle(): Promise<void> {
-    await Promise.all([this.#flights.idle(), this.#resealer.idle()]);
+    await Promise.all([this.#flights.idle(), this.#resealer.idle(), this.#routeTokens.idle()]);
   }
 
   /**
@@ -139,8 +176,9 @@ export class TokenService {
    * way is aborted and its lock parked for one lease instead (its refresh token may have been
    * redeemed). Resolves with how many locks were released.
    */
-  releaseLocks(): Promise<number> {
-    return this.#refresher.releaseHeldLocks();
+  async releaseLocks(): Promise<number> {
+    const [login, routes] = await Promise.all([this.#refresher.releaseHeldLocks(), this.#routeTokens.releaseHeldLocks()]);
+    return login + routes;
   }
 
   /** True when the stored token set is due for a refresh at the current time. */

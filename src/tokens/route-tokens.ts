@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Keyring } from '../crypto/keyring.ts';
+import { ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import type { Provider, ProviderTokens } from '../providers/types.ts';
+import type { SessionRecord, Store, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
+import { BearerToken } from './bearer-token.ts';
+import { LockLease } from './lock-lease.ts';
+import { callWithLease, seconds } from './provider-call.ts';
+import { failureOutcome } from './refresher.ts';
+import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
+import { openRouteToken, routeTokenOf, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
+import { type Flight, SingleFlight } from './single-flight.ts';
+import { SEAL_FIELDS, openRefreshToken } from './token-set.ts';
+import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
+import { resolveWriteConflict } from './write-conflict.ts';
+
+/**
+ * Per-route access tokens (a token per API), with the guarantees of the login token:
+ * obtained on first use of the route and renewed inside the same refresh window
+ * (stale-while-revalidate within `expiryMargin`, waits of at most `refreshWait`), one flight per
+ * (session, token key) in this process and one per session across replicas (the session's
+ * refresh lock, shared with the login refresh), forced renewal after an upstream 401 with a
+ * per-token cooldown, and every write a compare-and-set on the session's one token set.
+ *
+ * - `resource`: a refresh-token grant with `resource=<uri>` (RFC 8707). The refresh token is the
+ *   login grant's, single-use under rotation: the call is made under the session's lock, and a
+ *   rotated refresh token is stored as the login grant's new one.
+ * - `exchange`: an RFC 8693 token exchange with the login's access token as the subject token
+ *   (refreshed first when due); renewed by exchanging again.
+ *
+ * Coalescing compares the entry's own `ver` stamp (the record version that wrote it), not the
+ * record's: a login refresh moves the record's `ver` without renewing any route token.
+ */
+
+const FIRST_POLL_MS = 10;
+const MAX_POLL_MS = 100;
+
+export interface RouteTokensOptions {
+  store: Store;
+  providers: ReadonlyMap<string, Provider>;
+  keyring: Keyring;
+  config: TokenConfig;
+  now: () => number;
+  instanceId: string;
+  logger: Logger | undefined;
+  metrics: TokenMetrics | undefined;
+  tag: (sid: string) => string;
+  /** The login's access token, refreshed first when it must be (the subject of a token exchange). */
+  loginToken(sid: string, session: SessionRecord): Promise<BearerToken>;
+}
+
+type Obtained = { entry: StoredRouteToken; outcome: Extract<RefreshOutcome, 'success' | 'coalesced'> };
+
+export class RouteTokens {
+  readonly #o: RouteTokensOptions;
+  readonly #flights = new SingleFlight<Obtained>();
+  readonly #held = new Set<LockLease>();
+
+  constructor(options: RouteTokensOptions) {
+    this.#o = options;
+  }
+
+  /** The route's token for this session: the stored one, renewed first when it must be. */
+  async get(sid: string, session: SessionRecord, stored: StoredTokenSet, target: RouteTokenTarget): Promise<BearerToken> {
+    const { config } = this.#o;
+    const entry = routeTokenOf(stored, target.key);
+    const now = this.#o.now();
+    if (entry !== undefined && !isRefreshDue(entry, now, config.refreshBuffer)) return this.#bearer(sid, target, entry, 'none');
+    const flight = this.#start(sid, session, target, entry?.ver, false);
+    if (entry !== undefined && !mustWaitForRefresh(entry, now, config.expiryMargin)) return this.#bearer(sid, target, entry, 'background');
+    try {
+      return await this.#await(sid, target, flight);
+    } catch (err) {
+      if (err instanceof TokenServiceUnavailableError && entry !== undefined && !isExpired(entry, this.#o.now())) return this.#bearer(sid, target, entry, 'transient');
+      throw err;
+    }
+  }
+
+  /**
+   * The upstream rejected the route token stamped `staleVer`: a newer one (already stored, or
+   * renewed now), or undefined within the token's forced-renewal cooldown.
+   */
+  async forceRefresh(sid: string, session: SessionRecord, target: RouteTokenTarget, staleVer: number): Promise<BearerToken | undefined> {
+    const stored = await this.#o.store.getTokens(sid);
+    if (stored === null) throw new ReauthenticationRequiredError();
+    const entry = routeTokenOf(stored, target.key);
+    if (entry !== undefined && entry.ver > staleVer) return this.#bearer(sid, target, entry, 'coalesced');
+    if (entry?.forcedAt !== undefined && this.#o.now() - entry.forcedAt < this.#o.config.forcedRefreshCooldown) return undefined;
+    const bearer = await this.#await(sid, target, this.#start(sid, session, target, staleVer, true));
+    if (bearer.ver > staleVer) return bearer;
+    return this.#await(sid, target, this.#start(sid, session, target, bearer.ver, true));
+  }
+
+  /** Resolves once no route token is being obtained in this process. Never rejects. */
+  idle(): Promise<void> {
+    return this.#flights.idle();
+  }
+
+  /** Shutdown: releases the locks still held (a provider call under way is aborted, its lock parked). */
+  async releaseHeldLocks(): Promise<number> {
+    const leases = [...this.#held];
+    this.#held.clear();
+    const sent = leases.filter((lease) => lease.callInFlight);
+    const idle = leases.filter((lease) => !lease.callInFlight);
+    for (const lease of sent) lease.abortCall();
+    await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
+    return idle.length;
+  }
+
+  #start(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number | undefined, forced: boolean): Flight<Obtained> {
+    return this.#flights.start(`${sid}\n${target.key}`, async () => {
+      try {
+        const obtained = await this.#obtainOrWait(sid, session, target, knownVer ?? -1, forced);
+        this.#o.metrics?.countRefresh?.(obtained.outcome);
+        return obtained;
+      } catch (err) {
+        this.#o.metrics?.countRefresh?.(failureOutcome(err));
+        throw err;
+      }
+    });
+  }
+
+  async #await(sid: string, target: RouteTokenTarget, flight: Flight<Obtained>): Promise<BearerToken> {
+    const waitMs = this.#o.config.refreshWait;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
+      timer.unref();
+    });
+    try {
+      const value = await Promise.race([flight.promise, timeout]);
+      return this.#bearer(sid, target, value.entry, flight.joined ? 'coalesced' : value.outcome);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Takes the session's lock, or waits for another holder to renew this token (its stamp moves). */
+  async #obtainOrWait(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number, forced: boolean): Promise<Obtained> {
+    const { store, config } = this.#o;
+    const provider = this.#providerFor(session, target);
+    // The subject token of an exchange is the login's, refreshed first when due (that refresh takes the lock itself).
+    if (target.kind === 'exchange') await this.#o.loginToken(sid, session);
+    const owner = `${this.#o.instanceId}:${randomUUID()}`;
+    const deadline = performance.now() + config.refreshWait;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      if (lease !== undefined) {
+        this.#held.add(lease);
+        try {
+          return await this.#obtainHolding(sid, provider, target, knownVer, forced, lease);
+        } finally {
+          this.#held.delete(lease);
+          await lease.release();
+        }
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
+      await sleep(Math.min(pause, remaining), undefined, { ref: false });
+      pause = Math.min(pause * 2, MAX_POLL_MS);
+      const current = await store.getTokens(sid);
+      if (current === null) throw new ReauthenticationRequiredError();
+      const entry = routeTokenOf(current, target.key);
+      if (entry !== undefined && entry.ver > knownVer) return { entry, outcome: 'coalesced' };
+    }
+  }
+
+  async #obtainHolding(sid: string, provider: Provider, target: RouteTokenTarget, knownVer: number, forced: boolean, lease: LockLease): Promise<Obtained> {
+    const { store, keyring } = this.#o;
+    const current = await store.getTokens(sid);
+    if (current === null) throw new ReauthenticationRequiredError();
+    const existing = routeTokenOf(current, target.key);
+    if (existing !== undefined && existing.ver > knownVer) return { entry: existing, outcome: 'coalesced' };
+    const facts = { sid, providerId: provider.id, grantOf: target.kind === 'resource' };
+    const answerTimeoutMs = this.#o.config.refreshTimeout;
+    let presented: string | undefined;
+    let fresh: ProviderTokens;
+    if (target.kind === 'resource') {
+      presented = openRefreshToken(keyring, sid, current);
+      if (presented === undefined) throw new ReauthenticationRequiredError();
+      const refreshToken = presented;
+      fresh = await callWithLease(this.#o, facts, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource }));
+    } else {
+      const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
+      fresh = await callWithLease(this.#o, facts, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal }));
+    }
+    const now = this.#o.now();
+    const entry = sealRouteToken(keyring, sid, target.key, fresh, { now, ver: current.ver + 1, forcedAt: forced ? now : existing?.forcedAt });
+    const { ver: _ver, ...fields } = current;
+    // Everything else in the set is carried over; a rotated refresh token is the login grant's new one.
+    const next: Omit<StoredTokenSet, 'ver'> = { ...fields, resources: { ...current.resources, [target.key]: entry } };
+    if (target.kind === 'resource' && fresh.refreshToken) next.refreshToken = keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
+    const written = await store.compareAndSetTokens(sid, current.ver, next);
+    if (written.ok) return { entry: { ...entry, ver: written.ver }, outcome: 'success' };
+    if (presented !== undefined) {
+      const resolved = await resolveWriteConflict(
+        { store, keyring, logger: this.#o.logger, tag: this.#o.tag },
+        { sid, providerId: provider.id, presented, issued: fresh.refreshToken, current: written.current, lockLost: lease.lost },
+      );
+      if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError();
+    }
+    if (written.current === null) throw new ReauthenticationRequiredError();
+    const stored = routeTokenOf(written.current, target.key);
+    if (stored !== undefined && stored.ver > knownVer) return { entry: stored, outcome: 'coalesced' };
+    throw new TokenServiceUnavailableError('The session changed while its API token was renewed; try again shortly', { retryAfter: 1 });
+  }
+
+  /** The session's provider, if it can issue this kind of token; else the user must log in with one that can. */
+  #providerFor(session: SessionRecord, target: RouteTokenTarget): Provider {
+    const provider = this.#o.providers.get(session.provider);
+    if (provider === undefined) throw new Error(`session provider "${session.provider}" is not configured`);
+    const able = target.kind === 'resource' ? provider.resourceIndicators === true : provider.exchangeToken !== undefined;
+    if (!able) throw new ReauthenticationRequiredError('This API needs a login with a provider that issues a token for it');
+    return provider;
+  }
+
+  #bearer(sid: string, target: RouteTokenTarget, entry: StoredRouteToken, outcome: RefreshOutcome): BearerToken {
+    return new BearerToken({ accessToken: openRouteToken(this.#o.keyring, sid, target.key, entry), ver: entry.ver, expiresAt: entry.expiresAt, outcome });
+  }
+}

@@ -53,6 +53,10 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redisCommandTimeout?: string;
   /** The Redis store's near cache (default on, as in production). */
   nearCache?: boolean;
+  /** More options of the provider (resource servers, token exchange). */
+  opOptions?: Pick<OpenIdProviderOptions, 'resourceServers' | 'tokenExchange'>;
+  /** More settings of the gateway's provider entry (scopes). */
+  provider?: Record<string, unknown>;
 }
 
 export interface GatewayInstance {
@@ -92,6 +96,7 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
     const opOptions: OpenIdProviderOptions = {
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
+      ...options.opOptions,
       clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`] }],
     };
     const op = options.startProvider ? await options.startProvider(opOptions) : ((await startOpenIdProvider(opOptions)) as unknown as P);
@@ -112,7 +117,7 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s' }],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...options.provider } as NonNullable<ConfigInput['providers']>[number]],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

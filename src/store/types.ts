@@ -65,6 +65,12 @@ export interface StoredTokenSet {
    * login grant's refresh token and this record's `ver`, lock and compare-and-set.
    */
   resources?: Record<string, StoredRouteToken>;
+  /**
+   * The `ver` of the write that stored the login's access token, when later writes (a per-route
+   * token, a re-seal) left that token as it was; absent: `ver` itself. How a waiter tells that the
+   * login token was renewed (see `loginVer`).
+   */
+  accessVer?: number;
 }
 
 /** One per-route access token of a token set (see `StoredTokenSet.resources`). */

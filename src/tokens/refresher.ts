@@ -9,7 +9,7 @@ import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
-import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
+import { type OpenTokenSet, loginVer, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
 
 /**
@@ -17,7 +17,8 @@ import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
  * time (TokenService puts a SingleFlight in front):
  *
  * 1. take the store lock (lease `lockLease`, renewed while the provider call runs);
- * 2. re-read the token set: if `ver` moved past what the caller saw, use it, do not refresh;
+ * 2. re-read the token set: if the login token's version (`loginVer`) moved past what the
+ *    caller saw, use it, do not refresh;
  * 3. call the provider's token endpoint with the refresh token;
  * 4. write with compare-and-set on the `ver` read in 2 (rotation: keep the old refresh token
  *    when no new one arrives).
@@ -109,7 +110,7 @@ export class Refresher {
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError();
-      if (current.ver > knownVer) {
+      if (loginVer(current) > knownVer) {
         this.#lockWaited(started);
         return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
       }
@@ -120,7 +121,7 @@ export class Refresher {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
     if (current === null) throw new ReauthenticationRequiredError();
-    if (current.ver !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
+    if (loginVer(current) !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
     const presented = openRefreshToken(keyring, sid, current);
     if (presented === undefined) throw new ReauthenticationRequiredError();
 

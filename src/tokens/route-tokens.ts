@@ -12,7 +12,7 @@ import { failureOutcome } from './refresher.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { openRouteToken, routeTokenOf, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
-import { SEAL_FIELDS, openRefreshToken } from './token-set.ts';
+import { SEAL_FIELDS, loginVer, openRefreshToken } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 
@@ -191,7 +191,7 @@ export class RouteTokens {
     const entry = sealRouteToken(keyring, sid, target.key, fresh, { now, ver: current.ver + 1, forcedAt: forced ? now : existing?.forcedAt });
     const { ver: _ver, ...fields } = current;
     // Everything else in the set is carried over; a rotated refresh token is the login grant's new one.
-    const next: Omit<StoredTokenSet, 'ver'> = { ...fields, resources: { ...current.resources, [target.key]: entry } };
+    const next: Omit<StoredTokenSet, 'ver'> = { ...fields, resources: { ...current.resources, [target.key]: entry }, accessVer: loginVer(current) };
     if (target.kind === 'resource' && fresh.refreshToken) next.refreshToken = keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) return { entry: { ...entry, ver: written.ver }, outcome: 'success' };

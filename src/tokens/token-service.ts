@@ -12,7 +12,7 @@ import type { RouteTokenTarget } from './route-token.ts';
 import { RouteTokens } from './route-tokens.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
-import { SEAL_FIELDS } from './token-set.ts';
+import { SEAL_FIELDS, loginVer } from './token-set.ts';
 import type { TokenConfig, TokenServiceOptions } from './types.ts';
 
 /**
@@ -109,7 +109,7 @@ export class TokenService {
       throw new ReauthenticationRequiredError();
     }
     const bearer = this.#bearer(sid, stored, 'background');
-    const flight = this.#startRefresh(sid, session, stored.ver, false);
+    const flight = this.#startRefresh(sid, session, loginVer(stored), false);
     if (!mustWaitForRefresh(stored, now, this.#config.expiryMargin)) return bearer;
     try {
       return await this.#awaitFlight(flight);
@@ -155,10 +155,10 @@ export class TokenService {
     const stored = await this.#store.getTokens(sid);
     if (stored === null) throw new ReauthenticationRequiredError();
     return this.#unlessCorrupt(sid, loaded.session, async () => {
-      if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
+      if (loginVer(stored) > staleVer) return this.#bearer(sid, stored, 'coalesced');
       if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
       if (this.#coolingDown(stored)) return undefined;
-      const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, stored.ver, true));
+      const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, loginVer(stored), true));
       // A flight that began before the rejected token was written can end on that very token.
       if (bearer.ver > staleVer) return bearer;
       return this.#awaitFlight(this.#startRefresh(sid, loaded.session, bearer.ver, true));
@@ -233,7 +233,7 @@ export class TokenService {
   #bearer(sid: string, stored: StoredTokenSet, outcome: 'none' | 'background' | 'transient' | 'coalesced'): BearerToken {
     return new BearerToken({
       accessToken: this.#keyring.open(stored.accessToken, sid, SEAL_FIELDS.access),
-      ver: stored.ver,
+      ver: loginVer(stored),
       expiresAt: stored.expiresAt,
       outcome,
     });

@@ -4,7 +4,8 @@ import { inspectSymbol, redactedView } from '../secret.ts';
 import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 
 /**
- * A token set with its tokens opened, as TokenService uses it in memory. It is never stored in
+ * A token set with its tokens opened, as TokenService uses it in memory. Its `ver` is the login
+ * token's version (`loginVer`). It is never stored in
  * this form, and it prints as `{ accessToken: '[present]', ... }`.
  *
  * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', and
@@ -57,7 +58,7 @@ export class OpenTokenSet {
 /** Opens every sealed field of a stored token set. Throws DecryptionFailedError on any failure. */
 export function openTokenSet(keyring: Keyring, sid: string, stored: StoredTokenSet): OpenTokenSet {
   return new OpenTokenSet({
-    ver: stored.ver,
+    ver: loginVer(stored),
     accessToken: keyring.open(stored.accessToken, sid, SEAL_FIELDS.access),
     refreshToken: stored.refreshToken === undefined ? undefined : keyring.open(stored.refreshToken, sid, SEAL_FIELDS.refresh),
     idToken: stored.idToken === undefined ? undefined : keyring.open(stored.idToken, sid, SEAL_FIELDS.id),
@@ -107,7 +108,7 @@ export function sealRefreshed(
   now: number,
   options: { forced?: boolean } = {},
 ): Omit<StoredTokenSet, 'ver'> {
-  const { ver: _ver, expiresAt: _expiresAt, forcedAt: _forcedAt, ...kept } = previous;
+  const { ver: _ver, expiresAt: _expiresAt, forcedAt: _forcedAt, accessVer: _accessVer, ...kept } = previous;
   const next: Omit<StoredTokenSet, 'ver'> = { ...kept, ...sealTokenSet(keyring, sid, fresh, now) };
   // Kept tokens move to the sealing key too (after a key rotation they may be under an older one).
   if (!fresh.refreshToken && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
@@ -135,7 +136,17 @@ export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredToke
   if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
   if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
   if (stored.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, stored.resources);
+  next.accessVer = loginVer(stored);
   return next;
+}
+
+/**
+ * The version of the login's access token: the `ver` of the write that stored it. Writes that
+ * leave it in place (a per-route token, a re-seal) move the record's `ver` but not this, so a
+ * login refresh waiter never takes them for a renewal of the login token.
+ */
+export function loginVer(stored: Pick<StoredTokenSet, 'ver' | 'accessVer'>): number {
+  return stored.accessVer ?? stored.ver;
 }
 
 /** The per-route tokens with each access token under the sealing key (the entries otherwise as they are). */

@@ -44,6 +44,7 @@ describe.skipIf(skip)('a token per API', () => {
       provider: { scopes: ['openid', 'profile', 'email', 'offline_access', 'orders', 'billing'] },
       routes: ({ api }) => [
         { prefix: '/api', upstream: api },
+        { prefix: '/plain', upstream: upstream.url },
         { prefix: '/orders', upstream: upstream.url, resource: ORDERS },
         { prefix: '/billing', upstream: upstream.url, resource: BILLING },
         { prefix: '/reports', upstream: upstream.url, exchange: { audience: REPORTS, scope: 'reports' } },
@@ -111,17 +112,28 @@ describe.skipIf(skip)('a token per API', () => {
     expect(upstream.seen.every((seen) => seen.aud?.[0] === (seen.path.startsWith('/orders') ? ORDERS : BILLING))).toBe(true);
   }, 60_000);
 
-  it('a login refresh under way does not pass for a renewal of an API token: requests that wait on it still get a new API token', async () => {
+  it('renewals of the login token and of an API token queue on one lock and neither passes for the other', async () => {
     const browser = await stack.login();
-    expect((await browser.request(`${stack.url}/orders/old`)).status).toBe(200);
-    const [old] = tokensAt('/orders/old');
-    clock.advance(61 * MINUTE);
     const cookie = await browser.jar.getCookieString(stack.url);
-    // The login's and the API's token expired together: login refreshes and the API's renewal queue on one lock.
-    const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => get(`${stack.instances[i % 2]!.url}${i % 2 === 0 ? '/api' : '/orders/new'}/${i}`, cookie)));
-    expect(statuses).toEqual(Array(40).fill(200));
-    expect(tokensAt('/orders/new')).not.toContain(old);
-    expect(stack.op.stats.resourceGrants).toEqual({ [ORDERS]: 2 });
+    let round = 0;
+    for (const [first, second] of [['/orders', '/plain'], ['/plain', '/orders']] as const) {
+      round += 1;
+      expect((await browser.request(`${stack.url}/orders/old${round}`)).status).toBe(200);
+      expect((await browser.request(`${stack.url}/plain/old${round}`)).status).toBe(200);
+      const old = [...tokensAt(`/orders/old${round}`), ...tokensAt(`/plain/old${round}`)];
+      clock.advance(61 * MINUTE);
+      // Both expired: each request waits for its own token's renewal, whatever else writes the
+      // token set meanwhile. One renewal starts first; the other's waiters arrive while it runs.
+      const early = Array.from({ length: 20 }, (_, i) => get(`${stack.instances[i % 2]!.url}${first}/new${round}/${i}`, cookie));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const late = Array.from({ length: 20 }, (_, i) => get(`${stack.instances[i % 2]!.url}${second}/new${round}/${i}`, cookie));
+      expect(await Promise.all([...early, ...late])).toEqual(Array(40).fill(200));
+      const renewed = [...tokensAt(`/orders/new${round}`), ...tokensAt(`/plain/new${round}`)];
+      expect(renewed).toHaveLength(40);
+      for (const token of old) expect(renewed).not.toContain(token);
+    }
+    expect(stack.op.stats.resourceGrants).toEqual({ [ORDERS]: 3 });
+    expect(stack.op.stats.refreshGrants).toBe(5);
     expect(stack.op.stats.refreshReuse).toBe(0);
   });
 

@@ -164,12 +164,13 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     logger.warn({ setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
 
-  const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now });
+
 
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
   const sessionOptions = { cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger };
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
+  const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now, tokens });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
   // secret (without one it lives on its own listener only, see cli/start).
   const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined

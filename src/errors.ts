@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PKCE_UNSUPPORTED'
   | 'PAR_UNSUPPORTED'
   | 'PROVIDER_REJECTED'
+  | 'PROVIDER_NOT_LINKED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -68,6 +69,23 @@ export class NotFoundError extends GatewayError {
 export class ReauthenticationRequiredError extends GatewayError {
   constructor(message = 'Please log in again', options?: GatewayErrorOptions) {
     super('REAUTHENTICATION_REQUIRED', 401, message, true, options);
+  }
+}
+
+/**
+ * A route bound to another provider than the session's, and the session has no token of that
+ * provider linked (or its linked grant ended): 403, the user links it at `linkPath`
+ * (`/auth/link?provider=<id>`), which keeps the session.
+ */
+export class ProviderNotLinkedError extends GatewayError {
+  readonly provider: string;
+  readonly linkPath: string;
+
+  constructor(provider: string, options?: GatewayErrorOptions) {
+    const linkPath = `/auth/link?provider=${encodeURIComponent(provider)}`;
+    super('PROVIDER_NOT_LINKED', 403, `This API needs your "${provider}" account linked to this session: ${linkPath}`, true, options);
+    this.provider = provider;
+    this.linkPath = linkPath;
   }
 }
 

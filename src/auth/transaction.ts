@@ -33,6 +33,11 @@ const transactionSchema = z.object({
   previousSid: z.string().optional(),
   /** The client address it counts against (pending-login limits). */
   address: z.string().optional(),
+  /**
+   * `/auth/link`: the session (recorded at the same-site start, like `previousSid`) that the
+   * provider's tokens are linked to; the callback then makes no new session.
+   */
+  linkTo: z.string().optional(),
 });
 
 export type LoginTransaction = z.infer<typeof transactionSchema>;
@@ -41,7 +46,7 @@ export function newTransaction(
   provider: { id: string; oidc: boolean },
   returnTo: string,
   now: number,
-  context: { previousSid?: string | undefined; address?: string | undefined } = {},
+  context: { previousSid?: string | undefined; address?: string | undefined; linkTo?: string | undefined } = {},
 ): LoginTransaction {
   return {
     provider: provider.id,
@@ -52,6 +57,7 @@ export function newTransaction(
     createdAt: now,
     ...(context.previousSid === undefined ? {} : { previousSid: context.previousSid }),
     ...(context.address === undefined ? {} : { address: context.address }),
+    ...(context.linkTo === undefined ? {} : { linkTo: context.linkTo }),
   };
 }
 

@@ -37,7 +37,7 @@ export function forwardStep(options: ForwardStepOptions) {
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
     try {
-      const target = routeTokenTarget(request.route.config);
+      const target = routeTokenTarget(request.route.config, session.record.provider);
       const fresh = await (target === undefined ? tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }) : tokens.forceRouteRefresh(session.sid, target, rejectedVer, { session: session.record }));
       if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
       return fresh;

@@ -73,7 +73,7 @@ function tally(result: SealedKidCount, text: string): void {
   const sealedValues: unknown[] = SEALED_FIELDS.map((field) => value?.[field]);
   // Per-route access tokens (`resources`) are sealed values of the same set.
   const resources = value?.['resources'];
-  if (resources !== null && typeof resources === 'object') for (const entry of Object.values(resources)) sealedValues.push((entry as Record<string, unknown> | null)?.['accessToken']);
+  if (resources !== null && typeof resources === 'object') for (const entry of Object.values(resources)) sealedValues.push((entry as Record<string, unknown> | null)?.['accessToken'], (entry as Record<string, unknown> | null)?.['refreshToken']);
   for (const sealed of sealedValues) {
     if (typeof sealed !== 'string') continue;
     const parts = sealed.split('.');

@@ -61,8 +61,9 @@ export interface StoredTokenSet {
   forcedAt?: number;
   /**
    * The session's per-route access tokens (RFC 8707 resource indicators, RFC 8693 token
-   * exchange), by token key (`resource:<uri>`, `exchange:<audience> <scope>`). They share the
-   * login grant's refresh token and this record's `ver`, lock and compare-and-set.
+   * exchange, a linked provider), by token key (`resource:<uri>`, `exchange:<audience> <scope>`,
+   * `linked:<provider id>`). They share this record's `ver`, lock and compare-and-set; resource
+   * tokens also the login grant's refresh token, a linked provider has its own.
    */
   resources?: Record<string, StoredRouteToken>;
   /**
@@ -87,6 +88,10 @@ export interface StoredRouteToken {
   tokenType: string;
   /** When an upstream 401 last forced this token's renewal (epoch ms); the cooldown is per token. */
   forcedAt?: number;
+  /** A linked provider's token (`linked:<provider id>`): that provider's id. */
+  provider?: string;
+  /** A linked provider's own refresh token, sealed, associated data `<sid>|refresh@<token key>`. */
+  refreshToken?: string;
 }
 
 export interface SessionBundle {

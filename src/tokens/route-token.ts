@@ -13,16 +13,32 @@ import { routeTokenField } from './token-set.ts';
 
 export type RouteTokenTarget =
   | { readonly kind: 'resource'; readonly key: string; readonly resource: string }
-  | { readonly kind: 'exchange'; readonly key: string; readonly audience: string; readonly scope: string | undefined };
+  | { readonly kind: 'exchange'; readonly key: string; readonly audience: string; readonly scope: string | undefined }
+  | { readonly kind: 'linked'; readonly key: string; readonly provider: string };
 
-/** The route's token target, or undefined for a route that sends the login's own token. */
-export function routeTokenTarget(route: { resource?: string | undefined; exchange?: { audience: string; scope?: string | undefined } | undefined }): RouteTokenTarget | undefined {
+export interface RouteTokenOptions {
+  resource?: string | undefined;
+  exchange?: { audience: string; scope?: string | undefined } | undefined;
+  provider?: string | undefined;
+}
+
+/**
+ * The route's token target for a session from `sessionProvider`, or undefined for a route that
+ * sends the login's own token. A route bound to another provider than the session's (and with
+ * no `resource` or `exchange`) takes that provider's linked token (`/auth/link`).
+ */
+export function routeTokenTarget(route: RouteTokenOptions, sessionProvider: string): RouteTokenTarget | undefined {
   if (route.resource !== undefined) return { kind: 'resource', key: `resource:${route.resource}`, resource: route.resource };
   if (route.exchange !== undefined) {
     const { audience, scope } = route.exchange;
     return { kind: 'exchange', key: scope === undefined ? `exchange:${audience}` : `exchange:${audience} ${scope}`, audience, scope };
   }
+  if (route.provider !== undefined && route.provider !== sessionProvider) return linkedTarget(route.provider);
   return undefined;
+}
+
+export function linkedTarget(provider: string): RouteTokenTarget & { kind: 'linked' } {
+  return { kind: 'linked', key: `linked:${provider}`, provider };
 }
 
 /** The stored entry for a token freshly obtained for `key`, written at record version `ver`. */
@@ -48,9 +64,25 @@ export function routeTokenOf(stored: StoredTokenSet | null, key: string): Stored
   return stored?.resources?.[key];
 }
 
-/** Every per-route access token of a stored set, opened (revocation at logout). Throws DecryptionFailedError. */
-export function openRouteTokens(keyring: Keyring, sid: string, stored: StoredTokenSet): string[] {
-  return Object.entries(stored.resources ?? {}).map(([key, entry]) => openRouteToken(keyring, sid, key, entry));
+/**
+ * Every per-route token of a stored set, opened (revocation at logout): `provider` names a linked
+ * provider (its tokens are revoked there), absent for the session's own. Throws DecryptionFailedError.
+ */
+export function openRouteTokens(keyring: Keyring, sid: string, stored: StoredTokenSet): Array<{ provider?: string | undefined; accessToken: string; refreshToken?: string | undefined }> {
+  return Object.entries(stored.resources ?? {}).map(([key, entry]) => ({
+    provider: entry.provider,
+    accessToken: openRouteToken(keyring, sid, key, entry),
+    refreshToken: entry.refreshToken === undefined ? undefined : keyring.open(entry.refreshToken, sid, routeTokenField(key, 'refresh')),
+  }));
+}
+
+/** A linked provider's entry: its access token, and its refresh token when it has one (kept when a refresh brings none). */
+export function sealLinkedToken(keyring: Keyring, sid: string, target: { key: string; provider: string }, fresh: ProviderTokens, fields: { now: number; ver: number; forcedAt: number | undefined; keptRefreshToken?: string | undefined }): StoredRouteToken {
+  const entry = sealRouteToken(keyring, sid, target.key, fresh, fields);
+  entry.provider = target.provider;
+  if (fresh.refreshToken) entry.refreshToken = keyring.seal(fresh.refreshToken, sid, routeTokenField(target.key, 'refresh'));
+  else if (fields.keptRefreshToken !== undefined) entry.refreshToken = fields.keptRefreshToken;
+  return entry;
 }
 
 /** RFC 8707: the resource indicators a login at `providerId` asks for (routes bound to it, or to no provider). */

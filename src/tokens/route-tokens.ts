@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
-import { ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider, ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
@@ -10,9 +10,9 @@ import { LockLease } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { failureOutcome } from './refresher.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
-import { openRouteToken, routeTokenOf, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
+import { linkedTarget, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
-import { SEAL_FIELDS, loginVer, openRefreshToken } from './token-set.ts';
+import { SEAL_FIELDS, loginVer, openRefreshToken, routeTokenField } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 
@@ -66,6 +66,8 @@ export class RouteTokens {
   async get(sid: string, session: SessionRecord, stored: StoredTokenSet, target: RouteTokenTarget): Promise<BearerToken> {
     const { config } = this.#o;
     const entry = routeTokenOf(stored, target.key);
+    // A linked provider's token comes only from /auth/link.
+    if (entry === undefined && target.kind === 'linked') throw new ProviderNotLinkedError(target.provider);
     const now = this.#o.now();
     if (entry !== undefined && !isRefreshDue(entry, now, config.refreshBuffer)) return this.#bearer(sid, target, entry, 'none');
     const flight = this.#start(sid, session, target, entry?.ver, false);
@@ -139,10 +141,26 @@ export class RouteTokens {
 
   /** Takes the session's lock, or waits for another holder to renew this token (its stamp moves). */
   async #obtainOrWait(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number, forced: boolean): Promise<Obtained> {
-    const { store, config } = this.#o;
     const provider = this.#providerFor(session, target);
     // The subject token of an exchange is the login's, refreshed first when due (that refresh takes the lock itself).
     if (target.kind === 'exchange') await this.#o.loginToken(sid, session);
+    return this.#holdingLock(
+      sid,
+      (current) => {
+        const entry = routeTokenOf(current, target.key);
+        return entry !== undefined && entry.ver > knownVer ? { entry, outcome: 'coalesced' } : undefined;
+      },
+      (lease) => this.#obtainHolding(sid, provider, target, knownVer, forced, lease),
+    );
+  }
+
+  /**
+   * Runs `work` holding the session's refresh lock (renewed while it runs). While another party
+   * holds it, polls the token set with a short backoff: `settled` may end the wait with what that
+   * party wrote; past `refreshWait`, 503.
+   */
+  async #holdingLock<T>(sid: string, settled: (current: StoredTokenSet) => T | undefined, work: (lease: LockLease) => Promise<T>): Promise<T> {
+    const { store, config } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
     const deadline = performance.now() + config.refreshWait;
     let pause = FIRST_POLL_MS;
@@ -151,7 +169,7 @@ export class RouteTokens {
       if (lease !== undefined) {
         this.#held.add(lease);
         try {
-          return await this.#obtainHolding(sid, provider, target, knownVer, forced, lease);
+          return await work(lease);
         } finally {
           this.#held.delete(lease);
           await lease.release();
@@ -163,9 +181,24 @@ export class RouteTokens {
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError();
-      const entry = routeTokenOf(current, target.key);
-      if (entry !== undefined && entry.ver > knownVer) return { entry, outcome: 'coalesced' };
+      const done = settled(current);
+      if (done !== undefined) return done;
     }
+  }
+
+  /**
+   * Stores the tokens of a provider linked to the session (`/auth/link`), replacing an earlier
+   * link of that provider: under the session's lock, a compare-and-set like every other write.
+   */
+  async link(sid: string, providerId: string, fresh: ProviderTokens): Promise<void> {
+    const target = linkedTarget(providerId);
+    await this.#holdingLock(sid, () => undefined, async () => {
+      const current = await this.#o.store.getTokens(sid);
+      if (current === null) throw new ReauthenticationRequiredError();
+      const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined });
+      const written = await this.#o.store.compareAndSetTokens(sid, current.ver, withRouteToken(current, target.key, entry));
+      if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError() : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1 });
+    });
   }
 
   async #obtainHolding(sid: string, provider: Provider, target: RouteTokenTarget, knownVer: number, forced: boolean, lease: LockLease): Promise<Obtained> {
@@ -174,24 +207,37 @@ export class RouteTokens {
     if (current === null) throw new ReauthenticationRequiredError();
     const existing = routeTokenOf(current, target.key);
     if (existing !== undefined && existing.ver > knownVer) return { entry: existing, outcome: 'coalesced' };
-    const facts = { sid, providerId: provider.id, grantOf: target.kind === 'resource' };
     const answerTimeoutMs = this.#o.config.refreshTimeout;
+    const now = () => this.#o.now();
+    /** The login grant's refresh token, when this call spends it (a resource token). */
     let presented: string | undefined;
+    let entry: StoredRouteToken;
     let fresh: ProviderTokens;
     if (target.kind === 'resource') {
       presented = openRefreshToken(keyring, sid, current);
       if (presented === undefined) throw new ReauthenticationRequiredError();
       const refreshToken = presented;
-      fresh = await callWithLease(this.#o, facts, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource }));
-    } else {
+      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource }));
+      entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
+    } else if (target.kind === 'exchange') {
       const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
-      fresh = await callWithLease(this.#o, facts, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal }));
+      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal }));
+      entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
+    } else {
+      // A linked provider renews with its own refresh token; without one (or once its grant is gone) it must be linked again.
+      if (existing?.refreshToken === undefined) throw new ProviderNotLinkedError(target.provider);
+      const refreshToken = keyring.open(existing.refreshToken, sid, routeTokenField(target.key, 'refresh'));
+      try {
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
+      } catch (err) {
+        if (!(err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked)) throw err;
+        await this.#unlink(sid, current, target.key);
+        throw new ProviderNotLinkedError(target.provider, { cause: err });
+      }
+      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken });
     }
-    const now = this.#o.now();
-    const entry = sealRouteToken(keyring, sid, target.key, fresh, { now, ver: current.ver + 1, forcedAt: forced ? now : existing?.forcedAt });
-    const { ver: _ver, ...fields } = current;
-    // Everything else in the set is carried over; a rotated refresh token is the login grant's new one.
-    const next: Omit<StoredTokenSet, 'ver'> = { ...fields, resources: { ...current.resources, [target.key]: entry }, accessVer: loginVer(current) };
+    const next = withRouteToken(current, target.key, entry);
+    // A rotated refresh token of the login grant is the login grant's new one.
     if (target.kind === 'resource' && fresh.refreshToken) next.refreshToken = keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) return { entry: { ...entry, ver: written.ver }, outcome: 'success' };
@@ -208,10 +254,19 @@ export class RouteTokens {
     throw new TokenServiceUnavailableError('The session changed while its API token was renewed; try again shortly', { retryAfter: 1 });
   }
 
+  /** A linked grant that ended at its provider: its entry goes (best effort; the next request tries again). */
+  async #unlink(sid: string, current: StoredTokenSet, key: string): Promise<void> {
+    const { [key]: _gone, ...rest } = current.resources ?? {};
+    const { ver: _ver, ...fields } = current;
+    await this.#o.store.compareAndSetTokens(sid, current.ver, { ...fields, resources: rest, accessVer: loginVer(current) }).catch(() => undefined);
+  }
+
   /** The session's provider, if it can issue this kind of token; else the user must log in with one that can. */
   #providerFor(session: SessionRecord, target: RouteTokenTarget): Provider {
-    const provider = this.#o.providers.get(session.provider);
-    if (provider === undefined) throw new Error(`session provider "${session.provider}" is not configured`);
+    const providerId = target.kind === 'linked' ? target.provider : session.provider;
+    const provider = this.#o.providers.get(providerId);
+    if (provider === undefined) throw new Error(`provider "${providerId}" is not configured`);
+    if (target.kind === 'linked') return provider;
     const able = target.kind === 'resource' ? provider.resourceIndicators === true : provider.exchangeToken !== undefined;
     if (!able) throw new ReauthenticationRequiredError('This API needs a login with a provider that issues a token for it');
     return provider;
@@ -220,4 +275,10 @@ export class RouteTokens {
   #bearer(sid: string, target: RouteTokenTarget, entry: StoredRouteToken, outcome: RefreshOutcome): BearerToken {
     return new BearerToken({ accessToken: openRouteToken(this.#o.keyring, sid, target.key, entry), ver: entry.ver, expiresAt: entry.expiresAt, outcome });
   }
+}
+
+/** The token set with `entry` under `key`, every other field carried over; the login token keeps its version. */
+function withRouteToken(current: StoredTokenSet, key: string, entry: StoredRouteToken): Omit<StoredTokenSet, 'ver'> {
+  const { ver: _ver, ...fields } = current;
+  return { ...fields, resources: { ...current.resources, [key]: entry }, accessVer: loginVer(current) };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
 import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
 import { sessionTag } from '../observability/index.ts';
+import type { ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
@@ -134,6 +135,11 @@ export class TokenService {
       if (bearer.outcome === 'none') this.#resealer.resealIfOld(sid, stored);
       return bearer;
     });
+  }
+
+  /** Stores the tokens of a provider linked to the session (`/auth/link`); see RouteTokens.link. */
+  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<void> {
+    return this.#routeTokens.link(sid, providerId, tokens);
   }
 
   /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */

@@ -121,7 +121,7 @@ export function sealRefreshed(
 
 /** True when some field of the stored set is sealed under a key that no longer seals. */
 export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
-  const routeTokens = stored.resources === undefined ? [] : Object.values(stored.resources).map((entry) => entry.accessToken);
+  const routeTokens = stored.resources === undefined ? [] : Object.values(stored.resources).flatMap((entry) => [entry.accessToken, entry.refreshToken]);
   return [stored.accessToken, stored.refreshToken, stored.idToken, ...routeTokens].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
 }
 
@@ -152,13 +152,16 @@ export function loginVer(stored: Pick<StoredTokenSet, 'ver' | 'accessVer'>): num
 /** The per-route tokens with each access token under the sealing key (the entries otherwise as they are). */
 function resealRouteTokens(keyring: Keyring, sid: string, resources: Readonly<Record<string, StoredRouteToken>>): Record<string, StoredRouteToken> {
   const next: Record<string, StoredRouteToken> = {};
-  for (const [key, entry] of Object.entries(resources)) next[key] = { ...entry, accessToken: current(keyring, sid, entry.accessToken, routeTokenField(key)) };
+  for (const [key, entry] of Object.entries(resources)) {
+    next[key] = { ...entry, accessToken: current(keyring, sid, entry.accessToken, routeTokenField(key)) };
+    if (entry.refreshToken !== undefined) next[key].refreshToken = current(keyring, sid, entry.refreshToken, routeTokenField(key, 'refresh'));
+  }
   return next;
 }
 
-/** The seal field of a per-route access token: `access@<token key>`. */
-export function routeTokenField(key: string): string {
-  return `${SEAL_FIELDS.access}@${key}`;
+/** The seal field of a per-route token: `access@<token key>` (a linked provider's refresh token: `refresh@<token key>`). */
+export function routeTokenField(key: string, which: 'access' | 'refresh' = 'access'): string {
+  return `${SEAL_FIELDS[which]}@${key}`;
 }
 
 /** `sealed` as it is when the sealing key made it, else opened and sealed again under that key. */

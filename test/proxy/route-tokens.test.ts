@@ -179,7 +179,7 @@ describe.skipIf(skip)('a token per API', () => {
     const sid = await sidOf(browser, stack);
     const stored = await stack.instances[0]!.gateway.store.getTokens(sid);
     const login = await storedTokens(stack, browser);
-    const routeTokens = openRouteTokens(stack.instances[0]!.gateway.keyring, sid, stored!);
+    const routeTokens = openRouteTokens(stack.instances[0]!.gateway.keyring, sid, stored!).map((tokens) => tokens.accessToken);
     expect(routeTokens).toHaveLength(3);
     const secrets = [login!.accessToken, login!.refreshToken!, ...routeTokens, ...upstream.seen.map((seen) => seen.token)];
     const values = [...(await dumpRedis(stack.redis!.url)).values()].flat().join('\n');

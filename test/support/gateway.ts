@@ -57,6 +57,8 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   opOptions?: Pick<OpenIdProviderOptions, 'resourceServers' | 'tokenExchange'>;
   /** More settings of the gateway's provider entry (scopes). */
   provider?: Record<string, unknown>;
+  /** More providers besides the demo one (GitHub against msw, for linking). */
+  moreProviders?: NonNullable<ConfigInput['providers']>;
 }
 
 export interface GatewayInstance {
@@ -117,7 +119,7 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...options.provider } as NonNullable<ConfigInput['providers']>[number]],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...options.provider } as NonNullable<ConfigInput['providers']>[number], ...(options.moreProviders ?? [])],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

@@ -21,7 +21,11 @@ export const routeSchema = z
       .regex(/^\/[^?#]*$/, 'prefix must start with / and contain no ? or #')
       .refine((prefix) => prefix !== '/auth' && !prefix.startsWith('/auth/'), 'the /auth prefix belongs to Tokengate'),
     upstream: httpUrl,
-    /** Which provider's token to attach; defaults to the session's own provider. */
+    /**
+     * Which provider's token to attach; defaults to the session's own provider. Another provider
+     * than the session's: the token of that provider linked to the session (`/auth/link`), else
+     * 403 PROVIDER_NOT_LINKED. With `resource` or `exchange`: the session must be from it.
+     */
     provider: providerId.optional(),
     /**
      * RFC 8707: the API's resource indicator (an absolute URI without a fragment). The route gets

@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
-import type { Keyring } from '../crypto/keyring.ts';
 import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider, ProviderTokens } from '../providers/types.ts';
-import type { SessionRecord, Store, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
+import type { SessionRecord, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { LockLease } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
-import { failureOutcome } from './refresher.ts';
+import { failureOutcome, type RefresherOptions } from './refresher.ts';
+import { withinRefreshWait } from './refresh-wait.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { linkedTarget, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
 import { SEAL_FIELDS, loginVer, openRefreshToken, routeTokenField } from './token-set.ts';
-import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
+import type { RefreshOutcome } from './types.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 
 /**
@@ -37,16 +36,7 @@ import { resolveWriteConflict } from './write-conflict.ts';
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 100;
 
-export interface RouteTokensOptions {
-  store: Store;
-  providers: ReadonlyMap<string, Provider>;
-  keyring: Keyring;
-  config: TokenConfig;
-  now: () => number;
-  instanceId: string;
-  logger: Logger | undefined;
-  metrics: TokenMetrics | undefined;
-  tag: (sid: string) => string;
+export interface RouteTokensOptions extends RefresherOptions {
   /** The login's access token, refreshed first when it must be (the subject of a token exchange). */
   loginToken(sid: string, session: SessionRecord): Promise<BearerToken>;
 }
@@ -125,18 +115,8 @@ export class RouteTokens {
   }
 
   async #await(sid: string, target: RouteTokenTarget, flight: Flight<Obtained>): Promise<BearerToken> {
-    const waitMs = this.#o.config.refreshWait;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
-      timer.unref();
-    });
-    try {
-      const value = await Promise.race([flight.promise, timeout]);
-      return this.#bearer(sid, target, value.entry, flight.joined ? 'coalesced' : value.outcome);
-    } finally {
-      clearTimeout(timer);
-    }
+    const value = await withinRefreshWait(flight.promise, this.#o.config.refreshWait);
+    return this.#bearer(sid, target, value.entry, flight.joined ? 'coalesced' : value.outcome);
   }
 
   /** Takes the session's lock, or waits for another holder to renew this token (its stamp moves). */

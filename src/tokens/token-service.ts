@@ -7,7 +7,8 @@ import type { ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
-import { Refresher, type RefreshResult, seconds } from './refresher.ts';
+import { Refresher, type RefreshResult } from './refresher.ts';
+import { withinRefreshWait } from './refresh-wait.ts';
 import { Resealer } from './resealer.ts';
 import type { RouteTokenTarget } from './route-token.ts';
 import { RouteTokens } from './route-tokens.ts';
@@ -60,29 +61,9 @@ export class TokenService {
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
-    this.#refresher = new Refresher({
-      store: options.store,
-      providers: options.providers,
-      keyring: options.keyring,
-      config: options.config,
-      now: this.#now,
-      instanceId,
-      logger: options.logger,
-      metrics: options.metrics,
-      tag: sessionTag,
-    });
-    this.#routeTokens = new RouteTokens({
-      store: options.store,
-      providers: options.providers,
-      keyring: options.keyring,
-      config: options.config,
-      now: this.#now,
-      instanceId,
-      logger: options.logger,
-      metrics: options.metrics,
-      tag: sessionTag,
-      loginToken: (sid, session) => this.getAccessToken(sid, { session }),
-    });
+    const parts = { store: options.store, providers: options.providers, keyring: options.keyring, config: options.config, now: this.#now, instanceId, logger: options.logger, metrics: options.metrics, tag: sessionTag };
+    this.#refresher = new Refresher(parts);
+    this.#routeTokens = new RouteTokens({ ...parts, loginToken: (sid, session) => this.getAccessToken(sid, { session }) });
   }
 
   /** The access token to send upstream for this session, refreshed first when it must be. */
@@ -207,23 +188,13 @@ export class TokenService {
 
   /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
   async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
-    const waitMs = this.#config.refreshWait;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs) })), waitMs);
-      timer.unref();
+    const value = await withinRefreshWait(flight.promise, this.#config.refreshWait);
+    return new BearerToken({
+      accessToken: value.tokens.accessToken,
+      ver: value.tokens.ver,
+      expiresAt: value.tokens.expiresAt,
+      outcome: flight.joined ? 'coalesced' : value.outcome,
     });
-    try {
-      const value = await Promise.race([flight.promise, timeout]);
-      return new BearerToken({
-        accessToken: value.tokens.accessToken,
-        ver: value.tokens.ver,
-        expiresAt: value.tokens.expiresAt,
-        outcome: flight.joined ? 'coalesced' : value.outcome,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** A stored token set that cannot be opened ends the session: 401 instead of 500 forever. */

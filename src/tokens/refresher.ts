@@ -6,7 +6,7 @@ import { DecryptionFailedError, GatewayError, ReauthenticationRequiredError, Ref
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
-import { LockLease } from './lock-lease.ts';
+import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 import { type OpenTokenSet, loginVer, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
@@ -158,12 +158,9 @@ export class Refresher {
     // A provider call already on its way may still be redeemed by the provider: abort it and
     // park its lock (one more lease) instead of freeing it for another replica to send the same
     // refresh token at once.
-    const sent = leases.filter((lease) => lease.callInFlight);
-    const idle = leases.filter((lease) => !lease.callInFlight);
-    for (const lease of sent) lease.abortCall();
-    await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
-    if (sent.length > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: sent.length }, 'refresh calls cut off at shutdown: their locks lapse after one lease');
-    return idle.length;
+    const { released, parked } = await releaseOrPark(leases);
+    if (parked > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: parked }, 'refresh calls cut off at shutdown: their locks lapse after one lease');
+    return released;
   }
 
   #lockWaited(started: number): void {

@@ -4,7 +4,7 @@ import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRe
 import type { Provider, ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
-import { LockLease } from './lock-lease.ts';
+import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { failureOutcome, type RefresherOptions } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
@@ -94,11 +94,9 @@ export class RouteTokens {
   async releaseHeldLocks(): Promise<number> {
     const leases = [...this.#held];
     this.#held.clear();
-    const sent = leases.filter((lease) => lease.callInFlight);
-    const idle = leases.filter((lease) => !lease.callInFlight);
-    for (const lease of sent) lease.abortCall();
-    await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
-    return idle.length;
+    const { released, parked } = await releaseOrPark(leases);
+    if (parked > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: parked }, 'API token calls cut off at shutdown: their locks lapse after one lease');
+    return released;
   }
 
   #start(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number | undefined, forced: boolean): Flight<Obtained> {

@@ -59,7 +59,7 @@ export function callbackHandler(deps: AuthDeps) {
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
 
-    if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, provider.id, tokens);
+    if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens);
     const cookieSid = ctx.state.sid;
     const session = await establishSession(ctx, deps, ready, tokens, profile);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
@@ -73,11 +73,14 @@ export function callbackHandler(deps: AuthDeps) {
  * `/auth/link`: the provider's tokens go into the session that started the link (not a new
  * session; the session cookie stays as it is). A session that ended meanwhile: 400, nothing stored.
  */
-async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: LoginTransaction, providerId: string, tokens: ProviderTokens): Promise<void> {
+async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: LoginTransaction, provider: Provider, tokens: ProviderTokens): Promise<void> {
   const sid = transaction.linkTo!;
+  const providerId = provider.id;
   if (deps.tokens === undefined) throw new BadRequestError('Linking a provider is not available here');
   try {
-    await deps.tokens.linkProvider(sid, providerId, tokens);
+    // An earlier link of this provider is replaced: its tokens are revoked there.
+    const replaced = await deps.tokens.linkProvider(sid, providerId, tokens);
+    if (replaced !== undefined) deps.revoker.revokeInBackground(provider, replaced, { sessionTag: sessionTag(sid) });
   } catch (err) {
     if (err instanceof ReauthenticationRequiredError) throw new BadRequestError('The session to link to has ended; log in again', { cause: err });
     throw err;

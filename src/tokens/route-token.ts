@@ -1,6 +1,7 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
+import { inspectSymbol, redactedView } from '../secret.ts';
 import { routeTokenField } from './token-set.ts';
 
 /**
@@ -68,13 +69,28 @@ export function routeTokenOf(stored: StoredTokenSet | null, key: string): Stored
  * Every per-route token of a stored set, opened (revocation at logout): `provider` names a linked
  * provider (its tokens are revoked there), absent for the session's own. Throws DecryptionFailedError.
  */
-export function openRouteTokens(keyring: Keyring, sid: string, stored: StoredTokenSet): Array<{ provider?: string | undefined; accessToken: string; refreshToken?: string | undefined }> {
-  return Object.entries(stored.resources ?? {}).map(([key, entry]) => ({
+export function openRouteTokens(keyring: Keyring, sid: string, stored: StoredTokenSet): LinkedTokens[] {
+  return Object.entries(stored.resources ?? {}).map(([key, entry]) => openLinkedTokens(keyring, sid, key, entry));
+}
+
+/** A route token's entry opened, for revocation; `provider` set for a linked provider's. Prints its tokens as '[present]'. */
+export interface LinkedTokens {
+  provider?: string | undefined;
+  accessToken: string;
+  refreshToken?: string | undefined;
+}
+
+export function openLinkedTokens(keyring: Keyring, sid: string, key: string, entry: StoredRouteToken): LinkedTokens {
+  const opened: LinkedTokens = {
     provider: entry.provider,
     accessToken: openRouteToken(keyring, sid, key, entry),
     refreshToken: entry.refreshToken === undefined ? undefined : keyring.open(entry.refreshToken, sid, routeTokenField(key, 'refresh')),
-  }));
+  };
+  Object.defineProperties(opened, { toJSON: { value: () => redactedView(opened, SECRET_FIELDS) }, [inspectSymbol]: { value: () => redactedView(opened, SECRET_FIELDS) } });
+  return opened;
 }
+
+const SECRET_FIELDS = ['accessToken', 'refreshToken'] as const;
 
 /** A linked provider's entry: its access token, and its refresh token when it has one (kept when a refresh brings none). */
 export function sealLinkedToken(keyring: Keyring, sid: string, target: { key: string; provider: string }, fresh: ProviderTokens, fields: { now: number; ver: number; forcedAt: number | undefined; keptRefreshToken?: string | undefined }): StoredRouteToken {

@@ -9,7 +9,7 @@ import { callWithLease, seconds } from './provider-call.ts';
 import { failureOutcome, type RefresherOptions } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
-import { linkedTarget, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
+import { type LinkedTokens, linkedTarget, openLinkedTokens, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
 import { SEAL_FIELDS, loginVer, openRefreshToken, routeTokenField } from './token-set.ts';
 import type { RefreshOutcome } from './types.ts';
@@ -167,15 +167,18 @@ export class RouteTokens {
   /**
    * Stores the tokens of a provider linked to the session (`/auth/link`), replacing an earlier
    * link of that provider: under the session's lock, a compare-and-set like every other write.
+   * Resolves with the replaced link's tokens, opened (the caller revokes them), if there was one.
    */
-  async link(sid: string, providerId: string, fresh: ProviderTokens): Promise<void> {
+  async link(sid: string, providerId: string, fresh: ProviderTokens): Promise<LinkedTokens | undefined> {
     const target = linkedTarget(providerId);
-    await this.#holdingLock(sid, () => undefined, async () => {
+    return this.#holdingLock<LinkedTokens | undefined>(sid, () => undefined, async () => {
       const current = await this.#o.store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError();
       const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined });
       const written = await this.#o.store.compareAndSetTokens(sid, current.ver, withRouteToken(current, target.key, entry));
       if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError() : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1 });
+      const replaced = routeTokenOf(current, target.key);
+      return replaced === undefined ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
     });
   }
 

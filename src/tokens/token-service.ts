@@ -10,7 +10,7 @@ import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
 import { Resealer } from './resealer.ts';
-import type { RouteTokenTarget } from './route-token.ts';
+import type { LinkedTokens, RouteTokenTarget } from './route-token.ts';
 import { RouteTokens } from './route-tokens.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
@@ -119,7 +119,7 @@ export class TokenService {
   }
 
   /** Stores the tokens of a provider linked to the session (`/auth/link`); see RouteTokens.link. */
-  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<void> {
+  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<LinkedTokens | undefined> {
     return this.#routeTokens.link(sid, providerId, tokens);
   }
 

@@ -137,6 +137,19 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     }
   });
 
+  it('linking again replaces the link and revokes the replaced token at GitHub', async () => {
+    const browser = await stack.login();
+    await link(browser, 'relink-1');
+    const first = script.issued.at(-1)!;
+    await link(browser, 'relink-2');
+    const second = script.issued.at(-1)!;
+    for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
+    expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: first }]);
+    expect((await browser.request(`${stack.url}/gh/repos`)).status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.token)).toEqual([second]);
+  });
+
   it('logout revokes the linked GitHub grant at GitHub besides the login’s tokens at the provider', async () => {
     const browser = await stack.login();
     await link(browser, 'linked-2');

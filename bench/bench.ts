@@ -22,7 +22,8 @@ import { redisPerRequest } from './redis-usage.ts';
 /**
  * One benchmark run, every setup against the same upstream with the same connections and
  * duration: (a) the upstream, (b) a bare http-proxy-3 proxy, (u) a bare undici proxy, (c)
- * Tokengate on Redis, (d) Tokengate on the memory store, (m) Apache + mod_auth_openidc (skipped,
+ * Tokengate on Redis, (d) Tokengate on the memory store, (p) Tokengate on Redis with a DPoP-bound
+ * session (a proof signed per request), (m) Apache + mod_auth_openidc (skipped,
  * with the reason, when not installed), then the fixed-rate latency of (b) and (c), (e) the
  * refresh storm and the near cache's invalidation bound across two replicas. Every server runs in
  * its own process; everything listens on 127.0.0.1; everything is stopped at the end, whatever
@@ -39,7 +40,7 @@ interface Fixture {
   provider: OpenIdProviderHandle;
   client: { clientId: string; clientSecret: string };
   keys: GatewayKeys;
-  ports: { c: number; d: number; profile: number };
+  ports: { c: number; d: number; p: number; profile: number };
   /** The gateway child's entry: compiled JavaScript, or the TypeScript source with --source. */
   gatewayEntry: string;
 }
@@ -93,6 +94,12 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const d = await measureGatewayRow(gatewayD, fixture, options, false);
     await gatewayD.stop();
 
+    log('(p) Tokengate, session in Redis, DPoP-bound (RFC 9449)');
+    const gatewayP = await startGateway(fixture, options, 'gateway (p)', fixture.ports.p, fixture.redis.url, cleanup, undefined, undefined, { dpop: true });
+    const p = await measureGatewayRow(gatewayP, fixture, options, true);
+    log(`(p) used ${p.measured.cpuUsPerRequest?.toFixed(0)} us CPU per request in the gateway (c: ${c.measured.cpuUsPerRequest?.toFixed(0)})`);
+    await gatewayP.stop();
+
     const skipped: SkippedRow[] = [];
     let m: MeasuredRow | undefined;
     const apacheReason = apacheMissing();
@@ -131,7 +138,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     await Promise.all(stormGateways.map((gateway) => gateway.stop()));
 
     rows.push(row('a', 'upstream, directly', a, bRps), row('b', 'bare http-proxy-3', b, bRps), row('u', 'bare undici Pool proxy', u, bRps));
-    rows.push(row('c', 'Tokengate, Redis store', c.measured, bRps), row('d', 'Tokengate, memory store', d.measured, bRps));
+    rows.push(row('c', 'Tokengate, Redis store', c.measured, bRps), row('d', 'Tokengate, memory store', d.measured, bRps), row('p', 'Tokengate, Redis store, DPoP', p.measured, bRps));
     if (m !== undefined) rows.push(row('m', APACHE_LABEL, m, bRps));
     const partial = {
       version: 1 as const,
@@ -185,13 +192,13 @@ async function startFixture(options: BenchOptions, cleanup: Cleanup, log: Log): 
   cleanup.add('upstream', () => upstream.stop());
   const redis = await startRedis();
   cleanup.add('redis', () => redis.stop());
-  const [c, d, profile] = (await freePorts(3)) as [number, number, number];
+  const [c, d, p, profile] = (await freePorts(4)) as [number, number, number, number];
   const client = { clientId: 'tokengate-bench', clientSecret: randomBytes(24).toString('base64url') };
   const provider = await startOpenIdProvider({
-    clients: [{ ...client, redirectUris: [c, d, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)) }],
+    clients: [{ ...client, redirectUris: [c, d, p, profile].map((port) => callbackUrl(`http://127.0.0.1:${port}`)) }],
   });
   cleanup.add('provider', () => provider.close());
-  return { upstream, redis, provider, client, keys: generateGatewayKeys(), ports: { c, d, profile }, gatewayEntry };
+  return { upstream, redis, provider, client, keys: generateGatewayKeys(), ports: { c, d, p, profile }, gatewayEntry };
 }
 
 /**
@@ -208,6 +215,7 @@ async function startGateway(
   /** A replica of a deployment: that deployment's provider and public origin (the first replica's port). */
   replicaOf: { provider: OpenIdProviderHandle; originPort: number } | undefined = undefined,
   profiling: { execArgv: string[]; allocationProfile: string } | undefined = undefined,
+  variant: { dpop?: boolean } = {},
 ): Promise<ChildHandle> {
   const provider = replicaOf?.provider ?? fixture.provider;
   const publicOrigin = `http://127.0.0.1:${replicaOf?.originPort ?? port}`;
@@ -220,6 +228,7 @@ async function startGateway(
     keys: fixture.keys,
     logLevel: options.gatewayLogLevel,
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(variant.dpop ? { dpop: true } : {}),
   });
   const init = profiling === undefined ? { config } : { config, allocationProfile: profiling.allocationProfile };
   const gateway = await startChild(name, fixture.gatewayEntry, { init, execArgv: [...options.gatewayNodeOptions, ...(profiling?.execArgv ?? [])] });

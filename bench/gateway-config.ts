@@ -28,6 +28,8 @@ export interface GatewaySetup {
   redisUrl?: string;
   keys: GatewayKeys;
   logLevel: LogLevel;
+  /** DPoP-bound sessions (provider option `dpop`): every proxied request signs a proof. */
+  dpop?: boolean;
 }
 
 export type LogLevel = NonNullable<NonNullable<ConfigInput['logging']>['level']>;
@@ -47,6 +49,7 @@ export function gatewayConfig(setup: GatewaySetup): ConfigInput {
         clientId: setup.client.clientId,
         clientSecret: setup.client.clientSecret,
         scopes: ['openid', 'profile', 'email', 'offline_access'],
+        ...(setup.dpop ? { dpop: true } : {}),
       },
     ],
     routes: [{ prefix: '/api', upstream: setup.upstream }],

@@ -1,7 +1,7 @@
 import type { LatencySummary } from './latency.ts';
 
 /** The shape of bench/results/latest.json. Times are milliseconds, memory megabytes. */
-export type RowId = 'a' | 'b' | 'u' | 'c' | 'd' | 'm';
+export type RowId = 'a' | 'b' | 'u' | 'c' | 'd' | 'p' | 'm';
 
 export interface RowResult {
   id: RowId;

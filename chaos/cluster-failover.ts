@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { recoveryMs, runLoad, summary } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep, startChaosStack } from './stack.ts';

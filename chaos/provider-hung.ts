@@ -7,7 +7,8 @@ import { generateKey } from '../src/crypto/keyring.ts';
 import { startCli } from '../test/cli/run-cli.ts';
 import { loginThroughGateway } from '../test/support/login.ts';
 import { startProviderProcess } from '../test/support/provider-process.ts';
-import { freePort, startRedisServer } from '../test/support/redis-server.ts';
+import { startRedisServer } from '../test/support/redis-server.ts';
+import { freePort } from '../test/support/ports.ts';
 import { CSRF, recoveryMs, runLoad, summary } from './load.ts';
 import type { Scenario, ScenarioResult } from './scenarios.ts';
 import { sleep } from './stack.ts';
@@ -58,7 +59,7 @@ workers: 1
         env: { TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`, TOKENGATE_COOKIE_KEYS: generateKey(), TOKENGATE_PROVIDER_OP_CLIENT_SECRET: clientSecret },
       });
       cleanups.push(() => cli.stop('SIGKILL'));
-      await cli.waitFor(/Tokengate listening/).catch((err: unknown) => {
+      await cli.waitFor(/"event":"listening"/).catch((err: unknown) => {
         throw new Error(`the gateway did not start: ${String(err).slice(0, 600)}`);
       });
       const cookies: string[] = [];

@@ -1,4 +1,5 @@
-import { rawCommand, roleOf, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { rawCommand, roleOf, startRedisServer, waitForReplicasInSync, type RedisServer } from '../test/support/redis-server.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { CSRF, errorsBy, recoveryMs, runLoad, summary, type Sample } from './load.ts';
 import { clusterFailover } from './cluster-failover.ts';
 import { providerHung } from './provider-hung.ts';
@@ -88,7 +89,7 @@ const workerKill: Scenario = {
         const faultAt = performance.now();
         process.kill(worker, 'SIGKILL');
         const samples = await load;
-        const exited = chaos.stack.logLines().filter((line) => line['msg'] === 'answered 503 on connections handed to the worker as it died');
+        const exited = chaos.stack.logLines().filter((line) => line['event'] === 'worker_orphans_answered');
         return summary('worker-kill', samples, ok200, {
           recoverMs: recoveryMs(samples, ok200, faultAt),
           sessionsLost: await chaos.sessionsLost(),

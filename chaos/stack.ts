@@ -15,7 +15,7 @@ export interface ChaosStack {
   cookies: string[];
   /** The `n`th request of a load: a session's GET /api/who. */
   target(n: number): { url: string; cookie: string };
-  /** The gateway's processes: the primary, and the workers that logged 'worker listening' and still run. */
+  /** The gateway's processes: the primary, and the workers that logged they listen (event worker_listening or worker_restarted) and still run. */
   pids(): number[];
   /** Sessions that answer 401 (or nothing but 503 for 15 s) after the scenario. */
   sessionsLost(): Promise<number>;
@@ -38,7 +38,7 @@ export async function startChaosStack(options: CliStackOptions & { sessions?: nu
       cookies,
       target,
       pids() {
-        const workers = stack.logLines().filter((line) => line['msg'] === 'worker listening' || line['msg'] === 'worker restarted and listening').map((line) => line['pid'] as number);
+        const workers = stack.logLines().filter((line) => line['event'] === 'worker_listening' || line['event'] === 'worker_restarted').map((line) => line['pid'] as number);
         return [cli.child.pid!, ...workers].filter(alive);
       },
       async sessionsLost() {

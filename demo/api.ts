@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DpopChecker } from './api-dpop.ts';
 import { closeServer, listenOnLoopback } from './listen.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface TokenIntrospection {
   active: boolean;
   sub?: string;
   token_type?: string;
+  /** RFC 9449: the thumbprint of the key a DPoP-bound token is bound to. */
+  cnf?: { jkt?: string };
 }
 
 export interface SampleApiOptions {
@@ -26,6 +29,8 @@ export interface SampleApiOptions {
   eventIntervalMs?: number;
   /** Most recent requests kept in `requests`; default 10,000. */
   maxRecorded?: number;
+  /** DPoP-bound tokens (RFC 9449) are always checked; `requireNonce` makes their proofs carry the API's nonce. */
+  dpop?: { requireNonce?: boolean };
 }
 
 export interface RecordedRequest {
@@ -41,6 +46,8 @@ export interface RecordedRequest {
   hadCsrf: boolean;
   cookieNames: string[];
   headerNames: string[];
+  /** The Authorization scheme, `Bearer` or `DPoP` (undefined without a usable header). */
+  scheme?: 'Bearer' | 'DPoP';
 }
 
 /** What the API answers for an accepted request. */
@@ -60,6 +67,8 @@ export interface SampleApiHandle {
   readonly port: number;
   /** Every request, oldest first (bounded by `maxRecorded`). Tests may clear it with `requests.length = 0`. */
   readonly requests: RecordedRequest[];
+  /** The DPoP proof checker (its nonce can be rotated). */
+  readonly dpop: DpopChecker;
   close(): Promise<void>;
 }
 
@@ -101,9 +110,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  const match = header === undefined ? null : /^Bearer +([\x21-\x7e]+)\s*$/i.exec(header);
-  return match?.[1];
+function accessTokenOf(header: string | undefined): { scheme: 'Bearer' | 'DPoP'; token: string } | undefined {
+  const match = header === undefined ? null : /^(Bearer|DPoP) +([\x21-\x7e]+)\s*$/i.exec(header);
+  if (match === null) return undefined;
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -125,6 +135,8 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
   const requests: RecordedRequest[] = [];
   const maxRecorded = options.maxRecorded ?? 10_000;
   const eventIntervalMs = options.eventIntervalMs ?? 20;
+  const dpop = new DpopChecker(options.dpop);
+  let origin = '';
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -152,17 +164,25 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
     };
 
     if (body === undefined) return answer(413, { error: 'payload_too_large' });
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) return answer(401, { error: 'missing_token' }, { 'www-authenticate': 'Bearer realm="sample-api"' });
+    const presented = accessTokenOf(req.headers.authorization);
+    if (presented === undefined) return answer(401, { error: 'missing_token' }, { 'www-authenticate': 'Bearer realm="sample-api"' });
+    record.scheme = presented.scheme;
     let introspection: TokenIntrospection;
     try {
-      introspection = await options.introspect(token);
+      introspection = await options.introspect(presented.token);
     } catch {
       return answer(503, { error: 'introspection_unavailable' }, { 'retry-after': '1' });
     }
-    // Only an active access token will do: a refresh token introspects active but is no Bearer token.
-    if (!introspection.active || introspection.sub === undefined || introspection.token_type?.toLowerCase() !== 'bearer') {
-      return answer(401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer realm="sample-api", error="invalid_token"' });
+    // Only an active access token will do: a refresh token introspects active but is no access
+    // token. A DPoP-bound token (cnf.jkt) is accepted only as `DPoP` with a valid proof of its key.
+    const jkt = introspection.cnf?.jkt;
+    const tokenType = jkt === undefined ? 'bearer' : 'dpop';
+    if (!introspection.active || introspection.sub === undefined || introspection.token_type?.toLowerCase() !== tokenType || presented.scheme.toLowerCase() !== tokenType) {
+      return answer(401, { error: 'invalid_token' }, { 'www-authenticate': `${presented.scheme} realm="sample-api", error="invalid_token"` });
+    }
+    if (jkt !== undefined) {
+      const verdict = await dpop.check(req, new URL(url.pathname, origin), presented.token, jkt);
+      if (!verdict.ok) return answer(401, { error: verdict.error }, { 'www-authenticate': `DPoP realm="sample-api", error="${verdict.error}"`, ...(dpop.requireNonce ? { 'dpop-nonce': dpop.nonce } : {}) });
     }
     record.sub = introspection.sub;
 
@@ -196,10 +216,12 @@ export async function startSampleApi(options: SampleApiOptions): Promise<SampleA
     });
   });
   const port = await listenOnLoopback(server, options.port ?? 0);
+  origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: origin,
     port,
     requests,
+    dpop,
     close: () => closeServer(server),
   };
 }

@@ -19,6 +19,8 @@ export interface OpenIdClientOptions {
   idTokenSignedResponseAlg?: 'RS256' | 'ES256';
   /** Accept this client's authorization requests only when pushed (RFC 9126). */
   requirePushedAuthorizationRequests?: boolean;
+  /** Issue this client only DPoP-bound access tokens (RFC 9449): token requests without a proof are refused. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 /** The provider's own credentials for its introspection endpoint, used by the sample API. */
@@ -42,6 +44,8 @@ export interface ProviderSettings {
   resourceServers?: ResourceServers | undefined;
   /** Register the clients for the RFC 8693 token-exchange grant too. */
   tokenExchange?: boolean | undefined;
+  /** DPoP (RFC 9449); `requireNonce`: every proof must carry the provider's nonce (`use_dpop_nonce` first). */
+  dpop: { requireNonce: boolean; nonceSecret: Buffer };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -70,6 +74,7 @@ function clientMetadata(client: OpenIdClientOptions, tokenExchange: boolean): Cl
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? 'RS256',
     ...(client.jwks === undefined ? {} : { jwks: client.jwks as ClientMetadata['jwks'] }),
     ...(client.requirePushedAuthorizationRequests === undefined ? {} : { require_pushed_authorization_requests: client.requirePushedAuthorizationRequests }),
+    ...(client.dpopBoundAccessTokens === undefined ? {} : { dpop_bound_access_tokens: client.dpopBoundAccessTokens }),
     ...(client.backchannelLogoutUri === undefined
       ? {}
       : { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }),
@@ -135,6 +140,7 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
       },
       backchannelLogout: { enabled: true },
       ...(settings.resourceServers === undefined ? {} : { resourceIndicators: resourceIndicators(settings.resourceServers, settings.accessTokenTtl) }),
+      dPoP: { enabled: true, nonceSecret: settings.dpop.nonceSecret, requireNonce: () => settings.dpop.requireNonce },
       pushedAuthorizationRequests: {
         enabled: settings.pushedAuthorizationRequests.enabled,
         requirePushedAuthorizationRequests: settings.pushedAuthorizationRequests.required,

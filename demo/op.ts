@@ -61,6 +61,8 @@ export interface OpenIdProviderOptions {
   resourceServers?: ResourceServers;
   /** The RFC 8693 token-exchange grant, for `audience` one of `resourceServers`. */
   tokenExchange?: boolean;
+  /** DPoP (RFC 9449) is always accepted; `requireNonce` makes every proof carry the provider's nonce. Default false. */
+  dpop?: { requireNonce?: boolean };
 }
 
 export interface OpenIdProviderHandle {
@@ -120,6 +122,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
       pushedAuthorizationRequests: { enabled: options.pushedAuthorizationRequests?.enabled ?? true, required: options.pushedAuthorizationRequests?.required ?? false },
       resourceServers: options.resourceServers,
       tokenExchange: options.tokenExchange,
+      dpop: { requireNonce: options.dpop?.requireNonce ?? false, nonceSecret: randomBytes(32) },
     }));
     if (options.tokenExchange) registerTokenExchange(provider, options.resourceServers ?? {}, options.accessTokenTtl ?? 3600, stats);
   } catch (err) {

@@ -1,5 +1,5 @@
 // Writes config/tokengate.schema.json from the zod schema (src/config/schema.ts).
-// `npm run schema` after changing the schema; test/config/json-schema.test.ts fails until then.
+// `npm run schema` after changing the schema; test/config/json-schema.unit.test.ts fails until then.
 import { writeFileSync } from 'node:fs';
 import { configJsonSchema } from '../src/config/json-schema.ts';
 

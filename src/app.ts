@@ -9,7 +9,7 @@ import { Revoker, type RevokerOptions } from './auth/revoker.ts';
 import { liveConfig } from './config/live-config.ts';
 import type { Config, ProviderConfig } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
-import { forwardAuthOnMainListener, isVerifyPath } from './forward-auth/index.ts';
+import { createForwardAuthApp, forwardAuthOnMainListener, isVerifyPath } from './forward-auth/index.ts';
 import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -23,9 +23,10 @@ import type { CookieKeys } from './session/cookie-keys.ts';
 import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
 import { sessionFromRequest } from './session/session-from-request.ts';
-import { Deadline } from './runtime/deadline.ts';
-import { closeServer, listenHttp } from './runtime/listen.ts';
+import { bindListener, closeServer, type ListenerName, type ListenerSpec } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
+import type { ServedGateway } from './runtime/serve.ts';
+import { shutDown } from './runtime/shutdown.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
@@ -33,7 +34,10 @@ import { resourcesOf, TokenService } from './tokens/index.ts';
 
 /**
  * The composition root: everything is built here from the validated config, nothing at import
- * time. The middleware chain reads top to bottom in `createGateway`.
+ * time: the stores, providers and services, the middleware chain (it reads top to bottom in
+ * `createGateway`), the ops app and the forward-auth listener's app, and the list of listeners
+ * the gateway wants. The runtime (src/runtime/serve.ts) binds those listeners and never imports
+ * this file: the command line hands it `createGateway` as a factory.
  */
 
 export interface GatewayDeps {
@@ -57,7 +61,7 @@ export interface ListeningGateway {
   close(): Promise<void>;
 }
 
-export interface Gateway {
+export interface Gateway extends ServedGateway {
   readonly app: Koa;
   readonly config: Config;
   readonly store: Store;
@@ -81,7 +85,10 @@ export interface Gateway {
    */
   replaceProvider(provider: ProviderConfig): Promise<boolean>;
   readonly revoker: Revoker;
-  /** The only code that refreshes or writes tokens. */
+  /**
+   * The only code that refreshes tokens, and that writes every token set after the first (login
+   * writes that one with the new session).
+   */
   readonly tokens: TokenService;
   /** The store client's last connection-level error (refused, reset, a failed AUTH or SELECT), if any. */
   lastStoreConnectionError(): Error | undefined;
@@ -91,19 +98,29 @@ export interface Gateway {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   /** WebSocket handshakes on proxied routes, for a server's 'upgrade' event (`listen` wires it itself). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Listens on config.listen (or the given host/port; port 0 picks a free one). */
-  listen(options?: { host?: string; port?: number }): Promise<ListeningGateway>;
-  /** Puts another listener of this gateway (forward-auth) under `close`'s graceful shutdown. */
-  attach(server: Server): void;
   /**
-   * Graceful shutdown: readiness turns not-ready; for `shutdown.drainDelay` the listeners keep
-   * accepting and every response carries `Connection: close`; then they stop accepting
-   * connections (idle keep-alive ones are closed); in-flight requests and refreshes may finish for up to `graceMs`
-   * (default `config.shutdown.grace`); then what is left is cut off, refresh locks still held are
-   * released, revocations are given what remains of the grace period, and the store is closed if
-   * the gateway built it. Calling it again returns the same promise.
+   * The listeners this gateway wants: `main` (config.listen), `ops` (config.ops) and, when
+   * forward-auth is enabled with its own listener, `forward-auth` (forwardAuth.listen).
    */
-  close(options?: { graceMs?: number }): Promise<void>;
+  readonly listeners: readonly ListenerSpec[];
+  /**
+   * Binds one of `listeners` (default `main`) on its configured address, or the given host/port
+   * (port 0 picks a free one), under `close`'s graceful shutdown.
+   */
+  listen(options?: { listener?: ListenerName; host?: string; port?: number }): Promise<ListeningGateway>;
+  /** Puts a server of this gateway under `close`'s graceful shutdown (`keep`: not drained, closed last, as ops). */
+  attach(server: Server, options?: { keep?: boolean }): void;
+  /**
+   * Graceful shutdown (src/runtime/shutdown.ts): readiness turns not-ready; for
+   * `shutdown.drainDelay` the listeners keep accepting and every response carries
+   * `Connection: close`; then they stop accepting connections (idle keep-alive ones are closed);
+   * in-flight requests and refreshes may finish for up to `graceMs` (default
+   * `config.shutdown.grace`); then what is left is cut off, refresh locks still held are
+   * released, revocations are given what remains of the grace period, the store is closed if the
+   * gateway built it, and last the listeners attached with `keep`. `reason` is logged. Calling
+   * it again returns the same promise.
+   */
+  close(options?: { graceMs?: number; reason?: string }): Promise<void>;
 }
 
 export function createGateway(configured: Config, deps: GatewayDeps = {}): Gateway {
@@ -172,7 +189,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
   const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now, tokens });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
-  // secret (without one it lives on its own listener only, see cli/start).
+  // secret (without one it lives on its own listener only, see listenerSpecs below).
   const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined
     ? [forwardAuthOnMainListener({ config, store, cookies, tokens, logger, now })]
     : [];
@@ -220,37 +237,20 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     if (!proxy.handle(req, res)) void koa(req, res);
   };
 
+  const forwardAuthListen = config.forwardAuth.enabled ? config.forwardAuth.listen : undefined;
+  const listenerSpecs: ListenerSpec[] = [
+    { name: 'main', handler, at: config.listen, setting: 'listen.port (tokengate dev: --port)', upgrade: proxy.handleUpgrade, limits: config.server },
+    { name: 'ops', handler: ops.callback(), at: config.ops, setting: 'ops.port', keep: true },
+  ];
+  if (forwardAuthListen !== undefined) {
+    // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
+    const forwardAuthApp = createForwardAuthApp({ config, store, cookies, tokens, logger, metrics, now });
+    listenerSpecs.push({ name: 'forward-auth', handler: forwardAuthApp.callback(), at: forwardAuthListen, setting: 'forwardAuth.listen.port', limits: config.server });
+  }
+
   const listeners = new Listeners();
   let closing: Promise<void> | undefined;
-
-  async function shutdown(graceMs: number): Promise<void> {
-    readiness.setDraining();
-    const deadline = new Deadline(graceMs);
-    // Keep accepting while load balancers notice the readiness change (a Kubernetes preStop
-    // sleep does the same before the signal); responses close their connections meanwhile.
-    listeners.drain();
-    const drainMs = Math.min(config.shutdown.drainDelay, graceMs);
-    if (drainMs > 0) {
-      logger.info({ drainDelayMs: drainMs }, 'draining: still accepting, every response closes its connection');
-      await new Promise((resolve) => setTimeout(resolve, drainMs));
-    }
-    listeners.stopAccepting();
-    if (listeners.inFlight > 0) logger.info({ inFlight: listeners.inFlight, graceMs }, 'draining: waiting for in-flight requests');
-    // Requests first (they may be waiting on a refresh), then refreshes that outlived their request.
-    const drained = await deadline.wait(listeners.idle().then(() => tokens.idle()));
-    if (!drained) logger.warn({ inFlight: listeners.inFlight, graceMs }, 'grace period over: closing the remaining connections');
-    proxy.dropUpgrades();
-    listeners.forceClose();
-    await listeners.closed();
-    const released = await tokens.releaseLocks();
-    if (released > 0) logger.warn({ locks: released }, 'released refresh locks of unfinished refreshes');
-    revoker.close();
-    if (!(await deadline.wait(revoker.idle()))) logger.warn('grace period over: revocations still running are abandoned');
-    await proxy.close();
-    if (ownsStore) await rawStore.close();
-    // Log lines still in the asynchronous stdout buffer go out before close resolves.
-    await new Deadline(1_000).wait(new Promise<void>((resolve) => logger.flush(() => resolve())));
-  }
+  const shutdownParts = { logger, readiness, tokens, proxy, revoker, store: ownsStore ? rawStore : undefined };
 
   return {
     app,
@@ -287,17 +287,22 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
       return handler;
     },
     upgrade: (req, socket, head) => proxy.handleUpgrade(req, socket as Socket, head),
+    listeners: listenerSpecs,
     async listen(options = {}) {
-      const { url, server } = await listenHttp(handler, { host: options.host ?? config.listen.host, port: options.port ?? config.listen.port }, config.server);
-      server.on('upgrade', proxy.handleUpgrade);
-      listeners.add(server);
+      const name = options.listener ?? 'main';
+      const spec = listenerSpecs.find((candidate) => candidate.name === name);
+      if (spec === undefined) throw new TypeError(`this gateway has no ${name} listener`);
+      const at = { ...(options.host !== undefined ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) };
+      const { url, server } = await bindListener(spec, at);
+      listeners.add(server, { keep: spec.keep ?? false });
       return { url, server, close: () => closeServer(server).finally(() => listeners.delete(server)) };
     },
-    attach(server) {
-      listeners.add(server);
+    attach(server, options = {}) {
+      listeners.add(server, options);
     },
     close(options = {}) {
-      closing ??= shutdown(options.graceMs ?? config.shutdown.grace);
+      const reason = options.reason;
+      closing ??= shutDown(listeners, shutdownParts, { graceMs: options.graceMs ?? config.shutdown.grace, drainDelayMs: config.shutdown.drainDelay, ...(reason !== undefined ? { reason } : {}) });
       return closing;
     },
   };

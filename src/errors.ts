@@ -4,6 +4,8 @@
  * optional `cause`. Code branches on `code` or `instanceof`, never on message text.
  */
 
+import type { RefreshOutcome } from './tokens/types.ts';
+
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
@@ -12,9 +14,7 @@ export type ErrorCode =
   | 'SESSION_EXPIRED'
   | 'CSRF_REJECTED'
   | 'ORIGINAL_METHOD_UNKNOWN'
-  | 'FORBIDDEN'
   | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT'
   | 'TOKEN_SERVICE_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
@@ -36,6 +36,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** Seconds for a `Retry-After` header. */
   retryAfter?: number;
+  /** Set by the token service where a request's token failed: what happened (src/tokens/types.ts). */
+  outcome?: RefreshOutcome;
 }
 
 export class GatewayError extends Error {
@@ -43,6 +45,8 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly expose: boolean;
   readonly retryAfter: number | undefined;
+  /** What happened to the request's token, when the token service threw this error. */
+  readonly outcome: RefreshOutcome | undefined;
 
   constructor(code: ErrorCode, status: number, message: string, expose: boolean, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -51,7 +55,20 @@ export class GatewayError extends Error {
     this.status = status;
     this.expose = expose;
     this.retryAfter = options.retryAfter;
+    this.outcome = options.outcome;
   }
+}
+
+/**
+ * The base class of an error whose message the browser may see (`expose`): its code, status and
+ * default message fixed, the caller's options over `defaults` (a Retry-After).
+ */
+function exposedError(code: ErrorCode, status: number, defaultMessage: string, defaults: GatewayErrorOptions = {}): new (message?: string, options?: GatewayErrorOptions) => GatewayError {
+  return class extends GatewayError {
+    constructor(message = defaultMessage, options: GatewayErrorOptions = {}) {
+      super(code, status, message, true, { ...defaults, ...options });
+    }
+  };
 }
 
 export class BadRequestError extends GatewayError {
@@ -60,17 +77,9 @@ export class BadRequestError extends GatewayError {
   }
 }
 
-export class NotFoundError extends GatewayError {
-  constructor(message = 'No route matches this path', options?: GatewayErrorOptions) {
-    super('NOT_FOUND', 404, message, true, options);
-  }
-}
+export class NotFoundError extends exposedError('NOT_FOUND', 404, 'No route matches this path') {}
 
-export class ReauthenticationRequiredError extends GatewayError {
-  constructor(message = 'Please log in again', options?: GatewayErrorOptions) {
-    super('REAUTHENTICATION_REQUIRED', 401, message, true, options);
-  }
-}
+export class ReauthenticationRequiredError extends exposedError('REAUTHENTICATION_REQUIRED', 401, 'Please log in again') {}
 
 /**
  * A route bound to another provider than the session's, and the session has no token of that
@@ -83,7 +92,7 @@ export class ProviderNotLinkedError extends GatewayError {
 
   constructor(provider: string, options?: GatewayErrorOptions) {
     const linkPath = `/auth/link?provider=${encodeURIComponent(provider)}`;
-    super('PROVIDER_NOT_LINKED', 403, `This API needs your "${provider}" account linked to this session: ${linkPath}`, true, options);
+    super('PROVIDER_NOT_LINKED', 403, `This API needs your "${provider}" account linked to this session: ${linkPath}`, true, { outcome: 'provider_mismatch', ...options });
     this.provider = provider;
     this.linkPath = linkPath;
   }
@@ -96,102 +105,44 @@ export class ProviderNotLinkedError extends GatewayError {
 export class RefreshTokenReuseError extends ReauthenticationRequiredError {}
 
 /** A request that carries no session cookie at all: not logged in yet (a first visit). */
-export class NoSessionError extends GatewayError {
-  constructor(message = 'Not logged in', options?: GatewayErrorOptions) {
-    super('NO_SESSION', 401, message, true, options);
-  }
-}
+export class NoSessionError extends exposedError('NO_SESSION', 401, 'Not logged in') {}
 
-export class SessionExpiredError extends GatewayError {
-  constructor(message = 'No valid session', options?: GatewayErrorOptions) {
-    super('SESSION_EXPIRED', 401, message, true, options);
-  }
-}
+export class SessionExpiredError extends exposedError('SESSION_EXPIRED', 401, 'No valid session') {}
 
-export class CsrfRejectedError extends GatewayError {
-  constructor(message = 'Cross-site request rejected', options?: GatewayErrorOptions) {
-    super('CSRF_REJECTED', 403, message, true, options);
-  }
-}
+export class CsrfRejectedError extends exposedError('CSRF_REJECTED', 403, 'Cross-site request rejected') {}
 
 /**
  * Forward-auth: the ingress did not say which method the browser used (no X-Forwarded-Method or
  * X-Original-Method), and only a safe method would have passed the CSRF check. 403 because
  * ingresses (nginx auth_request) understand only 2xx, 401 and 403.
  */
-export class OriginalMethodUnknownError extends GatewayError {
-  constructor(message = 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)', options?: GatewayErrorOptions) {
-    super('ORIGINAL_METHOD_UNKNOWN', 403, message, true, options);
-  }
-}
+export class OriginalMethodUnknownError extends exposedError('ORIGINAL_METHOD_UNKNOWN', 403, 'The ingress did not send the original request method (X-Forwarded-Method or X-Original-Method)') {}
 
-export class ForbiddenError extends GatewayError {
-  constructor(message = 'Forbidden', options?: GatewayErrorOptions) {
-    super('FORBIDDEN', 403, message, true, options);
-  }
-}
-
-export class UpstreamUnavailableError extends GatewayError {
-  constructor(message = 'The upstream service is unavailable', options?: GatewayErrorOptions) {
-    super('UPSTREAM_UNAVAILABLE', 502, message, true, options);
-  }
-}
+export class UpstreamUnavailableError extends exposedError('UPSTREAM_UNAVAILABLE', 502, 'The upstream service is unavailable') {}
 
 /** DESIGN.md names one code for both 502 and 504; the timeout keeps the code, status 504. */
-export class UpstreamTimeoutError extends GatewayError {
-  constructor(message = 'The upstream service timed out', options?: GatewayErrorOptions) {
-    super('UPSTREAM_UNAVAILABLE', 504, message, true, options);
-  }
-}
+export class UpstreamTimeoutError extends exposedError('UPSTREAM_UNAVAILABLE', 504, 'The upstream service timed out') {}
 
-export class TokenServiceUnavailableError extends GatewayError {
-  constructor(message = 'The identity provider is unavailable; try again shortly', options: GatewayErrorOptions = {}) {
-    super('TOKEN_SERVICE_UNAVAILABLE', 503, message, true, { retryAfter: 5, ...options });
-  }
-}
+export class TokenServiceUnavailableError extends exposedError('TOKEN_SERVICE_UNAVAILABLE', 503, 'The identity provider is unavailable; try again shortly', { retryAfter: 5 }) {}
 
-export class StoreUnavailableError extends GatewayError {
-  constructor(message = 'The session store is unavailable', options: GatewayErrorOptions = {}) {
-    super('STORE_UNAVAILABLE', 503, message, true, { retryAfter: 1, ...options });
-  }
-}
+export class StoreUnavailableError extends exposedError('STORE_UNAVAILABLE', 503, 'The session store is unavailable', { retryAfter: 1 }) {}
 
-export class PayloadTooLargeError extends GatewayError {
-  constructor(message = 'Request body too large', options?: GatewayErrorOptions) {
-    super('PAYLOAD_TOO_LARGE', 413, message, true, options);
-  }
-}
+export class PayloadTooLargeError extends exposedError('PAYLOAD_TOO_LARGE', 413, 'Request body too large') {}
 
 /** The client stopped sending a request body that the gateway was buffering (`proxy.bodyIdleTimeout`). */
-export class RequestTimeoutError extends GatewayError {
-  constructor(message = 'The request body stalled', options?: GatewayErrorOptions) {
-    super('REQUEST_TIMEOUT', 408, message, true, options);
-  }
-}
+export class RequestTimeoutError extends exposedError('REQUEST_TIMEOUT', 408, 'The request body stalled') {}
 
 /** The session already has `proxy.maxWebSocketsPerSession` WebSockets open. */
-export class TooManyWebSocketsError extends GatewayError {
-  constructor(message = 'Too many open WebSockets for this session', options?: GatewayErrorOptions) {
-    super('TOO_MANY_WEBSOCKETS', 429, message, true, options);
-  }
-}
+export class TooManyWebSocketsError extends exposedError('TOO_MANY_WEBSOCKETS', 429, 'Too many open WebSockets for this session') {}
 
 /** /auth/login past `login.maxPendingPerAddress` or `login.maxPending`: try again after Retry-After. */
-export class TooManyPendingLoginsError extends GatewayError {
-  constructor(message = 'Too many logins are in progress; try again later', options: GatewayErrorOptions = {}) {
-    super('TOO_MANY_PENDING_LOGINS', 429, message, true, options);
-  }
-}
+export class TooManyPendingLoginsError extends exposedError('TOO_MANY_PENDING_LOGINS', 429, 'Too many logins are in progress; try again later') {}
 
 /**
  * A cluster primary handed a connection to a worker that died before taking it; the primary
  * answers it with this instead of leaving it open with nobody to serve it.
  */
-export class WorkerExitedError extends GatewayError {
-  constructor(message = 'The gateway process that took this connection stopped; try again', options: GatewayErrorOptions = {}) {
-    super('WORKER_EXITED', 503, message, true, { retryAfter: 1, ...options });
-  }
-}
+export class WorkerExitedError extends exposedError('WORKER_EXITED', 503, 'The gateway process that took this connection stopped; try again', { retryAfter: 1 }) {}
 
 /** Any failure to open a sealed value. Deliberately says nothing about what went wrong. */
 export class DecryptionFailedError extends GatewayError {
@@ -293,8 +244,4 @@ export class ProviderRejectedError extends GatewayError {
   constructor(message: string, options?: GatewayErrorOptions) {
     super('PROVIDER_REJECTED', 502, message, true, options);
   }
-}
-
-export function isGatewayError(err: unknown): err is GatewayError {
-  return err instanceof GatewayError;
 }

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { BadRequestError, GatewayError, ProviderError, ReauthenticationRequiredError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { sameSecret } from '../crypto/same-secret.ts';
+import { generateDpopKey } from '../dpop/key.ts';
 import { securityEvent, sessionTag } from '../observability/index.ts';
 import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
@@ -25,7 +26,8 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  *    security event.
  * 3. The provider's `error` parameter: 400 naming the OAuth error code.
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
- *    the login must start again (the code and the transaction are spent).
+ *    the login must start again (the code and the transaction are spent). For a provider with
+ *    `dpop: true` the session's DPoP key is made first and the exchange carries its proof.
  * 5. A new session; the browser's previous one (recorded at /auth/login) is ended. (For
  *    `/auth/link`: the tokens go into the session that started it instead.) Then a 200
  *    page that goes on to returnTo by itself (not a redirect: the SameSite=Strict session
@@ -56,12 +58,14 @@ export function callbackHandler(deps: AuthDeps) {
     if (params.error !== undefined) throw new BadRequestError(`Login was not completed at the provider (${knownOAuthError(params.error)})`);
     if (params.code === undefined) throw new BadRequestError('Parameter "code" is required');
 
-    const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id)));
-    const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce));
+    // DPoP (RFC 9449): the new session's own key, made here so the code exchange binds the tokens to it.
+    const dpop = ready.dpop ? await generateDpopKey() : undefined;
+    const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id), { dpop: dpop?.key }));
+    const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce, { dpop: dpop?.key }));
 
     if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens);
     const cookieSid = ctx.state.sid;
-    const session = await establishSession(ctx, deps, ready, tokens, profile);
+    const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
     // Validated at login; checked again in the form that is emitted (a stored value is input too).

@@ -5,6 +5,7 @@ import { absoluteExpiry, sessionTtl } from '../session/lifetime.ts';
 import { newSessionId } from '../session/session-id.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { SessionRecord } from '../store/types.ts';
+import { sealDpopKey } from '../dpop/sealed-key.ts';
 import { sealTokenSet } from '../tokens/token-set.ts';
 import type { AuthDeps } from './deps.ts';
 import { deviceLabel } from './device-label.ts';
@@ -12,7 +13,8 @@ import { deviceLabel } from './device-label.ts';
 /**
  * The end of a successful login: a brand-new sid (never one the browser had before: no session
  * fixation), the tokens sealed under it, the session and token set written in one
- * `createSession`, the session cookie set. The sessions this browser held before are ended by
+ * `createSession` (with the session's DPoP private key, sealed like them, when the provider binds
+ * tokens to one), the session cookie set. The sessions this browser held before are ended by
  * the caller (endPreviousSessions).
  */
 export async function establishSession(
@@ -21,6 +23,7 @@ export async function establishSession(
   provider: Provider,
   tokens: ProviderTokens,
   profile: UserProfile,
+  dpopPrivateJwk?: string,
 ): Promise<SessionRecord> {
   const now = deps.now();
   const sid = newSessionId();
@@ -41,7 +44,9 @@ export async function establishSession(
       accessTokenExpiresIn: tokens.expiresIn,
     }),
   };
-  await deps.store.createSession(session, sealTokenSet(deps.keyring, sid, tokens, now), sessionTtl(session, now, deps.config.session.idleTimeout));
+  const sealed = sealTokenSet(deps.keyring, sid, tokens, now);
+  if (dpopPrivateJwk !== undefined) sealed.dpopKey = sealDpopKey(deps.keyring, sid, dpopPrivateJwk);
+  await deps.store.createSession(session, sealed, sessionTtl(session, now, deps.config.session.idleTimeout));
 
   deps.cookies.session.write(ctx, sid, session.absoluteExpiresAt - now);
   rememberConsentNeed(ctx, deps, provider, tokens);

@@ -38,7 +38,7 @@ export function loginHandler(deps: AuthDeps, options: { link?: boolean } = {}) {
 
     // The session loader has read the Strict session cookie (this request is same-site): a login
     // ends that session at its callback; a link adds the provider's tokens to it.
-    const context = options.link ? { linkTo: linkableSession(ctx, deps, provider.id) } : { previousSid: state.sid };
+    const context = options.link ? { linkTo: linkableSession(ctx, deps, provider) } : { previousSid: state.sid };
     const transaction = newTransaction(provider, returnTo, deps.now(), { ...context, address: clientAddress(ctx.req) });
     // Admitted first: past a limit nothing is pushed to the provider or stored.
     const transactionId = await admitTransaction(deps.store, transaction, deps.config.session.loginTimeout, limits);
@@ -65,12 +65,14 @@ export function loginHandler(deps: AuthDeps, options: { link?: boolean } = {}) {
 
 /**
  * `/auth/link` needs a live session (401 NO_SESSION / SESSION_EXPIRED as `/auth/session`), from
- * another provider than the one to link (400).
+ * another provider than the one to link (400), and the provider to link without DPoP (400).
  */
-function linkableSession(ctx: Context, deps: AuthDeps, providerId: string): string {
+function linkableSession(ctx: Context, deps: AuthDeps, provider: Provider): string {
   const state = ctx.state as Partial<GatewayState>;
   if (state.sid === undefined || state.session === undefined) throw deps.cookies.session.read(ctx).status === 'absent' ? new NoSessionError() : new SessionExpiredError();
-  if (state.session.provider === providerId) throw new BadRequestError('This session is already logged in with that provider');
+  if (state.session.provider === provider.id) throw new BadRequestError('This session is already logged in with that provider');
+  // Its tokens would be bound to a DPoP key of their own, which a link does not keep.
+  if (provider.dpop === true) throw new BadRequestError('A provider with DPoP cannot be linked');
   return state.sid;
 }
 

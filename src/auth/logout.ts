@@ -88,7 +88,7 @@ function endSession(ctx: StatefulContext, deps: AuthDeps, provider: Provider): s
   // The same rule as returnTo, on the emitted form (the config check already applied it).
   const path = sameOriginPath(configured, deps.config.publicOrigin) ?? '/';
   try {
-    return provider.endSessionUrl(undefined, `${deps.config.publicOrigin}${path}`)?.href;
+    return provider.endSessionUrl(`${deps.config.publicOrigin}${path}`)?.href;
   } catch (err) {
     // Discovery not done (provider down since startup): the logout itself is complete.
     ctx.state.log?.warn({ provider: provider.id, err: errorName(err) }, 'no end-session URL');

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import { securityEvent, type Metrics } from '../observability/index.ts';
-import type { Provider, RevocationOutcome } from '../providers/types.ts';
+import type { Provider } from '../providers/types.ts';
+import { InFlight } from '../in-flight.ts';
 
 /**
  * Revocation at logout, off the request path. The logout answers as soon as the store is clean;
  * the provider is asked in the background, and a failed revocation is logged as a security
  * event and tried again a bounded number of times with growing delays. Retries live in this
  * process only: a restart abandons them (the tokens expire at the provider on their own).
+ * A revocation that throws is a bug, not a failed attempt: it is logged as an error with its
+ * cause (through the error serializer) and not retried.
  */
 
 export interface RevokerOptions {
@@ -35,7 +38,7 @@ export class Revoker {
   readonly #metrics: Pick<Metrics, 'countRevocation'> | undefined;
   readonly #attempts: number;
   readonly #retryDelayMs: (retry: number) => number;
-  readonly #running = new Set<Promise<void>>();
+  readonly #running = new InFlight<Promise<void>>();
   readonly #waits = new Set<Wait>();
   #closed = false;
 
@@ -60,8 +63,8 @@ export class Revoker {
   }
 
   /** Resolves when every revocation started so far has finished or given up. */
-  async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  idle(): Promise<void> {
+    return this.#running.idle();
   }
 
   /** Stops scheduling retries; attempts already in flight finish. */
@@ -76,14 +79,28 @@ export class Revoker {
 
   async #run(provider: Provider, tokens: RevocableTokens, fields: { sessionTag?: string | undefined }): Promise<void> {
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
-      const outcome = await revokeOnce(provider, tokens);
+      let result;
+      try {
+        result = await provider.revoke({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken });
+      } catch (err) {
+        this.#logger.error({ err, event: 'revocation_crashed', provider: provider.id, session: fields.sessionTag }, 'token revocation threw');
+        return;
+      }
+      const { outcome, cause } = result;
       if (outcome !== 'failed') {
         this.#metrics?.countRevocation(provider.id, outcome === 'revoked' ? 'success' : 'skipped');
         this.#logger.info({ provider: provider.id, outcome, attempt, session: fields.sessionTag }, 'tokens revoked');
         return;
       }
       this.#metrics?.countRevocation(provider.id, 'failed');
-      securityEvent(this.#logger, 'revocation_failed', { provider: provider.id, attempt, session: fields.sessionTag });
+      securityEvent(this.#logger, 'revocation_failed', {
+        provider: provider.id,
+        attempt,
+        session: fields.sessionTag,
+        reason: cause?.message,
+        httpStatus: cause?.httpStatus ?? result.httpStatus,
+        oauthError: cause?.oauthError,
+      });
       if (attempt < this.#attempts && !this.#closed) await this.#sleep(this.#retryDelayMs(attempt));
       if (attempt === this.#attempts || this.#closed) {
         this.#metrics?.countRevocation(provider.id, 'abandoned');
@@ -105,14 +122,5 @@ export class Revoker {
       wait.timer.unref();
       this.#waits.add(wait);
     });
-  }
-}
-
-async function revokeOnce(provider: Provider, tokens: RevocableTokens): Promise<RevocationOutcome> {
-  try {
-    return await provider.revoke({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken });
-  } catch {
-    // The contract says revoke never throws; if one does, it is a failed attempt like any other.
-    return 'failed';
   }
 }

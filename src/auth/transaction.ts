@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TooManyPendingLoginsError } from '../errors.ts';
+import { SecretHolder } from '../secret.ts';
 import { randomToken } from '../session/session-id.ts';
 import type { PendingLoginLimits, Store } from '../store/types.ts';
 
@@ -14,6 +15,9 @@ import type { PendingLoginLimits, Store } from '../store/types.ts';
  * (`login.maxPendingPerAddress`, `login.maxPending`): past a limit no transaction is stored and
  * the login is refused with 429 TOO_MANY_PENDING_LOGINS, so a stranger cannot make the store
  * hold more than the limits allow.
+ *
+ * In memory it prints only its provider, returnTo and createdAt; state, verifier, nonce, the
+ * previous sid and the address print as '[present]'.
  */
 
 const NAMESPACE = 'login';
@@ -40,7 +44,38 @@ const transactionSchema = z.object({
   linkTo: z.string().optional(),
 });
 
-export type LoginTransaction = z.infer<typeof transactionSchema>;
+type TransactionFields = z.infer<typeof transactionSchema>;
+
+export class LoginTransaction extends SecretHolder {
+  readonly provider: string;
+  readonly state: string;
+  readonly codeVerifier: string;
+  readonly nonce: string | undefined;
+  readonly returnTo: string;
+  readonly createdAt: number;
+  readonly previousSid: string | undefined;
+  readonly address: string | undefined;
+  readonly linkTo: string | undefined;
+
+  constructor(fields: TransactionFields) {
+    super(['provider', 'returnTo', 'createdAt']);
+    this.provider = fields.provider;
+    this.state = fields.state;
+    this.codeVerifier = fields.codeVerifier;
+    this.nonce = fields.nonce;
+    this.returnTo = fields.returnTo;
+    this.createdAt = fields.createdAt;
+    this.previousSid = fields.previousSid;
+    this.address = fields.address;
+    this.linkTo = fields.linkTo;
+  }
+
+  /** The stored form: the one place its secrets are written out. */
+  serialize(): string {
+    const fields: TransactionFields = { ...this };
+    return JSON.stringify(fields);
+  }
+}
 
 export function newTransaction(
   provider: { id: string; oidc: boolean },
@@ -48,7 +83,7 @@ export function newTransaction(
   now: number,
   context: { previousSid?: string | undefined; address?: string | undefined; linkTo?: string | undefined } = {},
 ): LoginTransaction {
-  return {
+  return new LoginTransaction({
     provider: provider.id,
     state: randomToken(),
     codeVerifier: randomToken(),
@@ -58,7 +93,7 @@ export function newTransaction(
     ...(context.previousSid === undefined ? {} : { previousSid: context.previousSid }),
     ...(context.address === undefined ? {} : { address: context.address }),
     ...(context.linkTo === undefined ? {} : { linkTo: context.linkTo }),
-  };
+  });
 }
 
 /** RFC 7636 S256: base64url(sha256(verifier)). */
@@ -98,7 +133,7 @@ export async function releaseTransaction(store: Store, id: string, transaction: 
 /** Stores an admitted transaction under its id; on failure it stops counting. */
 export async function storeTransaction(store: Store, id: string, transaction: LoginTransaction, ttlMs: number): Promise<void> {
   try {
-    await store.putEphemeral(NAMESPACE, id, JSON.stringify(transaction), ttlMs);
+    await store.putEphemeral(NAMESPACE, id, transaction.serialize(), ttlMs);
   } catch (err) {
     await releaseTransaction(store, id, transaction);
     throw err;
@@ -114,7 +149,7 @@ export async function takeTransaction(store: Store, id: string): Promise<LoginTr
     if (!parsed.success) return null;
     // Taken: no longer pending. A failure here only leaves it counted until the TTL ends.
     if (parsed.data.address !== undefined) await store.releasePendingLogin(id, parsed.data.address).catch(() => undefined);
-    return parsed.data;
+    return new LoginTransaction(parsed.data);
   } catch {
     // Unreadable JSON is a transaction nobody can finish: the same answer as an expired one.
     return null;

@@ -46,9 +46,24 @@ export function crossFieldRules(config: ConfigFields, ctx: z.RefinementCtx): voi
       ctx.addIssue({ code: 'custom', path: ['providers', index, 'postLogoutRedirectPath'], message: 'must be a path on this gateway (it may not resolve to //host or hold \\, whitespace or control characters)' });
     }
   });
-  if (config.workers !== undefined && config.workers > 1 && config.store.type === 'memory') {
-    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'the memory store lives in one process; use store.type redis for more than one worker' });
-  }
+  config.providers.forEach((provider, index) => {
+    // A proof names the exact URL and method the upstream receives, and a nonce challenge needs a
+    // resend: forward-auth answers headers for an ingress that does neither.
+    if (provider.type === 'oidc' && provider.dpop && config.forwardAuth.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['providers', index, 'dpop'], message: 'DPoP works on proxied routes only: forward-auth cannot sign a proof for the request the ingress sends on (turn forwardAuth.enabled or dpop off)' });
+    }
+  });
+  const workers = config.workers === undefined ? undefined : memoryStoreWorkersProblem(config.workers, config.store.type);
+  if (workers !== undefined) ctx.addIssue({ code: 'custom', path: ['workers'], message: workers });
+}
+
+/**
+ * More than one worker with the memory store, whether `workers` comes from the file or from
+ * `--workers` (src/cli/workers.ts): the store lives inside one process.
+ */
+export function memoryStoreWorkersProblem(workers: number, store: string): string | undefined {
+  if (workers <= 1 || store !== 'memory') return undefined;
+  return `${workers} workers cannot share the memory store: it lives inside one process, so a session made by one worker would be unknown to the others. Use the redis store for more than one worker, or run one.`;
 }
 
 /** A route's own token (`resource`, `exchange`): one of the two, on a route that sends a token, from an OIDC provider. */

@@ -1,4 +1,3 @@
-export { loadConfig, type LoadOptions } from './load.ts';
-export { configSchema, isLoopbackHost, type Config, type ConfigInput, type ProviderConfig, type RouteConfig, type RedisConfig } from './schema.ts';
-export { parseDuration } from './duration.ts';
+export { loadConfig } from './load.ts';
+export type { Config, ProviderConfig } from './schema.ts';
 export { providerSecretVariable } from './env-variables.ts';

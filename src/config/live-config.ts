@@ -1,4 +1,5 @@
-import type { Config } from './schema.ts';
+import { hideSecrets } from '../secret.ts';
+import { type Config, FORWARD_AUTH_PRINTABLE } from './schema.ts';
 
 /**
  * The configuration as a running gateway reads it: the validated, frozen values, except
@@ -16,12 +17,17 @@ export interface LiveConfig {
 
 export function liveConfig(config: Config): LiveConfig {
   let sharedSecret = config.forwardAuth.sharedSecret;
-  const forwardAuth = Object.freeze({
-    ...config.forwardAuth,
-    get sharedSecret() {
-      return sharedSecret;
-    },
-  }) as Config['forwardAuth'];
+  const forwardAuth = Object.freeze(
+    hideSecrets(
+      {
+        ...config.forwardAuth,
+        get sharedSecret() {
+          return sharedSecret;
+        },
+      },
+      FORWARD_AUTH_PRINTABLE,
+    ),
+  ) as Config['forwardAuth'];
   return {
     config: Object.freeze({ ...config, forwardAuth }),
     setForwardAuthSecret(value) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { privateKeyProblem } from '../providers/private-key.ts';
+import { hideSecrets } from '../secret.ts';
 import { duration, httpUrl, secret } from './schema-fields.ts';
 
 /** The `providers` part of the configuration schema (see schema.ts). */
@@ -51,6 +52,12 @@ const oidcProvider = z
      * never pushes (and refuses logins when the metadata says `require_pushed_authorization_requests`).
      */
     par: z.enum(['auto', 'required', 'off']).default('auto'),
+    /**
+     * Sender-constrained access tokens (DPoP, RFC 9449): each session gets its own ES256 key at
+     * login; token requests and proxied requests carry proofs signed with it, and the upstream
+     * receives `Authorization: DPoP <token>`. Not with forward-auth (see README).
+     */
+    dpop: z.boolean().default(false),
     allowInsecure,
   })
   .strict()
@@ -77,4 +84,28 @@ const githubProvider = z
   .strict();
 const discordProvider = z.object({ ...providerBase, type: z.literal('discord') }).strict();
 
-export const providerSchema = z.discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider]);
+/** The provider fields that may be printed; `clientSecret` and `privateKey` print as '[present]'. */
+const PROVIDER_PRINTABLE = [
+  'id',
+  'type',
+  'name',
+  'clientId',
+  'scopes',
+  'authorizationParams',
+  'timeout',
+  'issuer',
+  'tokenEndpointAuthMethod',
+  'clientAssertionAudience',
+  'postLogoutRedirectPath',
+  'trustedAudiences',
+  'acceptLogoutTokenWithoutExp',
+  'par',
+  'dpop',
+  'allowInsecure',
+  'baseUrl',
+  'apiUrl',
+];
+
+export const providerSchema = z
+  .discriminatedUnion('type', [oidcProvider, googleProvider, githubProvider, discordProvider])
+  .transform((provider) => hideSecrets(provider, PROVIDER_PRINTABLE));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decodeKeyMaterial } from '../crypto/keyring.ts';
+import { hideSecrets } from '../secret.ts';
 import { crossFieldRules } from './cross-field.ts';
 import { providerSchema } from './provider-schema.ts';
 import { routeSchema } from './route-schema.ts';
@@ -8,13 +9,18 @@ import { storeSchema } from './store-schema.ts';
 import { isBareOrigin, isLoopbackHost } from './url-rules.ts';
 
 export { providerSchema } from './provider-schema.ts';
-export { isLoopbackHost, isTlsOrLoopback, redisDbProblem } from './url-rules.ts';
+export { isTlsOrLoopback } from './url-rules.ts';
 
 /**
  * The one schema of Tokengate's configuration. `Config` is inferred from it; nothing else
  * declares the shape. Durations are written as `30s`, `5m`, `12h` (or a number of seconds) and
  * come out as milliseconds. Secrets arrive here already resolved from env or files (see load.ts).
+ * The parts that hold secrets print by an allowlist (src/secret.ts): the keys, each provider, the
+ * Redis connection and forward-auth show their other fields, and '[present]' for the secrets.
  */
+
+/** The forward-auth fields that may be printed; `sharedSecret` prints as '[present]'. */
+export const FORWARD_AUTH_PRINTABLE = ['enabled', 'listen', 'secretHeader', 'path', 'csrf', 'page'];
 
 const encryptionKey = z
   .object({
@@ -24,7 +30,8 @@ const encryptionKey = z
       if (typeof material === 'string') ctx.addIssue({ code: 'custom', message: material });
     }),
   })
-  .strict();
+  .strict()
+  .transform((spec) => hideSecrets(spec, ['kid']));
 
 const configFields = z
   .object({
@@ -54,7 +61,8 @@ const configFields = z
       },
       { error: (issue) => (issue.input === undefined ? 'required: set keys.encryption and keys.cookie, or TOKENGATE_ENCRYPTION_KEYS and TOKENGATE_COOKIE_KEYS' : undefined) },
       )
-      .strict(),
+      .strict()
+      .transform((keys) => hideSecrets(keys, ['encryption'])),
     store: storeSchema.prefault({ type: 'memory' }),
     session: z
       .object({
@@ -142,7 +150,8 @@ const configFields = z
         if (fa.enabled && !fa.listen && !fa.sharedSecret) {
           ctx.addIssue({ code: 'custom', message: 'forward-auth needs its own listener or a sharedSecret, so browsers cannot reach it' });
         }
-      }),
+      })
+      .transform((fa) => hideSecrets(fa, FORWARD_AUTH_PRINTABLE)),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hideSecrets } from '../secret.ts';
 import { duration, port, secret } from './schema-fields.ts';
 import { redisDbProblem } from './url-rules.ts';
 
@@ -24,6 +25,7 @@ const redisSchema = z
         sentinelPassword: secret.optional(),
       })
       .strict()
+      .transform((sentinel) => hideSecrets(sentinel, ['sentinels', 'name']))
       .optional(),
     cluster: z.object({ nodes: z.array(redisNode).min(1) }).strict().optional(),
     username: z.string().optional(),
@@ -49,7 +51,9 @@ const redisSchema = z
   .superRefine((redis, ctx) => {
     const modes = [redis.url, redis.sentinel, redis.cluster].filter((mode) => mode !== undefined).length;
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster' });
-  });
+  })
+  // Printed without `url` (it may carry a password) and the passwords.
+  .transform((redis) => hideSecrets(redis, ['sentinel', 'cluster', 'username', 'tls', 'keyPrefix', 'commandTimeout', 'connectTimeout', 'maxOfflineQueue', 'nearCache']));
 
 export const storeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('memory') }).strict(),

@@ -71,6 +71,7 @@ export interface KeyringOptions {
 
 export class Keyring {
   #state: KeyState;
+  #generation = 0;
   readonly #opened: OpenedValues | undefined;
 
   constructor(specs: readonly KeySpec[], options: KeyringOptions = {}) {
@@ -84,7 +85,13 @@ export class Keyring {
    */
   replace(specs: readonly KeySpec[]): void {
     this.#state = buildKeys(specs);
+    this.#generation += 1;
     this.#opened?.clear();
+  }
+
+  /** Moves at every `replace`: caches of what this keyring opened forget everything then. */
+  get generation(): number {
+    return this.#generation;
   }
 
   get primaryKid(): string {

@@ -6,15 +6,16 @@
  * A hit needs the very same sealed string (its random IV makes it unique), opened for the same sid
  * and field, so it answers exactly what opening would: a refreshed token set is a new sealed
  * string and misses; a ciphertext copied into another session or field misses and is opened (and
- * fails) as before. Only successful opens are kept.
+ * fails) as it would without this cache. Only successful opens are kept. What a value opens to
+ * is a string for the keyring, and an imported key for the DPoP keys (src/dpop/sealed-key.ts).
  *
  * An entry of a session that ended lingers until it is pushed out. That exposes nothing new: the
  * same process memory holds the keyring, which opens the sealed values the store caches anyway.
  */
-export class OpenedValues {
+export class OpenedValues<T = string> {
   readonly #maxEntries: number;
   /** `<sid>|<field>` → the sealed value and what it opened to; insertion order is recency. */
-  readonly #entries = new Map<string, { sealed: string; opened: string }>();
+  readonly #entries = new Map<string, { sealed: string; opened: T }>();
 
   constructor(maxEntries: number) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
@@ -25,7 +26,7 @@ export class OpenedValues {
     return this.#entries.size;
   }
 
-  get(sealed: string, sid: string, field: string): string | undefined {
+  get(sealed: string, sid: string, field: string): T | undefined {
     const name = `${sid}|${field}`;
     const entry = this.#entries.get(name);
     if (entry === undefined || entry.sealed !== sealed) return undefined;
@@ -39,7 +40,7 @@ export class OpenedValues {
     this.#entries.clear();
   }
 
-  set(sealed: string, sid: string, field: string, opened: string): void {
+  set(sealed: string, sid: string, field: string, opened: T): void {
     const name = `${sid}|${field}`;
     this.#entries.delete(name);
     this.#entries.set(name, { sealed, opened });

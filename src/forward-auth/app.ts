@@ -1,9 +1,8 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
+import compose from 'koa-compose';
 import { NotFoundError } from '../errors.ts';
 import { errorHandler } from '../http/error-handler.ts';
-import { sequence } from '../http/sequence.ts';
 import { accessLog } from '../observability/index.ts';
-import { closeServer, listenHttp, type HttpListener, type ServerLimits } from '../runtime/listen.ts';
 import { loadSession } from '../session/load-session.ts';
 import type { ForwardAuthDeps } from './deps.ts';
 import { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';
@@ -18,7 +17,8 @@ import { verifySteps } from './verify.ts';
  *   `forwardAuth.secretHeader`. Without it the verify path answers 404, exactly like a path
  *   that does not exist.
  *
- * When a sharedSecret is configured, the own listener asks for it too.
+ * When a sharedSecret is configured, the own listener asks for it too. The composition root
+ * (src/app.ts) names the own listener among the gateway's listeners; the runtime binds it.
  */
 
 /** The Koa app of the forward-auth listener. */
@@ -42,7 +42,7 @@ export function createForwardAuthApp(deps: ForwardAuthDeps): Koa {
  */
 export function forwardAuthOnMainListener(deps: ForwardAuthDeps): Middleware {
   const { forwardAuth } = deps.config;
-  const verify = sequence(verifySteps(deps));
+  const verify = compose(verifySteps(deps));
   return async function forwardAuthGate(ctx: Context, next: Next): Promise<void> {
     if (!forwardAuth.enabled || !isVerifyPath(ctx.path, forwardAuth.path)) return next();
     if (forwardAuth.sharedSecret === undefined || !carriesSharedSecret(ctx, forwardAuth)) throw new NotFoundError();
@@ -67,17 +67,4 @@ function sessionFromForwardedCookie(deps: ForwardAuthDeps): Middleware {
     logger: deps.logger,
     routeLabel: () => 'forward_auth.verify',
   });
-}
-
-export interface ForwardAuthListener extends HttpListener {
-  close(): Promise<void>;
-}
-
-/** Listens on `forwardAuth.listen` (or the given host/port; port 0 picks a free one). */
-export async function listenForwardAuth(deps: ForwardAuthDeps, options: { host?: string; port?: number; limits?: ServerLimits } = {}): Promise<ForwardAuthListener> {
-  const configured = deps.config.forwardAuth.listen;
-  const host = options.host ?? configured?.host ?? '127.0.0.1';
-  const port = options.port ?? configured?.port ?? 0;
-  const { url, server } = await listenHttp(createForwardAuthApp(deps).callback(), { host, port }, options.limits);
-  return { url, server, close: () => closeServer(server) };
 }

@@ -1,5 +1,2 @@
-export { createForwardAuthApp, forwardAuthOnMainListener, listenForwardAuth, type ForwardAuthListener } from './app.ts';
-export type { ForwardAuthDeps } from './deps.ts';
-export { loginHint, originalRequest, type OriginalRequest } from './original-request.ts';
-export { carriesSharedSecret, isVerifyPath } from './shared-secret.ts';
-export { verifySteps, type ForwardAuthState } from './verify.ts';
+export { createForwardAuthApp, forwardAuthOnMainListener } from './app.ts';
+export { isVerifyPath } from './shared-secret.ts';

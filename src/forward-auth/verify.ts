@@ -3,7 +3,7 @@ import { GatewayError, OriginalMethodUnknownError, ReauthenticationRequiredError
 import { csrfOptionsFrom, csrfPolicy, csrfRejection, enforceCsrf, type CsrfRule } from '../http/csrf.ts';
 import { securityEvent } from '../observability/index.ts';
 import type { GatewayState } from '../http/state.ts';
-import { failureOutcome } from '../tokens/index.ts';
+import { refreshOutcomeOf } from '../tokens/index.ts';
 import type { ForwardAuthDeps } from './deps.ts';
 import { loggablePath, loginHint, originalRequest, type OriginalRequest } from './original-request.ts';
 
@@ -91,14 +91,13 @@ function answer(deps: ForwardAuthDeps) {
   return async function answerVerify(ctx: VerifyContext): Promise<void> {
     const { sid, session, tokens } = ctx.state;
     if (sid === undefined || session === undefined) throw new SessionExpiredError();
-    if (!tokens) throw new ReauthenticationRequiredError();
-    let bearer;
-    try {
-      bearer = await deps.tokens.getAccessToken(sid, { session, tokens });
-    } catch (err) {
-      ctx.state.refreshOutcome = failureOutcome(err);
+    // A DPoP-bound session (from a time its provider had `dpop: true`): its token is useless
+    // without a proof, which forward-auth cannot make for the ingress. A new login gets a Bearer one.
+    if (tokens?.dpopKey !== undefined) throw new ReauthenticationRequiredError('This session has DPoP-bound tokens, which forward-auth cannot use; please log in again');
+    const bearer = await deps.tokens.getAccessToken(sid, { session, tokens }).catch((err: unknown) => {
+      ctx.state.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
     ctx.state.refreshOutcome = bearer.outcome;
     ctx.state.log?.debug({ refreshOutcome: bearer.outcome }, 'forward-auth allowed');
     ctx.status = 200;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
-import { isNavigation } from './navigation.ts';
+import { isNavigation, isNavigationMethod } from './navigation.ts';
 
 /**
  * One canonical origin for people. Cookies belong to a host: a browser that opens
@@ -39,10 +39,11 @@ export interface CanonicalRequest {
  * redirect to, or undefined to serve the request.
  */
 export function canonicalRedirect(options: CanonicalOriginOptions, req: CanonicalRequest): string | undefined {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  // Methods and headers first: API calls skip the URL parsing.
+  if (!isNavigationMethod(req.method) || !isNavigation(req.headers)) return undefined;
   const publicOrigin = new URL(options.publicOrigin);
   const target = URL.canParse(req.url, publicOrigin.origin) ? new URL(req.url, publicOrigin.origin) : undefined;
-  if (target === undefined || options.exempt?.includes(target.pathname) || !isNavigation(req.headers)) return undefined;
+  if (target === undefined || options.exempt?.includes(target.pathname)) return undefined;
   const host = requestHostname(req.headers);
   const served = [publicOrigin.hostname, ...(options.trustedHosts ?? [])].map((name) => name.toLowerCase());
   if (host === undefined || served.includes(host)) return undefined;

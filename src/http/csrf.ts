@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.ts';
 import { KnownSecret } from '../crypto/same-secret.ts';
 import { CsrfRejectedError } from '../errors.ts';
+import { isNavigationMethod } from './navigation.ts';
 import type { GatewayState } from './state.ts';
 import { securityEvent } from '../observability/index.ts';
 
@@ -50,7 +51,6 @@ export interface CsrfRequest {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const NAVIGATION_METHODS = new Set(['GET', 'HEAD']);
 
 /** What the auth routes (logout) use: the header on state-changing methods only. */
 export const UNSAFE_METHODS_ONLY: CsrfRule = { methods: 'unsafe', page: false };
@@ -70,7 +70,7 @@ export function csrfRejection(policy: CsrfPolicy, rule: CsrfRule, request: CsrfR
   if (origin !== undefined && !policy.origins.has(origin)) return 'origin not allowed';
   if (method !== undefined) {
     if (rule.methods === 'unsafe' && SAFE_METHODS.has(method)) return undefined;
-    if (rule.page && NAVIGATION_METHODS.has(method) && headers['sec-fetch-mode'] === 'navigate') return undefined;
+    if (rule.page && isNavigationMethod(method) && headers['sec-fetch-mode'] === 'navigate') return undefined;
   }
   const sent = headers[policy.header];
   if (typeof sent !== 'string') return 'missing header';

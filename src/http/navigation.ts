@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
+/** GET and HEAD: the methods a page navigation uses. */
+export function isNavigationMethod(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
 /**
  * Is this request a person's browser navigating (a link, the address bar, a redirect from the
  * provider), rather than a program (fetch, XHR, curl asking for JSON)?

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
+import type { RefreshOutcome } from '../tokens/types.ts';
 
 /**
  * What the middleware chain leaves on `ctx.state`, in order of who sets it:
@@ -19,5 +20,5 @@ export interface GatewayState {
   tokens?: StoredTokenSet | null;
   routeName?: string;
   upstream?: string;
-  refreshOutcome?: string;
+  refreshOutcome?: RefreshOutcome;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { safeUrl, scrubText } from './scrub.ts';
+import { originOf, scrubText } from './scrub.ts';
 import { sessionTag } from './session-tag.ts';
 
 /**
@@ -104,15 +104,7 @@ function allowedFields(fields: SecurityEventFields): Record<string, string | num
 
 function safeText(name: keyof SecurityEventFields, value: string): string {
   if (name === 'session') return SESSION_TAG_SHAPE.test(value) ? value : sessionTag(value);
-  if (name === 'origin') return originOf(value);
+  if (name === 'origin') return originOf(value).slice(0, MAX_FIELD_TEXT);
   const scrubbed = scrubText(value);
   return scrubbed.length > MAX_FIELD_TEXT ? `${scrubbed.slice(0, MAX_FIELD_TEXT)}…` : scrubbed;
-}
-
-function originOf(value: string): string {
-  try {
-    return new URL(value).origin;
-  } catch {
-    return scrubText(safeUrl(value)).slice(0, MAX_FIELD_TEXT);
-  }
 }

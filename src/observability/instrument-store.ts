@@ -29,8 +29,6 @@ export function instrumentStore(store: Store, metrics: Pick<Metrics, 'storeDurat
     createSession: timed('createSession', (...args) => store.createSession(...args)),
     loadSession: timed('loadSession', (...args) => store.loadSession(...args)),
     getSession: timed('getSession', (...args) => store.getSession(...args)),
-    putSession: timed('putSession', (...args) => store.putSession(...args)),
-    touchSession: timed('touchSession', (...args) => store.touchSession(...args)),
     destroySession: timed('destroySession', (...args) => store.destroySession(...args)),
     getTokens: timed('getTokens', (...args) => store.getTokens(...args)),
     compareAndSetTokens: timed('compareAndSetTokens', (...args) => store.compareAndSetTokens(...args)),

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RefreshOutcome } from '../tokens/types.ts';
 
 /**
  * Tokengate's Prometheus metrics, on a registry of their own (never prom-client's global one:
@@ -8,22 +9,21 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
  *   `forward_auth.verify`, ...), or `unmatched`. Never a raw request path.
  * - `method`: one of HTTP_METHODS, else `OTHER`.
  * - `status`: the numeric HTTP status.
- * - refresh `outcome`: REFRESH_OUTCOMES, else `other`.
+ * - refresh `outcome`: REFRESH_OUTCOMES.
  * - replay `outcome`: REPLAY_OUTCOMES, else `other`.
  * - store `op`: a Store method name (STORE_OPS).
  * - `provider`: a provider id from config; revocation `outcome`: REVOCATION_OUTCOMES, else `other`.
  */
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-export const REFRESH_OUTCOMES = ['success', 'invalid_grant', 'transient', 'coalesced', 'reuse_detected', 'error'] as const;
-export const REPLAY_OUTCOMES = ['not_needed', 'replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown'] as const;
+/** Every RefreshOutcome a refresh can end with (`none`, `background` and `provider_mismatch` are not refreshes). */
+export const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'error'] as const satisfies readonly RefreshOutcome[];
+export const REPLAY_OUTCOMES = ['replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
 export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
 export const STORE_OPS = [
   'createSession',
   'loadSession',
   'getSession',
-  'putSession',
-  'touchSession',
   'destroySession',
   'getTokens',
   'compareAndSetTokens',
@@ -58,10 +58,8 @@ export interface MetricsOptions {
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
-  readonly upstreamDuration: Histogram<'route' | 'status'>;
   readonly refreshes: Counter<'outcome'>;
   readonly lockWait: Histogram;
-  readonly replays: Counter<'route' | 'outcome'>;
   readonly storeDuration: Histogram<'op'>;
   readonly storeErrors: Counter<'op'>;
   readonly revocations: Counter<'provider' | 'outcome'>;
@@ -70,8 +68,8 @@ export interface Metrics {
   countRequest(route: string, method: string, status: number): void;
   /** Time to the upstream's response head (the proxy's `observeUpstream`). */
   observeUpstream(route: string, status: number, seconds: number): void;
-  /** One refresh attempt's outcome (TokenService's `countRefresh`); `none` is not a refresh and is not counted. */
-  countRefresh(outcome: string): void;
+  /** One refresh attempt's outcome (TokenService's `countRefresh`); outcomes that are no refresh (`none`, `background`, `provider_mismatch`) are not counted. */
+  countRefresh(outcome: RefreshOutcome): void;
   /** Seconds a request waited for the refresh lock or another replica's refresh. */
   observeLockWait(seconds: number): void;
   /** What replay-once did after an upstream 401. */
@@ -87,56 +85,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const httpRequests = new Counter({
-    name: 'tokengate_http_requests_total',
-    help: 'Requests answered by the gateway, by route label, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  });
-  const upstreamDuration = new Histogram({
-    name: 'tokengate_upstream_duration_seconds',
-    help: 'Time from forwarding a request to the upstream response head.',
-    labelNames: ['route', 'status'] as const,
-    buckets: UPSTREAM_BUCKETS,
-    registers,
-  });
-  const refreshes = new Counter({
-    name: 'tokengate_refresh_total',
-    help: 'Token refreshes by outcome.',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const lockWait = new Histogram({
-    name: 'tokengate_lock_wait_seconds',
-    help: 'Time a request waited for the refresh lock or for another refresh to finish.',
-    buckets: LOCK_WAIT_BUCKETS,
-    registers,
-  });
-  const replays = new Counter({
-    name: 'tokengate_replay_total',
-    help: 'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
-    labelNames: ['route', 'outcome'] as const,
-    registers,
-  });
-  const storeDuration = new Histogram({
-    name: 'tokengate_store_duration_seconds',
-    help: 'Session store call duration by operation.',
-    labelNames: ['op'] as const,
-    buckets: STORE_BUCKETS,
-    registers,
-  });
-  const storeErrors = new Counter({
-    name: 'tokengate_store_errors_total',
-    help: 'Failed session store calls by operation.',
-    labelNames: ['op'] as const,
-    registers,
-  });
-  const revocations = new Counter({
-    name: 'tokengate_revocations_total',
-    help: 'Token revocations at the provider by outcome.',
-    labelNames: ['provider', 'outcome'] as const,
-    registers,
-  });
+  const counter = <const L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <const L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers });
+
+  const httpRequests = counter('tokengate_http_requests_total', 'Requests answered by the gateway, by route label, method and status.', ['route', 'method', 'status']);
+  const upstreamDuration = histogram('tokengate_upstream_duration_seconds', 'Time from forwarding a request to the upstream response head.', UPSTREAM_BUCKETS, ['route', 'status']);
+  const refreshes = counter('tokengate_refresh_total', 'Token refreshes by outcome.', ['outcome']);
+  const lockWait = histogram('tokengate_lock_wait_seconds', 'Time a request waited for the refresh lock or for another refresh to finish.', LOCK_WAIT_BUCKETS);
+  const replays = counter(
+    'tokengate_replay_total',
+    'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
+    ['route', 'outcome'],
+  );
+  const storeDuration = histogram('tokengate_store_duration_seconds', 'Session store call duration by operation.', STORE_BUCKETS, ['op']);
+  const storeErrors = counter('tokengate_store_errors_total', 'Failed session store calls by operation.', ['op']);
+  const revocations = counter('tokengate_revocations_total', 'Token revocations at the provider by outcome.', ['provider', 'outcome']);
 
   // Pre-bound label sets: prom-client hashes a label object on every inc/observe; a child bound
   // once per label set skips that (and the object) on the hot path. Every label value comes from a
@@ -147,10 +111,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     httpRequests,
-    upstreamDuration,
     refreshes,
     lockWait,
-    replays,
     storeDuration,
     storeErrors,
     revocations,
@@ -174,8 +136,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       series.observe(seconds);
     },
     countRefresh(outcome) {
-      if (outcome === 'none') return;
-      refreshes.inc({ outcome: oneOf(REFRESH_OUTCOMES, outcome, 'other') });
+      if (!(REFRESH_OUTCOMES as readonly string[]).includes(outcome)) return;
+      refreshes.inc({ outcome });
     },
     observeLockWait(seconds) {
       lockWait.observe(seconds);

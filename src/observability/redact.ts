@@ -6,7 +6,7 @@
  *
  * Why not pino's `redact` option: it parses every path again for every value it redacts, and a
  * wildcard path (`*.accessToken`) makes it run the whole path list once per top-level key of
- * every line. On the proxy's hot path that was the largest single cost of a request.
+ * every line, the proxy's access line included.
  *
  * Redaction is the backstop, not the plan: types that hold secrets print '[present]' themselves
  * (src/secret.ts), and nothing should log them.
@@ -29,10 +29,11 @@ export const SECRET_KEYS = [
   'logout_token',
   'state',
   'code_verifier',
+  'dpopKey',
 ] as const;
 
 /** Headers censored in any object under a `headers` key (compared case-insensitively). */
-export const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
+export const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'dpop'] as const;
 
 /** How deep the walk goes below the logged object (the old path list reached two levels). */
 const MAX_DEPTH = 6;

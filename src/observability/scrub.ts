@@ -37,6 +37,19 @@ export function safeUrl(url: string | URL): string {
   }
 }
 
+/** Already an origin: scheme and host characters only (no userinfo, path, query or fragment). */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.:[\]-]+$/;
+
+/** Only the origin of a URL (an upstream, an Origin header); text that is not a URL is scrubbed. Never throws. */
+export function originOf(url: string): string {
+  if (ORIGIN.test(url)) return url;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return scrubText(safeUrl(url));
+  }
+}
+
 function stripUrl(source: URL): string {
   const url = new URL(source.href);
   url.username = '';

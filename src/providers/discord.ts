@@ -1,8 +1,9 @@
-import { BadRequestError, ProviderError } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { optionalString } from './answers.ts';
 import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { FixedEndpointsProvider } from './fixed-endpoints.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { httpFor, type ProviderDeps } from './deps.ts';
 import type { ProviderHttp } from './http.ts';
@@ -36,14 +37,12 @@ export const DISCORD_DEFAULT_SCOPES = ['identify', 'email'] as const;
  * single-use (rotating) refresh tokens, the profile from `GET /users/@me`. Rate limits answer 429
  * with `retry_after` (seconds) in the body and the header; they are transient.
  */
-export class DiscordProvider implements Provider {
-  readonly id: string;
+export class DiscordProvider extends FixedEndpointsProvider implements Provider {
   readonly type = 'discord' as const;
   readonly issuer = undefined;
   /** No `iss` in its authorization responses (not an RFC 9207 provider). */
   readonly issParameterSupported = false;
   readonly oidc = false;
-  readonly ready = true;
   readonly #config: DiscordProviderConfig;
   readonly #endpoints: DiscordEndpoints;
   readonly #http: ProviderHttp;
@@ -52,15 +51,13 @@ export class DiscordProvider implements Provider {
 
   /** `endpoints` exists for tests; configuration cannot move Discord's endpoints. */
   constructor(config: DiscordProviderConfig, deps: ProviderDeps = {}, endpoints: Partial<DiscordEndpoints> = {}) {
-    this.id = config.id;
+    super(config.id);
     this.#config = config;
     this.#endpoints = { ...DISCORD_ENDPOINTS, ...endpoints };
     this.#http = httpFor(config.id, config.timeout, deps);
     this.#auth = clientAuthentication('client_secret_basic', config);
     this.#scopes = resolveScopes(config.scopes, DISCORD_DEFAULT_SCOPES);
   }
-
-  async init(): Promise<void> {}
 
   async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     return buildAuthorizationUrl({
@@ -94,15 +91,7 @@ export class DiscordProvider implements Provider {
     return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken, options });
   }
 
-  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     return revokeRfc7009(this.#http, { endpoint: this.#endpoints.revocation, auth: this.#auth, tokens });
-  }
-
-  endSessionUrl(): URL | undefined {
-    return undefined;
-  }
-
-  async verifyLogoutToken(): Promise<LogoutTokenClaims> {
-    throw new BadRequestError(`${this.id} does not support back-channel logout`);
   }
 }

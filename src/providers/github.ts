@@ -1,8 +1,9 @@
-import { BadRequestError, ProviderError } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { isSuccess, optionalString } from './answers.ts';
 import { buildAuthorizationUrl, resolveScopes } from './authorization-url.ts';
+import { FixedEndpointsProvider } from './fixed-endpoints.ts';
 import { basicAuthorization, clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { httpFor, type ProviderDeps } from './deps.ts';
 import type { HttpAnswer, ProviderHttp } from './http.ts';
@@ -26,14 +27,12 @@ const JSON_ACCEPT = { accept: 'application/json' };
  * Revocation deletes the app's grant for the user through the REST API, which ends every token
  * of that grant.
  */
-export class GithubProvider implements Provider {
-  readonly id: string;
+export class GithubProvider extends FixedEndpointsProvider implements Provider {
   readonly type = 'github' as const;
   readonly issuer = undefined;
   /** No `iss` in its authorization responses (not an RFC 9207 provider). */
   readonly issParameterSupported = false;
   readonly oidc = false;
-  readonly ready = true;
   readonly #config: GithubProviderConfig;
   readonly #http: ProviderHttp;
   readonly #auth: ClientAuthentication;
@@ -42,7 +41,7 @@ export class GithubProvider implements Provider {
   readonly #api: string;
 
   constructor(config: GithubProviderConfig, deps: ProviderDeps = {}) {
-    this.id = config.id;
+    super(config.id);
     this.#config = config;
     this.#http = httpFor(config.id, config.timeout, deps);
     this.#auth = clientAuthentication('client_secret_post', config);
@@ -50,8 +49,6 @@ export class GithubProvider implements Provider {
     this.#base = config.baseUrl.replace(/\/+$/, '');
     this.#api = config.apiUrl.replace(/\/+$/, '');
   }
-
-  async init(): Promise<void> {}
 
   async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     return buildAuthorizationUrl({
@@ -88,8 +85,8 @@ export class GithubProvider implements Provider {
   }
 
   /** `DELETE /applications/{client_id}/grant`: 204 revoked; 404 means GitHub no longer knows the token. */
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
-    if (!tokens.accessToken) return tokens.refreshToken ? 'unsupported' : 'revoked';
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
+    if (!tokens.accessToken) return { outcome: tokens.refreshToken ? 'unsupported' : 'revoked' };
     const accessToken = tokens.accessToken;
     return attemptRevocation(
       () =>
@@ -102,14 +99,6 @@ export class GithubProvider implements Provider {
         }),
       (answer: HttpAnswer) => (isSuccess(answer.status) || answer.status === 404 ? 'revoked' : 'failed'),
     );
-  }
-
-  endSessionUrl(): URL | undefined {
-    return undefined;
-  }
-
-  async verifyLogoutToken(): Promise<LogoutTokenClaims> {
-    throw new BadRequestError(`${this.id} does not support back-channel logout`);
   }
 
   get #tokenEndpoint(): string {

@@ -1,8 +1,9 @@
 import type { JWTVerifyGetKey } from 'jose';
-import { BadRequestError, ProviderError } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, UserProfile } from './types.ts';
+import type { AuthorizationRequest, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
 import { buildAuthorizationUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
+import { FixedEndpointsProvider } from './fixed-endpoints.ts';
 import { clientAuthentication, type ClientAuthentication } from './client-auth.ts';
 import { clockOf, httpFor, type ProviderDeps } from './deps.ts';
 import type { ProviderHttp } from './http.ts';
@@ -40,14 +41,12 @@ export const GOOGLE_DEFAULT_SCOPES = ['openid', 'email', 'profile'] as const;
  * consent on every login would log users out elsewhere. No end-session endpoint, no back-channel
  * logout. Revoking the refresh token ends the whole grant, so one call suffices.
  */
-export class GoogleProvider implements Provider {
-  readonly id: string;
+export class GoogleProvider extends FixedEndpointsProvider implements Provider {
   readonly type = 'google' as const;
   readonly issuer = GOOGLE_ISSUER;
   /** Google's discovery document says authorization_response_iss_parameter_supported: true. */
   readonly issParameterSupported = true;
   readonly oidc = true;
-  readonly ready = true;
   readonly #config: GoogleProviderConfig;
   readonly #endpoints: GoogleEndpoints;
   readonly #http: ProviderHttp;
@@ -58,7 +57,7 @@ export class GoogleProvider implements Provider {
 
   /** `endpoints` exists for tests; configuration cannot move Google's endpoints. */
   constructor(config: GoogleProviderConfig, deps: ProviderDeps = {}, endpoints: Partial<GoogleEndpoints> = {}) {
-    this.id = config.id;
+    super(config.id);
     this.#config = config;
     this.#endpoints = { ...GOOGLE_ENDPOINTS, ...endpoints };
     this.#http = httpFor(config.id, config.timeout, deps);
@@ -67,8 +66,6 @@ export class GoogleProvider implements Provider {
     this.#keys = remoteKeySet(config.id, new URL(this.#endpoints.jwks), config.timeout);
     this.#now = clockOf(deps);
   }
-
-  async init(): Promise<void> {}
 
   async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     const offline = { ...this.#config.authorizationParams, access_type: 'offline' };
@@ -97,19 +94,11 @@ export class GoogleProvider implements Provider {
     return refreshGrant(this.#http, { endpoint: this.#endpoints.token, auth: this.#auth, refreshToken , options });
   }
 
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     const token = tokens.refreshToken ?? tokens.accessToken;
-    if (!token) return 'revoked';
+    if (!token) return { outcome: 'revoked' };
     return attemptRevocation(() =>
       this.#http.send('token revocation', { method: 'POST', url: this.#endpoints.revocation, form: { token }, retry: 'network' }),
     );
-  }
-
-  endSessionUrl(): URL | undefined {
-    return undefined;
-  }
-
-  async verifyLogoutToken(): Promise<LogoutTokenClaims> {
-    throw new BadRequestError(`${this.id} does not support back-channel logout`);
   }
 }

@@ -9,7 +9,7 @@ import { resolveClientAuth, type ClientAuth } from './client-auth.ts';
  * failures only. Timeouts and HTTP statuses are never retried here: a token endpoint that timed
  * out may have consumed a single-use code or refresh token. Client authentication (`auth`) is
  * resolved for every attempt, so a retry carries a freshly signed private_key_jwt assertion
- * (its `jti` is single-use at the provider).
+ * (its `jti` is single-use at the provider); so is a DPoP proof.
  */
 
 export type RetryPolicy = 'never' | 'network';
@@ -25,6 +25,8 @@ export interface HttpRequest {
   retry?: RetryPolicy;
   /** Client authentication, added to headers and form on every attempt. */
   auth?: ClientAuth;
+  /** A DPoP proof (RFC 9449) made anew for every attempt (its `jti` is single-use), sent as `DPoP`. */
+  proof?: () => Promise<string>;
   /**
    * Once the request has been sent, wait this long for the answer instead of the provider's
    * timeout (connecting and sending keep the provider's timeout). A token refresh uses it so that
@@ -98,11 +100,12 @@ export class ProviderHttp {
   async #attempt(request: HttpRequest): Promise<HttpAnswer> {
     const auth = request.auth === undefined ? undefined : await resolveClientAuth(request.auth);
     const form = request.form === undefined && auth === undefined ? undefined : { ...request.form, ...auth?.params };
+    const proof = request.proof === undefined ? undefined : { dpop: await request.proof() };
     const timeoutMs = this.timeoutMs;
     const { headers: formHeaders, ...encoded } = formOption(form);
     const response = await this.#client(request.url, {
       method: request.method,
-      headers: { ...request.headers, ...auth?.headers, ...formHeaders },
+      headers: { ...request.headers, ...auth?.headers, ...formHeaders, ...proof },
       ...(request.answerTimeoutMs === undefined
         ? {}
         : {

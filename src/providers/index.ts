@@ -6,11 +6,6 @@ import { GithubProvider } from './github.ts';
 import { GoogleProvider } from './google.ts';
 import { OidcProvider } from './oidc.ts';
 
-export type { ProviderDeps } from './deps.ts';
-export type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderType, RevocationOutcome, UserProfile } from './types.ts';
-export { ProviderTokens } from './types.ts';
-export { DiscordProvider, GithubProvider, GoogleProvider, OidcProvider };
-
 /** One Provider per configured provider, by id. No I/O: OIDC discovery waits for `init()`. */
 export function createProviders(configs: readonly ProviderConfig[], deps: ProviderDeps = {}): Map<string, Provider> {
   const providers = new Map<string, Provider>();

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWSAlgorithm, type JWTPayload, type JWTVerifyGetKey, type JWTHeaderParameters } from 'jose';
 import { BadRequestError, ProviderError } from '../errors.ts';
+import { isTransientStatus } from './answers.ts';
 import { USER_AGENT } from './http.ts';
 
 /**
@@ -31,9 +32,8 @@ export function remoteKeySet(providerId: string, jwksUri: URL, timeoutMs: number
     }
     if (response.status !== 200) {
       await response.body?.cancel();
-      const transient = response.status >= 500 || response.status === 429;
       throw new ProviderError(providerId, `${providerId}: fetching the JWKS failed: HTTP ${response.status}`, {
-        transient,
+        transient: isTransientStatus(response.status),
         httpStatus: response.status,
         cause: { code: undefined, status: response.status },
       });
@@ -53,9 +53,10 @@ export interface JwtExpectations {
   algorithms: JWSAlgorithm[];
   now: () => number;
   requiredClaims: string[];
-  clockToleranceSeconds?: number;
-  maxTokenAgeSeconds?: number;
 }
+
+/** Clock skew allowed in `exp`, `iat` and `nbf` checks. */
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface VerifiedJwt {
   payload: JWTPayload;
@@ -70,9 +71,8 @@ export async function verifyJwt(providerId: string, what: string, token: string,
       audience: expect.audience,
       algorithms: expect.algorithms,
       currentDate: new Date(expect.now()),
-      clockTolerance: expect.clockToleranceSeconds ?? 30,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: expect.requiredClaims,
-      ...(expect.maxTokenAgeSeconds === undefined ? {} : { maxTokenAge: expect.maxTokenAgeSeconds }),
     });
     return { payload, protectedHeader };
   } catch (err) {

@@ -1,7 +1,8 @@
 import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
-import type { AuthorizationRequest, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationOutcome, TokenExchangeRequest, UserProfile } from './types.ts';
+import { DpopNonces } from '../dpop/nonces.ts';
+import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationResult, TokenExchangeRequest, UserProfile } from './types.ts';
 import { authorizationParams, buildAuthorizationUrl, requestUriUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
@@ -42,7 +43,10 @@ export class OidcProvider implements Provider {
   readonly issuer: string;
   readonly oidc = true;
   readonly resourceIndicators = true;
+  readonly dpop: boolean;
   readonly #config: OidcProviderConfig;
+  /** The token endpoint's DPoP nonce (RFC 9449 section 8), kept for the next proof. */
+  readonly #dpopNonces = new DpopNonces();
   readonly #http: ProviderHttp;
   readonly #auth: ClientAuth;
   readonly #scopes: string[];
@@ -55,6 +59,7 @@ export class OidcProvider implements Provider {
   constructor(config: OidcProviderConfig, deps: ProviderDeps = {}) {
     this.id = config.id;
     this.issuer = config.issuer;
+    this.dpop = config.dpop;
     this.#config = config;
     this.#http = httpFor(config.id, config.timeout, deps);
     this.#now = clockOf(deps);
@@ -129,51 +134,58 @@ export class OidcProvider implements Provider {
     return requestUriUrl(metadata.authorizationEndpoint, this.#config.clientId, pushed.requestUri);
   }
 
-  async exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens> {
+  async exchangeCode(code: string, codeVerifier: string, redirectUri: string, options?: DpopOption): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri });
+    return exchangeCode(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, code, codeVerifier, redirectUri, dpop: this.#dpopCall(options?.dpop) });
   }
 
-  async identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile> {
+  /**
+   * A token request's DPoP part, when the session has a key: made at login while `dpop` is on, it
+   * stays the session's for its whole life (the proxy keeps sending its proofs too).
+   */
+  #dpopCall(key: DpopOption['dpop']) {
+    return key === undefined ? undefined : { key, nonces: this.#dpopNonces };
+  }
+
+  async identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile> {
     const { metadata, keys, algorithms } = await this.#ensureDiscovered();
     if (!tokens.idToken) throw new ProviderError(this.id, `${this.id}: the token response carried no ID token`, { transient: false });
     const claims = await verifyIdToken(this.id, tokens.idToken, keys, { issuer: this.issuer, clientId: this.#config.clientId, trustedAudiences: this.#config.trustedAudiences, nonce, algorithms, now: this.#now });
     const profile = profileFromClaims(claims);
     if (profile.name === undefined && profile.email === undefined && metadata.userinfoEndpoint) {
-      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub)), ...profile };
+      return { ...(await fetchUserinfo(this.#http, metadata.userinfoEndpoint, tokens.accessToken, profile.sub, options?.dpop)), ...profile };
     }
     return profile;
   }
 
   async refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken, options });
+    return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken, options, dpop: this.#dpopCall(options?.dpop) });
   }
 
   async exchangeToken(request: TokenExchangeRequest, options?: RefreshOptions): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
-    return tokenExchangeGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, request, options });
+    return tokenExchangeGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, request, options, dpop: this.#dpopCall(options?.dpop) });
   }
 
-  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome> {
+  async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {
     let metadata: OidcMetadata;
     try {
       metadata = (await this.#ensureDiscovered()).metadata;
-    } catch {
-      return 'failed';
+    } catch (err) {
+      if (err instanceof ProviderError) return { outcome: 'failed', cause: err };
+      throw err;
     }
-    if (!metadata.revocationEndpoint) return 'unsupported';
+    if (!metadata.revocationEndpoint) return { outcome: 'unsupported' };
     return revokeRfc7009(this.#http, { endpoint: metadata.revocationEndpoint, auth: this.#auth, tokens });
   }
 
-  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined {
+  endSessionUrl(postLogoutRedirectUri: string): URL | undefined {
     const endpoint = this.#requireDiscovered().metadata.endSessionEndpoint;
     if (!endpoint) return undefined;
     const url = new URL(endpoint);
-    if (idToken) url.searchParams.set('id_token_hint', idToken);
     url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
     url.searchParams.set('client_id', this.#config.clientId);
-    if (state) url.searchParams.set('state', state);
     return url;
   }
 

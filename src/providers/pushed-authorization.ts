@@ -16,7 +16,7 @@ import type { ProviderHttp } from './http.ts';
 export type ParMode = 'auto' | 'required' | 'off';
 
 /**
- * Where to push, or undefined to send the parameters in the URL as before. `auto` pushes when
+ * Where to push, or undefined to send the parameters in the authorization URL. `auto` pushes when
  * the metadata names an endpoint; `required` (or metadata that says
  * `require_pushed_authorization_requests`) needs the endpoint, and `off` must not be combined
  * with the latter: each refusal is a ParUnsupportedError that names the setting to change.

@@ -1,12 +1,14 @@
-import type { RevocationOutcome } from './types.ts';
+import { ProviderError } from '../errors.ts';
+import type { RevocationOutcome, RevocationResult } from './types.ts';
 import type { ClientAuth } from './client-auth.ts';
 import { isSuccess, jsonObject, oauthErrorOf } from './answers.ts';
 import type { HttpAnswer, ProviderHttp } from './http.ts';
 
 /**
  * Token revocation (RFC 7009): the refresh token first (revoking it ends the grant at most
- * providers), then the access token, each with its `token_type_hint`. Never throws: a network
- * error or an unexpected answer makes the outcome `failed`, so the caller retries later.
+ * providers), then the access token, each with its `token_type_hint`. A provider or network
+ * failure (a ProviderError, its `cause`) or an unexpected answer makes the outcome `failed`, so
+ * the caller retries later; anything else is a bug and is thrown.
  */
 
 export type TokenOutcome = RevocationOutcome;
@@ -20,22 +22,29 @@ export function revocationAnswerOutcome(answer: HttpAnswer): TokenOutcome {
   return 'failed';
 }
 
-/** Sends one revocation call; any failure to get an answer is `failed`. */
-export async function attemptRevocation(send: () => Promise<HttpAnswer>, judge: (answer: HttpAnswer) => TokenOutcome = revocationAnswerOutcome): Promise<TokenOutcome> {
+/**
+ * Sends one revocation call. The provider not answering (a ProviderError) is an outcome, `failed`
+ * with the error as `cause`: the caller logs it and retries, and the logout goes on whatever the
+ * provider answered. Any other error is a bug and is thrown.
+ */
+export async function attemptRevocation(send: () => Promise<HttpAnswer>, judge: (answer: HttpAnswer) => TokenOutcome = revocationAnswerOutcome): Promise<RevocationResult> {
+  let answer: HttpAnswer;
   try {
-    return judge(await send());
-  } catch {
-    // The contract reports revocation as an outcome, never as an exception: the caller logs
-    // `failed` and retries, and the logout goes on whatever the provider answered.
-    return 'failed';
+    answer = await send();
+  } catch (err) {
+    if (err instanceof ProviderError) return { outcome: 'failed', cause: err };
+    throw err;
   }
+  const outcome = judge(answer);
+  return outcome === 'failed' ? { outcome, httpStatus: answer.status } : { outcome };
 }
 
-/** One outcome for several tokens: any failure fails, all unsupported is unsupported. */
-export function combineOutcomes(outcomes: readonly TokenOutcome[]): RevocationOutcome {
-  if (outcomes.includes('failed')) return 'failed';
-  if (outcomes.length > 0 && outcomes.every((outcome) => outcome === 'unsupported')) return 'unsupported';
-  return 'revoked';
+/** One result for several tokens: any failure fails (the first one's details), all unsupported is unsupported. */
+export function combineOutcomes(results: readonly RevocationResult[]): RevocationResult {
+  const failed = results.find((result) => result.outcome === 'failed');
+  if (failed !== undefined) return failed;
+  if (results.length > 0 && results.every((result) => result.outcome === 'unsupported')) return { outcome: 'unsupported' };
+  return { outcome: 'revoked' };
 }
 
 export interface Rfc7009Revocation {
@@ -44,8 +53,8 @@ export interface Rfc7009Revocation {
   tokens: { accessToken?: string | undefined; refreshToken?: string | undefined };
 }
 
-export async function revokeRfc7009(http: ProviderHttp, revocation: Rfc7009Revocation): Promise<RevocationOutcome> {
-  const outcomes: TokenOutcome[] = [];
+export async function revokeRfc7009(http: ProviderHttp, revocation: Rfc7009Revocation): Promise<RevocationResult> {
+  const outcomes: RevocationResult[] = [];
   const pairs: Array<[string | undefined, string]> = [
     [revocation.tokens.refreshToken, 'refresh_token'],
     [revocation.tokens.accessToken, 'access_token'],

@@ -1,12 +1,22 @@
+import type { DpopKey } from '../dpop/key.ts';
+import type { DpopNonces } from '../dpop/nonces.ts';
+import { proofUrl, signProof } from '../dpop/proof.ts';
 import type { ProviderTokens, RefreshOptions, TokenExchangeRequest } from './types.ts';
 import type { ClientAuth } from './client-auth.ts';
-import type { ProviderHttp } from './http.ts';
+import { jsonObject, oauthErrorOf } from './answers.ts';
+import type { HttpAnswer, HttpRequest, ProviderHttp } from './http.ts';
 import { readTokenAnswer } from './token-response.ts';
 
 /**
  * The two grants Tokengate uses at an RFC 6749 token endpoint. The authorization code is
  * single-use, so its exchange is never retried; a refresh is retried once, for connection
  * failures only.
+ *
+ * With a DPoP key (RFC 9449 section 5) each request carries a proof signed with it, and the
+ * answer must be a `DPoP` token. The provider's nonce is remembered (per provider) and put in the
+ * next proof; an answer `400 use_dpop_nonce` with a `DPoP-Nonce` is sent once more with the new
+ * nonce. That resend is safe for a single-use code or refresh token: the provider checks the
+ * proof before it looks at the grant, so the refused request redeemed nothing.
  */
 
 export interface TokenEndpointCall {
@@ -14,6 +24,13 @@ export interface TokenEndpointCall {
   auth: ClientAuth;
   /** Extra headers, e.g. GitHub's `Accept: application/json`. */
   headers?: Record<string, string>;
+  /** The session's DPoP key and where the provider's nonce is kept; absent: Bearer tokens. */
+  dpop?: TokenEndpointDpop | undefined;
+}
+
+export interface TokenEndpointDpop {
+  key: DpopKey;
+  nonces: DpopNonces;
 }
 
 export async function exchangeCode(
@@ -26,7 +43,7 @@ export async function exchangeCode(
     redirect_uri: call.redirectUri,
     code_verifier: call.codeVerifier,
   };
-  const answer = await http.send('code exchange', {
+  const answer = await sendWithProof(http, 'code exchange', call.dpop, {
     method: 'POST',
     url: call.endpoint,
     headers: { accept: 'application/json', ...call.headers },
@@ -34,7 +51,7 @@ export async function exchangeCode(
     auth: call.auth,
     retry: 'never',
   });
-  return readTokenAnswer(http.providerId, 'code exchange', answer);
+  return readTokenAnswer(http.providerId, 'code exchange', answer, call.dpop === undefined ? 'bearer' : 'dpop');
 }
 
 export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string; options?: RefreshOptions | undefined }): Promise<ProviderTokens> {
@@ -53,9 +70,9 @@ export async function tokenExchangeGrant(http: ProviderHttp, call: TokenEndpoint
   return waitedGrant(http, 'token exchange', call, form);
 }
 
-/** A grant that waits for its answer once sent (`answerTimeoutMs`), retried for connection failures only. */
+/** A grant that waits for its answer once sent (`answerTimeoutMs`), retried for connection failures only; with a DPoP proof when there is a key. */
 async function waitedGrant(http: ProviderHttp, operation: string, call: TokenEndpointCall & { options?: RefreshOptions | undefined }, form: Record<string, string>): Promise<ProviderTokens> {
-  const answer = await http.send(operation, {
+  const answer = await sendWithProof(http, operation, call.dpop, {
     method: 'POST',
     url: call.endpoint,
     headers: { accept: 'application/json', ...call.headers },
@@ -65,5 +82,20 @@ async function waitedGrant(http: ProviderHttp, operation: string, call: TokenEnd
     ...(call.options?.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: call.options.answerTimeoutMs }),
     ...(call.options?.signal === undefined ? {} : { signal: call.options.signal }),
   });
-  return readTokenAnswer(http.providerId, operation, answer);
+  return readTokenAnswer(http.providerId, operation, answer, call.dpop === undefined ? 'bearer' : 'dpop');
+}
+
+/** Sends the request, with a DPoP proof when there is a key, and once more when the provider asks for a nonce. */
+async function sendWithProof(http: ProviderHttp, operation: string, dpop: TokenEndpointDpop | undefined, request: HttpRequest): Promise<HttpAnswer> {
+  if (dpop === undefined) return http.send(operation, request);
+  const server = String(request.url);
+  const htu = proofUrl('', server);
+  const proof = () => signProof(dpop.key, { htm: request.method, htu, nonce: dpop.nonces.get(server) });
+  const sent = dpop.nonces.get(server);
+  const answer = await http.send(operation, { ...request, proof });
+  const newNonce = dpop.nonces.remember(server, answer.headers['dpop-nonce']) && dpop.nonces.get(server) !== sent;
+  if (answer.status !== 400 || !newNonce || oauthErrorOf(jsonObject(answer)) !== 'use_dpop_nonce') return answer;
+  const again = await http.send(operation, { ...request, proof });
+  dpop.nonces.remember(server, again.headers['dpop-nonce']);
+  return again;
 }

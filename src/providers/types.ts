@@ -1,11 +1,14 @@
-import { inspectSymbol, redactedView } from '../secret.ts';
+import type { DpopKey } from '../dpop/key.ts';
+import type { ProviderError } from '../errors.ts';
+import { SecretHolder } from '../secret.ts';
 
 export type ProviderType = 'oidc' | 'google' | 'github' | 'discord';
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['expiresIn', 'refreshTokenExpiresIn', 'scope', 'tokenType'];
 
 /** What a token endpoint returned. Prints as `{ accessToken: '[present]', ... }`, never the values. */
-export class ProviderTokens {
+export class ProviderTokens extends SecretHolder {
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
   readonly idToken: string | undefined;
@@ -24,6 +27,7 @@ export class ProviderTokens {
     scope?: string | undefined;
     tokenType?: string | undefined;
   }) {
+    super(PRINTABLE);
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
     this.idToken = fields.idToken;
@@ -31,14 +35,6 @@ export class ProviderTokens {
     this.refreshTokenExpiresIn = fields.refreshTokenExpiresIn;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType ?? 'Bearer';
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 
@@ -71,12 +67,25 @@ export interface LogoutTokenClaims {
 
 export type RevocationOutcome = 'revoked' | 'unsupported' | 'failed';
 
+/**
+ * What one revocation came to. A `failed` one says why where it can: `cause`, the provider or
+ * network failure (a ProviderError: its message names no URL query and no token), or
+ * `httpStatus`, the provider's unexpected answer.
+ */
+export interface RevocationResult {
+  outcome: RevocationOutcome;
+  cause?: ProviderError;
+  httpStatus?: number;
+}
+
 /** How one refresh call waits (see TokenService): both optional. */
 export interface RefreshOptions {
   /** Once sent, wait this long for the answer instead of the provider's timeout. */
   answerTimeoutMs?: number;
   /** Aborts the call (shutdown). */
   signal?: AbortSignal;
+  /** The session's DPoP key (providers with `dpop: true`): the request carries a proof. */
+  dpop?: DpopKey | undefined;
   /** RFC 8707: ask for an access token for this resource indicator (OIDC providers only). */
   resource?: string;
 }
@@ -86,6 +95,11 @@ export interface TokenExchangeRequest {
   subjectToken: string;
   audience: string;
   scope?: string | undefined;
+}
+
+/** The login's DPoP key, for providers with `dpop: true` (RFC 9449): code exchange and profile request carry proofs. */
+export interface DpopOption {
+  dpop?: DpopKey | undefined;
 }
 
 /**
@@ -108,6 +122,8 @@ export interface Provider {
   readonly issParameterSupported: boolean;
   /** True when the provider issues ID tokens (so login sends a nonce and verifies the ID token). */
   readonly oidc: boolean;
+  /** Sender-constrained tokens (RFC 9449, provider option `dpop`): every session gets a DPoP key at login. */
+  readonly dpop?: boolean;
   /** Loads discovery metadata and JWKS location. Resolves when the provider is usable. */
   init(): Promise<void>;
   /** Discovery metadata loaded (always true for providers with fixed endpoints). */
@@ -119,9 +135,9 @@ export interface Provider {
    * and `request_uri`; a failed push rejects with a ProviderError (or ParUnsupportedError).
    */
   authorizationUrl(request: AuthorizationRequest): Promise<URL>;
-  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<ProviderTokens>;
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string, options?: DpopOption): Promise<ProviderTokens>;
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
-  identify(tokens: ProviderTokens, nonce: string | undefined): Promise<UserProfile>;
+  identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
   /**
    * RFC 8693 token exchange at the token endpoint; only providers that offer it (generic OIDC)
@@ -131,9 +147,12 @@ export interface Provider {
   /** RFC 8707 resource indicators on the authorization request and the refresh grant (generic OIDC). */
   readonly resourceIndicators?: boolean;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
-  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationOutcome>;
-  /** RP-initiated logout URL, for providers that have an end_session_endpoint. */
-  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string, state?: string): URL | undefined;
+  revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult>;
+  /**
+   * RP-initiated logout URL, for providers that have an end_session_endpoint. It names the client
+   * (`client_id`), never the ID token: the URL goes to the browser.
+   */
+  endSessionUrl(postLogoutRedirectUri: string): URL | undefined;
   /** Validates a back-channel logout_token (OIDC providers only); throws BadRequestError when invalid. */
   verifyLogoutToken(logoutToken: string): Promise<LogoutTokenClaims>;
 }

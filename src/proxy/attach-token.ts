@@ -1,7 +1,7 @@
 import type { RouteConfig } from '../config/schema.ts';
 import { ProviderNotLinkedError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
-import { type BearerToken, failureOutcome, routeTokenTarget, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, refreshOutcomeOf, routeTokenTarget, type TokenService } from '../tokens/index.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
 import { notLinkedAnswer, unauthenticatedAnswer } from './unauthenticated-answer.ts';
 
@@ -33,7 +33,7 @@ export async function bearerFor(route: RouteConfig, request: RequestSession, tok
   const ownToken = route.resource !== undefined || route.exchange !== undefined;
   if (route.provider !== undefined && route.provider !== session.provider && ownToken) {
     if (route.auth === 'optional') return undefined;
-    throw new ReauthenticationRequiredError('This API needs a login with another provider');
+    throw new ReauthenticationRequiredError('This API needs a login with another provider', { outcome: 'provider_mismatch' });
   }
   // A route with a token of its own (RFC 8707 `resource`, RFC 8693 `exchange`, a linked provider's) gets that one.
   const target = ownToken || route.provider !== undefined ? routeTokenTarget(route, session.provider) : undefined;
@@ -67,7 +67,7 @@ export function authorizeStep(tokens: TokenService) {
         const answer = notLinkedAnswer(route, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, err.linkPath);
         if (answer.kind === 'login') return answer.location;
       }
-      if (session !== undefined && !(err instanceof ProviderNotLinkedError)) request.refreshOutcome = failureOutcome(err);
+      if (session !== undefined) request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
     }
     if (bearer !== undefined) {

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { type BearerToken, failureOutcome, routeTokenTarget, type TokenService } from '../tokens/index.ts';
+import { DpopNonces } from '../dpop/nonces.ts';
+import { type BearerToken, refreshOutcomeOf, routeTokenTarget, sendsLinkedToken, type TokenService } from '../tokens/index.ts';
+import type { UpstreamDpop } from './dpop-attempt.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { ProxiedRequest, ProxiedSession } from './proxied-request.ts';
@@ -34,17 +36,24 @@ export function forwardStep(options: ForwardStepOptions) {
   const { engine, headers, tokens, publicOrigin, metrics, budget, bodyIdleTimeoutMs } = options;
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
+  // The upstreams' DPoP nonces, by origin (RFC 9449 section 9).
+  const nonces = new DpopNonces();
+
+  /** The session's DPoP key for this request, when the session has one (sessions without DPoP skip this). */
+  async function upstreamDpop(session: ProxiedSession): Promise<UpstreamDpop | undefined> {
+    const key = await tokens.dpopKey(session.sid, session.tokens, session.record);
+    return key === undefined ? undefined : { key, nonces, sent: undefined };
+  }
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
-    try {
-      const target = routeTokenTarget(request.route.config, session.record.provider);
-      const fresh = await (target === undefined ? tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }) : tokens.forceRouteRefresh(session.sid, target, rejectedVer, { session: session.record }));
-      if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
-      return fresh;
-    } catch (err) {
-      request.refreshOutcome = failureOutcome(err);
+    const target = routeTokenTarget(request.route.config, session.record.provider);
+    const refreshed = target === undefined ? tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }) : tokens.forceRouteRefresh(session.sid, target, rejectedVer, { session: session.record });
+    const fresh = await refreshed.catch((err: unknown) => {
+      request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
-    }
+    });
+    if (fresh !== undefined) request.refreshOutcome = fresh.outcome;
+    return fresh;
   }
 
   return async function forward(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
@@ -71,6 +80,8 @@ export function forwardStep(options: ForwardStepOptions) {
       throw err;
     }
     if (!body.replayable && body.overBudget) log().debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
+    // A linked provider's token is a Bearer token of that provider: no proof with the session's key.
+    const dpop = session?.tokens?.dpopKey === undefined || request.bearer === undefined || sendsLinkedToken(route.config, session.record.provider) ? undefined : await upstreamDpop(session);
     const client: ClientSide = {
       req,
       res,
@@ -89,7 +100,7 @@ export function forwardStep(options: ForwardStepOptions) {
       headers: headers.toUpstream(req.headers, { clientAddress: req.socket.remoteAddress, proto, host, authorization: undefined, strip: route.stripHeaders }),
       body,
       timeoutMs: route.config.timeout,
-      credential: session === undefined || request.bearer === undefined ? undefined : { bearer: request.bearer, refresh: (ver) => refreshAfter401(request, session, ver) },
+      credential: session === undefined || request.bearer === undefined ? undefined : { bearer: request.bearer, refresh: (ver) => refreshAfter401(request, session, ver), dpop },
       onReplay: (result) => metrics?.countReplay?.(route.name, result),
     });
   }

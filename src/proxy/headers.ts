@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
  * `Connection`), and so do the client's `Authorization` and `Proxy-Authorization`, the
  * gateway's own cookies (session, login transaction, consent, and their `.sig`) out of `Cookie`
  * while other cookies stay, the CSRF header, and any client-supplied `Forwarded` /
- * `X-Forwarded-*` (the gateway sets its own). `Authorization: Bearer` is added when the route
+ * `X-Forwarded-*` (the gateway sets its own), and a client's `DPoP` proof. `Authorization: Bearer` (or `DPoP` with a proof) is added when the route
  * attaches a token.
  *
  * Also dropped: client headers that upstreams and frameworks commonly trust as if an edge had set
@@ -107,7 +107,7 @@ export class HeaderPolicy {
     this.#gatewayCookie = new RegExp(`^(__Host-(Http-)?)?${escapeRegExp(options.cookieName)}([._].*)?$`);
     this.#csrfHeader = options.csrfHeader.toLowerCase();
     const strip = new HeaderSet([...UNTRUSTED_CLIENT_HEADERS, ...(options.stripHeaders ?? [])]);
-    this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'cookie', 'forwarded', this.#csrfHeader, ...strip.names]);
+    this.#dropUpstream = new Set([...HOP_BY_HOP, 'authorization', 'dpop', 'cookie', 'forwarded', this.#csrfHeader, ...strip.names]);
     this.#dropPrefixes = ['x-forwarded-', ...strip.prefixes];
   }
 

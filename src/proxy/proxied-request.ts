@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionRecord, StoredTokenSet } from '../store/types.ts';
-import type { BearerToken } from '../tokens/index.ts';
+import type { BearerToken, RefreshOutcome } from '../tokens/index.ts';
 import type { Route, RouteMatch } from './route-table.ts';
 
 /**
@@ -31,7 +31,7 @@ export interface ProxiedRequest {
   /** Set by the authorize step; undefined for public routes and anonymous optional ones. */
   bearer: BearerToken | undefined;
   /** What the token service did for this request, for the access line. */
-  refreshOutcome: string | undefined;
+  refreshOutcome: RefreshOutcome | undefined;
   /** `Set-Cookie` lines the gateway adds to the response (a cleared or re-signed cookie). */
   setCookies: string[] | undefined;
 }

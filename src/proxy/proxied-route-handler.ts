@@ -4,7 +4,6 @@ import { CsrfRejectedError } from '../errors.ts';
 import { csrfRejection, type CsrfPolicy } from '../http/csrf.ts';
 import { requestIdFrom, securityEvent, writeAccessLine, type Metrics } from '../observability/index.ts';
 import { canonicalRedirect, type CanonicalOriginOptions } from '../http/canonical-origin.ts';
-import { isNavigation } from '../http/navigation.ts';
 import { answerError } from './answer-error.ts';
 import { answerRedirect } from './answer-redirect.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
@@ -55,11 +54,8 @@ export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: 
 
   async function serve(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
     const { method = 'GET', headers, url = '/' } = request.req;
-    // Only a person's page navigation can be redirected; API calls skip the URL parsing.
-    if ((method === 'GET' || method === 'HEAD') && isNavigation(headers)) {
-      const canonical = canonicalRedirect(steps.canonical, { method, url, headers });
-      if (canonical !== undefined) return answerRedirect(request, 308, canonical);
-    }
+    const canonical = canonicalRedirect(steps.canonical, { method, url, headers });
+    if (canonical !== undefined) return answerRedirect(request, 308, canonical);
     await steps.loadSession(request, log);
     const reason = csrfRejection(steps.csrf, request.route.csrf, { method, headers });
     if (reason !== undefined) {

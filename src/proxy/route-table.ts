@@ -44,15 +44,6 @@ export class RouteTable {
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
-  get routes(): readonly Route[] {
-    return this.#routes;
-  }
-
-  /** Every distinct upstream origin (for the agents). */
-  get origins(): string[] {
-    return [...new Set(this.#routes.map((route) => route.upstream.origin))];
-  }
-
   /**
    * The route for a request target (`/path?query`), or undefined when none matches. The path
    * is checked before matching and again in its final upstream form (upstream-target.ts): 400

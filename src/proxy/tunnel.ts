@@ -30,10 +30,6 @@ export class Tunnel {
     upstream.on('data', (chunk: Buffer) => this.#onUpstreamData(chunk));
   }
 
-  get closing(): boolean {
-    return this.#closing;
-  }
-
   /** Ends the tunnel with close code 1008 and `reason` (at most 123 bytes). Once only. */
   close(reason: string): void {
     if (this.#closing) return;

@@ -3,8 +3,10 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
 import { toErrorBody } from '../http/error-handler.ts';
-import type { TokenService } from '../tokens/index.ts';
+import { sendsLinkedToken, type TokenService } from '../tokens/index.ts';
+import { DpopNonces } from '../dpop/nonces.ts';
 import { bearerFor, type RequestSession } from './attach-token.ts';
+import { dpopHeaders } from './dpop-attempt.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { HeaderPolicy } from './headers.ts';
 import type { RouteTable } from './route-table.ts';
@@ -52,6 +54,8 @@ export interface UpgradeOptions {
 export function upgradeHandler(options: UpgradeOptions) {
   const { table, gatewayOwnsTarget, headers, tokens, forwarder, publicOrigin, allowedOrigins, sessions, logger, sockets, maxPerSession, tunnels, now } = options;
   const perSession = new SessionCounter(maxPerSession);
+  // DPoP nonces of the upstreams, as far as handshakes hear them (a refused handshake is not resent).
+  const nonces = new DpopNonces();
   const proto = publicOrigin.protocol.slice(0, -1);
   const host = publicOrigin.host;
 
@@ -64,6 +68,11 @@ export function upgradeHandler(options: UpgradeOptions) {
     if (origin !== undefined && !allowedOrigins.has(origin)) throw new CsrfRejectedError();
     const session = match.route.config.auth === 'public' || sessions === undefined ? null : await sessions(req);
     const bearer = await bearerFor(match.route.config, session ?? {}, tokens);
+    // A DPoP session's handshake carries a proof for the upstream's GET, as HTTP requests do.
+    // A linked provider's token is a Bearer token of that provider: no proof with the session's key.
+    const linked = session?.session !== undefined && sendsLinkedToken(match.route.config, session.session.provider);
+    const dpopKey = bearer === undefined || session?.sid === undefined || linked ? undefined : await tokens.dpopKey(session.sid, session.tokens, session.session);
+    const dpop = dpopKey === undefined ? undefined : await dpopHeaders(bearer!, { key: dpopKey, nonces }, 'GET', match.route.upstream, match.upstreamPath);
     if (socket.destroyed) return;
     const sid = session?.sid;
     if (sid !== undefined) {
@@ -85,17 +94,19 @@ export function upgradeHandler(options: UpgradeOptions) {
       if (tokenEnd < (deadline?.at ?? Infinity)) deadline = { at: tokenEnd, reason: TOKEN_EXPIRED };
     }
     const onOpen = sid === undefined ? undefined : (upstream: Socket) => void tunnels.open(sid, socket, upstream, deadline);
+    const upstreamHeaders = headers.toUpstream(req.headers, {
+      clientAddress: req.socket.remoteAddress,
+      proto,
+      host,
+      authorization: dpop?.authorization ?? bearer?.authorization,
+      upgrade: true,
+      strip: match.route.stripHeaders,
+    });
+    if (dpop !== undefined) upstreamHeaders.dpop = dpop.dpop;
     forwarder.upgrade(req, socket, head, {
       upstream: match.route.upstream,
       path: match.upstreamPath,
-      headers: headers.toUpstream(req.headers, {
-        clientAddress: req.socket.remoteAddress,
-        proto,
-        host,
-        authorization: bearer?.authorization,
-        upgrade: true,
-        strip: match.route.stripHeaders,
-      }),
+      headers: upstreamHeaders,
       // The answer gets the policy of HTTP responses: no gateway cookie set by the upstream, and
       // a refusal on a route that carries a session is kept out of shared caches.
       responseHeaders: (upstream, switching) =>

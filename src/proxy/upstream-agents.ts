@@ -5,10 +5,9 @@ import https from 'node:https';
  * One keep-alive agent per upstream origin, created on first use. Without an agent http-proxy-3
  * sends `Connection: close` and every request pays a new TCP (and TLS) handshake.
  *
- * As many sockets may wait idle as may be in use: with fewer (it was 32), every burst of more
- * concurrent requests than that closed the extra sockets as they came free and opened new ones
- * for the next burst (under 50 concurrent clients, one request in eleven paid a connect).
- * Idle sockets close when the upstream's keep-alive timeout says so.
+ * As many sockets may wait idle as may be in use: with fewer, every burst of more concurrent
+ * requests than that would close the extra sockets as they came free and open new ones for the
+ * next burst. Idle sockets close when the upstream's keep-alive timeout says so.
  */
 export class UpstreamAgents {
   readonly #agents = new Map<string, http.Agent>();

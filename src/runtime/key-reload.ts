@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Gateway } from '../app.ts';
-import { loadConfig, type Config } from '../config/index.ts';
+import { loadConfig, type Config, type ProviderConfig } from '../config/index.ts';
 import { Keyring } from '../crypto/keyring.ts';
 import { ConfigError } from '../errors.ts';
 import { CookieKeys } from '../session/cookie-keys.ts';
@@ -36,7 +35,17 @@ export interface KeyReloadSource {
   debounceMs?: number;
 }
 
-export type KeyReloadTarget = Pick<Gateway, 'config' | 'keyring' | 'cookieKeys' | 'logger' | 'setForwardAuthSecret' | 'replaceProvider'>;
+/** What a key reload changes in a running gateway (the gateway implements it). */
+export interface KeyReloadTarget {
+  readonly config: Config;
+  readonly keyring: Pick<Keyring, 'replace' | 'primaryKid' | 'kids'>;
+  readonly cookieKeys: Pick<CookieKeys, 'replace'>;
+  readonly logger: Logger;
+  /** Replaces the forward-auth shared secret; false when none was configured at start. */
+  setForwardAuthSecret(value: string): boolean;
+  /** Swaps in a provider built anew from `provider`; false when it cannot be replaced. */
+  replaceProvider(provider: ProviderConfig): Promise<boolean>;
+}
 
 export type KeyReloadResult = 'reloaded' | 'unchanged' | 'failed';
 

@@ -1,5 +1,5 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { GatewayError } from '../errors.ts';
 
 /** A failure to come up (store unreachable, port taken): exit code 3, one clear line. */
@@ -82,11 +82,55 @@ export function urlOf(server: Server): string {
   return `http://${host}:${address.port}`;
 }
 
+/** What closeServer needs of a `node:http` Server. */
+export interface ClosableServer {
+  readonly listening: boolean;
+  close(callback: () => void): unknown;
+  closeIdleConnections(): void;
+}
+
 /** Stops accepting, closes idle keep-alive connections, resolves once the server has closed. */
-export function closeServer(server: Server): Promise<void> {
+export function closeServer(server: ClosableServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+export type ListenerName = 'main' | 'ops' | 'forward-auth';
+
+/**
+ * A listener the gateway wants (Gateway.listeners): the runtime binds it (bindListener) and
+ * puts it under the gateway's shutdown.
+ */
+export interface ListenerSpec {
+  readonly name: ListenerName;
+  readonly handler: RequestListener;
+  readonly at: { host: string; port: number };
+  /** Where `at` is configured, for the message when it cannot be bound. */
+  readonly setting: string;
+  /** WebSocket handshakes (the server's 'upgrade' event). */
+  readonly upgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /** What a stranger may make it hold (config `server`). */
+  readonly limits?: ServerLimits;
+  /** Not drained at shutdown: it answers until the end (ops: probes and scrapes). */
+  readonly keep?: boolean;
+}
+
+/**
+ * Binds `spec` (on `at` instead of its configured address when given). A port that cannot be
+ * bound is a StartupError naming the setting to change.
+ */
+export async function bindListener(spec: ListenerSpec, at: { host?: string; port?: number } = {}): Promise<HttpListener> {
+  const where = { host: at.host ?? spec.at.host, port: at.port ?? spec.at.port };
+  try {
+    const listener = await listenHttp(spec.handler, where, spec.limits);
+    if (spec.upgrade) listener.server.on('upgrade', spec.upgrade);
+    return listener;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw cannotListen(spec.name, where, spec.setting, err as NodeJS.ErrnoException);
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { InFlight } from '../in-flight.ts';
+import { closeServer, type ClosableServer } from './listen.ts';
 
 /**
  * The HTTP listeners of one process and the requests in flight on them, for graceful shutdown:
@@ -14,26 +15,53 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * - `forceClose()`: ends every connection that is left: keep-alive ones that went idle once
  *   their request finished, and any request still running when the grace period is over.
  * - `closed()`: resolves when every server has closed.
+ * - `closeKept()`: closes the servers added with `keep` (the ops listener), which answer
+ *   probes and scrapes through all of the above.
  */
+
+/** What Listeners needs of a `node:http` Server (a unit test passes a fake). */
+export interface DrainableServer extends ClosableServer {
+  on(event: 'request', listener: (req: unknown, res: TrackedResponse) => void): unknown;
+  closeAllConnections(): void;
+}
+
+/** What Listeners needs of a `node:http` ServerResponse. */
+export interface TrackedResponse {
+  readonly headersSent: boolean;
+  shouldKeepAlive: boolean;
+  setHeader(name: string, value: string): unknown;
+  getMaxListeners(): number;
+  setMaxListeners(n: number): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 export class Listeners {
-  readonly #servers = new Set<Server>();
-  readonly #inFlight = new Set<ServerResponse>();
+  readonly #servers = new Set<DrainableServer>();
+  readonly #kept = new Set<ClosableServer>();
+  readonly #inFlight = new InFlight<TrackedResponse>();
   #draining = false;
   #stopped = false;
-  #idleWaiters: Array<() => void> = [];
-  readonly #closed = new Map<Server, Promise<void>>();
+  readonly #closed = new Map<DrainableServer, Promise<void>>();
 
-  /** Puts a server under this shutdown; call it before the server takes requests. */
-  add(server: Server): void {
+  /**
+   * Puts a server under this shutdown; call it before the server takes requests. With `keep`
+   * it is not drained and keeps answering until `closeKept()`.
+   */
+  add(server: DrainableServer, options: { keep?: boolean } = {}): void {
+    if (options.keep) {
+      this.#kept.add(server);
+      return;
+    }
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
-    server.on('request', (_req: IncomingMessage, res: ServerResponse) => this.#track(res));
+    server.on('request', (_req, res) => this.#track(res));
     if (this.#stopped) this.#stop(server);
   }
 
   /** Forgets a server that was closed by other means. */
-  delete(server: Server): void {
+  delete(server: DrainableServer): void {
     this.#servers.delete(server);
+    this.#kept.delete(server);
   }
 
   get inFlight(): number {
@@ -58,8 +86,7 @@ export class Listeners {
   }
 
   idle(): Promise<void> {
-    if (this.#inFlight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#inFlight.idle();
   }
 
   forceClose(): void {
@@ -71,32 +98,22 @@ export class Listeners {
     await Promise.all([...this.#servers].map((server) => this.#closed.get(server) ?? Promise.resolve()));
   }
 
-  #stop(server: Server): void {
-    if (this.#closed.has(server)) return;
-    this.#closed.set(
-      server,
-      new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-      }),
-    );
-    server.closeIdleConnections();
+  /** Closes the servers added with `keep`. */
+  async closeKept(): Promise<void> {
+    await Promise.all([...this.#kept].map((server) => closeServer(server)));
   }
 
-  #track(res: ServerResponse): void {
+  #stop(server: DrainableServer): void {
+    if (!this.#closed.has(server)) this.#closed.set(server, closeServer(server));
+  }
+
+  #track(res: TrackedResponse): void {
     this.#inFlight.add(res);
     // A replayed proxy response legitimately carries about ten 'close' listeners (Koa, the access
     // log, http-proxy-3 once per attempt, the stream pipeline); this one is one more, not a leak.
     if (res.getMaxListeners() < 20) res.setMaxListeners(20);
     if (this.#draining) closeAfter(res);
-    res.once('close', () => {
-      this.#inFlight.delete(res);
-      if (this.#inFlight.size === 0) {
-        const waiters = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-    });
+    res.once('close', () => this.#inFlight.delete(res));
   }
 }
 
@@ -105,7 +122,7 @@ export class Listeners {
  * `Connection: close` and end the socket whatever headers the handler (or a proxied upstream)
  * sets later.
  */
-function closeAfter(res: ServerResponse): void {
+function closeAfter(res: TrackedResponse): void {
   if (res.headersSent) return;
   res.shouldKeepAlive = false;
   res.setHeader('Connection', 'close');

@@ -1,14 +1,15 @@
-import { createGateway, type Gateway, type GatewayDeps, type ListeningGateway } from '../app.ts';
+import type { Server } from 'node:http';
 import type { Config } from '../config/index.ts';
-import { listenForwardAuth, type ForwardAuthListener } from '../forward-auth/index.ts';
 import { storeLocation } from '../config/store-target.ts';
 import { GatewayError } from '../errors.ts';
-import { cannotListen, closeServer, listenHttp, StartupError, type HttpListener } from './listen.ts';
-import { KeyReload, type KeyReloadSource } from './key-reload.ts';
+import type { Metrics, Readiness } from '../observability/index.ts';
+import { KeyReload, type KeyReloadSource, type KeyReloadTarget } from './key-reload.ts';
+import { bindListener, StartupError, type ListenerName, type ListenerSpec } from './listen.ts';
 import { exitBySignal, shutdownTrigger, type ShutdownSignal, type ShutdownTrigger } from './signals.ts';
 
 /**
- * One gateway process on its listeners:
+ * One gateway process: the gateway built by the factory the command line hands in (src/cli
+ * passes createGateway; the runtime never imports src/app.ts), on the listeners it names:
  *
  * - main (`listen`): the browser-facing app;
  * - ops (`ops`): /healthz, /readyz, /metrics (not in a cluster worker: the primary serves it);
@@ -16,78 +17,114 @@ import { exitBySignal, shutdownTrigger, type ShutdownSignal, type ShutdownTrigge
  *
  * Before listening it checks that the store answers (StartupError when it does not) and runs
  * provider discovery (a provider that cannot be reached is retried by /readyz and on first use).
+ * Then it serves until SIGTERM or SIGINT (or `stop`) and shuts the gateway down gracefully
+ * (src/runtime/shutdown.ts); a second signal exits at once.
  */
 
-export interface RunningGateway {
-  gateway: Gateway;
-  main: ListeningGateway;
-  /** Undefined in a cluster worker. */
-  ops: HttpListener | undefined;
-  forwardAuth: ForwardAuthListener | undefined;
-  /** Key reloads (SIGHUP, secret files), when serveUntilSignal was given `reload`. */
-  keyReload?: KeyReload;
-  /** Graceful shutdown (Gateway.close), then the ops listener closes. */
-  close(options?: { graceMs?: number }): Promise<void>;
+/** What the runtime needs of a gateway; src/app.ts's Gateway implements it. */
+export interface ServedGateway extends KeyReloadTarget {
+  /** The listeners it wants bound. */
+  readonly listeners: readonly ListenerSpec[];
+  readonly store: { ping(): Promise<unknown> };
+  readonly metrics: Pick<Metrics, 'registry'>;
+  readonly readiness: Readiness;
+  /** The store client's last connection-level error, if any. */
+  lastStoreConnectionError(): Error | undefined;
+  /** Provider discovery. */
+  start(): Promise<void>;
+  /** Puts a bound listener under close's shutdown (`keep`: answers until the end, for ops). */
+  attach(server: Server, options?: { keep?: boolean }): void;
+  /** Graceful shutdown (src/runtime/shutdown.ts); the same promise when called again. */
+  close(options?: { graceMs?: number; reason?: string }): Promise<void>;
 }
 
-export interface RunOptions {
-  /** Open the ops listener. Default true; a cluster worker leaves it to the primary. */
-  ops?: boolean;
-  /** The startup log line. Default 'Tokengate listening'. */
-  message?: string;
-  /** Extra fields for the startup log line (a worker's id). */
-  fields?: Record<string, unknown>;
+export type GatewayFactory = (config: Config) => ServedGateway;
+
+export interface Serving {
+  gateway: ServedGateway;
+  /** The URL of each bound listener. */
+  urls: Partial<Record<ListenerName, string>>;
+  /** Key reloads (SIGHUP, secret files), when serve was given `reload`. */
+  keyReload: KeyReload | undefined;
 }
 
-export async function runGateway(config: Config, deps: GatewayDeps = {}, options: RunOptions = {}): Promise<RunningGateway> {
-  const gateway = createGateway(config, deps);
-  let ops: HttpListener | undefined;
-  const close = async (closeOptions: { graceMs?: number } = {}) => {
-    await gateway.close(closeOptions);
-    if (ops !== undefined) await closeServer(ops.server);
-  };
+export interface ServeOptions {
+  create: GatewayFactory;
+  /** In a cluster worker: its id. The ops listener is left to the primary. */
+  workerId?: number;
+  /** Called once every listener is up. */
+  onListening?: (serving: Serving) => void;
+  /** Resolves when something other than a signal asks for shutdown (a cluster primary). */
+  stop?: Promise<string>;
+  /** A second signal during shutdown: exit now. Default: `process.exit(128 + signal number)`. */
+  onForce?: (signal: ShutdownSignal) => void;
+  /** Whether a signal during shutdown forces the exit. Default: every one does. */
+  forces?: (signal: ShutdownSignal) => boolean;
+  /** The process's signal handling when the caller installed it already (src/cli.ts); else one is made here. */
+  trigger?: ShutdownTrigger;
+  /** Where the keys come from: reloaded on SIGHUP and when a secret file changes (key-reload.ts). */
+  reload?: KeyReloadSource;
+}
+
+/**
+ * Builds the gateway, brings it up and serves until a shutdown request; resolves once
+ * everything is closed. Rejects with a startup failure (see isStartupFailure) when the gateway
+ * cannot come up.
+ */
+export async function serve(config: Config, options: ServeOptions): Promise<void> {
+  const trigger = options.trigger ?? shutdownTrigger();
+  let gateway: ServedGateway | undefined;
+  trigger.onForce((signal) => {
+    gateway?.logger.warn({ event: 'shutdown_forced', signal }, 'second signal during shutdown: exiting now');
+    (options.onForce ?? exitBySignal)(signal);
+  }, options.forces);
+  void options.stop?.then((reason) => trigger.begin(reason));
+  const urls: Serving['urls'] = {};
   try {
+    gateway = options.create(config);
     await checkStore(gateway, config);
     await gateway.start();
-
-    const main = await listening('main', config.listen, 'listen.port (tokengate dev: --port)', () => gateway.listen());
-    if (options.ops ?? true) {
-      ops = await listening('ops', config.ops, 'ops.port', () => listenHttp(gateway.ops.callback(), config.ops));
+    for (const spec of gateway.listeners) {
+      if (spec.name === 'ops' && options.workerId !== undefined) continue;
+      const { url, server } = await bindListener(spec);
+      gateway.attach(server, { keep: spec.keep ?? false });
+      urls[spec.name] = url;
     }
-
-    let forwardAuth: ForwardAuthListener | undefined;
-    const fa = config.forwardAuth;
-    if (fa.enabled && fa.listen !== undefined) {
-      // The gateway's own TokenService: one single-flight refresh per session for proxy and verify alike.
-      const forwardAuthDeps = {
-        // The gateway's view: its forward-auth secret follows key reloads.
-        config: gateway.config,
-        store: gateway.store,
-        cookies: gateway.cookies,
-        tokens: gateway.tokens,
-        logger: gateway.logger,
-        metrics: gateway.metrics,
-        now: deps.now ?? Date.now,
-      };
-      forwardAuth = await listening('forward-auth', fa.listen, 'forwardAuth.listen.port', () => listenForwardAuth(forwardAuthDeps, { limits: config.server }));
-      gateway.attach(forwardAuth.server);
-    }
-
-    gateway.logger.info(
-      {
-        ...options.fields,
-        main: main.url,
-        ...(ops ? { ops: ops.url } : {}),
-        ...(forwardAuth ? { forwardAuth: `${forwardAuth.url}${fa.path}` } : {}),
-        publicOrigin: config.publicOrigin,
-        store: config.store.type,
-      },
-      options.message ?? 'Tokengate listening',
-    );
-    return { gateway, main, ops, forwardAuth, close };
   } catch (err) {
-    await close({ graceMs: 0 }).catch(() => undefined);
+    await gateway?.close({ graceMs: 0, reason: 'startup failed' }).catch(() => undefined);
+    trigger.dispose();
     throw err;
+  }
+  const { logger } = gateway;
+  const worker = options.workerId !== undefined;
+  logger.info(
+    {
+      event: worker ? 'worker_listening' : 'listening',
+      ...(worker ? { worker: options.workerId } : {}),
+      main: urls.main,
+      ...(urls.ops ? { ops: urls.ops } : {}),
+      ...(urls['forward-auth'] ? { forwardAuth: `${urls['forward-auth']}${config.forwardAuth.path}` } : {}),
+      publicOrigin: config.publicOrigin,
+      store: config.store.type,
+    },
+    worker ? 'worker listening' : 'Tokengate listening',
+  );
+
+  // Keys reload on SIGHUP and on secret-file changes.
+  const keyReload = options.reload && new KeyReload(options.reload, gateway);
+  const onHangup = () => void keyReload?.reload('SIGHUP');
+  if (keyReload) {
+    process.on('SIGHUP', onHangup);
+    keyReload.watch();
+  }
+  options.onListening?.({ gateway, urls, keyReload });
+  const reason = await trigger.started;
+  process.off('SIGHUP', onHangup);
+  keyReload?.close();
+  try {
+    await gateway.close({ reason });
+  } finally {
+    trigger.dispose();
   }
 }
 
@@ -97,7 +134,7 @@ export async function runGateway(config: Config, deps: GatewayDeps = {}, options
  * even though PING answers, since the client would otherwise work on database 0. The message names the
  * store (no credentials) and the cause (errno or the server's reply).
  */
-async function checkStore(gateway: Gateway, config: Config): Promise<void> {
+async function checkStore(gateway: ServedGateway, config: Config): Promise<void> {
   const where = config.store.type === 'memory' ? '' : ` (${storeLocation(config.store)})`;
   try {
     await gateway.store.ping();
@@ -122,76 +159,4 @@ function causeText(err: unknown): string {
   const source = err instanceof GatewayError && err.cause instanceof Error ? err.cause : err;
   const code = (source as { code?: unknown }).code;
   return typeof code === 'string' && !source.message.includes(code) ? `${source.message} (${code})` : source.message;
-}
-
-async function listening<T>(name: string, at: { host: string; port: number }, setting: string, start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw cannotListen(name, at, setting, err as NodeJS.ErrnoException);
-    throw err;
-  }
-}
-
-export interface ServeOptions extends RunOptions {
-  deps?: GatewayDeps;
-  /** Called once every listener is up. */
-  onListening?: (running: RunningGateway) => void;
-  /** Resolves when something other than a signal asks for shutdown (a cluster primary). */
-  stop?: Promise<string>;
-  /** A second signal during shutdown: exit now. Default: `process.exit(128 + signal number)`. */
-  onForce?: (signal: ShutdownSignal) => void;
-  /** Whether a signal during shutdown forces the exit. Default: every one does. */
-  forces?: (signal: ShutdownSignal) => boolean;
-  /** The process's signal handling when the caller installed it already (src/cli.ts); else one is made here. */
-  trigger?: ShutdownTrigger;
-  /** Where the keys come from: reloaded on SIGHUP and when a secret file changes (key-reload.ts). */
-  reload?: KeyReloadSource;
-}
-
-/**
- * Runs until SIGTERM or SIGINT (or `stop`), then shuts down gracefully within
- * `config.shutdown.grace`; a second signal exits at once. Resolves once everything is closed;
- * rejects with a startup failure (see isStartupFailure) when the gateway cannot come up.
- */
-export async function serveUntilSignal(config: Config, options: ServeOptions = {}): Promise<void> {
-  let running: RunningGateway | undefined;
-  const trigger = options.trigger ?? shutdownTrigger();
-  trigger.onForce((signal) => {
-    running?.gateway.logger.warn({ signal }, 'second signal during shutdown: exiting now');
-    (options.onForce ?? exitBySignal)(signal);
-  }, options.forces);
-  void options.stop?.then((reason) => trigger.begin(reason));
-  try {
-    running = await runGateway(config, options.deps, options);
-  } catch (err) {
-    trigger.dispose();
-    throw err;
-  }
-  const keyReload = options.reload && startKeyReload(running, options.reload);
-  options.onListening?.(running);
-  const reason = await trigger.started;
-  keyReload?.();
-  running.gateway.logger.info({ reason, graceMs: config.shutdown.grace }, 'shutting down');
-  try {
-    await running.close();
-  } finally {
-    trigger.dispose();
-  }
-  running.gateway.logger.info('shut down');
-}
-
-/** Reloads keys on SIGHUP and on secret-file changes; returns the function that stops it. */
-function startKeyReload(running: RunningGateway, source: KeyReloadSource): () => void {
-  const { gateway } = running;
-  const reload = new KeyReload(source, gateway);
-  running.keyReload = reload;
-  const onHangup = () => void reload.reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
-  reload.watch();
-  return () => {
-    process.off('SIGHUP', onHangup);
-    reload.close();
-  };
 }

@@ -36,7 +36,13 @@ export interface ShutdownTrigger {
   dispose(): void;
 }
 
-export function shutdownTrigger(onForce: (signal: ShutdownSignal) => void = exitBySignal): ShutdownTrigger {
+/** Where the signals come from: the process (a unit test passes an EventEmitter). */
+export interface SignalSource {
+  on(signal: ShutdownSignal, listener: (signal: ShutdownSignal) => void): unknown;
+  off(signal: ShutdownSignal, listener: (signal: ShutdownSignal) => void): unknown;
+}
+
+export function shutdownTrigger(onForce: (signal: ShutdownSignal) => void = exitBySignal, signals: SignalSource = process): ShutdownTrigger {
   let begun = false;
   let force = onForce;
   let forces: (signal: ShutdownSignal) => boolean = () => true;
@@ -53,7 +59,7 @@ export function shutdownTrigger(onForce: (signal: ShutdownSignal) => void = exit
     if (!begun) begin(signal);
     else if (forces(signal)) force(signal);
   };
-  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+  for (const signal of SHUTDOWN_SIGNALS) signals.on(signal, onSignal);
   return {
     started,
     get begun() {
@@ -65,7 +71,7 @@ export function shutdownTrigger(onForce: (signal: ShutdownSignal) => void = exit
       forces = when ?? (() => true);
     },
     dispose() {
-      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+      for (const signal of SHUTDOWN_SIGNALS) signals.off(signal, onSignal);
     },
   };
 }

@@ -10,7 +10,7 @@ import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, Se
  * (the record and the sealed token set, never an opened token), so the steady state makes no
  * Redis round trip.
  *
- * When the cache may answer (everything else goes to Redis, as before):
+ * When the cache may answer (otherwise the call goes to Redis):
  * - only while the invalidation subscription is live (invalidation.ts): a replica that lost it
  *   has flushed and reads through until it has subscribed again;
  * - only before the Redis keys' known expiry (the TTL this replica last slid them to) and the
@@ -19,7 +19,7 @@ import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, Se
  *   goes through, slides the TTL in Redis and refills the entry. A session therefore idles out
  *   between 0.9 and 1.0 idle timeouts after its last request, never later.
  *
- * Every write (compare-and-set, token delete, session overwrite, destroy, logout everywhere)
+ * Every write (compare-and-set, token delete, destroy, logout everywhere)
  * goes to Redis, drops the local entry before and after, and is PUBLISHed by the Redis script
  * itself to every other replica. A failed read caches nothing and drops the entry. Refresh
  * locks, `getTokens` and `getSession` always go to Redis: the refresh path wants the truth.
@@ -95,15 +95,6 @@ export class CachedStore implements Store {
 
   getSession(sid: string): Promise<SessionRecord | null> {
     return this.#inner.getSession(sid);
-  }
-
-  async putSession(session: SessionRecord, ttlMs: number): Promise<void> {
-    return this.#writing(session.sid, () => this.#inner.putSession(session, ttlMs));
-  }
-
-  touchSession(sid: string, ttlMs: number): Promise<void> {
-    // Only extends the TTL: a cached entry's known expiry stays a safe lower bound.
-    return this.#inner.touchSession(sid, ttlMs);
   }
 
   async destroySession(sid: string): Promise<SessionRecord | null> {

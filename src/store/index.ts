@@ -5,10 +5,8 @@ import { InvalidationListener } from './invalidation.ts';
 import { RedisStore } from './redis.ts';
 import type { Store } from './types.ts';
 
-export type { CompareAndSetResult, SessionBundle, SessionEntry, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
-export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
-export { RedisStore, type RedisStoreOptions } from './redis.ts';
-export { CachedStore } from './cached-store.ts';
+export type { Store } from './types.ts';
+export { MemoryStore, RedisStore, CachedStore };
 
 export interface CreateStoreOptions {
   /** Epoch ms; defaults to Date.now. */
@@ -53,6 +51,6 @@ export function openedCacheSize(config: Config['store']): number {
 const DEFAULT_OPENED_CACHE_SIZE = 10_000;
 
 /** The pub/sub channel of near-cache invalidations: under the key prefix, so deployments sharing a Redis stay apart. */
-export function invalidationChannel(keyPrefix: string): string {
+function invalidationChannel(keyPrefix: string): string {
   return `${keyPrefix}inv`;
 }

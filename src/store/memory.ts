@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../errors.ts';
-import { assertLimit, assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
+import { assertLimit, assertTtl, cappedTtl, decodeSession, decodeTokens, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { ExpiringMaps } from './expiring-maps.ts';
 import { newSessionWrite } from './new-session.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
@@ -68,25 +68,6 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#data.get(this.#keys.session(sid).sess);
     return entry ? decodeSession(entry.value) : null;
-  }
-
-  async putSession(session: SessionRecord, ttlMs: number): Promise<void> {
-    this.#assertOpen();
-    assertTtl(ttlMs);
-    const keys = this.#keys.session(session.sid);
-    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, this.#now());
-    if (ttl <= 0) {
-      this.#deleteSessionKeys(session.sid);
-      this.#unindex(session);
-      return;
-    }
-    this.#data.set(keys.sess, encodeSession(session), ttl);
-  }
-
-  async touchSession(sid: string, ttlMs: number): Promise<void> {
-    this.#assertOpen();
-    assertTtl(ttlMs);
-    this.#slide(sid, ttlMs);
   }
 
   async destroySession(sid: string): Promise<SessionRecord | null> {
@@ -244,7 +225,7 @@ export class MemoryStore implements Store {
     if (this.#closed) throw new StoreUnavailableError('The session store is closed');
   }
 
-  /** loadSession and touchSession: slide both TTLs to min(ttl, absolute expiry - now). */
+  /** loadSession: slides both TTLs to min(ttl, absolute expiry - now). */
   #slide(sid: string, ttlMs: number): SessionBundle | null {
     const keys = this.#keys.session(sid);
     const sessEntry = this.#data.get(keys.sess);

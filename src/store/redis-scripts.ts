@@ -125,14 +125,6 @@ if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) > 0 then announce(1) end
 return sess`,
 );
 
-/** KEYS sess; ARGV sessJson, ttlMs, channel, sid. Overwrites the session record (announced). */
-export const putSession = script(
-  1,
-  `${ANNOUNCE}redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-announce(3)
-return 1`,
-);
-
 /** KEYS lock; ARGV owner, leaseMs. 1 when the owner held it and the lease was extended. */
 export const renewLock = script(
   1,

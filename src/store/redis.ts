@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { RedisConfig } from '../config/schema.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { assertLimit, assertTtl, cappedTtl, decodeSession, decodeTokens, encodeSession, encodeTokens, readableSession, withVersion } from './codec.ts';
+import { assertLimit, assertTtl, decodeSession, decodeTokens, encodeTokens, readableSession, withVersion } from './codec.ts';
 import { sanitizedCause, toStoreError, withDeadline } from './failure.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { newSessionWrite } from './new-session.ts';
@@ -97,26 +97,6 @@ export class RedisStore implements Store {
     return this.#call(async () => {
       const value = await this.#redis.get(key);
       return value === null ? null : decodeSession(value);
-    });
-  }
-
-  async putSession(session: SessionRecord, ttlMs: number): Promise<void> {
-    assertTtl(ttlMs);
-    const keys = this.#keys.session(session.sid);
-    const ttl = cappedTtl(ttlMs, session.absoluteExpiresAt, this.#now());
-    const value = encodeSession(session);
-    return this.#call(async () => {
-      if (ttl > 0) await runScript(this.#redis, scripts.putSession, [keys.sess], [value, ttl, this.#channel, session.sid]);
-      else await runScript(this.#redis, scripts.destroySession, [keys.sess, keys.tok, keys.lock], [this.#channel, session.sid]);
-    });
-  }
-
-  async touchSession(sid: string, ttlMs: number): Promise<void> {
-    assertTtl(ttlMs);
-    const keys = this.#keys.session(sid);
-    const now = this.#now();
-    return this.#call(async () => {
-      await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [ttlMs, now, this.#channel, sid]);
     });
   }
 

@@ -30,7 +30,7 @@ export interface SessionRecord {
 /** A session of a user as the store sees it: the record and how long its keys still live. */
 export interface SessionEntry {
   session: SessionRecord;
-  /** The session key's remaining TTL, ms (the idle timeout slid at its last load or touch). */
+  /** The session key's remaining TTL, ms (the idle timeout slid at its last load). */
   ttlMs: number;
 }
 
@@ -72,6 +72,11 @@ export interface StoredTokenSet {
    * login token was renewed (see `loginVer`).
    */
   accessVer?: number;
+  /**
+   * The session's DPoP private key (RFC 9449; providers with `dpop: true`): its JWK sealed under
+   * `<sid>|dpop`. Written with the first token set and carried over by every later write.
+   */
+  dpopKey?: string;
 }
 
 /** One per-route access token of a token set (see `StoredTokenSet.resources`). */
@@ -124,13 +129,6 @@ export interface Store {
    */
   loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null>;
   getSession(sid: string): Promise<SessionRecord | null>;
-  /**
-   * Overwrites the session record (not tokens) and sets its TTL, capped at the absolute expiry
-   * (past it, the session is removed). Provider, subject and provider sid are indexed at
-   * createSession only: do not change them here.
-   */
-  putSession(session: SessionRecord, ttlMs: number): Promise<void>;
-  touchSession(sid: string, ttlMs: number): Promise<void>;
   /** Removes the session, its tokens, its lock and its index entries. Returns what was there. */
   destroySession(sid: string): Promise<SessionRecord | null>;
 

@@ -1,4 +1,4 @@
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { SecretHolder } from '../secret.ts';
 import type { RefreshOutcome } from './types.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { RefreshOutcome } from './types.ts';
  * from (the 401 path passes it back to `forceRefresh`) and what the token service did to get it.
  * Prints as `{ accessToken: '[present]', ... }`.
  */
-export class BearerToken {
+export class BearerToken extends SecretHolder {
   readonly accessToken: string;
   readonly ver: number;
   /** Epoch ms; undefined when the token does not expire. */
@@ -14,6 +14,7 @@ export class BearerToken {
   readonly outcome: RefreshOutcome;
 
   constructor(fields: { accessToken: string; ver: number; expiresAt: number | undefined; outcome: RefreshOutcome }) {
+    super(['ver', 'expiresAt', 'outcome']);
     this.accessToken = fields.accessToken;
     this.ver = fields.ver;
     this.expiresAt = fields.expiresAt;
@@ -23,13 +24,5 @@ export class BearerToken {
   /** The `Authorization` header value. */
   get authorization(): string {
     return `Bearer ${this.accessToken}`;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, ['accessToken']);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }

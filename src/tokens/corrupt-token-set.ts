@@ -28,5 +28,5 @@ export async function endCorruptSession(deps: CorruptSessionDeps, sid: string, p
       reason: 'the token set could not be opened',
     });
   }
-  return new ReauthenticationRequiredError();
+  return new ReauthenticationRequiredError(undefined, { outcome: 'error' });
 }

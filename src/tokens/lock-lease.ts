@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+export interface LockLeaseOptions {
+  logger?: Logger | undefined;
+  clock?: Clock;
+}
 
 /**
  * The cross-replica refresh lock of one session, held by one owner id. While held, the lease is
  * renewed every `leaseMs / 3` so a slow provider call does not let it lapse. `lost` turns true
  * when a renewal finds the lock owned by someone else (or gone): the compare-and-set that
  * follows is then the only guard, and a conflict there is treated as a reuse incident.
+ * Renewals run on `clock` (default the system's timers).
  */
 export class LockLease {
   readonly #store: Store;
@@ -13,23 +20,25 @@ export class LockLease {
   readonly #owner: string;
   readonly #leaseMs: number;
   readonly #logger: Logger | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #stopRenewing: (() => void) | undefined;
   #lost = false;
   #released = false;
   #call: AbortController | undefined;
 
-  private constructor(store: Store, sid: string, owner: string, leaseMs: number, logger: Logger | undefined) {
+  private constructor(store: Store, sid: string, owner: string, leaseMs: number, options: LockLeaseOptions) {
     this.#store = store;
     this.#sid = sid;
     this.#owner = owner;
     this.#leaseMs = leaseMs;
-    this.#logger = logger;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Takes the lock if it is free; returns the lease, or undefined when another owner holds it. */
-  static async acquire(store: Store, sid: string, owner: string, leaseMs: number, logger?: Logger): Promise<LockLease | undefined> {
+  static async acquire(store: Store, sid: string, owner: string, leaseMs: number, options: LockLeaseOptions = {}): Promise<LockLease | undefined> {
     if (!(await store.acquireLock(sid, owner, leaseMs))) return undefined;
-    const lease = new LockLease(store, sid, owner, leaseMs, logger);
+    const lease = new LockLease(store, sid, owner, leaseMs, options);
     lease.#startRenewing();
     return lease;
   }
@@ -79,8 +88,7 @@ export class LockLease {
 
   #startRenewing(): void {
     const every = Math.max(1, Math.floor(this.#leaseMs / 3));
-    this.#timer = setInterval(() => void this.#renew(), every);
-    this.#timer.unref();
+    this.#stopRenewing = this.#clock.every(every, () => void this.#renew());
   }
 
   async #renew(): Promise<void> {
@@ -99,8 +107,8 @@ export class LockLease {
   }
 
   #stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stopRenewing?.();
+    this.#stopRenewing = undefined;
   }
 
   /** Stops renewing and releases the lock if this owner still holds it. Never throws. */

@@ -42,12 +42,12 @@ export async function callWithLease<T>(deps: ProviderCallDeps, facts: ProviderCa
       // it again now could be a reuse the provider punishes by revoking the grant.
       await lease.park();
       deps.logger?.warn({ event: 'refresh_outcome_unknown', provider: providerId, session: deps.tag(sid) }, 'a sent refresh got no answer; the refresh lock stays until its lease lapses');
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(deps.config.lockLease) });
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(deps.config.lockLease), outcome: 'transient' });
     }
     if (err.grantRevoked && facts.grantOf) {
       await deps.store.destroySession(sid);
       if (deps.logger) securityEvent(deps.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: deps.tag(sid), oauthError: err.oauthError });
-      throw new ReauthenticationRequiredError(undefined, { cause: err });
+      throw new ReauthenticationRequiredError(undefined, { cause: err, outcome: 'invalid_grant' });
     }
     // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
     // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
@@ -57,7 +57,7 @@ export async function callWithLease<T>(deps: ProviderCallDeps, facts: ProviderCa
     deps.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: deps.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
     const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, deps.config.lockLease);
     await lease.park(backoffMs);
-    throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs) });
+    throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs), outcome: 'transient' });
   }
 }
 

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
-import { DecryptionFailedError, GatewayError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import type { DpopKey } from '../dpop/key.ts';
+import type { DpopKeys } from '../dpop/sealed-key.ts';
+import { DecryptionFailedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
+import { type Clock, sleep } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease, releaseOrPark } from './lock-lease.ts';
+import { refreshOutcomeOf } from './outcome.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
 import { type OpenTokenSet, loginVer, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
@@ -47,12 +50,17 @@ export interface RefresherOptions {
   providers: ReadonlyMap<string, Provider>;
   keyring: Keyring;
   config: TokenConfig;
+  /** Epoch ms, for the dates in the token set. */
   now: () => number;
+  /** Deadlines, poll pauses and lease renewals. */
+  clock: Clock;
   instanceId: string;
   logger: Logger | undefined;
   metrics: TokenMetrics | undefined;
   /** Short hash of a sid for log lines. */
   tag: (sid: string) => string;
+  /** The sessions' DPoP keys: a refresh of a DPoP session carries a proof. */
+  dpopKeys: DpopKeys;
 }
 
 export class Refresher {
@@ -76,7 +84,7 @@ export class Refresher {
       this.#o.metrics?.countRefresh?.(result.outcome);
       return result;
     } catch (err) {
-      this.#o.metrics?.countRefresh?.(failureOutcome(err));
+      this.#o.metrics?.countRefresh?.(refreshOutcomeOf(err));
       if (err instanceof DecryptionFailedError) throw await endCorruptSession(this.#o, sid, providerId);
       throw err;
     }
@@ -85,11 +93,12 @@ export class Refresher {
   async #refreshOrWait(sid: string, providerId: string, knownVer: number, forced: boolean): Promise<RefreshResult> {
     const { store, config, keyring } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
-    const started = performance.now();
+    const { clock } = this.#o;
+    const started = clock.now();
     const deadline = started + config.refreshWait;
     let pause = FIRST_POLL_MS;
     for (;;) {
-      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, { logger: this.#o.logger, clock });
       if (lease !== undefined) {
         this.#lockWaited(started);
         this.#held.add(lease);
@@ -100,16 +109,16 @@ export class Refresher {
           await lease.release();
         }
       }
-      const remaining = deadline - performance.now();
+      const remaining = deadline - clock.now();
       if (remaining <= 0) {
         this.#lockWaited(started);
-        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
+        throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait), outcome: 'transient' });
       }
-      // Unref'd: a background refresh polling here does not hold the process at shutdown.
-      await sleep(Math.min(pause, remaining), undefined, { ref: false });
+      // Unref'd timers: a background refresh polling here does not hold the process at shutdown.
+      await sleep(clock, Math.min(pause, remaining));
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
-      if (current === null) throw new ReauthenticationRequiredError();
+      if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       if (loginVer(current) > knownVer) {
         this.#lockWaited(started);
         return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
@@ -120,12 +129,13 @@ export class Refresher {
   async #refreshHolding(sid: string, providerId: string, knownVer: number, lease: LockLease, forced: boolean): Promise<RefreshResult> {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
-    if (current === null) throw new ReauthenticationRequiredError();
+    if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     if (loginVer(current) !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
     const presented = openRefreshToken(keyring, sid, current);
-    if (presented === undefined) throw new ReauthenticationRequiredError();
+    if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
 
-    const fresh = await this.#callProvider(sid, providerId, presented, lease);
+    const dpop = current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
+    const fresh = await this.#callProvider(sid, providerId, presented, lease, dpop);
     const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now(), { forced });
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) {
@@ -135,15 +145,15 @@ export class Refresher {
       { store, keyring, logger: this.#o.logger, tag: this.#o.tag },
       { sid, providerId, presented, issued: fresh.refreshToken, current: written.current, lockLost: lease.lost },
     );
-    if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError();
+    if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError(undefined, { outcome: 'reuse_detected' });
     return { tokens: resolved.tokens, outcome: 'coalesced' };
   }
 
-  async #callProvider(sid: string, providerId: string, refreshToken: string, lease: LockLease) {
+  async #callProvider(sid: string, providerId: string, refreshToken: string, lease: LockLease, dpop: DpopKey | undefined) {
     const provider = this.#o.providers.get(providerId);
     if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
     const answerTimeoutMs = this.#o.config.refreshTimeout;
-    return callWithLease(this.#o, { sid, providerId, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
+    return callWithLease(this.#o, { sid, providerId, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, dpop }));
   }
 
   /**
@@ -164,16 +174,9 @@ export class Refresher {
   }
 
   #lockWaited(started: number): void {
-    this.#o.metrics?.observeLockWait?.((performance.now() - started) / 1000);
+    this.#o.metrics?.observeLockWait?.((this.#o.clock.now() - started) / 1000);
   }
 }
 
 export { seconds };
 
-/** The `refresh_total` outcome of a refresh that threw. */
-export function failureOutcome(err: unknown): RefreshOutcome {
-  if (err instanceof RefreshTokenReuseError) return 'reuse_detected';
-  if (err instanceof ReauthenticationRequiredError) return 'invalid_grant';
-  if (err instanceof GatewayError && err.status === 503) return 'transient';
-  return 'error';
-}

@@ -1,7 +1,7 @@
 import type { Keyring } from '../crypto/keyring.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { hideSecrets } from '../secret.ts';
 import { routeTokenField } from './token-set.ts';
 
 /**
@@ -36,6 +36,11 @@ export function routeTokenTarget(route: RouteTokenOptions, sessionProvider: stri
   }
   if (route.provider !== undefined && route.provider !== sessionProvider) return linkedTarget(route.provider);
   return undefined;
+}
+
+/** The route sends a linked provider's token: a Bearer token of that provider, never bound to the session's DPoP key. */
+export function sendsLinkedToken(route: RouteTokenOptions, sessionProvider: string): boolean {
+  return route.resource === undefined && route.exchange === undefined && route.provider !== undefined && route.provider !== sessionProvider;
 }
 
 export function linkedTarget(provider: string): RouteTokenTarget & { kind: 'linked' } {
@@ -86,11 +91,8 @@ export function openLinkedTokens(keyring: Keyring, sid: string, key: string, ent
     accessToken: openRouteToken(keyring, sid, key, entry),
     refreshToken: entry.refreshToken === undefined ? undefined : keyring.open(entry.refreshToken, sid, routeTokenField(key, 'refresh')),
   };
-  Object.defineProperties(opened, { toJSON: { value: () => redactedView(opened, SECRET_FIELDS) }, [inspectSymbol]: { value: () => redactedView(opened, SECRET_FIELDS) } });
-  return opened;
+  return hideSecrets(opened, ['provider']);
 }
-
-const SECRET_FIELDS = ['accessToken', 'refreshToken'] as const;
 
 /** A linked provider's entry: its access token, and its refresh token when it has one (kept when a refresh brings none). */
 export function sealLinkedToken(keyring: Keyring, sid: string, target: { key: string; provider: string }, fresh: ProviderTokens, fields: { now: number; ver: number; forcedAt: number | undefined; keptRefreshToken?: string | undefined }): StoredRouteToken {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider, ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
+import { sleep } from './clock.ts';
 import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
-import { failureOutcome, type RefresherOptions } from './refresher.ts';
+import { refreshOutcomeOf } from './outcome.ts';
+import type { RefresherOptions } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type LinkedTokens, linkedTarget, openLinkedTokens, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
@@ -76,7 +77,7 @@ export class RouteTokens {
    */
   async forceRefresh(sid: string, session: SessionRecord, target: RouteTokenTarget, staleVer: number): Promise<BearerToken | undefined> {
     const stored = await this.#o.store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     const entry = routeTokenOf(stored, target.key);
     if (entry !== undefined && entry.ver > staleVer) return this.#bearer(sid, target, entry, 'coalesced');
     if (entry?.forcedAt !== undefined && this.#o.now() - entry.forcedAt < this.#o.config.forcedRefreshCooldown) return undefined;
@@ -106,14 +107,14 @@ export class RouteTokens {
         this.#o.metrics?.countRefresh?.(obtained.outcome);
         return obtained;
       } catch (err) {
-        this.#o.metrics?.countRefresh?.(failureOutcome(err));
+        this.#o.metrics?.countRefresh?.(refreshOutcomeOf(err));
         throw err;
       }
     });
   }
 
   async #await(sid: string, target: RouteTokenTarget, flight: Flight<Obtained>): Promise<BearerToken> {
-    const value = await withinRefreshWait(flight.promise, this.#o.config.refreshWait);
+    const value = await withinRefreshWait(flight.promise, this.#o.config.refreshWait, this.#o.clock);
     return this.#bearer(sid, target, value.entry, flight.joined ? 'coalesced' : value.outcome);
   }
 
@@ -138,12 +139,12 @@ export class RouteTokens {
    * party wrote; past `refreshWait`, 503.
    */
   async #holdingLock<T>(sid: string, settled: (current: StoredTokenSet) => T | undefined, work: (lease: LockLease) => Promise<T>): Promise<T> {
-    const { store, config } = this.#o;
+    const { store, config, clock } = this.#o;
     const owner = `${this.#o.instanceId}:${randomUUID()}`;
-    const deadline = performance.now() + config.refreshWait;
+    const deadline = clock.now() + config.refreshWait;
     let pause = FIRST_POLL_MS;
     for (;;) {
-      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, this.#o.logger);
+      const lease = await LockLease.acquire(store, sid, owner, config.lockLease, { logger: this.#o.logger, clock });
       if (lease !== undefined) {
         this.#held.add(lease);
         try {
@@ -153,12 +154,13 @@ export class RouteTokens {
           await lease.release();
         }
       }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait) });
-      await sleep(Math.min(pause, remaining), undefined, { ref: false });
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) throw new TokenServiceUnavailableError('Another refresh of this session is taking too long; try again shortly', { retryAfter: seconds(config.refreshWait), outcome: 'transient' });
+      // Unref'd timers: a background renewal polling here does not hold the process at shutdown.
+      await sleep(clock, Math.min(pause, remaining));
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
-      if (current === null) throw new ReauthenticationRequiredError();
+      if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       const done = settled(current);
       if (done !== undefined) return done;
     }
@@ -173,10 +175,10 @@ export class RouteTokens {
     const target = linkedTarget(providerId);
     return this.#holdingLock<LinkedTokens | undefined>(sid, () => undefined, async () => {
       const current = await this.#o.store.getTokens(sid);
-      if (current === null) throw new ReauthenticationRequiredError();
+      if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined });
       const written = await this.#o.store.compareAndSetTokens(sid, current.ver, withRouteToken(current, target.key, entry));
-      if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError() : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1 });
+      if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' }) : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1, outcome: 'transient' });
       const replaced = routeTokenOf(current, target.key);
       return replaced === undefined ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
     });
@@ -185,24 +187,26 @@ export class RouteTokens {
   async #obtainHolding(sid: string, provider: Provider, target: RouteTokenTarget, knownVer: number, forced: boolean, lease: LockLease): Promise<Obtained> {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
-    if (current === null) throw new ReauthenticationRequiredError();
+    if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     const existing = routeTokenOf(current, target.key);
     if (existing !== undefined && existing.ver > knownVer) return { entry: existing, outcome: 'coalesced' };
     const answerTimeoutMs = this.#o.config.refreshTimeout;
     const now = () => this.#o.now();
+    // A DPoP session's API tokens are bound to its key like its login token (the proxy proves it on every request).
+    const dpop = target.kind === 'linked' || current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
     /** The login grant's refresh token, when this call spends it (a resource token). */
     let presented: string | undefined;
     let entry: StoredRouteToken;
     let fresh: ProviderTokens;
     if (target.kind === 'resource') {
       presented = openRefreshToken(keyring, sid, current);
-      if (presented === undefined) throw new ReauthenticationRequiredError();
+      if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       const refreshToken = presented;
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource }));
+      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else if (target.kind === 'exchange') {
       const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal }));
+      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else {
       // A linked provider renews with its own refresh token; without one (or once its grant is gone) it must be linked again.
@@ -227,12 +231,12 @@ export class RouteTokens {
         { store, keyring, logger: this.#o.logger, tag: this.#o.tag },
         { sid, providerId: provider.id, presented, issued: fresh.refreshToken, current: written.current, lockLost: lease.lost },
       );
-      if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError();
+      if (resolved.outcome === 'reuse_detected') throw new RefreshTokenReuseError(undefined, { outcome: 'reuse_detected' });
     }
-    if (written.current === null) throw new ReauthenticationRequiredError();
+    if (written.current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     const stored = routeTokenOf(written.current, target.key);
     if (stored !== undefined && stored.ver > knownVer) return { entry: stored, outcome: 'coalesced' };
-    throw new TokenServiceUnavailableError('The session changed while its API token was renewed; try again shortly', { retryAfter: 1 });
+    throw new TokenServiceUnavailableError('The session changed while its API token was renewed; try again shortly', { retryAfter: 1, outcome: 'transient' });
   }
 
   /** A linked grant that ended at its provider: its entry goes (best effort; the next request tries again). */
@@ -249,7 +253,7 @@ export class RouteTokens {
     if (provider === undefined) throw new Error(`provider "${providerId}" is not configured`);
     if (target.kind === 'linked') return provider;
     const able = target.kind === 'resource' ? provider.resourceIndicators === true : provider.exchangeToken !== undefined;
-    if (!able) throw new ReauthenticationRequiredError('This API needs a login with a provider that issues a token for it');
+    if (!able) throw new ReauthenticationRequiredError('This API needs a login with a provider that issues a token for it', { outcome: 'provider_mismatch' });
     return provider;
   }
 

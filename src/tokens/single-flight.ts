@@ -1,3 +1,5 @@
+import { InFlight } from '../in-flight.ts';
+
 /**
  * One in-flight operation per key inside this process. The first caller starts `work`; callers
  * that arrive while it runs get the same promise. The entry is removed when the work settles,
@@ -18,6 +20,7 @@ export interface Flight<T> {
 
 export class SingleFlight<T> {
   readonly #inflight = new Map<string, Promise<T>>();
+  readonly #running = new InFlight<Promise<T>>();
 
   /** Starts `work` for `key` unless it is already running; does not wait for it. */
   start(key: string, work: () => Promise<T>): Flight<T> {
@@ -25,10 +28,12 @@ export class SingleFlight<T> {
     if (running) return { promise: running, joined: true };
     const started = work().finally(() => {
       if (this.#inflight.get(key) === started) this.#inflight.delete(key);
+      this.#running.delete(started);
     });
     // Callers that await the promise see the rejection; nobody awaiting is fine too.
     started.catch(() => undefined);
     this.#inflight.set(key, started);
+    this.#running.add(started);
     return { promise: started, joined: false };
   }
 
@@ -43,7 +48,7 @@ export class SingleFlight<T> {
   }
 
   /** Resolves once no work is in flight, including work started while waiting. Never rejects. */
-  async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight.values()]);
+  idle(): Promise<void> {
+    return this.#running.idle();
   }
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { DpopKey } from '../dpop/key.ts';
+import { DpopKeys } from '../dpop/sealed-key.ts';
 import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
 import { sessionTag } from '../observability/index.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
@@ -18,7 +21,8 @@ import { SEAL_FIELDS, loginVer } from './token-set.ts';
 import type { TokenConfig, TokenServiceOptions } from './types.ts';
 
 /**
- * The only code that refreshes or writes tokens (DESIGN.md steps 3 to 6).
+ * The only code that refreshes tokens, and that writes every token set after the first (login
+ * writes that one with the new session). DESIGN.md steps 3 to 6.
  *
  * `getAccessToken` answers the access token for a session. Inside the refresh window
  * (`now >= exp - min(buffer, lifetime / 2)`) it starts a refresh; while the current token has
@@ -37,6 +41,9 @@ import type { TokenConfig, TokenServiceOptions } from './types.ts';
  */
 
 /** What the request already loaded (session middleware), so the common path costs no extra round trip. */
+/** Imported DPoP keys kept in memory when TokenServiceOptions does not say. */
+const DEFAULT_DPOP_KEYS = 10_000;
+
 export interface LoadedSession {
   session?: SessionRecord | undefined;
   tokens?: StoredTokenSet | null | undefined;
@@ -47,9 +54,11 @@ export class TokenService {
   readonly #keyring: Keyring;
   readonly #config: TokenConfig;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #refresher: Refresher;
   readonly #resealer: Resealer;
+  readonly #dpopKeys: DpopKeys;
   readonly #flights = new SingleFlight<RefreshResult>();
   readonly #routeTokens: RouteTokens;
 
@@ -58,18 +67,31 @@ export class TokenService {
     this.#keyring = options.keyring;
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
+    this.#dpopKeys = new DpopKeys(options.keyring, options.dpopKeyCacheSize ?? DEFAULT_DPOP_KEYS);
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
-    const parts = { store: options.store, providers: options.providers, keyring: options.keyring, config: options.config, now: this.#now, instanceId, logger: options.logger, metrics: options.metrics, tag: sessionTag };
+    const parts = { store: options.store, providers: options.providers, keyring: options.keyring, config: options.config, now: this.#now, clock: this.#clock, instanceId, logger: options.logger, metrics: options.metrics, tag: sessionTag, dpopKeys: this.#dpopKeys };
     this.#refresher = new Refresher(parts);
     this.#routeTokens = new RouteTokens({ ...parts, loginToken: (sid, session) => this.getAccessToken(sid, { session }) });
+  }
+
+  /**
+   * The session's DPoP key (RFC 9449) when it has one: the key every proof of its requests is
+   * signed with, whichever of its tokens is sent. Undefined for sessions without DPoP. A key that
+   * cannot be opened ends the session as any corrupt token set does.
+   */
+  async dpopKey(sid: string, stored: StoredTokenSet | null | undefined, session?: SessionRecord): Promise<DpopKey | undefined> {
+    const sealed = stored?.dpopKey;
+    if (sealed === undefined) return undefined;
+    return this.#unlessCorrupt(sid, session, () => this.#dpopKeys.forSession(sid, sealed));
   }
 
   /** The access token to send upstream for this session, refreshed first when it must be. */
   async getAccessToken(sid: string, loaded: LoadedSession = {}): Promise<BearerToken> {
     const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, () => this.#currentToken(sid, loaded.session, stored));
   }
 
@@ -88,7 +110,7 @@ export class TokenService {
         this.#resealer.resealIfOld(sid, stored);
         return bearer;
       }
-      throw new ReauthenticationRequiredError();
+      throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
     }
     const bearer = this.#bearer(sid, stored, 'background');
     const flight = this.#startRefresh(sid, session, loginVer(stored), false);
@@ -110,7 +132,7 @@ export class TokenService {
   async getRouteToken(sid: string, target: RouteTokenTarget, loaded: LoadedSession = {}): Promise<BearerToken> {
     const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
     const session = loaded.session ?? (await this.#store.getSession(sid));
-    if (stored === null || session === null) throw new ReauthenticationRequiredError();
+    if (stored === null || session === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, session, async () => {
       const bearer = await this.#routeTokens.get(sid, session, stored, target);
       if (bearer.outcome === 'none') this.#resealer.resealIfOld(sid, stored);
@@ -126,7 +148,7 @@ export class TokenService {
   /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */
   async forceRouteRefresh(sid: string, target: RouteTokenTarget, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
     const session = loaded.session ?? (await this.#store.getSession(sid));
-    if (session === null) throw new ReauthenticationRequiredError();
+    if (session === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, session, () => this.#routeTokens.forceRefresh(sid, session, target, staleVer));
   }
 
@@ -140,10 +162,10 @@ export class TokenService {
    */
   async forceRefresh(sid: string, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
     const stored = await this.#store.getTokens(sid);
-    if (stored === null) throw new ReauthenticationRequiredError();
+    if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, async () => {
       if (loginVer(stored) > staleVer) return this.#bearer(sid, stored, 'coalesced');
-      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError();
+      if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       if (this.#coolingDown(stored)) return undefined;
       const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, loginVer(stored), true));
       // A flight that began before the rejected token was written can end on that very token.
@@ -168,11 +190,6 @@ export class TokenService {
     return login + routes;
   }
 
-  /** True when the stored token set is due for a refresh at the current time. */
-  refreshDue(tokens: StoredTokenSet): boolean {
-    return isRefreshDue(tokens, this.#now(), this.#config.refreshBuffer);
-  }
-
   #coolingDown(stored: StoredTokenSet): boolean {
     return stored.forcedAt !== undefined && this.#now() - stored.forcedAt < this.#config.forcedRefreshCooldown;
   }
@@ -181,14 +198,14 @@ export class TokenService {
   #startRefresh(sid: string, session: SessionRecord | undefined, knownVer: number, forced: boolean): Flight<RefreshResult> {
     return this.#flights.start(sid, async () => {
       const providerId = session?.provider ?? (await this.#store.getSession(sid))?.provider;
-      if (providerId === undefined) throw new ReauthenticationRequiredError();
+      if (providerId === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
       return this.#refresher.refresh(sid, providerId, knownVer, { forced });
     });
   }
 
   /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
   async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
-    const value = await withinRefreshWait(flight.promise, this.#config.refreshWait);
+    const value = await withinRefreshWait(flight.promise, this.#config.refreshWait, this.#clock);
     return new BearerToken({
       accessToken: value.tokens.accessToken,
       ver: value.tokens.ver,

@@ -1,6 +1,7 @@
 import type { Keyring } from '../crypto/keyring.ts';
+import { DPOP_SEAL_FIELD } from '../dpop/sealed-key.ts';
 import type { ProviderTokens } from '../providers/types.ts';
-import { inspectSymbol, redactedView } from '../secret.ts';
+import { SecretHolder } from '../secret.ts';
 import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 
 /**
@@ -8,15 +9,17 @@ import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
  * token's version (`loginVer`). It is never stored in
  * this form, and it prints as `{ accessToken: '[present]', ... }`.
  *
- * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', and
+ * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', 'dpop' for
+ * the session's DPoP private key (src/dpop), which is never opened here, and
  * `access@<token key>` for each per-route access token (`resources`).
  */
 
-const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken'] as const;
+/** What may be printed; the tokens print as '[present]'. */
+const PRINTABLE = ['ver', 'expiresAt', 'obtainedAt', 'scope', 'tokenType'];
 
-export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id' } as const;
+export const SEAL_FIELDS = { access: 'access', refresh: 'refresh', id: 'id', dpop: DPOP_SEAL_FIELD } as const;
 
-export class OpenTokenSet {
+export class OpenTokenSet extends SecretHolder {
   readonly ver: number;
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
@@ -36,6 +39,7 @@ export class OpenTokenSet {
     scope?: string | undefined;
     tokenType: string;
   }) {
+    super(PRINTABLE);
     this.ver = fields.ver;
     this.accessToken = fields.accessToken;
     this.refreshToken = fields.refreshToken;
@@ -44,14 +48,6 @@ export class OpenTokenSet {
     this.obtainedAt = fields.obtainedAt;
     this.scope = fields.scope;
     this.tokenType = fields.tokenType;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return redactedView(this, SECRET_FIELDS);
-  }
-
-  [inspectSymbol](): Record<string, unknown> {
-    return this.toJSON();
   }
 }
 
@@ -114,6 +110,8 @@ export function sealRefreshed(
   if (!fresh.refreshToken && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
   if (!fresh.idToken && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
   if (previous.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, previous.resources);
+  // The session's DPoP key lives as long as the session: every refresh keeps it.
+  if (previous.dpopKey !== undefined) next.dpopKey = current(keyring, sid, previous.dpopKey, SEAL_FIELDS.dpop);
   const forcedAt = options.forced ? now : previous.forcedAt;
   if (forcedAt !== undefined) next.forcedAt = forcedAt;
   return next;
@@ -122,7 +120,7 @@ export function sealRefreshed(
 /** True when some field of the stored set is sealed under a key that no longer seals. */
 export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
   const routeTokens = stored.resources === undefined ? [] : Object.values(stored.resources).flatMap((entry) => [entry.accessToken, entry.refreshToken]);
-  return [stored.accessToken, stored.refreshToken, stored.idToken, ...routeTokens].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
+  return [stored.accessToken, stored.refreshToken, stored.idToken, stored.dpopKey, ...routeTokens].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
 }
 
 /**
@@ -135,6 +133,7 @@ export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredToke
   const next: Omit<StoredTokenSet, 'ver'> = { ...fields, accessToken: current(keyring, sid, stored.accessToken, SEAL_FIELDS.access) };
   if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
   if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
+  if (stored.dpopKey !== undefined) next.dpopKey = current(keyring, sid, stored.dpopKey, SEAL_FIELDS.dpop);
   if (stored.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, stored.resources);
   next.accessVer = loginVer(stored);
   return next;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { Clock } from './clock.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 
@@ -17,11 +18,29 @@ export type TokenConfig = Config['tokens'];
  * - coalesced: another request or replica refreshed; this one used its result;
  * - transient: the provider (or the store, or a slow refresh elsewhere) failed transiently; the
  *   current token was used if still valid, else 503;
- * - invalid_grant: the grant is gone, the session was ended;
- * - reuse_detected: a refresh token this replica never wrote turned up; the token set was cleared;
- * - error: anything else (a bug); the request fails with 500.
+ * - invalid_grant: the provider said the grant is gone; the session was ended; 401;
+ * - reuse_detected: a refresh token this replica never wrote turned up; the token set was cleared; 401;
+ * - no_token_set: the session or its token set is gone (logged out, ended or cleared elsewhere);
+ *   nothing was sent to the provider; 401;
+ * - no_refresh_token: the token expired and the provider gave no refresh token to renew it; 401;
+ * - provider_mismatch: the route takes tokens from another provider than the session's; no
+ *   refresh was attempted (access line only, never in `refresh_total`); 401;
+ * - error: a stored token set that cannot be opened (the session was ended; 401), or a bug (500).
+ *
+ * Each is set where it happens: TokenService's errors carry theirs (`GatewayError.outcome`).
  */
-export type RefreshOutcome = 'none' | 'background' | 'success' | 'coalesced' | 'transient' | 'invalid_grant' | 'reuse_detected' | 'error';
+export type RefreshOutcome =
+  | 'none'
+  | 'background'
+  | 'success'
+  | 'coalesced'
+  | 'transient'
+  | 'invalid_grant'
+  | 'reuse_detected'
+  | 'no_token_set'
+  | 'no_refresh_token'
+  | 'provider_mismatch'
+  | 'error';
 
 /** The metric handles TokenService records to (see src/observability); all optional. */
 export interface TokenMetrics {
@@ -37,8 +56,12 @@ export interface TokenServiceOptions {
   config: TokenConfig;
   /** Epoch ms; injectable for tests. Default Date.now. */
   now?: () => number;
+  /** The refresh's deadlines, lock polling and lease renewals; injectable for tests. Default the system's timers. */
+  clock?: Clock;
   logger?: Logger;
   metrics?: TokenMetrics;
+  /** Imported DPoP keys kept in memory (one per session in use). Default 10,000. */
+  dpopKeyCacheSize?: number;
   /** Names this replica in lock owner ids. Default: a random id. */
   instanceId?: string;
 }

@@ -41,7 +41,7 @@ export interface ConflictDeps {
 
 export async function resolveWriteConflict(deps: ConflictDeps, facts: ConflictFacts): Promise<ConflictResolution> {
   const { sid, current } = facts;
-  if (current === null) throw new ReauthenticationRequiredError();
+  if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
   const stored = openRefreshToken(deps.keyring, sid, current);
   if (stored !== undefined && (stored === facts.presented || stored === facts.issued)) {
     return { outcome: 'adopted', tokens: openTokenSet(deps.keyring, sid, current) };

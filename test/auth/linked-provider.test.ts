@@ -44,7 +44,7 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     stack = await startGatewayStack({
       store: 'redis',
       now: clock.now,
-      moreProviders: [{ id: 'github', type: 'github', ...CLIENT }],
+      extraProviders: [{ id: 'github', type: 'github', ...CLIENT }],
       routes: ({ api }) => [
         { prefix: '/api', upstream: api },
         { prefix: '/gh', upstream: upstream.url, provider: 'github' },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway, metaRefreshTarget } from '../support/login.ts';
 import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { PROVIDER_ID, startOidcFixture, type OidcFixture } from './helpers/oidc-fixture.ts';
 
 /**
@@ -11,14 +12,6 @@ import { PROVIDER_ID, startOidcFixture, type OidcFixture } from './helpers/oidc-
  */
 
 const CSRF = { 'x-csrf': '1' };
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const stores = [
   { kind: 'redis' as const, skip: skipRedisSuite('OIDC login on Redis', 'redis-server') },
@@ -133,7 +126,7 @@ describe.each(stores)('login, session and logout against a real OpenID Provider 
     expect(await f.gateway.store.getSession(sid)).toBeNull();
     expect(await f.gateway.store.listUserSessions(PROVIDER_ID, 'demo-user')).not.toContain(sid);
     expect((await login.request(`${f.origin}/auth/session`)).status).toBe(401);
-    await eventually('the provider to report the refresh token inactive', async () => !(await f.op.introspect(tokens.refreshToken!)).active);
+    await waitFor('the provider to report the refresh token inactive', async () => !(await f.op.introspect(tokens.refreshToken!)).active);
     expect((await f.op.introspect(tokens.accessToken)).active).toBe(false);
   });
 

@@ -6,7 +6,8 @@ import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort, rawCommand, skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { rawCommand, skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * A stranger's flood of anonymous GET /auth/login: each one would hold a login transaction in

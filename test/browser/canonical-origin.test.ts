@@ -7,7 +7,7 @@ import { createGateway, type Gateway } from '../../src/app.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
 import { launchChromium, type ChromiumHandle, signInAtProvider } from '../support/chromium.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * Issue 12, items 2 and 3, in a real browser: publicOrigin says http://localhost:<port>, the

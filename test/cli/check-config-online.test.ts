@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
-import { freePort, skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 import { runCli } from './run-cli.ts';
 
 /**

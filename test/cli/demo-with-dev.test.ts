@@ -3,8 +3,8 @@ import type { SampleApiEcho } from '../../demo/api.ts';
 import { DEMO_USER } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
-import { startCli } from './run-cli.ts';
+import { onFreePort } from '../support/ports.ts';
+import { startCliReady, type RunningCli } from './run-cli.ts';
 
 /**
  * `./scripts/demo --without-gateway` and `tokengate dev` together, as the README documents: the
@@ -15,21 +15,34 @@ import { startCli } from './run-cli.ts';
 describe('scripts/demo --without-gateway with tokengate dev', () => {
   it('logs the demo user in through tokengate dev and reaches the sample API with the bearer', async () => {
     const secret = generateKey();
-    const ports = { gateway: await freePort(), op: await freePort(), api: await freePort(), spa: await freePort() };
-    const demo = startCli(['--without-gateway', '--port', String(ports.gateway), '--op-port', String(ports.op), '--api-port', String(ports.api), '--spa-port', String(ports.spa)], {
-      command: ['bash', 'scripts/demo'],
-      env: { TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET: secret },
-    });
-    let dev: ReturnType<typeof startCli> | undefined;
+    // The gateway port is in the redirect URI the demo's provider registers, so it is chosen
+    // first (demo and dev start again on another one if it is taken meanwhile); the provider, API
+    // and SPA bind port 0 and the banner says where.
+    const ports = { gateway: 0, op: 0, api: 0, spa: 0 };
+    let demo: RunningCli | undefined;
+    let dev: RunningCli | undefined;
     try {
-      await demo.waitFor(/Ctrl-C stops everything/, 60_000);
-      // The printed command, run as printed (its secret placeholder filled in from the env).
-      const printed = /node src\/cli\.ts dev (.+)$/m.exec(demo.output().stdout);
-      expect(printed).not.toBeNull();
-      const args = printed![1]!.trim().split(/\s+/);
-      expect(args).toEqual(['--upstream', `http://127.0.0.1:${ports.api}`, '--issuer', `http://127.0.0.1:${ports.op}`, '--client-id', 'tokengate-demo', '--port', String(ports.gateway)]);
-      dev = startCli(['dev', ...args], { env: { TOKENGATE_PROVIDER_DEV_CLIENT_SECRET: secret } });
-      await dev.waitFor(/Ctrl-C stops/);
+      await onFreePort(async (port) => {
+        ports.gateway = port;
+        demo = await startCliReady(['--without-gateway', '--port', String(port), '--op-port', '0', '--api-port', '0', '--spa-port', '0'], {
+          command: ['bash', 'scripts/demo'],
+          env: { TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET: secret },
+        }, /Ctrl-C stops everything/, 60_000);
+        const banner = demo.output().stdout;
+        const bannerPort = (label: string) => Number(new RegExp(`${label} +http://127\\.0\\.0\\.1:(\\d+)`).exec(banner)?.[1]);
+        Object.assign(ports, { op: bannerPort('OpenID Provider'), api: bannerPort('Sample API'), spa: bannerPort('SPA files') });
+        // The printed command, run as printed (its secret placeholder filled in from the env).
+        const printed = /node src\/cli\.ts dev (.+)$/m.exec(banner);
+        expect(printed).not.toBeNull();
+        const args = printed![1]!.trim().split(/\s+/);
+        expect(args).toEqual(['--upstream', `http://127.0.0.1:${ports.api}`, '--issuer', `http://127.0.0.1:${ports.op}`, '--client-id', 'tokengate-demo', '--port', String(port)]);
+        try {
+          dev = await startCliReady(['dev', ...args], { env: { TOKENGATE_PROVIDER_DEV_CLIENT_SECRET: secret } }, /Ctrl-C stops/);
+        } catch (err) {
+          await demo.stop('SIGINT');
+          throw err;
+        }
+      });
 
       const origin = `http://localhost:${ports.gateway}`;
       const user = await loginThroughGateway(`${origin}/auth/login?returnTo=%2Fhello`, { username: DEMO_USER.username, password: DEMO_USER.password });
@@ -37,7 +50,7 @@ describe('scripts/demo --without-gateway with tokengate dev', () => {
       expect(user.status).toBe(200);
       expect(user.response.json<SampleApiEcho>()).toMatchObject({ sub: DEMO_USER.sub, path: '/hello' });
     } finally {
-      const results = await Promise.all([dev?.stop('SIGINT'), demo.stop('SIGINT')]);
+      const results = await Promise.all([dev?.stop('SIGINT'), demo?.stop('SIGINT')]);
       expect(results.map((result) => result?.code)).toEqual([0, 0]);
     }
   });

@@ -4,8 +4,8 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { BrowserClient } from '../support/http.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
-import { runCli, startCli, type RunningCli } from './run-cli.ts';
+import { onFreePort } from '../support/ports.ts';
+import { runCli, startCliReady, type RunningCli } from './run-cli.ts';
 
 /** `tokengate dev` in front of the sample API, logging in at the real demo OpenID Provider. */
 
@@ -16,13 +16,19 @@ let port: number;
 let dev: RunningCli;
 
 beforeAll(async () => {
-  port = await freePort();
-  op = await startOpenIdProvider({ clients: [{ clientId: 'dev-client', clientSecret, redirectUris: [`http://localhost:${port}/auth/callback/dev`] }] });
+  // The port is in the redirect URI the provider registers before dev starts: when it is taken
+  // meanwhile, provider, API and dev start again on another one.
   api = await startSampleApi({ introspect: (token) => op.introspect(token) });
-  dev = startCli(['dev', '--upstream', api.url, '--issuer', op.issuer, '--client-id', 'dev-client', '--port', String(port)], {
-    env: { TOKENGATE_PROVIDER_DEV_CLIENT_SECRET: clientSecret },
+  await onFreePort(async (free) => {
+    port = free;
+    op = await startOpenIdProvider({ clients: [{ clientId: 'dev-client', clientSecret, redirectUris: [`http://localhost:${port}/auth/callback/dev`] }] });
+    try {
+      dev = await startCliReady(['dev', '--upstream', api.url, '--issuer', op.issuer, '--client-id', 'dev-client', '--port', String(port)], { env: { TOKENGATE_PROVIDER_DEV_CLIENT_SECRET: clientSecret } }, /Ctrl-C stops/);
+    } catch (err) {
+      await op.close();
+      throw err;
+    }
   });
-  await dev.waitFor(/Ctrl-C stops/);
 });
 
 afterAll(async () => {

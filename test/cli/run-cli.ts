@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 
 /**
  * The CLI as a user runs it: `node src/cli.ts ...` in a child process, with its own env.
@@ -15,9 +16,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Only what Node needs, plus `env`: no TOKENGATE_* from the developer's shell leaks in. */
+/**
+ * Only what Node needs, plus `env`: no TOKENGATE_* from the developer's shell leaks in. The Node
+ * running the tests comes first on PATH and TOKENGATE_SKIP_INSTALL is set, so that a script
+ * (scripts/demo) runs on it and installs nothing: no download inside a test's timeout.
+ */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env };
+  const path = [dirname(process.execPath), process.env['PATH'] ?? ''].join(':');
+  return { PATH: path, HOME: process.env['HOME'] ?? '/tmp', TOKENGATE_SKIP_INSTALL: '1', ...env };
 }
 
 export interface CliOptions {
@@ -88,6 +94,32 @@ export function startCli(args: string[], options: CliOptions = {}): RunningCli {
       return exited;
     },
   };
+}
+
+/**
+ * `startCli`, resolved once its output matches `ready`. A process that exits or times out first
+ * is stopped and its output thrown, so that `onFreePort` (support/ports.ts) can start it again
+ * on another port when that output says EADDRINUSE.
+ */
+export async function startCliReady(args: string[], options: CliOptions, ready: RegExp, timeoutMs?: number): Promise<RunningCli> {
+  const cli = startCli(args, options);
+  try {
+    await cli.waitFor(ready, timeoutMs);
+    return cli;
+  } catch (err) {
+    await cli.stop('SIGKILL');
+    throw err;
+  }
+}
+
+/** The fields of the first JSON log line whose `event` code is `event` (e.g. 'listening'). */
+export function logLine(cli: RunningCli, event: string): Record<string, unknown> | undefined {
+  for (const line of cli.output().stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const fields = JSON.parse(line) as Record<string, unknown>;
+    if (fields['event'] === event) return fields;
+  }
+  return undefined;
 }
 
 function collect(child: ChildProcess, timeoutMs: number): Promise<CliResult> {

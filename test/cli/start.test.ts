@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
-import { freePort } from '../support/nginx.ts';
+import { freePort, onFreePort } from '../support/ports.ts';
 import { skipRedisSuite, startRedisServer } from '../support/redis-server.ts';
-import { runCli, startCli } from './run-cli.ts';
+import { logLine, runCli, startCliReady } from './run-cli.ts';
 
 /** `tokengate start` as a child process: its listeners, its signals, its exit codes. */
 
@@ -54,16 +55,22 @@ function lastLine(text: string): string {
 
 describe('tokengate start', () => {
   it('listens on the main, ops and forward-auth listeners, logs where, and exits 0 on SIGTERM', async () => {
-    const ports = { main: await freePort(), ops: await freePort(), verify: await freePort() };
-    const cli = startCli(['start', '--config', writeConfig('ok.yaml', ports)], { env });
+    // The main port is in publicOrigin, so the config names it; ops and forward-auth bind port 0.
+    let main = 0;
+    const cli = await onFreePort((port) => {
+      main = port;
+      return startCliReady(['start', '--config', writeConfig('ok.yaml', { main, ops: 0, verify: 0 })], { env }, /"event":"listening"/);
+    });
     try {
-      await cli.waitFor(/Tokengate listening/);
-      const logLine = cli.output().stdout.split('\n').find((line) => line.includes('Tokengate listening'))!;
-      expect(JSON.parse(logLine)).toMatchObject({
-        main: `http://127.0.0.1:${ports.main}`,
-        ops: `http://127.0.0.1:${ports.ops}`,
-        forwardAuth: `http://127.0.0.1:${ports.verify}/auth/verify`,
+      const listening = logLine(cli, 'listening');
+      expect(listening).toMatchObject({
+        main: `http://127.0.0.1:${main}`,
+        ops: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        forwardAuth: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/auth\/verify$/),
       });
+      const portOf = (url: unknown) => Number(new URL(String(url)).port);
+      const ports = { main, ops: portOf(listening!['ops']), verify: portOf(listening!['forwardAuth']) };
+      expect(new Set(Object.values(ports)).size).toBe(3);
       // Where to go, and what to register with the provider.
       await cli.waitFor(/register with provider op/);
       const lines = cli.output().stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -91,10 +98,10 @@ describe('tokengate start', () => {
 
   it('exits 3 when a port is taken, naming the listener', async () => {
     const blocker: Server = createServer();
-    const port = await freePort();
-    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
     try {
-      const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: await freePort(), ops: port })], { env });
+      const result = await runCli(['start', '--config', writeConfig('busy.yaml', { main: 0, ops: port })], { env });
       expect(result.code).toBe(3);
       expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (ops listener, ops.port): EADDRINUSE`);
       // The last line names the setting to change.
@@ -106,7 +113,7 @@ describe('tokengate start', () => {
 
   it('exits 3 when the Redis store does not answer', async () => {
     const closed = await freePort();
-    const file = writeConfig('redis.yaml', { main: await freePort(), ops: await freePort() }, `store: { type: redis, redis: { url: "redis://127.0.0.1:${closed}/0", connectTimeout: 300ms, commandTimeout: 300ms } }`);
+    const file = writeConfig('redis.yaml', { main: 0, ops: 0 }, `store: { type: redis, redis: { url: "redis://127.0.0.1:${closed}/0", connectTimeout: 300ms, commandTimeout: 300ms } }`);
     const result = await runCli(['start', '--config', file], { env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('the redis store does not answer');
@@ -119,7 +126,7 @@ describe('tokengate start', () => {
     const redis = await startRedisServer();
     try {
       const url = `${redis.url.replace(/\/\d*$/, '')}/99`;
-      const file = writeConfig('db99.yaml', { main: await freePort(), ops: await freePort() }, `store: { type: redis, redis: { url: "${url}" } }`);
+      const file = writeConfig('db99.yaml', { main: 0, ops: 0 }, `store: { type: redis, redis: { url: "${url}" } }`);
       const result = await runCli(['start', '--config', file], { env });
       expect(result.code).toBe(3);
       expect(lastLine(result.stderr)).toBe(

@@ -7,9 +7,9 @@ import { DEMO_CLIENT_ID, DEMO_PORTS, DEMO_PROVIDER_ID } from '../../demo/main.ts
 import { DEMO_USER } from '../../demo/op.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
-import { startCli } from '../cli/run-cli.ts';
+import { logLine, startCliReady, type RunningCli } from '../cli/run-cli.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort } from '../support/nginx.ts';
+import { onFreePort } from '../support/ports.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { DEPLOY_DIR, documentsOf } from './manifests.ts';
 
@@ -80,28 +80,42 @@ describe('deploy/compose.yaml', () => {
 describe('the processes compose pairs, on free ports', () => {
   it('log a user in and call the API through the gateway, with sessions in Redis', async () => {
     const redis = await startRedisServer();
-    const ports = { gateway: await freePort(), op: await freePort(), api: await freePort(), spa: await freePort(), ops: await freePort() };
-    const demo = startCli(['--without-gateway', '--port', String(ports.gateway), '--op-port', String(ports.op), '--api-port', String(ports.api), '--spa-port', String(ports.spa)], {
-      entry: new URL('../../demo/main.ts', import.meta.url).pathname,
-      env: { TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET: secrets.TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET },
-    });
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      gatewayYaml
-        .replaceAll(`:${DEMO_PORTS.gateway}`, `:${ports.gateway}`)
-        .replace(`port: ${DEMO_PORTS.gateway}`, `port: ${ports.gateway}`)
-        .replace('port: 9464', `port: ${ports.ops}`)
-        .replace(`:${DEMO_PORTS.op}`, `:${ports.op}`)
-        .replace(`:${DEMO_PORTS.api}`, `:${ports.api}`)
-        .replace(`:${DEMO_PORTS.spa}`, `:${ports.spa}`)
-        .replace('redis://127.0.0.1:6379/0', `${redis.url}/0`),
-    );
-    let gateway: ReturnType<typeof startCli> | undefined;
+    // The gateway's port is in the redirect URI the demo's provider registers, and in its
+    // config: chosen first, and both started again on another one if it is taken meanwhile. The
+    // demo's provider, API and SPA and the gateway's ops listener bind port 0 and report it.
+    let demo: RunningCli | undefined;
+    let gateway: RunningCli | undefined;
+    const ports = { gateway: 0, op: 0, api: 0, spa: 0, ops: 0 };
     try {
-      await demo.waitFor(/Ctrl-C stops everything/);
-      gateway = startCli(['start', '--config', configFile], { env: secrets });
-      await gateway.waitFor(/Tokengate listening/);
+      await onFreePort(async (port) => {
+        ports.gateway = port;
+        demo = await startCliReady(['--without-gateway', '--port', String(port), '--op-port', '0', '--api-port', '0', '--spa-port', '0'], {
+          entry: new URL('../../demo/main.ts', import.meta.url).pathname,
+          env: { TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET: secrets.TOKENGATE_PROVIDER_DEMO_CLIENT_SECRET },
+        }, /Ctrl-C stops everything/);
+        const banner = demo.output().stdout;
+        const bannerPort = (label: string) => Number(new RegExp(`${label} +http://127\\.0\\.0\\.1:(\\d+)`).exec(banner)?.[1]);
+        Object.assign(ports, { op: bannerPort('OpenID Provider'), api: bannerPort('Sample API'), spa: bannerPort('SPA files') });
+        const configFile = join(dir, 'gateway.yaml');
+        writeFileSync(
+          configFile,
+          gatewayYaml
+            .replaceAll(`:${DEMO_PORTS.gateway}`, `:${port}`)
+            .replace(`port: ${DEMO_PORTS.gateway}`, `port: ${port}`)
+            .replace('port: 9464', 'port: 0')
+            .replace(`:${DEMO_PORTS.op}`, `:${ports.op}`)
+            .replace(`:${DEMO_PORTS.api}`, `:${ports.api}`)
+            .replace(`:${DEMO_PORTS.spa}`, `:${ports.spa}`)
+            .replace('redis://127.0.0.1:6379/0', `${redis.url}/0`),
+        );
+        try {
+          gateway = await startCliReady(['start', '--config', configFile], { env: secrets }, /"event":"listening"/);
+        } catch (err) {
+          await demo.stop();
+          throw err;
+        }
+      });
+      ports.ops = Number(new URL(String(logLine(gateway!, 'listening')?.['ops'])).port);
       const origin = `http://localhost:${ports.gateway}`;
       const page = await fetch(`${origin}/`);
       expect(page.status).toBe(200);
@@ -112,7 +126,7 @@ describe('the processes compose pairs, on free ports', () => {
       expect(call.json<SampleApiEcho>().sub).toBe(DEMO_USER.sub);
       expect((await fetch(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
     } finally {
-      const results = await Promise.all([gateway?.stop(), demo.stop()]);
+      const results = await Promise.all([gateway?.stop(), demo?.stop()]);
       await redis.stop();
       expect(results.map((result) => result?.code)).toEqual([0, 0]);
     }

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
-import { runCli, startCli } from '../cli/run-cli.ts';
-import { freePort } from '../support/nginx.ts';
+import { logLine, runCli, startCliReady } from '../cli/run-cli.ts';
+import { freePort, onFreePort } from '../support/ports.ts';
 
 /**
  * The Dockerfile's steps without Docker (no engine runs here), in temp directories:
@@ -94,10 +94,14 @@ describe('the image, built the Dockerfile\'s way without Docker', () => {
   });
 
   it('runs start from dist: /healthz answers, the Dockerfile\'s HEALTHCHECK passes, SIGTERM exits 0', async () => {
-    const ports = { main: await freePort(), ops: await freePort() };
-    const cli = startCli(['start', '--config', writeConfig(ports)], { entry: join(runtime, 'dist', 'cli.js'), cwd: runtime, env: { ...env, NODE_ENV: 'production' } });
+    // The main port is in publicOrigin, so the config names it; the ops listener binds port 0.
+    const ports = { main: 0, ops: 0 };
+    const cli = await onFreePort((main) => {
+      ports.main = main;
+      return startCliReady(['start', '--config', writeConfig({ main, ops: 0 })], { entry: join(runtime, 'dist', 'cli.js'), cwd: runtime, env: { ...env, NODE_ENV: 'production' } }, /"event":"listening"/);
+    });
     try {
-      await cli.waitFor(/Tokengate listening/);
+      ports.ops = Number(new URL(String(logLine(cli, 'listening')?.['ops'])).port);
       const health = await fetch(`http://127.0.0.1:${ports.ops}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });

@@ -144,4 +144,18 @@ describe('what the ingress says about the original request', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('x-tokengate-login')).toBe('/auth/login');
   });
+
+  it('refuses a session whose tokens are DPoP-bound (a key from when its provider had dpop: true): 401, log in again', async () => {
+    const dpopUser = await loginThroughGateway(`${mainUrl}/auth/login`, { username: DEMO_USER.username, password: DEMO_USER.password });
+    const cookie = await dpopUser.jar.getCookieString(mainUrl);
+    const sid = (await dpopUser.jar.getCookies(mainUrl)).find((c) => c.key === stack.gateway.cookies.session.name)!.value;
+    const { store, keyring } = stack.gateway;
+    const stored = (await store.getTokens(sid))!;
+    const { ver: _ver, ...fields } = stored;
+    expect((await store.compareAndSetTokens(sid, stored.ver, { ...fields, dpopKey: keyring.seal('{}', sid, 'dpop') })).ok).toBe(true);
+    const response = await verify(mainUrl, { cookie, 'x-tokengate-forward-auth': SHARED_SECRET });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('authorization')).toBeNull();
+    expect(response.headers.get('x-tokengate-error-code')).toBe('REAUTHENTICATION_REQUIRED');
+  });
 });

@@ -4,7 +4,9 @@ import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../..
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { runCli, startCli } from '../cli/run-cli.ts';
 import { loginThroughGateway } from '../support/login.ts';
-import { freePort, skipRedisSuite, startRedisServer, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** `tokengate dev` drains on Ctrl-C like `start`, and runs one process unless told otherwise. */
 
@@ -39,7 +41,7 @@ describe('tokengate dev', () => {
       expect((await slow).status).toBe(200);
       const result = await dev.exited;
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/shutting down/);
+      expect(result.stdout).toMatch(/event: "shutdown_started"/);
     } finally {
       await dev.stop('SIGKILL');
     }
@@ -71,7 +73,7 @@ describe.skipIf(skipRedis)('tokengate dev --redis --workers 2', () => {
         expect(res.json<{ sub: string }>().sub).toBe(DEMO_USER.sub);
       }
       expect(api.requests.every((r) => r.hadAuthorization)).toBe(true);
-      expect(dev.output().stdout.match(/worker listening/g)).toHaveLength(2);
+      expect(dev.output().stdout.match(/event: "worker_listening"/g)).toHaveLength(2);
       expect((await dev.stop('SIGINT')).code).toBe(0);
     } finally {
       await dev.stop('SIGKILL');

@@ -7,7 +7,8 @@ import { generateKey, Keyring } from '../../src/crypto/keyring.ts';
 import type { StoredTokenSet } from '../../src/store/types.ts';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
 import { scrape, valueOf } from './support/prometheus.ts';
 

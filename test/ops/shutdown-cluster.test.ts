@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 function workerPids(current: CliStack): number[] {
-  return current.logLines().filter((line) => line['msg'] === 'worker listening').map((line) => line['pid'] as number);
+  return current.logLines().filter((line) => line['event'] === 'worker_listening').map((line) => line['pid'] as number);
 }
 
 /**
@@ -45,8 +46,8 @@ async function slowRequests(current: CliStack, browser: LoginResult, count: numb
   return { settled: all };
 }
 
-function messages(current: CliStack): unknown[] {
-  return current.logLines().map((line) => line['msg']);
+function events(current: CliStack): unknown[] {
+  return current.logLines().map((line) => line['event']);
 }
 
 describe.skipIf(skip)('start --workers 2: every slow request in flight completes whoever gets the signal first', () => {
@@ -60,12 +61,12 @@ describe.skipIf(skip)('start --workers 2: every slow request in flight completes
 
     cli.child.kill('SIGTERM');
     const current = stack;
-    await waitFor('both workers draining', async () => current.logLines().filter((line) => line['msg'] === 'shutting down' && workers.includes(line['pid'] as number)).length === 2);
+    await waitFor('both workers draining', async () => current.logLines().filter((line) => line['event'] === 'shutdown_started' && workers.includes(line['pid'] as number)).length === 2);
     for (const pid of workers) process.kill(pid, 'SIGTERM');
 
     expect(await statuses).toEqual(Array(8).fill(200));
     expect((await cli.exited).code).toBe(0);
-    expect(messages(stack)).not.toContain('second signal during shutdown: exiting now');
+    expect(events(stack)).not.toContain('shutdown_forced');
   });
 
   it('SIGTERM to the process group: 8 of 8 answer 200, exit 0', async () => {
@@ -78,7 +79,7 @@ describe.skipIf(skip)('start --workers 2: every slow request in flight completes
 
     expect(await statuses).toEqual(Array(8).fill(200));
     expect((await cli.exited).code).toBe(0);
-    expect(messages(stack)).not.toContain('second signal during shutdown: exiting now');
+    expect(events(stack)).not.toContain('shutdown_forced');
   });
 
   it('a second signal to the primary during the drain ends the workers and the primary at once', async () => {
@@ -185,7 +186,7 @@ describe('signals while starting, and a second start while the first drains', ()
     const result = await cli.exited;
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
-    expect(messages(stack)).toContain('shut down');
+    expect(events(stack)).toContain('shutdown_finished');
     await starting;
   });
 

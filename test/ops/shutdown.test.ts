@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rawCommand, skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { rawCommand, skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**
@@ -48,10 +49,10 @@ describe('SIGTERM with a request in flight', () => {
     // Well before the 5 s keep-alive timeout would have let the connection go.
     expect(Date.now() - signalled).toBeLessThan(4_500);
 
-    const messages = stack.logLines().map((line) => line['msg']);
-    expect(messages).toContain('draining: waiting for in-flight requests');
-    expect(messages).toContain('shut down');
-    expect(messages).not.toContain('grace period over: closing the remaining connections');
+    const events = stack.logLines().map((line) => line['event']);
+    expect(events).toContain('draining_in_flight');
+    expect(events).toContain('shutdown_finished');
+    expect(events).not.toContain('grace_period_over');
     const access = stack.logLines().find((line) => line['msg'] === 'request' && line['route'] === '/api');
     expect(access).toMatchObject({ status: 200, method: 'GET' });
   });
@@ -69,7 +70,7 @@ describe('SIGTERM with a request in flight', () => {
     const result = await cli.exited;
     expect(result.code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(4_000);
-    expect(stack.logLines().map((line) => line['msg'])).toContain('grace period over: closing the remaining connections');
+    expect(stack.logLines().map((line) => line['event'])).toContain('grace_period_over');
   });
 
   it('a second signal exits at once, with a non-zero status', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from '../proxy/websocket-tunnel.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
 

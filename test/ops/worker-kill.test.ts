@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { startCliStack, type CliStack } from './support/cli-stack.ts';
 
 /**
@@ -52,7 +53,7 @@ describe.skipIf(skip)('kill -9 of a worker under load (start --workers 2)', () =
   });
 
   it('every request is answered or fails at once: none waits for the client timeout', async () => {
-    const victims = stack.logLines().filter((line) => line['msg'] === 'worker listening').map((line) => line['pid'] as number);
+    const victims = stack.logLines().filter((line) => line['event'] === 'worker_listening').map((line) => line['pid'] as number);
     const outcomes: Outcome[] = [];
     const until = performance.now() + 2_500;
     const loops = Array.from({ length: 24 }, async () => {
@@ -72,6 +73,6 @@ describe.skipIf(skip)('kill -9 of a worker under load (start --workers 2)', () =
       if (outcome.status !== undefined) expect(outcome).toMatchObject({ status: 503, code: 'WORKER_EXITED' });
       else expect(outcome.error).toMatch(/ECONNRESET|socket hang up/);
     }
-    await waitFor('the replacement worker', async () => stack.logLines().some((line) => line['msg'] === 'worker restarted and listening'), 10_000);
+    await waitFor('the replacement worker', async () => stack.logLines().some((line) => line['event'] === 'worker_restarted'), 10_000);
   }, 30_000);
 });

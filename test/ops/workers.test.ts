@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import type { LoginResult } from '../support/login.ts';
-import { freePort, skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 import { freshGet, readyzBecomes, startCliStack, type CliStack } from './support/cli-stack.ts';
 import { scrape, valueOf } from './support/prometheus.ts';
 
@@ -36,10 +38,10 @@ describe.skipIf(skip)('start --workers 2 with the Redis store', () => {
 
   it('logs one listening line from the primary, after both workers listen', () => {
     const lines = stack.logLines();
-    const listening = lines.filter((line) => line['msg'] === 'Tokengate listening');
+    const listening = lines.filter((line) => line['event'] === 'listening');
     expect(listening).toHaveLength(1);
     expect(listening[0]).toMatchObject({ pid: primaryPid, workers: 2, main: stack.publicOrigin, ops: stack.opsUrl, store: 'redis' });
-    const workers = lines.filter((line) => line['msg'] === 'worker listening');
+    const workers = lines.filter((line) => line['event'] === 'worker_listening');
     expect(new Set(workers.map((line) => line['pid']))).toHaveProperty('size', 2);
     expect(workers.map((line) => line['pid'])).not.toContain(primaryPid);
   });
@@ -70,10 +72,10 @@ describe.skipIf(skip)('start --workers 2 with the Redis store', () => {
   it('a worker that dies is restarted, and the gateway keeps serving', async () => {
     const workerPids = [...pidsServing(stack, '/api')];
     process.kill(workerPids[0]!, 'SIGKILL');
-    await waitFor('the replacement worker', async () => stack.logLines().some((line) => line['msg'] === 'worker restarted and listening'), 10_000);
-    const replacement = stack.logLines().find((line) => line['msg'] === 'worker restarted and listening')!['pid'] as number;
+    await waitFor('the replacement worker', async () => stack.logLines().some((line) => line['event'] === 'worker_restarted'), 10_000);
+    const replacement = stack.logLines().find((line) => line['event'] === 'worker_restarted')!['pid'] as number;
     expect(workerPids).not.toContain(replacement);
-    const exited = stack.logLines().find((line) => line['msg'] === 'worker exited unexpectedly');
+    const exited = stack.logLines().find((line) => line['event'] === 'worker_exited');
     expect(exited).toMatchObject({ pid: workerPids[0], signal: 'SIGKILL', exitCode: null });
     // A top-level `code` would be censored by the log redaction.
     expect(exited).not.toHaveProperty('code');
@@ -95,7 +97,7 @@ describe.skipIf(skip)('start --workers 2 with the Redis store', () => {
     expect((await slow).status).toBe(200);
     expect((await cli.exited).code).toBe(0);
     for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow();
-    expect(stack.logLines().filter((line) => line['msg'] === 'shut down').length).toBeGreaterThanOrEqual(3);
+    expect(stack.logLines().filter((line) => line['event'] === 'shutdown_finished').length).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -114,7 +116,7 @@ describe('start --workers: refusals and startup failures', () => {
     const result = await runCli(['start', '--config', stack.configFile, '--workers', '2'], { env: stack.env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('2 workers cannot share the memory store: it lives inside one process');
-    expect(result.stdout).not.toContain('Tokengate listening');
+    expect(result.stdout).not.toContain('"event":"listening"');
   });
 
   it('--workers 0 or a word is wrong usage (exit 2)', async () => {
@@ -133,12 +135,12 @@ describe('start --workers: refusals and startup failures', () => {
     const result = await runCli(['start', '--config', file, '--workers', '2'], { env: stack.env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('the redis store does not answer');
-    expect(result.stdout).not.toContain('Tokengate listening');
+    expect(result.stdout).not.toContain('"event":"listening"');
   });
 
   it('without --workers the memory store runs in one process', async () => {
     const cli = await stack.start();
-    expect(stack.logLines().find((line) => line['msg'] === 'Tokengate listening')).not.toHaveProperty('workers');
+    expect(stack.logLines().find((line) => line['event'] === 'listening')).not.toHaveProperty('workers');
     expect((await cli.stop('SIGTERM')).code).toBe(0);
   });
 });

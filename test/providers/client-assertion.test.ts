@@ -6,7 +6,7 @@ import { CLIENT_ASSERTION_TYPE, privateKeyJwt } from '../../src/providers/client
 import { ProviderHttp } from '../../src/providers/http.ts';
 import { readClientSigningKey } from '../../src/providers/private-key.ts';
 import { refreshGrant } from '../../src/providers/token-endpoint.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 import { OidcProvider } from '../../src/providers/oidc.ts';
 import { providerConfig } from './support/config.ts';
 import { FakeOpenIdProvider } from './support/fake-op.ts';

@@ -112,7 +112,7 @@ describe('Discord profile', () => {
 
 describe('Discord revocation', () => {
   it('revokes refresh then access token with token_type_hint and client_secret_basic', async () => {
-    await expect(discord().revoke({ accessToken: 'dc-at-1', refreshToken: 'dc-rt-1' })).resolves.toBe('revoked');
+    await expect(discord().revoke({ accessToken: 'dc-at-1', refreshToken: 'dc-rt-1' })).resolves.toMatchObject({ outcome: 'revoked' });
     expect(log.requests.map((request) => formOf(request))).toEqual([
       { token: 'dc-rt-1', token_type_hint: 'refresh_token' },
       { token: 'dc-at-1', token_type_hint: 'access_token' },
@@ -125,7 +125,7 @@ describe('Discord revocation', () => {
 
   it('reports failed when Discord is rate limiting', async () => {
     mock.server.use(http.post(DISCORD_ENDPOINTS.revocation, () => HttpResponse.json({ retry_after: 3 }, { status: 429 })));
-    await expect(discord().revoke({ refreshToken: 'dc-rt-1' })).resolves.toBe('failed');
+    await expect(discord().revoke({ refreshToken: 'dc-rt-1' })).resolves.toMatchObject({ outcome: 'failed' });
   });
 
   it('has no end-session URL and no back-channel logout', async () => {

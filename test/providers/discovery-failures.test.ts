@@ -8,7 +8,7 @@ import { configSchema } from '../../src/config/schema.ts';
 import { createMetrics } from '../../src/observability/index.ts';
 import { captureLogger, type CapturedLog } from '../observability/capture.ts';
 import { BrowserClient } from '../support/http.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * Issue 12, item 1: a wrong issuer says why, at start (log), on every retry (log), in /readyz

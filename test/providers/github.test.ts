@@ -154,7 +154,7 @@ describe('GitHub profile', () => {
 
 describe('GitHub revocation', () => {
   it('deletes the grant with Basic client credentials and the access token in a JSON body', async () => {
-    await expect(github().revoke({ accessToken: 'gho_oauthapp', refreshToken: 'ghr_x' })).resolves.toBe('revoked');
+    await expect(github().revoke({ accessToken: 'gho_oauthapp', refreshToken: 'ghr_x' })).resolves.toMatchObject({ outcome: 'revoked' });
     const sent = log.last();
     expect(sent.method).toBe('DELETE');
     expect(sent.url.href).toBe('https://api.github.com/applications/client-123/grant');
@@ -167,15 +167,15 @@ describe('GitHub revocation', () => {
   it('treats 404 (token unknown) as revoked, 422 and 500 as failed', async () => {
     const answer = (status: number) => mock.server.use(http.delete('https://api.github.com/applications/:clientId/grant', () => HttpResponse.json({ message: 'x' }, { status })));
     answer(404);
-    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toBe('revoked');
+    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toMatchObject({ outcome: 'revoked' });
     answer(422);
-    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toBe('failed');
+    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toMatchObject({ outcome: 'failed' });
     answer(500);
-    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toBe('failed');
+    await expect(github().revoke({ accessToken: 'gho_oauthapp' })).resolves.toMatchObject({ outcome: 'failed' });
   });
 
   it('cannot revoke with a refresh token alone', async () => {
-    await expect(github().revoke({ refreshToken: 'ghr_x' })).resolves.toBe('unsupported');
+    await expect(github().revoke({ refreshToken: 'ghr_x' })).resolves.toMatchObject({ outcome: 'unsupported' });
     expect(log.requests).toHaveLength(0);
   });
 

@@ -133,7 +133,7 @@ describe('Google ID token', () => {
 
 describe('Google revocation and logout', () => {
   it('revokes the refresh token alone (it ends the grant) with a form POST of token=', async () => {
-    await expect(google().revoke({ accessToken: 'ya29.a', refreshToken: '1//r' })).resolves.toBe('revoked');
+    await expect(google().revoke({ accessToken: 'ya29.a', refreshToken: '1//r' })).resolves.toMatchObject({ outcome: 'revoked' });
     expect(log.requests).toHaveLength(1);
     const sent = log.last();
     expect(sent.method).toBe('POST');
@@ -149,9 +149,9 @@ describe('Google revocation and logout', () => {
 
   it('treats an already invalid token as revoked and a 503 as failed', async () => {
     mock.server.use(http.post(GOOGLE_ENDPOINTS.revocation, () => HttpResponse.json({ error: 'invalid_token' }, { status: 400 })));
-    await expect(google().revoke({ refreshToken: '1//r' })).resolves.toBe('revoked');
+    await expect(google().revoke({ refreshToken: '1//r' })).resolves.toMatchObject({ outcome: 'revoked' });
     mock.server.use(http.post(GOOGLE_ENDPOINTS.revocation, () => new HttpResponse('busy', { status: 503 })));
-    await expect(google().revoke({ refreshToken: '1//r' })).resolves.toBe('failed');
+    await expect(google().revoke({ refreshToken: '1//r' })).resolves.toMatchObject({ outcome: 'failed' });
   });
 
   it('has no end-session URL and no back-channel logout', async () => {

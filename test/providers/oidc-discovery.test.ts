@@ -37,7 +37,7 @@ describe('discovery', () => {
 
   it('refuses to build the logout URL before discovery, with a transient error', () => {
     const corp = provider();
-    const build = () => corp.endSessionUrl(undefined, 'http://127.0.0.1/');
+    const build = () => corp.endSessionUrl('http://127.0.0.1/');
     expect(build).toThrow(ProviderError);
     try {
       build();

@@ -141,15 +141,15 @@ describe('logout against a real OpenID Provider', () => {
     const corp = provider(BASIC);
     const { tokens } = await login(corp);
     expect((await op.introspect(tokens.accessToken)).active).toBe(true);
-    await expect(corp.revoke({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? '' })).resolves.toBe('revoked');
+    await expect(corp.revoke({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? '' })).resolves.toMatchObject({ outcome: 'revoked' });
     expect((await op.introspect(tokens.accessToken)).active).toBe(false);
     expect(((await rejectionOf(corp.refresh(tokens.refreshToken ?? ''))) as ProviderError).grantRevoked).toBe(true);
   });
 
   it('builds the RP-initiated logout URL at the discovered end_session_endpoint', async () => {
     const corp = provider(BASIC);
-    const { tokens } = await login(corp);
-    const url = corp.endSessionUrl(tokens.idToken, 'http://127.0.0.1:1/', 'st-1');
+    await corp.init();
+    const url = corp.endSessionUrl('http://127.0.0.1:1/');
     expect(url?.href.startsWith(`${op.issuer}/`)).toBe(true);
     const page = await fetch(url ?? '', { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
     expect(page.status).toBe(200);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
-import { skipRedisSuite, startRedisServer, waitFor, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { dumpRedis } from './redis-dump.ts';
 import { sidOf, storedTokens } from './session-tokens.ts';
 import { startTestUpstream, type TestUpstream } from './upstream.ts';

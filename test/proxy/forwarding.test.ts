@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import type { LoginResult } from '../support/login.ts';
 import { startTestUpstream, type TestUpstream } from './upstream.ts';

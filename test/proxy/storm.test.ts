@@ -9,19 +9,23 @@ import { storedTokens } from './session-tokens.ts';
  * The refresh storm: one session, 200 concurrent requests at the moment its access token expires,
  * spread over two gateway instances (two createGateway apps on their own ports, each with its
  * own Redis client) sharing one real redis-server. The provider's token endpoint is slowed down
- * so the requests pile up while the refresh runs.
+ * so the requests pile up while the refresh runs. It runs twice: with Bearer tokens, and with
+ * DPoP-bound tokens (RFC 9449; the provider requires its nonce, the API checks every proof).
  */
 
 const MINUTE = 60_000;
 const REQUESTS = 200;
 const skip = skipRedisSuite('refresh storm across two gateways', 'redis-server');
 
-describe.skipIf(skip)('refresh storm across two gateway instances sharing Redis', () => {
+describe.skipIf(skip).each([
+  { tokens: 'Bearer', dpop: undefined },
+  { tokens: 'DPoP', dpop: { providerNonce: true } },
+])('refresh storm across two gateway instances sharing Redis ($tokens)', ({ dpop }) => {
   const clock = manualClock();
   let stack: GatewayStack;
 
   beforeAll(async () => {
-    stack = await startGatewayStack({ accessTokenTtl: 600, store: 'redis', instances: 2, now: clock.now, tokenEndpointDelayMs: 150 });
+    stack = await startGatewayStack({ accessTokenTtl: 600, store: 'redis', instances: 2, now: clock.now, tokenEndpointDelayMs: 150, ...(dpop ? { dpop } : {}) });
   });
 
   afterAll(async () => {
@@ -58,7 +62,7 @@ describe.skipIf(skip)('refresh storm across two gateway instances sharing Redis'
     expect(after?.accessToken).not.toBe(before?.accessToken);
     // Every request reached the API with the one new token (the API introspected each).
     expect(stack.api.requests).toHaveLength(REQUESTS);
-    expect(stack.api.requests.every((r) => r.status === 200 && r.sub === 'demo-user')).toBe(true);
+    expect(stack.api.requests.every((r) => r.status === 200 && r.sub === 'demo-user' && r.scheme === (dpop ? 'DPoP' : 'Bearer'))).toBe(true);
     // Both instances served requests.
     const served = new Set(results.map((r) => r.instance));
     expect(served.size).toBe(2);

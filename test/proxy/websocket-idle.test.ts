@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** The periodic session check (`proxy.webSocketSessionCheck`) closes tunnels whose session idled out. */
 

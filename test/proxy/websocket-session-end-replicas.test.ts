@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { sidOf } from './session-tokens.ts';
 import { openWebSocket, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * Two gateway instances on one real Redis: a logout on A closes the tunnels B holds for that

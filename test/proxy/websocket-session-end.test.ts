@@ -4,7 +4,7 @@ import { manualClock } from '../tokens/fixture.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { sidOf, storedTokens } from './session-tokens.ts';
 import { openWebSocket, serverFrame, startWebSocketUpstream, type UpstreamSide } from './websocket-tunnel.ts';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * An open WebSocket tunnel ends with its session: the client gets a close frame 1008 with a short

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * Both ends of a WebSocket tunnel through the gateway, on raw sockets so a test sees every byte:

@@ -7,7 +7,7 @@ import { generateKey, Keyring } from '../../src/crypto/keyring.ts';
 import { KeyReload } from '../../src/runtime/key-reload.ts';
 import { CookieKeys } from '../../src/session/cookie-keys.ts';
 import { captureLogs } from '../tokens/fixture.ts';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** KeyReload on its own: what a reload reads, what it swaps, what it logs. */
 

@@ -51,6 +51,22 @@ for (const kind of ['memory', 'redis'] as const) {
       return { browser, sid, secrets: [tokens!.accessToken, tokens!.refreshToken!, sid] };
     }
 
+    /**
+     * Makes the session record unreadable. Redis: garbage in place of the JSON. The memory store
+     * keeps what it is given: the session created again over itself, with the same tokens, from a
+     * record whose absoluteExpiresAt is text.
+     */
+    async function corruptSessionRecord(sid: string): Promise<void> {
+      if (raw !== undefined) {
+        expect(await raw.set(`tg:sess:{${sid}}`, '{"sid": garbage', 'KEEPTTL')).toBe('OK');
+        return;
+      }
+      const session = (await store().getSession(sid))!;
+      const { ver: _ver, ...tokens } = (await store().getTokens(sid))!;
+      await store().createSession({ ...session, absoluteExpiresAt: String(session.absoluteExpiresAt) } as never, tokens, 60_000);
+      await expect(store().getSession(sid)).rejects.toMatchObject({ code: 'STORED_DATA_CORRUPT' });
+    }
+
     function expectNoSecretInLogs(secrets: string[]): void {
       const text = stack.logLines.join('\n');
       for (const secret of secrets) expect(text.includes(secret)).toBe(false);
@@ -84,13 +100,7 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('a session record that cannot be read: 401, the session is gone, the cookie cleared, a security event, no token logged', async () => {
       const { browser, sid, secrets } = await loggedIn();
-      if (raw !== undefined) {
-        expect(await raw.set(`tg:sess:{${sid}}`, '{"sid": garbage', 'KEEPTTL')).toBe('OK');
-      } else {
-        const session = (await store().getSession(sid))!;
-        // The memory store keeps what it is given: a record whose fields have the wrong types.
-        await store().putSession({ ...session, sub: 42, provider: null } as never, 60_000);
-      }
+      await corruptSessionRecord(sid);
 
       const res = await browser.request(`${stack.url}/api/me`);
       expect(res.status).toBe(401);
@@ -106,12 +116,7 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('a WebSocket handshake of a session whose record cannot be read: refused, the session ended, the event names the session by its tag only', async () => {
       const { browser, sid, secrets } = await loggedIn();
-      if (raw !== undefined) {
-        expect(await raw.set(`tg:sess:{${sid}}`, '{"sid": garbage', 'KEEPTTL')).toBe('OK');
-      } else {
-        const session = (await store().getSession(sid))!;
-        await store().putSession({ ...session, sub: 42, provider: null } as never, 60_000);
-      }
+      await corruptSessionRecord(sid);
       const cookie = await browser.jar.getCookieString(stack.url);
       const status = await new Promise<number>((resolve, reject) => {
         const req = request(`${stack.url}/api/socket`, {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeSession, makeTokens, scaled, type ContractContext } from './contract-fixtures.ts';
 
 /**
- * Session lifetimes in the Store contract: idle TTL, sliding on load and touch, the absolute
+ * Session lifetimes in the Store contract: idle TTL, sliding on load, the absolute
  * cap, and token-set TTLs kept by compare-and-set. Deadlines and checks are >= 100 ms apart.
  */
 export function lifetimeContract({ store, options }: ContractContext): void {
@@ -51,24 +51,6 @@ export function lifetimeContract({ store, options }: ContractContext): void {
       await options.fastForward(t(300));
       expect(await store().getSession(session.sid)).toBeNull();
       expect(await store().getTokens(session.sid)).toBeNull();
-    });
-
-    it('touchSession extends the TTL of the session and its tokens', async () => {
-      const session = makeSession(options.now());
-      await store().createSession(session, makeTokens('touch', options.now()), t(400));
-      await options.fastForward(t(250));
-      await store().touchSession(session.sid, t(400));
-      await options.fastForward(t(250));
-      expect(await store().getSession(session.sid)).not.toBeNull();
-      expect(await store().getTokens(session.sid)).not.toBeNull();
-    });
-
-    it('putSession sets the TTL it is given', async () => {
-      const session = makeSession(options.now());
-      await store().createSession(session, makeTokens('put', options.now()), 60_000);
-      await store().putSession(session, t(200));
-      await options.fastForward(t(300));
-      expect(await store().getSession(session.sid)).toBeNull();
     });
 
     it('compare-and-set keeps the token set’s TTL instead of resetting it', async () => {

@@ -75,17 +75,6 @@ function sessionContract({ store, options }: ContractContext): void {
       expect((await store().getTokens(session.sid))!.accessToken).toBe('v1.k.iv.access-copy');
     });
 
-    it('putSession overwrites the record and leaves the token set alone', async () => {
-      const session = makeSession(options.now());
-      await store().createSession(session, makeTokens('put', options.now()), 10_000);
-      await store().compareAndSetTokens(session.sid, 1, makeTokens('put-2', options.now()));
-      const updated = { ...session, claims: { name: 'Ada L.' } };
-      await store().putSession(updated, 10_000);
-      const bundle = await store().loadSession(session.sid, 10_000);
-      expect(bundle?.session).toEqual(updated);
-      expect(bundle?.tokens).toMatchObject({ ver: 2, accessToken: 'v1.k.iv.access-put-2' });
-    });
-
     it('destroySession returns the record and removes session, tokens, lock and index entries', async () => {
       const session = makeSession(options.now(), { providerSid: 'op-session-destroy' });
       await store().createSession(session, makeTokens('d', options.now()), 10_000);

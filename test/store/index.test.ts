@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CachedStore, createStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig } from './redis-config.ts';
 

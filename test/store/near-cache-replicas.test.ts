@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sidOf } from '../proxy/session-tokens.ts';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
 import { manualClock } from '../tokens/fixture.ts';
-import { skipRedisSuite, waitFor } from '../support/redis-server.ts';
+import { skipRedisSuite } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The near cache seen from outside: two gateway replicas (A = instance 0, B = instance 1), each

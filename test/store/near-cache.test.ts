@@ -7,7 +7,8 @@ import { parseMasters } from '../../src/store/invalidation.ts';
 import { NearCache } from '../../src/store/near-cache.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.ts';
-import { skipRedisSuite, startRedisServer, waitFor, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig } from './redis-config.ts';
 

@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import type { Store } from '../../src/store/types.ts';
-import { freePort, skipRedisSuite, startRedisServer, waitFor, type RedisServer } from '../support/redis-server.ts';
+import { skipRedisSuite, startRedisServer, type RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig, sleep } from './redis-config.ts';
 
@@ -21,8 +23,6 @@ function everyCall(store: Store, sid: string): Record<string, () => Promise<unkn
     createSession: () => store.createSession(makeSession(now), makeTokens('c', now), 10_000),
     loadSession: () => store.loadSession(sid, 10_000),
     getSession: () => store.getSession(sid),
-    putSession: () => store.putSession(makeSession(now, { sid }), 10_000),
-    touchSession: () => store.touchSession(sid, 10_000),
     destroySession: () => store.destroySession(sid),
     getTokens: () => store.getTokens(sid),
     compareAndSetTokens: () => store.compareAndSetTokens(sid, 2, makeTokens('x', now)),

@@ -2,10 +2,10 @@ import pino from 'pino';
 import { createGateway, type Gateway, type ListeningGateway } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
-import { listenForwardAuth, type ForwardAuthDeps, type ForwardAuthListener } from '../../src/forward-auth/index.ts';
 import { startSampleApi, type SampleApiHandle } from '../../demo/api.ts';
 import { startOpenIdProvider, type OpenIdProviderHandle } from '../../demo/op.ts';
-import { freePort, startNginx, type NginxHandle } from './nginx.ts';
+import { startNginx, type NginxHandle } from './nginx.ts';
+import { freePort } from './ports.ts';
 
 /**
  * The forward-auth tests' servers, all real and on 127.0.0.1: the demo OpenID Provider, the
@@ -22,9 +22,9 @@ export interface ForwardAuthStack {
   api: SampleApiHandle;
   gateway: Gateway;
   main: ListeningGateway;
-  verify: ForwardAuthListener;
+  /** The forward-auth listener, bound from the gateway's own listener list. */
+  verify: ListeningGateway;
   config: Config;
-  deps: ForwardAuthDeps;
   /** Moves the gateway's clock forward. */
   advance(ms: number): void;
   close(): Promise<void>;
@@ -76,8 +76,7 @@ export async function startForwardAuthStack(options: ForwardAuthStackOptions = {
   const gateway = createGateway(config, { logger, now });
   await gateway.start();
   const main = await gateway.listen({ port: options.mainIsPublic ? ingressPort : 0 });
-  const deps: ForwardAuthDeps = { config, store: gateway.store, cookies: gateway.cookies, tokens: gateway.tokens, logger, now };
-  const verify = await listenForwardAuth(deps, { port: 0 });
+  const verify = await gateway.listen({ listener: 'forward-auth', port: 0 });
 
   return {
     publicOrigin,
@@ -88,12 +87,10 @@ export async function startForwardAuthStack(options: ForwardAuthStackOptions = {
     main,
     verify,
     config,
-    deps,
     advance(ms) {
       offset += ms;
     },
     async close() {
-      await verify.close();
       await gateway.close();
       await api.close();
       await op.close();

@@ -6,7 +6,8 @@ import { createGateway, type Gateway, type ListeningGateway } from '../../src/ap
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/observability/index.ts';
 import { loginThroughGateway, type LoginResult } from './login.ts';
-import { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
+import { onFreePorts } from './ports.ts';
+import { startRedisServer, type RedisServer } from './redis-server.ts';
 
 /**
  * A whole Tokengate deployment for integration tests, every part real and on 127.0.0.1:
@@ -38,6 +39,8 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redis?: RedisServer;
   /** Gateway instances sharing the store. Default 1. */
   instances?: number;
+  /** Providers besides the demo provider `op` (routes may name them). */
+  extraProviders?: NonNullable<ConfigInput['providers']>;
   /** Routes; default one `/api` route (auth required) to the sample API. */
   routes?: (upstreams: { api: string }) => NonNullable<ConfigInput['routes']>;
   tokens?: ConfigInput['tokens'];
@@ -57,8 +60,12 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   opOptions?: Pick<OpenIdProviderOptions, 'resourceServers' | 'tokenExchange'>;
   /** More settings of the gateway's provider entry (scopes). */
   provider?: Record<string, unknown>;
-  /** More providers besides the demo one (GitHub against msw, for linking). */
-  moreProviders?: NonNullable<ConfigInput['providers']>;
+  /**
+   * DPoP (RFC 9449): the provider issues the gateway only DPoP-bound tokens, the gateway's
+   * provider says `dpop: true`, the sample API checks every proof. `providerNonce` / `apiNonce`:
+   * proofs must carry that server's nonce.
+   */
+  dpop?: { providerNonce?: boolean; apiNonce?: boolean };
 }
 
 export interface GatewayInstance {
@@ -84,9 +91,13 @@ export interface GatewayStack<P extends StackProvider = OpenIdProviderHandle> {
 
 export async function startGatewayStack<P extends StackProvider = OpenIdProviderHandle>(options: GatewayStackOptions<P> = {}): Promise<GatewayStack<P>> {
   const count = options.instances ?? 1;
+  if ((options.store ?? 'memory') === 'memory' && count > 1) throw new Error('several instances need store: redis');
+  // The ports are in the public origin, registered at the provider before the gateways listen.
+  return onFreePorts(count, (ports) => startGatewayStackOn(ports, options));
+}
+
+async function startGatewayStackOn<P extends StackProvider>(ports: number[], options: GatewayStackOptions<P>): Promise<GatewayStack<P>> {
   const storeKind = options.store ?? 'memory';
-  if (storeKind === 'memory' && count > 1) throw new Error('several instances need store: redis');
-  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const publicOrigin = `http://127.0.0.1:${ports[0]}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const cleanups: Array<() => Promise<void>> = [];
@@ -99,11 +110,12 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
       ...options.opOptions,
-      clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`] }],
+      clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`], ...(options.dpop ? { dpopBoundAccessTokens: true } : {}) }],
+      ...(options.dpop ? { dpop: { requireNonce: options.dpop.providerNonce ?? false } } : {}),
     };
     const op = options.startProvider ? await options.startProvider(opOptions) : ((await startOpenIdProvider(opOptions)) as unknown as P);
     cleanups.push(() => op.close());
-    const api = await startSampleApi({ introspect: (token) => op.introspect(token) });
+    const api = await startSampleApi({ introspect: (token) => op.introspect(token), ...(options.dpop ? { dpop: { requireNonce: options.dpop.apiNonce ?? false } } : {}) });
     cleanups.push(() => api.close());
     let redis = options.redis;
     if (storeKind === 'redis' && redis === undefined) {
@@ -119,7 +131,7 @@ export async function startGatewayStack<P extends StackProvider = OpenIdProvider
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...options.provider } as NonNullable<ConfigInput['providers']>[number], ...(options.moreProviders ?? [])],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}), ...options.provider } as NonNullable<ConfigInput['providers']>[number], ...(options.extraProviders ?? [])],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

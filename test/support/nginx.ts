@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onFreePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * A real nginx (Debian's /usr/sbin/nginx) as a non-daemon child process: one process
@@ -17,7 +19,7 @@ export interface NginxOptions {
   http?: string;
   /** The inside of the one `server { }` block; `listen` is added. */
   server: string;
-  /** Default: a free port. Give one when the config must name it before nginx starts (publicOrigin). */
+  /** Default: a free port. Give one when the config must name it before nginx starts (publicOrigin); the caller then retries on EADDRINUSE (ports.ts). */
   port?: number;
   executable?: string;
 }
@@ -31,9 +33,13 @@ export interface NginxHandle {
   stop(): Promise<void>;
 }
 
+/** nginx cannot bind port 0 and report it: without `options.port`, a free one, another if taken meanwhile. */
 export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
+  return options.port === undefined ? onFreePort((port) => startNginxOn(port, options)) : startNginxOn(options.port, options);
+}
+
+async function startNginxOn(port: number, options: NginxOptions): Promise<NginxHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'tokengate-nginx-'));
-  const port = options.port ?? (await freePort());
   const config = nginxConfig(dir, port, options);
   const configPath = join(dir, 'nginx.conf');
   await writeFile(configPath, config);
@@ -87,26 +93,11 @@ ${options.server}
 `;
 }
 
-/** A port that was free a moment ago (nginx cannot bind port 0 and report it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 async function waitForPort(port: number, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let gone = false;
   void exited.then(() => (gone = true));
-  while (Date.now() < deadline) {
-    if (gone) throw new Error('the process exited');
-    if (await canConnect(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`port ${port} not open after ${timeoutMs} ms`);
+  await waitFor(`port ${port} open`, async () => gone || (await canConnect(port)), timeoutMs);
+  if (gone) throw new Error('the process exited');
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { rawCommand, startRedisServer, waitFor, waitForReplicasInSync, type RedisServer } from './redis-server.ts';
+import { rawCommand, startRedisServer, waitForReplicasInSync, type RedisServer } from './redis-server.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * A real three-master Redis Cluster on free loopback ports, each node in its own temp dir,

@@ -1,8 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onFreePorts } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * Real redis-server processes for tests: bound to 127.0.0.1 on a free port, no persistence
@@ -40,7 +42,6 @@ export interface StartRedisOptions {
   cluster?: boolean;
 }
 
-const START_ATTEMPTS = 5;
 const READY_TIMEOUT_MS = 5000;
 
 export function hasRedisServerBinary(): boolean {
@@ -62,25 +63,6 @@ export function skipRedisSuite(suite: string, need: 'redis-server' | 'any-redis'
       `!! Install redis-server (7.x) to run it. In CI (CI=true) this is a failure, not a skip.\n${bar}\n`,
   );
   return true;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function freePortOtherThan(taken: number): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port !== taken) return port;
-  }
 }
 
 /** Sends one command over RESP and returns the raw reply text (enough for PING and INFO). */
@@ -114,19 +96,6 @@ function isCompleteReply(reply: string): boolean {
   return length < 0 || Buffer.byteLength(reply) >= bulk[0].length + length + 2;
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet: retried below until the deadline
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /**
  * Waits until `replicas` of `servers` are replicas whose initial sync has completed (link up, no
  * sync in progress). A replica that has never synced is not a standby: with the default
@@ -152,7 +121,7 @@ export async function roleOf(server: RedisServer): Promise<string> {
   return /role:(\w+)/.exec(info)?.[1] ?? 'unreachable';
 }
 
-async function serverArgs(port: number, dir: string, options: StartRedisOptions): Promise<string[]> {
+async function serverArgs(port: number, busPort: number | undefined, dir: string, options: StartRedisOptions): Promise<string[]> {
   if (options.sentinelFor) {
     // A Sentinel needs a config file it can rewrite.
     const file = join(dir, 'sentinel.conf');
@@ -164,7 +133,7 @@ async function serverArgs(port: number, dir: string, options: StartRedisOptions)
     return [file, '--sentinel', ...(options.args ?? [])];
   }
   const persistence = options.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const cluster = options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(await freePortOtherThan(port))] : [];
+  const cluster = busPort !== undefined ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort)] : [];
   return [
     '--port', String(port),
     '--bind', '127.0.0.1',
@@ -185,8 +154,8 @@ interface Running {
 }
 
 /** Spawns redis-server and waits for PING; rejects (with its output) if it exits first. */
-async function launch(port: number, dir: string, options: StartRedisOptions): Promise<Running> {
-  const child = spawn('redis-server', await serverArgs(port, dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+async function launch(port: number, busPort: number | undefined, dir: string, options: StartRedisOptions): Promise<Running> {
+  const child = spawn('redis-server', await serverArgs(port, busPort, dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -209,7 +178,7 @@ async function launch(port: number, dir: string, options: StartRedisOptions): Pr
       if (exitedEarly) return true;
       // A server with a password answers NOAUTH: it is up all the same.
       return /^(\+PONG|-NOAUTH)/.test(await rawCommand(port, ['PING'], 250));
-    });
+    }, READY_TIMEOUT_MS);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -230,18 +199,17 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   if (!hasRedisServerBinary()) throw new Error('redis-server is not on PATH (required when CI=true)');
   const dir = await mkdtemp(join(tmpdir(), 'tokengate-redis-'));
   let port = 0;
-  let running: Running | undefined;
-  for (let attempt = 1; running === undefined; attempt += 1) {
-    port = await freePort();
-    try {
-      running = await launch(port, dir, options);
-    } catch (err) {
-      // Another process may have taken the port between probe and bind: try a new one.
-      if (attempt >= START_ATTEMPTS || !/Address already in use/i.test(String(err))) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-    }
+  let busPort: number | undefined;
+  let running: Running;
+  try {
+    // The port is on redis-server's command line: when another process takes it first, a new one.
+    running = await onFreePorts(options.cluster ? 2 : 1, (ports) => {
+      [port, busPort] = [ports[0]!, ports[1]];
+      return launch(port, busPort, dir, options);
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
   let current: Running = running;
   return {
@@ -257,7 +225,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     },
     async restart() {
       await terminate(current, 'SIGKILL');
-      current = await launch(port, dir, options);
+      current = await launch(port, busPort, dir, options);
     },
   };
 }

@@ -6,7 +6,7 @@ import { TokenService } from '../../src/tokens/token-service.ts';
 import { sealTokenSet } from '../../src/tokens/token-set.ts';
 import type { TokenConfig } from '../../src/tokens/types.ts';
 import { ProviderTokens } from '../../src/providers/types.ts';
-import { waitFor } from '../support/redis-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** A token set read under an older key is sealed again under the first key, only through the CAS write and only while holding the refresh lock. */
 

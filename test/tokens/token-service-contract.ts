@@ -4,13 +4,16 @@ import { createMetrics, type Metrics } from '../../src/observability/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TokenService } from '../../src/tokens/token-service.ts';
 import { openTokenSet } from '../../src/tokens/token-set.ts';
+import type { Clock } from '../../src/tokens/clock.ts';
 import type { TokenConfig } from '../../src/tokens/types.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 import { captureLogs, manualClock, startTokenFixture, type CapturedLogs, type TokenFixture } from './fixture.ts';
 
 /**
  * TokenService against the real demo OpenID Provider (10-minute access tokens, rotation on) and a
  * given Store. Time inside the token service is a manual clock, so "near expiry" and "expired"
- * need no sleeping; the provider keeps real time.
+ * need no sleeping, and where a test waits on the refresh's own timers (lock polling, refreshWait)
+ * those run on a FakeClock; the provider and the store's lock leases keep real time.
  */
 
 const MINUTE = 60_000;
@@ -23,8 +26,15 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
     let logs: CapturedLogs;
     const config: TokenConfig = { refreshBuffer: 5 * MINUTE, lockLease: 2_000, refreshWait: 2_000, expiryMargin: 10_000, refreshTimeout: 30_000, forcedRefreshCooldown: 30_000 };
 
-    const service = (clock: { now: () => number }, overrides: Partial<TokenConfig> = {}, instanceId = 'replica-a', metrics?: Metrics) =>
-      new TokenService({ store, providers: fixture.providers, keyring: fixture.keyring, config: { ...config, ...overrides }, now: clock.now, logger: logs.logger, instanceId, metrics });
+    const service = (clock: { now: () => number }, overrides: Partial<TokenConfig> = {}, instanceId = 'replica-a', metrics?: Metrics, timers?: Clock) =>
+      new TokenService({ store, providers: fixture.providers, keyring: fixture.keyring, config: { ...config, ...overrides }, now: clock.now, logger: logs.logger, instanceId, metrics, ...(timers ? { clock: timers } : {}) });
+
+    /** Whether someone holds the session's refresh lock (probed by taking it for a moment). */
+    const lockHeld = async (sid: string) => {
+      if (!(await store.acquireLock(sid, 'probe', 50))) return true;
+      await store.releaseLock(sid, 'probe');
+      return false;
+    };
 
     /** Every token the provider handed out in a test must stay out of the logs. */
     const expectNoTokenInLogs = (...tokens: Array<string | undefined>) => {
@@ -254,9 +264,14 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const first = await service(clock).getAccessToken(sid).catch((err: unknown) => err);
         expect(first).toBeInstanceOf(TokenServiceUnavailableError);
         expect((first as TokenServiceUnavailableError).retryAfter).toBe(1);
-        // The provider would answer now, but within the backoff nobody asks it.
-        const second = await service(clock, { refreshWait: 200 }, 'replica-b').getAccessToken(sid).catch((err: unknown) => err);
+        // The provider would answer now, but within the backoff nobody asks it: replica-b polls the
+        // parked lock for its whole refreshWait (on its own clock) and gives up.
+        const timers = new FakeClock();
+        const waiting = service(clock, { refreshWait: 200 }, 'replica-b', undefined, timers);
+        const second = await timers.run(waiting.getAccessToken(sid).catch((err: unknown) => err));
         expect(second).toBeInstanceOf(TokenServiceUnavailableError);
+        expect(timers.now()).toBe(200);
+        await timers.run(waiting.idle());
         expect(fixture.op.stats.refreshGrants).toBe(0);
         const third = await service(clock, { refreshWait: 3_000 }, 'replica-b').getAccessToken(sid);
         expect(third.outcome).toBe('success');
@@ -269,8 +284,9 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         clock.advance(11 * MINUTE);
         fixture.op.setTokenEndpointDelay(300);
         const inFlight = service(clock).getAccessToken(sid).catch((err: unknown) => err);
+        // Once the refresh holds the lock it has read the token set and sent the refresh token.
+        await expect.poll(() => lockHeld(sid), { timeout: 5_000, interval: 5 }).toBe(true);
         // A writer that ignores the lock (a stolen refresh token redeemed elsewhere) gets in first.
-        await new Promise((resolve) => setTimeout(resolve, 100));
         const stolen = { ...(await store.getTokens(sid))! };
         const { ver: _ver, ...rest } = stolen;
         rest.refreshToken = fixture.keyring.seal('refresh-token-from-elsewhere', sid, 'refresh');
@@ -292,14 +308,17 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         const { sid, issued } = await fixture.login(store, clock.now());
         expect(await store.acquireLock(sid, 'stuck-replica', 5_000)).toBe(true);
         clock.advance(10 * MINUTE - 5_000);
-        const tokens = service(clock, { refreshWait: 300 });
-        const started = performance.now();
-        const bearer = await tokens.getAccessToken(sid);
-        expect(performance.now() - started).toBeLessThan(1_500);
+        const timers = new FakeClock();
+        const tokens = service(clock, { refreshWait: 300 }, 'replica-a', undefined, timers);
+        const bearer = await timers.run(tokens.getAccessToken(sid));
+        expect(timers.now()).toBe(300);
         expect(bearer.accessToken).toBe(issued.accessToken);
         expect(bearer.outcome).toBe('transient');
+        await timers.run(tokens.idle());
         clock.advance(5 * MINUTE);
-        await expect(tokens.getAccessToken(sid)).rejects.toBeInstanceOf(TokenServiceUnavailableError);
+        await expect(timers.run(tokens.getAccessToken(sid))).rejects.toBeInstanceOf(TokenServiceUnavailableError);
+        expect(timers.now()).toBe(600);
+        await timers.run(tokens.idle());
         expect(fixture.op.stats.refreshGrants).toBe(0);
         await store.releaseLock(sid, 'stuck-replica');
       });
@@ -324,6 +343,22 @@ export function tokenServiceContract(name: string, makeStore: () => Promise<Stor
         expect(fixture.op.stats.refreshGrants + fixture.op.stats.refreshErrors).toBeLessThanOrEqual(1);
         expect(fixture.op.stats.refreshReuse).toBe(0);
         expect(await store.getSession(sid)).not.toBeNull();
+      });
+
+      it('a token set gone by the time the refresh reads it is no_token_set (not invalid_grant): 401, counted, nothing sent', async () => {
+        const clock = manualClock();
+        const { sid, session } = await fixture.login(store, clock.now());
+        const loaded = await store.getTokens(sid);
+        expect(await store.deleteTokens(sid)).toBe(true);
+        clock.advance(11 * MINUTE);
+        const metrics = createMetrics({ defaultMetrics: false });
+        const failure = await service(clock, {}, 'replica-a', metrics).getAccessToken(sid, { session, tokens: loaded }).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(ReauthenticationRequiredError);
+        expect((failure as ReauthenticationRequiredError).outcome).toBe('no_token_set');
+        const { body } = await metrics.render();
+        expect(body).toContain('tokengate_refresh_total{outcome="no_token_set"} 1');
+        expect(body).not.toContain('outcome="invalid_grant"');
+        expect(fixture.op.stats.refreshGrants + fixture.op.stats.refreshErrors).toBe(0);
       });
 
       it('a lock freed without a new token set is taken over and the refresh happens', async () => {

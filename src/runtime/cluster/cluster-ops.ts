@@ -1,7 +1,7 @@
-import type { Worker } from 'node:cluster';
 import type Koa from 'koa';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { createOpsApp, DRAINING, type ReadinessReport } from '../../observability/index.ts';
+import type { ClusterWorker } from './cluster.ts';
 import type { AnswerMessage, OpsQuestion, WorkerMetrics } from './messages.ts';
 
 /**
@@ -30,7 +30,7 @@ export class WorkerQuestions {
   }
 
   /** The worker's answer, or undefined when it is gone or silent past the timeout. */
-  ask(worker: Worker, what: OpsQuestion): Promise<AnswerMessage | undefined> {
+  ask(worker: Pick<ClusterWorker, 'isConnected' | 'send'>, what: OpsQuestion): Promise<AnswerMessage | undefined> {
     if (!worker.isConnected()) return Promise.resolve(undefined);
     const id = this.#nextId++;
     return new Promise((resolve) => {
@@ -41,7 +41,7 @@ export class WorkerQuestions {
         resolve(answer);
       };
       this.#pending.set(id, settle);
-      worker.send({ tokengate: 'ask', id, what }, (err: Error | null) => {
+      worker.send({ tokengate: 'ask', id, what }, (err) => {
         if (err) settle(undefined);
       });
     });
@@ -83,7 +83,7 @@ export interface ClusterOpsOptions {
   questions: WorkerQuestions;
   metrics: PrimaryMetrics;
   /** Workers that have reported listening. */
-  listening: () => Worker[];
+  listening: () => ClusterWorker[];
   expectedWorkers: number;
   draining: () => boolean;
 }

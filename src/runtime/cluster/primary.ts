@@ -1,13 +1,12 @@
-import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
-import { Deadline } from '../deadline.ts';
-import { cannotListen, closeServer, listenHttp } from '../listen.ts';
+import type { Clock } from '../clock.ts';
+import { bindListener, closeServer } from '../listen.ts';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal, type ShutdownTrigger } from '../signals.ts';
+import { nodeCluster, type Cluster } from './cluster.ts';
 import { createClusterOpsApp, createPrimaryMetrics, WorkerQuestions } from './cluster-ops.ts';
-import { watchHandoffs, type Handoffs } from './handoffs.ts';
-import { isClusterMessage, type ClusterMessage } from './messages.ts';
-import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
+import type { RestartPolicyOptions } from './restart-policy.ts';
+import { Supervisor } from './supervisor.ts';
 
 /**
  * The cluster primary of `start --workers N` (N > 1). It serves no traffic itself:
@@ -25,6 +24,9 @@ import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
  *    for a second signal), and the primary waits for them (the grace period plus 5 s, then
  *    SIGKILL), closes the ops listener and exits 0. A second signal to the primary SIGKILLs the
  *    workers and the primary exits at once.
+ *
+ * Steps 2 to 5's worker slots are supervisor.ts, over a small Cluster interface (cluster.ts);
+ * this file adds the ops listener, the signals and the log lines around them.
  */
 
 export interface PrimaryOptions {
@@ -38,161 +40,68 @@ export interface PrimaryOptions {
   onReady?: (ready: { main: string; ops: string }) => void;
   /** The process's signal handling when the caller installed it already (src/cli.ts). */
   trigger?: ShutdownTrigger;
+  /** Default: node:cluster. */
+  cluster?: Cluster;
+  clock?: Clock;
 }
 
-/** Extra time the primary gives workers past their own grace period to close the store and exit. */
-const EXIT_MARGIN_MS = 5_000;
 const ASK_TIMEOUT_MS = 2_500;
-
-type Stop = { kind: 'signal'; signal: string } | { kind: 'startup-failed'; code: number } | { kind: 'gave-up' };
-
-interface Slot {
-  readonly index: number;
-  worker: Worker | undefined;
-  handoffs: Handoffs | undefined;
-  listening: boolean;
-  restartTimer: NodeJS.Timeout | undefined;
-}
 
 /** Runs the primary until shutdown; resolves with the exit code. Throws StartupError when the ops port cannot be bound. */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { config, logger } = options;
-  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({ index: index + 1, worker: undefined, handoffs: undefined, listening: false, restartTimer: undefined }));
-  const policy = new RestartPolicy(options.restart);
   const questions = new WorkerQuestions(ASK_TIMEOUT_MS);
-  const listeningWorkers = () => slots.filter((slot) => slot.listening && slot.worker !== undefined).map((slot) => slot.worker!);
-  const metrics = createPrimaryMetrics(() => listeningWorkers().length);
-  let draining = false;
-  let ready = false;
-  let mainUrl = '';
-  let exitWaiters: Array<() => void> = [];
-  let stop: (reason: Stop) => void = () => undefined;
-  const stopped = new Promise<Stop>((resolve) => {
-    stop = resolve;
-  });
-
-  const ops = await listenHttp(
-    createClusterOpsApp({ questions, metrics, listening: listeningWorkers, expectedWorkers: options.workers, draining: () => draining }).callback(),
-    config.ops,
-  ).catch((err: NodeJS.ErrnoException) => {
-    throw cannotListen('ops', config.ops, 'ops.port', err);
-  });
-
-  const fork = (slot: Slot) => {
-    slot.restartTimer = undefined;
-    slot.listening = false;
-    slot.worker = cluster.fork(options.env);
-    slot.handoffs = watchHandoffs(slot.worker);
-  };
-  const slotOf = (worker: Worker) => slots.find((slot) => slot.worker === worker);
-  const live = () => slots.filter((slot) => slot.worker !== undefined);
-
-  const onMessage = (worker: Worker, message: unknown) => {
-    if (!isClusterMessage(message)) return;
-    if (message.tokengate === 'answer') questions.answered(message);
-    if (message.tokengate !== 'listening') return;
-    const slot = slotOf(worker);
-    if (slot === undefined) return;
-    slot.listening = true;
-    mainUrl = message.main;
-    if (!ready && slots.every((candidate) => candidate.listening)) {
-      ready = true;
+  let opsUrl = '';
+  const supervisor: Supervisor = new Supervisor({
+    cluster: options.cluster ?? nodeCluster(),
+    workers: options.workers,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.restart ? { restart: options.restart } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    onAnswer: (message) => questions.answered(message),
+    onRestart: () => metrics.restarts.inc(),
+    onReady: (message) => {
       logger.info(
-        { main: message.main, ops: ops.url, ...(message.forwardAuth ? { forwardAuth: message.forwardAuth } : {}), publicOrigin: config.publicOrigin, store: config.store.type, workers: options.workers },
+        { event: 'listening', main: message.main, ops: opsUrl, ...(message.forwardAuth ? { forwardAuth: message.forwardAuth } : {}), publicOrigin: config.publicOrigin, store: config.store.type, workers: options.workers },
         'Tokengate listening',
       );
-      options.onReady?.({ main: message.main, ops: ops.url });
-    } else if (ready) {
-      logger.info({ worker: worker.id, pid: worker.process.pid }, 'worker restarted and listening');
-    }
-  };
-
-  const onExit = (worker: Worker, code: number | null, signal: string | null) => {
-    const slot = slotOf(worker);
-    if (slot === undefined) return;
-    const wasListening = slot.listening;
-    const orphans = slot.handoffs?.answerOrphans() ?? 0;
-    if (orphans > 0) logger.warn({ worker: worker.id, connections: orphans }, 'answered 503 on connections handed to the worker as it died');
-    slot.worker = undefined;
-    slot.handoffs = undefined;
-    slot.listening = false;
-    if (draining) {
-      if (live().length === 0) {
-        const waiters = exitWaiters;
-        exitWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-      return;
-    }
-    if (!ready && !wasListening) {
-      stop({ kind: 'startup-failed', code: code === null || code === 0 ? 3 : code });
-      return;
-    }
-    // `exitCode`, not `code`: the log redaction censors a top-level `code` (an authorization code).
-    logger.warn({ worker: worker.id, pid: worker.process.pid, exitCode: code, signal }, 'worker exited unexpectedly');
-    const delay = policy.afterDeath(Date.now());
-    if (delay === undefined) {
-      logger.error({ workers: options.workers }, 'workers keep dying: giving up');
-      stop({ kind: 'gave-up' });
-      return;
-    }
-    metrics.restarts.inc();
-    slot.restartTimer = setTimeout(() => fork(slot), delay);
-  };
+      options.onReady?.({ main: message.main, ops: opsUrl });
+    },
+  });
+  const listening = () => supervisor.listening();
+  const metrics = createPrimaryMetrics(() => listening().length);
+  const opsApp = createClusterOpsApp({ questions, metrics, listening, expectedWorkers: options.workers, draining: () => supervisor.draining });
+  const ops = await bindListener({ name: 'ops', handler: opsApp.callback(), at: config.ops, setting: 'ops.port' });
+  opsUrl = ops.url;
 
   const force = (signal: ShutdownSignal) => {
-    logger.warn({ signal }, 'second signal during shutdown: exiting now');
+    logger.warn({ event: 'shutdown_forced', signal }, 'second signal during shutdown: exiting now');
     // Workers take signals during their drain for the process group's copies, not for "now".
-    for (const slot of live()) slot.worker!.process.kill('SIGKILL');
+    supervisor.kill();
     process.exit(signalExitCode(signal));
   };
-
   // SIGHUP: every listening worker reloads its keys (and the primary, which holds none, stays up).
   const onHangup = () => {
-    const message: ClusterMessage = { tokengate: 'reload' };
-    for (const worker of listeningWorkers()) if (worker.isConnected()) worker.send(message);
-    logger.info({ event: 'keys_reload_requested', workers: listeningWorkers().length }, 'SIGHUP: workers reload their keys');
+    const workers = supervisor.reload();
+    logger.info({ event: 'keys_reload_requested', workers }, 'SIGHUP: workers reload their keys');
   };
   process.on('SIGHUP', onHangup);
   const trigger = options.trigger ?? shutdownTrigger();
   trigger.onForce(force);
-  void trigger.started.then((signal) => stop({ kind: 'signal', signal }));
-  cluster.on('message', onMessage);
-  cluster.on('exit', onExit);
+  void trigger.started.then((signal) => supervisor.stop({ kind: 'signal', signal }));
   try {
-    for (const slot of slots) fork(slot);
-    const reason = await stopped;
-    draining = true;
-    logger.info({ reason: reason.kind === 'signal' ? reason.signal : reason.kind, workers: live().length, graceMs: config.shutdown.grace }, 'shutting down');
-    for (const slot of slots) clearTimeout(slot.restartTimer);
-    await stopWorkers(live(), new Deadline(config.shutdown.grace + EXIT_MARGIN_MS), () =>
-      live().length === 0 ? Promise.resolve() : new Promise<void>((resolve) => exitWaiters.push(resolve)),
-    );
-    logger.info({ main: mainUrl || undefined }, 'shut down');
+    supervisor.start();
+    const reason = await supervisor.stopped;
+    logger.info({ event: 'shutdown_started', reason: reason.kind === 'signal' ? reason.signal : reason.kind, workers: supervisor.alive, graceMs: config.shutdown.grace }, 'shutting down');
+    await supervisor.shutDown(config.shutdown.grace);
+    logger.info({ event: 'shutdown_finished', main: supervisor.mainUrl }, 'shut down');
     if (reason.kind === 'signal') return 0;
     return reason.kind === 'startup-failed' ? reason.code : 3;
   } finally {
-    cluster.off('message', onMessage);
-    cluster.off('exit', onExit);
+    supervisor.dispose();
     process.off('SIGHUP', onHangup);
     trigger.dispose();
     await closeServer(ops.server);
   }
-}
-
-/**
- * Asks every listening worker to shut down; one still starting may not listen for messages yet,
- * so it gets SIGTERM (it serves nothing yet either way). Past the deadline, kills what is left.
- */
-async function stopWorkers(slots: Slot[], deadline: Deadline, allExited: () => Promise<void>): Promise<void> {
-  const workers = slots.map((slot) => slot.worker!);
-  for (const slot of slots) {
-    const worker = slot.worker!;
-    const message: ClusterMessage = { tokengate: 'shutdown' };
-    if (slot.listening && worker.isConnected()) worker.send(message, (err: Error | null) => err && worker.process.kill('SIGTERM'));
-    else worker.process.kill('SIGTERM');
-  }
-  if (await deadline.wait(allExited())) return;
-  for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
-  await new Deadline(2_000).wait(allExited());
 }

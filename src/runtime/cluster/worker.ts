@@ -1,7 +1,6 @@
-import type { GatewayDeps } from '../../app.ts';
 import type { Config } from '../../config/index.ts';
 import type { KeyReloadSource } from '../key-reload.ts';
-import { serveUntilSignal, type RunningGateway } from '../serve.ts';
+import { serve, type GatewayFactory, type Serving } from '../serve.ts';
 import type { ShutdownTrigger } from '../signals.ts';
 import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './messages.ts';
 
@@ -19,7 +18,7 @@ import { isClusterMessage, type AnswerMessage, type ClusterMessage } from './mes
  */
 
 export interface WorkerOptions {
-  deps?: GatewayDeps;
+  create: GatewayFactory;
   /** node:cluster's worker id, for the log lines. */
   workerId: number;
   trigger?: ShutdownTrigger;
@@ -31,7 +30,7 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   const send = (message: ClusterMessage) => {
     if (process.connected) process.send?.(message);
   };
-  let running: RunningGateway | undefined;
+  let serving: Serving | undefined;
   let stopRequested: (reason: string) => void = () => undefined;
   const stop = new Promise<string>((resolve) => {
     stopRequested = resolve;
@@ -40,31 +39,30 @@ export async function runWorker(config: Config, options: WorkerOptions): Promise
   const onMessage = (message: unknown) => {
     if (!isClusterMessage(message)) return;
     if (message.tokengate === 'shutdown') stopRequested('primary asked');
-    if (message.tokengate === 'reload') void running?.keyReload?.reload('SIGHUP (primary)');
-    if (message.tokengate !== 'ask' || running === undefined) return;
-    const gateway = running.gateway;
+    if (message.tokengate === 'reload') void serving?.keyReload?.reload('SIGHUP (primary)');
+    if (message.tokengate !== 'ask' || serving === undefined) return;
+    const gateway = serving.gateway;
     const answer = async (): Promise<AnswerMessage> =>
       message.what === 'metrics'
         ? { tokengate: 'answer', id: message.id, metrics: await gateway.metrics.registry.getMetricsAsJSON() }
         : { tokengate: 'answer', id: message.id, readiness: await gateway.readiness() };
-    answer().then(send, (err: unknown) => gateway.logger.warn({ err }, 'could not answer the primary'));
+    answer().then(send, (err: unknown) => gateway.logger.warn({ event: 'worker_answer_failed', err }, 'could not answer the primary'));
   };
   const onDisconnect = () => stopRequested('primary gone');
   process.on('message', onMessage);
   process.once('disconnect', onDisconnect);
   try {
-    await serveUntilSignal(config, {
-      ...(options.deps ? { deps: options.deps } : {}),
+    await serve(config, {
+      create: options.create,
+      workerId: options.workerId,
       ...(options.reload ? { reload: options.reload } : {}),
-      ops: false,
-      message: 'worker listening',
-      fields: { worker: options.workerId },
       stop,
       ...(options.trigger ? { trigger: options.trigger } : {}),
       forces: () => !process.connected,
       onListening: (up) => {
-        running = up;
-        send({ tokengate: 'listening', main: up.main.url, ...(up.forwardAuth ? { forwardAuth: `${up.forwardAuth.url}${config.forwardAuth.path}` } : {}) });
+        serving = up;
+        const forwardAuth = up.urls['forward-auth'];
+        send({ tokengate: 'listening', main: up.urls.main ?? '', ...(forwardAuth ? { forwardAuth: `${forwardAuth}${config.forwardAuth.path}` } : {}) });
       },
     });
   } finally {

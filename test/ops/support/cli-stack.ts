@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { startSampleApi, type SampleApiHandle } from '../../../demo/api.ts';
 import { DEMO_USER, startOpenIdProvider, type OpenIdProviderHandle } from '../../../demo/op.ts';
 import { generateKey } from '../../../src/crypto/keyring.ts';
-import { startCli, type RunningCli } from '../../cli/run-cli.ts';
+import { logLine, startCli, type RunningCli } from '../../cli/run-cli.ts';
 import { loginThroughGateway, type LoginResult } from '../../support/login.ts';
-import { freePort, startRedisServer, waitFor, type RedisServer } from '../../support/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.ts';
+import { freePort } from '../../support/ports.ts';
+import { waitFor } from '../../support/wait.ts';
 
 /**
  * `tokengate start` (or `dev`) as operators run it: a child process `node src/cli.ts ...` with
@@ -48,7 +50,7 @@ export interface CliStack {
   mainPort: number;
   configFile: string;
   env: Record<string, string>;
-  /** Starts the gateway and waits for 'Tokengate listening'. */
+  /** Starts the gateway and waits for its 'listening' line. */
   start(): Promise<RunningCli>;
   /**
    * Starts one more gateway process from the same config, the same keys and the same store (a
@@ -137,17 +139,17 @@ ${options.extraConfig ?? ''}
       env,
       async start() {
         running = startCli(['start', '--config', configFile, ...(options.args ?? [])], { env, detached: options.detached ?? false });
-        await running.waitFor(/Tokengate listening/);
+        await running.waitFor(/"event":"listening"/);
         return running;
       },
       async startReplica() {
-        const port = await freePort();
+        // Its ports are in no URL registered elsewhere: port 0, read back from its listening line.
         const replicaConfig = join(dir, `gateway-replica-${replicas.length + 1}.yaml`);
-        writeFileSync(replicaConfig, configText(port, await freePort()));
+        writeFileSync(replicaConfig, configText(0, 0));
         const replica = startCli(['start', '--config', replicaConfig, ...(options.args ?? [])], { env, detached: false });
         replicas.push(replica);
-        await replica.waitFor(/Tokengate listening/);
-        return { cli: replica, url: `http://127.0.0.1:${port}` };
+        await replica.waitFor(/"event":"listening"/);
+        return { cli: replica, url: String(logLine(replica, 'listening')?.['main']) };
       },
       cli,
       logLines: () => jsonLines(cli().output().stdout),

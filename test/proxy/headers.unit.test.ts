@@ -32,6 +32,12 @@ describe('header policy towards the upstream', () => {
     expect(out['content-length']).toBe('12');
   });
 
+  it("drops the client's DPoP proof: only the gateway proves possession of a session's key", () => {
+    const out = policy.toUpstream({ host: 'h', dpop: 'eyJ.client.proof', accept: 'text/plain' }, facts);
+    expect(out).not.toHaveProperty('dpop');
+    expect(out.accept).toBe('text/plain');
+  });
+
   it('a Connection header cannot remove framing or Host', () => {
     const out = policy.toUpstream({ host: 'h', connection: 'content-length, host', 'content-length': '3' }, facts);
     expect(out['content-length']).toBe('3');

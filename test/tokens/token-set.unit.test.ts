@@ -86,6 +86,19 @@ describe('token set written after a refresh', () => {
     expect('ver' in next).toBe(false);
   });
 
+  it('the DPoP key is carried over by a refresh and moved by a re-seal to the new first key', () => {
+    const old = { kid: 'old', key: generateKey() };
+    const rotating = new Keyring([old]);
+    const previous: StoredTokenSet = { ...storedLogin(), accessToken: rotating.seal('AT-old', SID, 'access'), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id'), dpopKey: rotating.seal('JWK', SID, SEAL_FIELDS.dpop) };
+    expect(sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new' }), 5_000).dpopKey).toBe(previous.dpopKey);
+    rotating.replace([{ kid: 'new', key: generateKey() }, old]);
+    expect(sealedWithOldKey(rotating, { ...previous, accessToken: rotating.seal('AT-old', SID, 'access'), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id') })).toBe(true);
+    for (const next of [resealTokenSet(rotating, SID, previous), sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new' }), 5_000)]) {
+      expect(next.dpopKey!.split('.')[1]).toBe('new');
+      expect(rotating.open(next.dpopKey!, SID, SEAL_FIELDS.dpop)).toBe('JWK');
+    }
+  });
+
   it('a response without expires_in gives a token that does not expire', () => {
     const next = sealRefreshed(keyring, SID, storedLogin(), new ProviderTokens({ accessToken: 'AT-new' }), 5_000);
     expect(next).not.toHaveProperty('expiresAt');
@@ -108,21 +121,21 @@ describe('token set written after a refresh', () => {
 
 describe('per-route tokens in the token set', () => {
   const ROUTE_KEY = 'resource:https://orders.example.test';
-  const withRouteToken = (ring: Keyring): StoredTokenSet & { dpopKey: string } => ({
+  const withRouteToken = (ring: Keyring): StoredTokenSet & { laterField: string } => ({
     ...storedLogin(),
     accessToken: ring.seal('AT-old', SID, 'access'),
     refreshToken: ring.seal('RT-old', SID, 'refresh'),
     idToken: ring.seal('ID-old', SID, 'id'),
     resources: { [ROUTE_KEY]: { accessToken: ring.seal('AT-orders', SID, routeTokenField(ROUTE_KEY)), ver: 2, expiresAt: 9_000, obtainedAt: 1_000, tokenType: 'Bearer', forcedAt: 5 } },
     // A field this version does not know (another feature's), carried over as it is.
-    dpopKey: 'sealed-elsewhere',
+    laterField: 'kept as it is',
   });
 
   it('a login refresh keeps the route tokens (stamps untouched) and every field it does not know', () => {
     const previous = withRouteToken(keyring);
     const next = sealRefreshed(keyring, SID, previous, new ProviderTokens({ accessToken: 'AT-new', refreshToken: 'RT-new', expiresIn: 60 }), 5_000);
     expect(next.resources).toEqual(previous.resources);
-    expect((next as typeof previous).dpopKey).toBe('sealed-elsewhere');
+    expect((next as typeof previous).laterField).toBe('kept as it is');
     expect(openRouteTokens(keyring, SID, { ...next, ver: 4 })).toEqual([{ provider: undefined, accessToken: 'AT-orders', refreshToken: undefined }]);
   });
 
@@ -136,7 +149,7 @@ describe('per-route tokens in the token set', () => {
     for (const next of [resealTokenSet(rotating, SID, previous), sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new', expiresIn: 60 }), 5_000)]) {
       expect(next.resources![ROUTE_KEY]!.accessToken.split('.')[1]).toBe('new');
       expect(next.resources![ROUTE_KEY]).toMatchObject({ ver: 2, expiresAt: 9_000, forcedAt: 5 });
-      expect((next as typeof previous).dpopKey).toBe('sealed-elsewhere');
+      expect((next as typeof previous).laterField).toBe('kept as it is');
       expect(sealedWithOldKey(rotating, { ...next, ver: 4 })).toBe(false);
     }
   });

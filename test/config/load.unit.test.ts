@@ -250,3 +250,24 @@ routes:`);
     expect(issues.find((issue) => issue.path === 'routes.3.exchange')!.message).toMatch(/oidc provider/);
   });
 });
+
+describe('DPoP (provider option dpop)', () => {
+  const withDpop = minimal.replace('    clientSecret: s3cret\n', '    clientSecret: s3cret\n    dpop: true\n');
+
+  it('is off by default and on where the provider says so', () => {
+    expect(loadConfig({ text: minimal, env: keyEnv }).providers[0]).toMatchObject({ dpop: false });
+    expect(loadConfig({ text: withDpop, env: keyEnv }).providers[0]).toMatchObject({ dpop: true });
+  });
+
+  it('is refused together with forward-auth, which cannot sign a proof for the request the ingress sends', () => {
+    const text = `${withDpop}forwardAuth: { enabled: true, sharedSecret: ${'x'.repeat(32)} }\n`;
+    const issues = issuesOf(() => loadConfig({ text, env: keyEnv }));
+    expect(issues.map((issue) => issue.path)).toEqual(['providers.0.dpop']);
+    expect(issues[0]!.message).toMatch(/forward-auth/);
+  });
+
+  it('exists for OpenID providers only', () => {
+    const google = withDpop.replace('type: oidc\n    issuer: https://login.example.com', 'type: google');
+    expect(issuesOf(() => loadConfig({ text: google, env: keyEnv })).map((issue) => issue.path)).toEqual(['providers.0.dpop']);
+  });
+});

@@ -23,8 +23,8 @@ describe('redactSecrets', () => {
   });
 
   it('censors secret headers in any headers bag, whatever their case', () => {
-    const line = { upstream: { headers: { Authorization: 'Bearer x', 'Set-Cookie': ['a=b'], Accept: 'json' } } };
-    expect(redactSecrets(line)).toEqual({ upstream: { headers: { Authorization: CENSOR, 'Set-Cookie': CENSOR, Accept: 'json' } } });
+    const line = { upstream: { headers: { Authorization: 'DPoP x', DPoP: 'eyJ.proof', 'Set-Cookie': ['a=b'], Accept: 'json' } } };
+    expect(redactSecrets(line)).toEqual({ upstream: { headers: { Authorization: CENSOR, DPoP: CENSOR, 'Set-Cookie': CENSOR, Accept: 'json' } } });
   });
 
   it('walks what JSON will write for an object with toJSON', () => {

@@ -1,1 +1,0 @@
-export { Keyring, decodeKeyMaterial, generateKey, sealedKid, type KeyringOptions, type KeySpec } from './keyring.ts';

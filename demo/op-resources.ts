@@ -11,6 +11,9 @@ import type { OpenIdProviderStats } from './op-stats.ts';
 /** Resource URI → the API's scope (space-separated) and, optionally, its token lifetime in seconds. */
 export type ResourceServers = Readonly<Record<string, { scope: string; accessTokenTtl?: number }>>;
 
+/** The library's own DPoP proof check (its grants use it; it is not part of the package's typed API). */
+type ValidateDpop = (provider: Provider, ctx: unknown) => Promise<{ thumbprint: string } | undefined>;
+
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
@@ -54,9 +57,13 @@ export function registerTokenExchange(provider: Provider, servers: ResourceServe
       const requested = typeof params['scope'] === 'string' ? params['scope'].split(' ') : [...allowed];
       const token = new provider.AccessToken({ accountId: subject.accountId, client, grantId: subject.grantId, gty: 'token_exchange', scope: requested.filter((scope) => allowed.has(scope)).join(' ') });
       token.resourceServer = new provider.ResourceServer(audience, info);
+      // A request with a DPoP proof (RFC 9449) gets a token bound to its key, as the library's own grants do.
+      const { default: validateDpop } = (await import('oidc-provider/lib/helpers/validate_dpop.js' as string)) as { default: ValidateDpop };
+      const proof = await validateDpop(provider, ctx);
+      if (proof !== undefined) token.setThumbprint('jkt', proof.thumbprint);
       const value = await token.save();
       stats.exchangeGrants += 1;
-      ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
+      ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: token.tokenType, expires_in: token.expiration, scope: token.scope };
     },
     ['subject_token', 'subject_token_type', 'audience', 'scope', 'requested_token_type'],
   );

@@ -1,5 +1,6 @@
 import type { ClientMetadata, Configuration, JWKS } from 'oidc-provider';
 import type { Accounts } from './op-accounts.ts';
+import { resourceIndicators, TOKEN_EXCHANGE, type ResourceServers } from './op-resources.ts';
 import { errorPage, logoutPage, logoutSuccessPage } from './op-pages.ts';
 
 /** A relying party registered at the demo OpenID Provider (the gateway, or a test's client). */
@@ -39,6 +40,10 @@ export interface ProviderSettings {
   refreshTokenTtl: number;
   rotateRefreshToken: boolean;
   pushedAuthorizationRequests: { enabled: boolean; required: boolean };
+  /** APIs as resource servers (RFC 8707); none: resource indicators off. */
+  resourceServers?: ResourceServers | undefined;
+  /** Register the clients for the RFC 8693 token-exchange grant too. */
+  tokenExchange?: boolean | undefined;
   /** DPoP (RFC 9449); `requireNonce`: every proof must carry the provider's nonce (`use_dpop_nonce` first). */
   dpop: { requireNonce: boolean; nonceSecret: Buffer };
 }
@@ -57,14 +62,14 @@ function loopbackFetch(input: string | URL | Request, init?: RequestInit): Promi
   return fetch(input, rest);
 }
 
-function clientMetadata(client: OpenIdClientOptions): ClientMetadata {
+function clientMetadata(client: OpenIdClientOptions, tokenExchange: boolean): ClientMetadata {
   return {
     client_id: client.clientId,
     client_secret: client.clientSecret,
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
     response_types: ['code'],
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', ...(tokenExchange ? [TOKEN_EXCHANGE] : [])],
     token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
     id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? 'RS256',
     ...(client.jwks === undefined ? {} : { jwks: client.jwks as ClientMetadata['jwks'] }),
@@ -90,7 +95,7 @@ function introspectorMetadata(introspector: IntrospectorCredentials): ClientMeta
 export function providerConfiguration(settings: ProviderSettings): Configuration {
   const longLived = Math.max(settings.refreshTokenTtl, 24 * 60 * 60);
   return {
-    clients: [...settings.clients.map(clientMetadata), introspectorMetadata(settings.introspector)],
+    clients: [...settings.clients.map((client) => clientMetadata(client, settings.tokenExchange === true)), introspectorMetadata(settings.introspector)],
     adapter: settings.adapter,
     findAccount: settings.accounts.findAccount,
     jwks: settings.jwks,
@@ -112,7 +117,8 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: settings.rotateRefreshToken,
     ttl: {
-      AccessToken: settings.accessTokenTtl,
+      // A resource server's tokens live as long as it says (RFC 8707 resources, token exchange).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? settings.accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 60 * 60,
       RefreshToken: settings.refreshTokenTtl,
@@ -133,6 +139,7 @@ export function providerConfiguration(settings: ProviderSettings): Configuration
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
       backchannelLogout: { enabled: true },
+      ...(settings.resourceServers === undefined ? {} : { resourceIndicators: resourceIndicators(settings.resourceServers, settings.accessTokenTtl) }),
       dPoP: { enabled: true, nonceSecret: settings.dpop.nonceSecret, requireNonce: () => settings.dpop.requireNonce },
       pushedAuthorizationRequests: {
         enabled: settings.pushedAuthorizationRequests.enabled,

@@ -13,12 +13,18 @@ export interface OpenIdProviderStats {
   refreshErrors: number;
   /** Requests to the revocation endpoint that it accepted (RFC 7009 answers 200 even for unknown tokens). */
   revocations: number;
+  /** Every request to the revocation endpoint, whatever it answered (JWT access tokens are refused: not revocable here). */
+  revocationRequests: number;
   /** Requests to the introspection endpoint that it answered. */
   introspections: number;
+  /** Successful refresh_token grants with a `resource` (RFC 8707), by resource URI. */
+  resourceGrants: Record<string, number>;
+  /** Successful RFC 8693 token exchanges. */
+  exchangeGrants: number;
 }
 
 export function emptyStats(): OpenIdProviderStats {
-  return { codeGrants: 0, refreshGrants: 0, refreshReuse: 0, refreshErrors: 0, revocations: 0, introspections: 0 };
+  return { codeGrants: 0, refreshGrants: 0, refreshReuse: 0, refreshErrors: 0, revocations: 0, revocationRequests: 0, introspections: 0, resourceGrants: {}, exchangeGrants: 0 };
 }
 
 export function resetStats(stats: OpenIdProviderStats): void {
@@ -35,6 +41,8 @@ export function countGrants(provider: Provider, stats: OpenIdProviderStats): voi
     const type = grantType(ctx);
     if (type === 'authorization_code') stats.codeGrants += 1;
     if (type === 'refresh_token') stats.refreshGrants += 1;
+    const resource = ctx.oidc.params?.['resource'];
+    if (type === 'refresh_token' && typeof resource === 'string') stats.resourceGrants[resource] = (stats.resourceGrants[resource] ?? 0) + 1;
   });
   provider.on('grant.error', (ctx, err) => {
     if (grantType(ctx) !== 'refresh_token') return;
@@ -51,6 +59,7 @@ export function countEndpointCalls(provider: Provider, stats: OpenIdProviderStat
   const introspectionPath = provider.pathFor('introspection');
   return async function endpointCounters(ctx, next) {
     await next();
+    if (ctx.method === 'POST' && ctx.path === revocationPath) stats.revocationRequests += 1;
     if (ctx.method !== 'POST' || ctx.status !== 200) return;
     if (ctx.path === revocationPath) stats.revocations += 1;
     if (ctx.path === introspectionPath) stats.introspections += 1;

@@ -17,6 +17,7 @@ import {
   type IntrospectionResponse,
 } from './op-operations.ts';
 import { countEndpointCalls, countGrants, emptyStats, resetStats, type OpenIdProviderStats } from './op-stats.ts';
+import { registerTokenExchange, type ResourceServers } from './op-resources.ts';
 import { shapeTokenEndpoint, type TokenEndpointShaping } from './op-token-endpoint.ts';
 
 export type { OpenIdUser } from './op-accounts.ts';
@@ -56,6 +57,10 @@ export interface OpenIdProviderOptions {
    * offers the endpoint; `required` accepts authorization requests only when pushed.
    */
   pushedAuthorizationRequests?: { enabled?: boolean; required?: boolean };
+  /** APIs as resource servers: RFC 8707 resource indicators on, JWT access tokens with `aud` the resource URI. */
+  resourceServers?: ResourceServers;
+  /** The RFC 8693 token-exchange grant, for `audience` one of `resourceServers`. */
+  tokenExchange?: boolean;
   /** DPoP (RFC 9449) is always accepted; `requireNonce` makes every proof carry the provider's nonce. Default false. */
   dpop?: { requireNonce?: boolean };
 }
@@ -115,8 +120,11 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
       refreshTokenTtl: options.refreshTokenTtl ?? 86_400,
       rotateRefreshToken: options.rotateRefreshToken ?? true,
       pushedAuthorizationRequests: { enabled: options.pushedAuthorizationRequests?.enabled ?? true, required: options.pushedAuthorizationRequests?.required ?? false },
+      resourceServers: options.resourceServers,
+      tokenExchange: options.tokenExchange,
       dpop: { requireNonce: options.dpop?.requireNonce ?? false, nonceSecret: randomBytes(32) },
     }));
+    if (options.tokenExchange) registerTokenExchange(provider, options.resourceServers ?? {}, options.accessTokenTtl ?? 3600, stats);
   } catch (err) {
     await closeServer(server);
     throw err;

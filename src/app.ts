@@ -30,7 +30,7 @@ import { shutDown } from './runtime/shutdown.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
 import type { Store } from './store/types.ts';
-import { TokenService } from './tokens/index.ts';
+import { resourcesOf, TokenService } from './tokens/index.ts';
 
 /**
  * The composition root: everything is built here from the validated config, nothing at import
@@ -145,7 +145,9 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
   const onDiscoveryFailure = (provider: string, err: unknown) =>
     logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
-  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure });
+  // RFC 8707: each login asks for the resource indicators of the routes its provider serves.
+  const resourcesOfProvider = (id: string) => resourcesOf(config.routes, id);
+  const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure, resourcesOf: resourcesOfProvider });
   const keyring = new Keyring(config.keys.encryption, { openedCacheSize: openedCacheSize(config.store) });
   const keys = cookieKeys(config.keys.cookie);
   const cookies = createCookies(config, keys);
@@ -179,12 +181,13 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     logger.warn({ setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
 
-  const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now });
+
 
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).
   const sessionOptions = { cookie: cookies.session, store, idleTimeoutMs: config.session.idleTimeout, now, logger };
   const tokens = new TokenService({ store, providers, keyring, config: config.tokens, now, logger, metrics });
+  const auth = createAuthRouter({ config, store, providers, keyring, cookies, revoker, logger, now, tokens });
   // The forward-auth verify endpoint on this listener, for requests that carry the shared
   // secret (without one it lives on its own listener only, see listenerSpecs below).
   const forwardAuth = config.forwardAuth.enabled && config.forwardAuth.sharedSecret !== undefined
@@ -264,7 +267,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
     setForwardAuthSecret: (value) => live.setForwardAuthSecret(value),
     async replaceProvider(providerConfig) {
       if (deps.providers !== undefined || !providers.has(providerConfig.id)) return false;
-      const next = createProvider(providerConfig, { now, onDiscoveryFailure });
+      const next = createProvider(providerConfig, { now, onDiscoveryFailure, resourcesOf: resourcesOfProvider });
       await next.init().catch(() => undefined);
       providers.set(providerConfig.id, next);
       return true;

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PKCE_UNSUPPORTED'
   | 'PAR_UNSUPPORTED'
   | 'PROVIDER_REJECTED'
+  | 'PROVIDER_NOT_LINKED'
   | 'INTERNAL';
 
 export interface GatewayErrorOptions {
@@ -79,6 +80,23 @@ export class BadRequestError extends GatewayError {
 export class NotFoundError extends exposedError('NOT_FOUND', 404, 'No route matches this path') {}
 
 export class ReauthenticationRequiredError extends exposedError('REAUTHENTICATION_REQUIRED', 401, 'Please log in again') {}
+
+/**
+ * A route bound to another provider than the session's, and the session has no token of that
+ * provider linked (or its linked grant ended): 403, the user links it at `linkPath`
+ * (`/auth/link?provider=<id>`), which keeps the session.
+ */
+export class ProviderNotLinkedError extends GatewayError {
+  readonly provider: string;
+  readonly linkPath: string;
+
+  constructor(provider: string, options?: GatewayErrorOptions) {
+    const linkPath = `/auth/link?provider=${encodeURIComponent(provider)}`;
+    super('PROVIDER_NOT_LINKED', 403, `This API needs your "${provider}" account linked to this session: ${linkPath}`, true, { outcome: 'provider_mismatch', ...options });
+    this.provider = provider;
+    this.linkPath = linkPath;
+  }
+}
 
 /**
  * Refresh-token reuse: a compare-and-set met a refresh token this replica never wrote, so two

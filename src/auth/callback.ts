@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
-import { BadRequestError, GatewayError, ProviderError } from '../errors.ts';
+import { BadRequestError, GatewayError, ProviderError, ReauthenticationRequiredError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { sameSecret } from '../crypto/same-secret.ts';
 import { generateDpopKey } from '../dpop/key.ts';
-import { securityEvent } from '../observability/index.ts';
+import { securityEvent, sessionTag } from '../observability/index.ts';
 import { sendContinuePage } from './continue-page.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
 import { endPreviousSessions } from './end-previous-sessions.ts';
@@ -28,7 +28,8 @@ import type { Provider, ProviderTokens, UserProfile } from '../providers/types.t
  * 4. Code exchange (never retried), ID token verification or profile fetch. Any failure: 400,
  *    the login must start again (the code and the transaction are spent). For a provider with
  *    `dpop: true` the session's DPoP key is made first and the exchange carries its proof.
- * 5. A new session; the browser's previous one (recorded at /auth/login) is ended. Then a 200
+ * 5. A new session; the browser's previous one (recorded at /auth/login) is ended. (For
+ *    `/auth/link`: the tokens go into the session that started it instead.) Then a 200
  *    page that goes on to returnTo by itself (not a redirect: the SameSite=Strict session
  *    cookie must reach returnTo, see continue-page.ts).
  * Nothing is stored unless step 5 is reached.
@@ -62,6 +63,7 @@ export function callbackHandler(deps: AuthDeps) {
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id), { dpop: dpop?.key }));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce, { dpop: dpop?.key }));
 
+    if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens);
     const cookieSid = ctx.state.sid;
     const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
@@ -69,6 +71,26 @@ export function callbackHandler(deps: AuthDeps) {
     // Validated at login; checked again in the form that is emitted (a stored value is input too).
     sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
   };
+}
+
+/**
+ * `/auth/link`: the provider's tokens go into the session that started the link (not a new
+ * session; the session cookie stays as it is). A session that ended meanwhile: 400, nothing stored.
+ */
+async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: LoginTransaction, provider: Provider, tokens: ProviderTokens): Promise<void> {
+  const sid = transaction.linkTo!;
+  const providerId = provider.id;
+  if (deps.tokens === undefined) throw new BadRequestError('Linking a provider is not available here');
+  try {
+    // An earlier link of this provider is replaced: its tokens are revoked there.
+    const replaced = await deps.tokens.linkProvider(sid, providerId, tokens);
+    if (replaced !== undefined) deps.revoker.revokeInBackground(provider, replaced, { sessionTag: sessionTag(sid) });
+  } catch (err) {
+    if (err instanceof ReauthenticationRequiredError) throw new BadRequestError('The session to link to has ended; log in again', { cause: err });
+    throw err;
+  }
+  ctx.state.log?.info({ provider: providerId, session: sessionTag(sid) }, 'provider linked');
+  sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
 }
 
 async function takeLoginTransaction(ctx: StatefulContext, deps: AuthDeps): Promise<LoginTransaction> {

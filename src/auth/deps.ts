@@ -6,6 +6,7 @@ import { discoveryFailureText, discoveryProblemOf } from '../providers/discovery
 import type { Provider } from '../providers/types.ts';
 import type { GatewayCookies } from '../session/cookies.ts';
 import type { Store } from '../store/types.ts';
+import type { TokenService } from '../tokens/token-service.ts';
 import type { Revoker } from './revoker.ts';
 
 /** What the /auth routes are built from; assembled once by the composition root. */
@@ -18,6 +19,8 @@ export interface AuthDeps {
   revoker: Revoker;
   logger: Logger;
   now: () => number;
+  /** Writes a linked provider's tokens (`/auth/link`); without it linking answers 400. */
+  tokens?: Pick<TokenService, 'linkProvider'>;
 }
 
 const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;

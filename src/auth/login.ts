@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { ProviderError, ProviderRejectedError, TokenServiceUnavailableError } from '../errors.ts';
+import { BadRequestError, NoSessionError, ProviderError, ProviderRejectedError, SessionExpiredError, TokenServiceUnavailableError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import type { AuthorizationRequest, Provider } from '../providers/types.ts';
 import { callbackUrl, providerById, readyProvider, type AuthDeps } from './deps.ts';
@@ -10,6 +10,7 @@ import { admitTransaction, newTransaction, pkceChallenge, releaseTransaction, st
 
 /**
  * GET /auth/login?provider=<id>&returnTo=<path>
+ * GET /auth/link?provider=<id>&returnTo=<path>  (the same flow; see below)
  *
  * Starts a login: a one-use transaction (state, PKCE verifier, nonce for OIDC, returnTo, and
  * the sid of the session this browser already has, to be ended at the callback) goes
@@ -21,17 +22,24 @@ import { admitTransaction, newTransaction, pkceChallenge, releaseTransaction, st
  * PROVIDER_REJECTED when it refused.
  * Past the pending-login limits of the client's address or of everyone (`login.*`), 429
  * TOO_MANY_PENDING_LOGINS with Retry-After, nothing stored.
+ *
+ * `/auth/link` (`link: true`) runs the same flow for a second provider while logged in: the
+ * transaction records the browser's session as `linkTo` instead of `previousSid`, and the
+ * callback stores that provider's tokens in this session's token set (no new session). Routes
+ * bound to that provider then get its token.
  */
-export function loginHandler(deps: AuthDeps) {
+export function loginHandler(deps: AuthDeps, options: { link?: boolean } = {}) {
   const clientAddress = clientAddressResolver(deps.config.server.trustedProxies);
   const limits = { perAddress: deps.config.login.maxPendingPerAddress, total: deps.config.login.maxPending };
   return async function login(ctx: Context): Promise<void> {
+    const state = ctx.state as Partial<GatewayState>;
     const provider = await readyProvider(providerById(deps, queryParam(ctx, 'provider', { maxLength: 64 })));
     const returnTo = safeReturnTo(queryParam(ctx, 'returnTo'), deps.config.publicOrigin);
 
-    // The session loader has read the Strict session cookie (this request is same-site).
-    const previousSid = (ctx.state as Partial<GatewayState>).sid;
-    const transaction = newTransaction(provider, returnTo, deps.now(), { previousSid, address: clientAddress(ctx.req) });
+    // The session loader has read the Strict session cookie (this request is same-site): a login
+    // ends that session at its callback; a link adds the provider's tokens to it.
+    const context = options.link ? { linkTo: linkableSession(ctx, deps, provider) } : { previousSid: state.sid };
+    const transaction = newTransaction(provider, returnTo, deps.now(), { ...context, address: clientAddress(ctx.req) });
     // Admitted first: past a limit nothing is pushed to the provider or stored.
     const transactionId = await admitTransaction(deps.store, transaction, deps.config.session.loginTimeout, limits);
     let url: URL;
@@ -53,6 +61,19 @@ export function loginHandler(deps: AuthDeps) {
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(url.href);
   };
+}
+
+/**
+ * `/auth/link` needs a live session (401 NO_SESSION / SESSION_EXPIRED as `/auth/session`), from
+ * another provider than the one to link (400), and the provider to link without DPoP (400).
+ */
+function linkableSession(ctx: Context, deps: AuthDeps, provider: Provider): string {
+  const state = ctx.state as Partial<GatewayState>;
+  if (state.sid === undefined || state.session === undefined) throw deps.cookies.session.read(ctx).status === 'absent' ? new NoSessionError() : new SessionExpiredError();
+  if (state.session.provider === provider.id) throw new BadRequestError('This session is already logged in with that provider');
+  // Its tokens would be bound to a DPoP key of their own, which a link does not keep.
+  if (provider.dpop === true) throw new BadRequestError('A provider with DPoP cannot be linked');
+  return state.sid;
 }
 
 /** The Google quirk: a previous login through this provider came back without a refresh token. */

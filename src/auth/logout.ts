@@ -5,6 +5,7 @@ import { sessionTag } from '../observability/index.ts';
 import type { Provider } from '../providers/types.ts';
 import type { StoredTokenSet } from '../store/types.ts';
 import type { AuthDeps } from './deps.ts';
+import { openRouteTokens } from '../tokens/route-token.ts';
 import { openTokenSet } from '../tokens/token-set.ts';
 import { sameOriginPath } from './return-to.ts';
 
@@ -62,11 +63,19 @@ async function endUserSessions(ctx: StatefulContext, deps: AuthDeps, provider: P
   return new Set([...sids, ...ended]).size;
 }
 
-/** Opens the sealed tokens and hands them to the background revoker. */
+/**
+ * Opens the sealed tokens and hands them to the background revoker: the login's, each route's
+ * own access token at the same provider, and a linked provider's tokens at that provider.
+ */
 export function revoke(deps: AuthDeps, provider: Provider | undefined, sid: string, stored: StoredTokenSet | null): void {
   if (!provider || !stored) return;
   try {
+    const routeTokens = openRouteTokens(deps.keyring, sid, stored);
     deps.revoker.revokeInBackground(provider, openTokenSet(deps.keyring, sid, stored), { sessionTag: sessionTag(sid) });
+    for (const tokens of routeTokens) {
+      const at = tokens.provider === undefined ? provider : deps.providers.get(tokens.provider);
+      if (at !== undefined) deps.revoker.revokeInBackground(at, tokens, { sessionTag: sessionTag(sid) });
+    }
   } catch (err) {
     if (!(err instanceof DecryptionFailedError)) throw err;
     deps.revoker.skipped(provider, 'sealed tokens could not be opened', { sessionTag: sessionTag(sid) });

@@ -17,7 +17,8 @@ import { sessionInfoHandler } from './session-info.ts';
  * The /auth routes, each an ordered list of small middleware:
  *
  *   GET  /auth/login?provider=<id>&returnTo=<path>   start a login
- *   GET  /auth/callback/<id>                         finish it
+ *   GET  /auth/link?provider=<id>&returnTo=<path>    link a second provider to this session
+ *   GET  /auth/callback/<id>                         finish either
  *   GET  /auth/session                               who is logged in (401 JSON without a session)
  *   POST /auth/logout                                CSRF header required; this session
  *   POST /auth/logout-everywhere                     CSRF header required; every session of the user
@@ -33,6 +34,7 @@ export function createAuthRouter(deps: AuthDeps): Router {
   const handles = new SessionHandles(deps.config.keys.cookie);
   // Each route is registered under its label too, so `authRouteName` can tell it before it runs.
   router.get('auth.login', '/login', named('auth.login'), loginHandler(deps));
+  router.get('auth.link', '/link', named('auth.link'), loginHandler(deps, { link: true }));
   router.get('auth.callback', '/callback/:provider', named('auth.callback'), callbackHandler(deps));
   router.get('auth.session', '/session', named('auth.session'), sessionInfoHandler(deps));
   router.post('auth.logout', '/logout', named('auth.logout'), csrf, logoutHandler(deps, { everywhere: false }));

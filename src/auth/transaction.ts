@@ -37,6 +37,11 @@ const transactionSchema = z.object({
   previousSid: z.string().optional(),
   /** The client address it counts against (pending-login limits). */
   address: z.string().optional(),
+  /**
+   * `/auth/link`: the session (recorded at the same-site start, like `previousSid`) that the
+   * provider's tokens are linked to; the callback then makes no new session.
+   */
+  linkTo: z.string().optional(),
 });
 
 type TransactionFields = z.infer<typeof transactionSchema>;
@@ -50,6 +55,7 @@ export class LoginTransaction extends SecretHolder {
   readonly createdAt: number;
   readonly previousSid: string | undefined;
   readonly address: string | undefined;
+  readonly linkTo: string | undefined;
 
   constructor(fields: TransactionFields) {
     super(['provider', 'returnTo', 'createdAt']);
@@ -61,6 +67,7 @@ export class LoginTransaction extends SecretHolder {
     this.createdAt = fields.createdAt;
     this.previousSid = fields.previousSid;
     this.address = fields.address;
+    this.linkTo = fields.linkTo;
   }
 
   /** The stored form: the one place its secrets are written out. */
@@ -74,7 +81,7 @@ export function newTransaction(
   provider: { id: string; oidc: boolean },
   returnTo: string,
   now: number,
-  context: { previousSid?: string | undefined; address?: string | undefined } = {},
+  context: { previousSid?: string | undefined; address?: string | undefined; linkTo?: string | undefined } = {},
 ): LoginTransaction {
   return new LoginTransaction({
     provider: provider.id,
@@ -85,6 +92,7 @@ export function newTransaction(
     createdAt: now,
     ...(context.previousSid === undefined ? {} : { previousSid: context.previousSid }),
     ...(context.address === undefined ? {} : { address: context.address }),
+    ...(context.linkTo === undefined ? {} : { linkTo: context.linkTo }),
   });
 }
 

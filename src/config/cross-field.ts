@@ -19,6 +19,7 @@ export function crossFieldRules(config: ConfigFields, ctx: z.RefinementCtx): voi
     if (route.provider && !ids.has(route.provider)) {
       ctx.addIssue({ code: 'custom', path: ['routes', index, 'provider'], message: `unknown provider "${route.provider}"` });
     }
+    routeTokenIssues(config, route).forEach(([field, message]) => ctx.addIssue({ code: 'custom', path: ['routes', index, field], message }));
     if (route.onUnauthenticated === 'login' && route.auth !== 'required') {
       ctx.addIssue({ code: 'custom', path: ['routes', index, 'onUnauthenticated'], message: 'login applies to auth: required routes only' });
     }
@@ -63,4 +64,15 @@ export function crossFieldRules(config: ConfigFields, ctx: z.RefinementCtx): voi
 export function memoryStoreWorkersProblem(workers: number, store: string): string | undefined {
   if (workers <= 1 || store !== 'memory') return undefined;
   return `${workers} workers cannot share the memory store: it lives inside one process, so a session made by one worker would be unknown to the others. Use the redis store for more than one worker, or run one.`;
+}
+
+/** A route's own token (`resource`, `exchange`): one of the two, on a route that sends a token, from an OIDC provider. */
+function routeTokenIssues(config: ConfigFields, route: ConfigFields['routes'][number]): Array<[string, string]> {
+  const field = route.resource !== undefined ? 'resource' : route.exchange !== undefined ? 'exchange' : undefined;
+  if (field === undefined) return [];
+  if (route.resource !== undefined && route.exchange !== undefined) return [['exchange', 'a route takes either resource or exchange, not both']];
+  if (route.auth === 'public') return [[field, `${field} needs a route that sends a token (auth: required or optional)`]];
+  const provider = route.provider === undefined ? undefined : config.providers.find((candidate) => candidate.id === route.provider);
+  if (provider !== undefined && provider.type !== 'oidc') return [[field, `${field} needs an oidc provider; "${provider.id}" is ${provider.type}`]];
+  return [];
 }

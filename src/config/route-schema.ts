@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { providerId } from './provider-schema.ts';
 import { duration, headerPattern, httpUrl } from './schema-fields.ts';
 
+/** A resource indicator (RFC 8707 2): an absolute URI, no fragment; no `|` (it names a sealed field). */
+const resourceIndicator = z
+  .string()
+  .refine((value) => URL.canParse(value) && !value.includes('#'), 'must be an absolute URI without a fragment')
+  .refine((value) => !/[|\s]/.test(value), 'must not contain | or whitespace');
+
+/** An RFC 8693 audience: a URI or a logical name (a client id at Keycloak), no `|` or whitespace. */
+const tokenAudience = z.string().regex(/^[^|\s]{1,512}$/, 'a URI or name without | or whitespace');
+
 /** The `routes` part of the configuration schema (see schema.ts). */
 
 export const routeSchema = z
@@ -12,8 +21,23 @@ export const routeSchema = z
       .regex(/^\/[^?#]*$/, 'prefix must start with / and contain no ? or #')
       .refine((prefix) => prefix !== '/auth' && !prefix.startsWith('/auth/'), 'the /auth prefix belongs to Tokengate'),
     upstream: httpUrl,
-    /** Which provider's token to attach; defaults to the session's own provider. */
+    /**
+     * Which provider's token to attach; defaults to the session's own provider. Another provider
+     * than the session's: the token of that provider linked to the session (`/auth/link`), else
+     * 403 PROVIDER_NOT_LINKED. With `resource` or `exchange`: the session must be from it.
+     */
     provider: providerId.optional(),
+    /**
+     * RFC 8707: the API's resource indicator (an absolute URI without a fragment). The route gets
+     * an access token of its own for this resource, obtained from the login's refresh token with
+     * `resource=<uri>`; the login asks for every configured resource of its provider.
+     */
+    resource: resourceIndicator.optional(),
+    /**
+     * RFC 8693 token exchange: the route gets an access token for `audience` (and `scope`),
+     * exchanged for the login's access token at the provider's token endpoint.
+     */
+    exchange: z.object({ audience: tokenAudience, scope: z.string().regex(/^[^\s"\\|]+( [^\s"\\|]+)*$/, 'space-separated scope tokens').optional() }).strict().optional(),
     auth: z.enum(['required', 'optional', 'public']).default('required'),
     /**
      * Without a session on an `auth: required` route: `error` answers 401 JSON; `login` sends a

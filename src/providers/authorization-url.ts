@@ -17,12 +17,18 @@ export interface AuthorizationUrlInput {
   responseType?: boolean;
   /** Send the nonce (OpenID Connect providers). */
   nonce?: boolean;
+  /** RFC 8707 resource indicators, each sent as its own `resource` parameter. */
+  resources?: readonly string[];
 }
 
 export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
   const url = new URL(input.endpoint);
   for (const [name, value] of authorizationParams(input)) url.searchParams.set(name, value);
   if (!input.nonce) url.searchParams.delete('nonce');
+  if (input.resources !== undefined && input.resources.length > 0) {
+    url.searchParams.delete('resource');
+    for (const resource of input.resources) url.searchParams.append('resource', resource);
+  }
   return url;
 }
 

@@ -8,6 +8,8 @@ export interface ProviderDeps {
   retryDelayMs?: number;
   /** Told of every failed discovery attempt (at start, on a probe, on first use), with its cause. */
   onDiscoveryFailure?: (providerId: string, err: unknown) => void;
+  /** RFC 8707: the resource indicators a login at this provider asks for (the routes' `resource`). */
+  resourcesOf?: (providerId: string) => readonly string[];
 }
 
 export function clockOf(deps: ProviderDeps): () => number {

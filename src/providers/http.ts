@@ -17,8 +17,8 @@ export type RetryPolicy = 'never' | 'network';
 export interface HttpRequest {
   method: Method;
   url: URL | string;
-  /** application/x-www-form-urlencoded body. */
-  form?: Record<string, string>;
+  /** application/x-www-form-urlencoded body; a list is sent as the same name repeated (RFC 8707 `resource`). */
+  form?: Record<string, string | readonly string[]>;
   /** JSON body. */
   json?: Record<string, unknown>;
   headers?: Record<string, string>;
@@ -102,9 +102,10 @@ export class ProviderHttp {
     const form = request.form === undefined && auth === undefined ? undefined : { ...request.form, ...auth?.params };
     const proof = request.proof === undefined ? undefined : { dpop: await request.proof() };
     const timeoutMs = this.timeoutMs;
+    const { headers: formHeaders, ...encoded } = formOption(form);
     const response = await this.#client(request.url, {
       method: request.method,
-      headers: { ...request.headers, ...auth?.headers, ...proof },
+      headers: { ...request.headers, ...auth?.headers, ...formHeaders, ...proof },
       ...(request.answerTimeoutMs === undefined
         ? {}
         : {
@@ -120,7 +121,7 @@ export class ProviderHttp {
             },
           }),
       ...(request.signal ? { signal: request.signal } : {}),
-      ...(form ? { form } : {}),
+      ...encoded,
       ...(request.json ? { json: request.json } : {}),
       retry: { limit: 0 },
     });
@@ -149,4 +150,13 @@ export class ProviderHttp {
 function wasSent(err: unknown): boolean {
   const timings = (err as { timings?: { upload?: number; response?: number } } | undefined)?.timings;
   return timings?.upload !== undefined && timings.response === undefined;
+}
+
+/** got's `form` for single values; a body of repeated names when a field is a list (got would join it with commas). */
+function formOption(form: Record<string, string | readonly string[]> | undefined): { form?: Record<string, string>; body?: string; headers?: Record<string, string> } {
+  if (form === undefined) return {};
+  if (!Object.values(form).some((value) => typeof value !== 'string')) return { form: form as Record<string, string> };
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) for (const item of typeof value === 'string' ? [value] : value) body.append(name, item);
+  return { body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
 }

@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey, JWSAlgorithm } from 'jose';
 import { PkceUnsupportedError, ProviderError } from '../errors.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import { DpopNonces } from '../dpop/nonces.ts';
-import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationResult, UserProfile } from './types.ts';
+import type { AuthorizationRequest, DpopOption, LogoutTokenClaims, Provider, ProviderTokens, RefreshOptions, RevocationResult, TokenExchangeRequest, UserProfile } from './types.ts';
 import { authorizationParams, buildAuthorizationUrl, requestUriUrl, resolveScopes, withConsentPrompt } from './authorization-url.ts';
 import { clientAuthentication, privateKeyJwt, type ClientAuth } from './client-auth.ts';
 import { readClientSigningKey } from './private-key.ts';
@@ -14,7 +14,7 @@ import { pushAuthorizationRequest, pushEndpointFor } from './pushed-authorizatio
 import { remoteKeySet, signingAlgorithms } from './jwks.ts';
 import { verifyLogoutToken } from './logout-token.ts';
 import { revokeRfc7009 } from './revocation.ts';
-import { exchangeCode, refreshGrant } from './token-endpoint.ts';
+import { exchangeCode, refreshGrant, tokenExchangeGrant } from './token-endpoint.ts';
 import { fetchUserinfo } from './userinfo.ts';
 
 export type OidcProviderConfig = Extract<ProviderConfig, { type: 'oidc' }>;
@@ -42,6 +42,7 @@ export class OidcProvider implements Provider {
   readonly type = 'oidc' as const;
   readonly issuer: string;
   readonly oidc = true;
+  readonly resourceIndicators = true;
   readonly dpop: boolean;
   readonly #config: OidcProviderConfig;
   /** The token endpoint's DPoP nonce (RFC 9449 section 8), kept for the next proof. */
@@ -49,6 +50,7 @@ export class OidcProvider implements Provider {
   readonly #http: ProviderHttp;
   readonly #auth: ClientAuth;
   readonly #scopes: string[];
+  readonly #resources: readonly string[];
   readonly #now: () => number;
   readonly #onDiscoveryFailure: ((providerId: string, err: unknown) => void) | undefined;
   #discovered: Discovered | undefined;
@@ -67,6 +69,7 @@ export class OidcProvider implements Provider {
         : clientAuthentication(config.tokenEndpointAuthMethod, { clientId: config.clientId, clientSecret: config.clientSecret! });
     this.#scopes = resolveScopes(config.scopes, OIDC_DEFAULT_SCOPES, ['openid']);
     this.#onDiscoveryFailure = deps.onDiscoveryFailure;
+    this.#resources = deps.resourcesOf?.(config.id) ?? [];
   }
 
   get ready(): boolean {
@@ -123,10 +126,11 @@ export class OidcProvider implements Provider {
       request,
       extraParams: request.forceConsent ? withConsentPrompt(this.#config.authorizationParams) : this.#config.authorizationParams,
       nonce: true,
+      resources: this.#resources,
     };
     const pushTo = pushEndpointFor(this.id, this.#config.par, metadata);
     if (pushTo === undefined) return buildAuthorizationUrl({ endpoint: metadata.authorizationEndpoint, ...input });
-    const pushed = await pushAuthorizationRequest(this.#http, { endpoint: pushTo, auth: this.#auth, params: authorizationParams(input) });
+    const pushed = await pushAuthorizationRequest(this.#http, { endpoint: pushTo, auth: this.#auth, params: authorizationParams(input), resources: this.#resources });
     return requestUriUrl(metadata.authorizationEndpoint, this.#config.clientId, pushed.requestUri);
   }
 
@@ -157,6 +161,11 @@ export class OidcProvider implements Provider {
   async refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens> {
     const { metadata } = await this.#ensureDiscovered();
     return refreshGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, refreshToken, options, dpop: this.#dpopCall(options?.dpop) });
+  }
+
+  async exchangeToken(request: TokenExchangeRequest, options?: RefreshOptions): Promise<ProviderTokens> {
+    const { metadata } = await this.#ensureDiscovered();
+    return tokenExchangeGrant(this.#http, { endpoint: metadata.tokenEndpoint, auth: this.#auth, request, options, dpop: this.#dpopCall(options?.dpop) });
   }
 
   async revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult> {

@@ -59,11 +59,12 @@ const MAX_REQUEST_URI_LENGTH = 1024;
  */
 export async function pushAuthorizationRequest(
   http: ProviderHttp,
-  call: { endpoint: string; auth: ClientAuth; params: ReadonlyMap<string, string> },
+  call: { endpoint: string; auth: ClientAuth; params: ReadonlyMap<string, string>; resources?: readonly string[] },
 ): Promise<PushedRequest> {
-  const form = Object.fromEntries(call.params);
+  const form: Record<string, string | readonly string[]> = Object.fromEntries(call.params);
   // RFC 9126 section 2.1: a pushed request never refers to another one.
   delete form['request_uri'];
+  if (call.resources !== undefined && call.resources.length > 0) form['resource'] = call.resources;
   const answer = await http.send(OPERATION, {
     method: 'POST',
     url: call.endpoint,

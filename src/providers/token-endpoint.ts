@@ -1,5 +1,5 @@
 import { type ProviderDpop, sendWithProof } from './dpop-send.ts';
-import type { ProviderTokens, RefreshOptions } from './types.ts';
+import type { ProviderTokens, RefreshOptions, TokenExchangeRequest } from './types.ts';
 import type { ClientAuth } from './client-auth.ts';
 import { jsonObject, oauthErrorOf } from './answers.ts';
 import type { HttpAnswer, HttpRequest, ProviderHttp } from './http.ts';
@@ -48,17 +48,34 @@ export async function exchangeCode(
 }
 
 export async function refreshGrant(http: ProviderHttp, call: TokenEndpointCall & { refreshToken: string; options?: RefreshOptions | undefined }): Promise<ProviderTokens> {
-  const answer = await send(http, 'token refresh', call.dpop, {
+  const resource = call.options?.resource;
+  const form = { grant_type: 'refresh_token', refresh_token: call.refreshToken, ...(resource === undefined ? {} : { resource }) };
+  return waitedGrant(http, 'token refresh', call, form);
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** RFC 8693 2.1: the login's access token as the subject token, for a token for `audience`. */
+export async function tokenExchangeGrant(http: ProviderHttp, call: TokenEndpointCall & { request: TokenExchangeRequest; options?: RefreshOptions | undefined }): Promise<ProviderTokens> {
+  const { subjectToken, audience, scope } = call.request;
+  const form = { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TYPE, audience, ...(scope === undefined ? {} : { scope }) };
+  return waitedGrant(http, 'token exchange', call, form);
+}
+
+/** A grant that waits for its answer once sent (`answerTimeoutMs`), retried for connection failures only; with a DPoP proof when there is a key. */
+async function waitedGrant(http: ProviderHttp, operation: string, call: TokenEndpointCall & { options?: RefreshOptions | undefined }, form: Record<string, string>): Promise<ProviderTokens> {
+  const answer = await send(http, operation, call.dpop, {
     method: 'POST',
     url: call.endpoint,
     headers: { accept: 'application/json', ...call.headers },
-    form: { grant_type: 'refresh_token', refresh_token: call.refreshToken },
+    form,
     auth: call.auth,
     retry: 'network',
     ...(call.options?.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: call.options.answerTimeoutMs }),
     ...(call.options?.signal === undefined ? {} : { signal: call.options.signal }),
   });
-  return readTokenAnswer(http.providerId, 'token refresh', answer, call.dpop === undefined ? 'bearer' : 'dpop');
+  return readTokenAnswer(http.providerId, operation, answer, call.dpop === undefined ? 'bearer' : 'dpop');
 }
 
 /** Sends the request, with a DPoP proof when there is a key, and once more when the provider asks for a nonce. */

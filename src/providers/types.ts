@@ -86,6 +86,15 @@ export interface RefreshOptions {
   signal?: AbortSignal;
   /** The session's DPoP key (providers with `dpop: true`): the request carries a proof. */
   dpop?: DpopKey | undefined;
+  /** RFC 8707: ask for an access token for this resource indicator (OIDC providers only). */
+  resource?: string;
+}
+
+/** An RFC 8693 token exchange: the subject token (the login's access token) for a token for `audience`. */
+export interface TokenExchangeRequest {
+  subjectToken: string;
+  audience: string;
+  scope?: string | undefined;
 }
 
 /** The login's DPoP key, for providers with `dpop: true` (RFC 9449): code exchange and profile request carry proofs. */
@@ -130,6 +139,13 @@ export interface Provider {
   /** Verifies the ID token (signature, iss, aud, exp, nonce) or fetches the profile. */
   identify(tokens: ProviderTokens, nonce: string | undefined, options?: DpopOption): Promise<UserProfile>;
   refresh(refreshToken: string, options?: RefreshOptions): Promise<ProviderTokens>;
+  /**
+   * RFC 8693 token exchange at the token endpoint; only providers that offer it (generic OIDC)
+   * have this method. Not retried after a timeout or an HTTP status, like a refresh.
+   */
+  exchangeToken?(request: TokenExchangeRequest, options?: RefreshOptions): Promise<ProviderTokens>;
+  /** RFC 8707 resource indicators on the authorization request and the refresh grant (generic OIDC). */
+  readonly resourceIndicators?: boolean;
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult>;
   /**

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { DpopNonces } from '../dpop/nonces.ts';
-import { type BearerToken, refreshOutcomeOf, type TokenService } from '../tokens/index.ts';
+import { type BearerToken, refreshOutcomeOf, routeTokenTarget, sendsLinkedToken, type TokenService } from '../tokens/index.ts';
 import type { UpstreamDpop } from './dpop-attempt.ts';
 import type { ClientSide, ForwardingEngine } from './engine.ts';
 import type { HeaderPolicy } from './headers.ts';
@@ -46,7 +46,9 @@ export function forwardStep(options: ForwardStepOptions) {
   }
 
   async function refreshAfter401(request: ProxiedRequest, session: ProxiedSession, rejectedVer: number): Promise<BearerToken | undefined> {
-    const fresh = await tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }).catch((err: unknown) => {
+    const target = routeTokenTarget(request.route.config, session.record.provider);
+    const refreshed = target === undefined ? tokens.forceRefresh(session.sid, rejectedVer, { session: session.record }) : tokens.forceRouteRefresh(session.sid, target, rejectedVer, { session: session.record });
+    const fresh = await refreshed.catch((err: unknown) => {
       request.refreshOutcome = refreshOutcomeOf(err);
       throw err;
     });
@@ -78,7 +80,8 @@ export function forwardStep(options: ForwardStepOptions) {
       throw err;
     }
     if (!body.replayable && body.overBudget) log().debug({ event: 'replay_budget_exhausted' }, 'request body streamed without replay');
-    const dpop = session?.tokens?.dpopKey === undefined || request.bearer === undefined ? undefined : await upstreamDpop(session);
+    // A linked provider's token is a Bearer token of that provider: no proof with the session's key.
+    const dpop = session?.tokens?.dpopKey === undefined || request.bearer === undefined || sendsLinkedToken(route.config, session.record.provider) ? undefined : await upstreamDpop(session);
     const client: ClientSide = {
       req,
       res,

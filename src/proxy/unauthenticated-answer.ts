@@ -28,7 +28,7 @@ export interface UnauthenticatedRequest {
 /** Any origin works as the base: only the path and query of the result are used. */
 const BASE = 'http://tokengate.invalid';
 
-export function unauthenticatedAnswer(route: Pick<RouteConfig, 'auth' | 'onUnauthenticated'>, req: UnauthenticatedRequest): UnauthenticatedAnswer {
+export function unauthenticatedAnswer(route: Pick<RouteConfig, 'auth' | 'onUnauthenticated'>, req: UnauthenticatedRequest, start = '/auth/login?'): UnauthenticatedAnswer {
   if (route.auth !== 'required' || route.onUnauthenticated !== 'login') return { kind: 'error' };
   if (req.method !== 'GET' || !isNavigation(req.headers)) return { kind: 'error' };
   let returnTo: string;
@@ -37,5 +37,14 @@ export function unauthenticatedAnswer(route: Pick<RouteConfig, 'auth' | 'onUnaut
   } catch {
     return { kind: 'error' };
   }
-  return { kind: 'login', location: `/auth/login?returnTo=${encodeURIComponent(returnTo)}` };
+  return { kind: 'login', location: `${start}returnTo=${encodeURIComponent(returnTo)}` };
+}
+
+/**
+ * The same rule for a session that lacks the route's linked provider (PROVIDER_NOT_LINKED): a
+ * person's page navigation on an `onUnauthenticated: login` route goes to
+ * `/auth/link?provider=<id>&returnTo=<path>`; everything else gets the 403 JSON.
+ */
+export function notLinkedAnswer(route: Pick<RouteConfig, 'auth' | 'onUnauthenticated'>, req: UnauthenticatedRequest, linkPath: string): UnauthenticatedAnswer {
+  return unauthenticatedAnswer(route, req, `${linkPath}&`);
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
 import { toErrorBody } from '../http/error-handler.ts';
-import type { TokenService } from '../tokens/index.ts';
+import { sendsLinkedToken, type TokenService } from '../tokens/index.ts';
 import type { DpopNonces } from '../dpop/nonces.ts';
 import { bearerFor, type RequestSession } from './attach-token.ts';
 import { dpopHeaders } from './dpop-attempt.ts';
@@ -69,7 +69,9 @@ export function upgradeHandler(options: UpgradeOptions) {
     const session = match.route.config.auth === 'public' || sessions === undefined ? null : await sessions(req);
     const bearer = await bearerFor(match.route.config, session ?? {}, tokens);
     // A DPoP session's handshake carries a proof for the upstream's GET, as HTTP requests do.
-    const dpopKey = bearer === undefined || session?.sid === undefined ? undefined : await tokens.dpopKey(session.sid, session.tokens, session.session);
+    // A linked provider's token is a Bearer token of that provider: no proof with the session's key.
+    const linked = session?.session !== undefined && sendsLinkedToken(match.route.config, session.session.provider);
+    const dpopKey = bearer === undefined || session?.sid === undefined || linked ? undefined : await tokens.dpopKey(session.sid, session.tokens, session.session);
     const dpop = dpopKey === undefined ? undefined : await dpopHeaders(bearer!, { key: dpopKey, nonces }, 'GET', match.route.upstream, match.upstreamPath);
     if (socket.destroyed) return;
     const sid = session?.sid;

@@ -25,7 +25,7 @@ export function encodeTokens(tokens: StoredTokenSet): string {
 
 export function decodeTokens(text: string): StoredTokenSet {
   const value = parseJson(text, 'token set') as StoredTokenSet | null;
-  if (!Number.isSafeInteger(value?.ver) || typeof value?.accessToken !== 'string') {
+  if (!Number.isSafeInteger(value?.ver) || typeof value?.accessToken !== 'string' || (value.resources !== undefined && (typeof value.resources !== 'object' || value.resources === null))) {
     throw new CorruptRecordError('token set');
   }
   return value;

@@ -70,8 +70,11 @@ function tally(result: SealedKidCount, text: string): void {
     return;
   }
   const kids = new Set<string>();
-  for (const field of SEALED_FIELDS) {
-    const sealed = value?.[field];
+  const sealedValues: unknown[] = SEALED_FIELDS.map((field) => value?.[field]);
+  // Per-route access tokens (`resources`) are sealed values of the same set.
+  const resources = value?.['resources'];
+  if (resources !== null && typeof resources === 'object') for (const entry of Object.values(resources)) sealedValues.push((entry as Record<string, unknown> | null)?.['accessToken'], (entry as Record<string, unknown> | null)?.['refreshToken']);
+  for (const sealed of sealedValues) {
     if (typeof sealed !== 'string') continue;
     const parts = sealed.split('.');
     if (parts.length === 4 && parts[0] === 'v1' && parts[1] !== '') kids.add(parts[1]!);

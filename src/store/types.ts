@@ -60,10 +60,43 @@ export interface StoredTokenSet {
    */
   forcedAt?: number;
   /**
+   * The session's per-route access tokens (RFC 8707 resource indicators, RFC 8693 token
+   * exchange, a linked provider), by token key (`resource:<uri>`, `exchange:<audience> <scope>`,
+   * `linked:<provider id>`). They share this record's `ver`, lock and compare-and-set; resource
+   * tokens also the login grant's refresh token, a linked provider has its own.
+   */
+  resources?: Record<string, StoredRouteToken>;
+  /**
+   * The `ver` of the write that stored the login's access token, when later writes (a per-route
+   * token, a re-seal) left that token as it was; absent: `ver` itself. How a waiter tells that the
+   * login token was renewed (see `loginVer`).
+   */
+  accessVer?: number;
+  /**
    * The session's DPoP private key (RFC 9449; providers with `dpop: true`): its JWK sealed under
    * `<sid>|dpop`. Written with the first token set and carried over by every later write.
    */
   dpopKey?: string;
+}
+
+/** One per-route access token of a token set (see `StoredTokenSet.resources`). */
+export interface StoredRouteToken {
+  /** Sealed, associated data `<sid>|access@<token key>`. */
+  accessToken: string;
+  /** The record `ver` that wrote this token: how a waiter tells that this token was renewed. */
+  ver: number;
+  /** Epoch ms; absent when the token does not expire. */
+  expiresAt?: number;
+  /** Epoch ms. */
+  obtainedAt: number;
+  scope?: string;
+  tokenType: string;
+  /** When an upstream 401 last forced this token's renewal (epoch ms); the cooldown is per token. */
+  forcedAt?: number;
+  /** A linked provider's token (`linked:<provider id>`): that provider's id. */
+  provider?: string;
+  /** A linked provider's own refresh token, sealed, associated data `<sid>|refresh@<token key>`. */
+  refreshToken?: string;
 }
 
 export interface SessionBundle {

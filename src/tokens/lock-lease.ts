@@ -124,3 +124,16 @@ export class LockLease {
     }
   }
 }
+
+/**
+ * Shutdown: releases the leases whose provider call is not under way; the others' calls are
+ * aborted and their locks parked for one more lease (the provider may still redeem a refresh
+ * token they sent). Resolves with how many were released and parked. Never throws.
+ */
+export async function releaseOrPark(leases: readonly LockLease[]): Promise<{ released: number; parked: number }> {
+  const sent = leases.filter((lease) => lease.callInFlight);
+  const idle = leases.filter((lease) => !lease.callInFlight);
+  for (const lease of sent) lease.abortCall();
+  await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
+  return { released: idle.length, parked: sent.length };
+}

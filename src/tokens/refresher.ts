@@ -3,16 +3,16 @@ import type { Logger } from 'pino';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { DpopKey } from '../dpop/key.ts';
 import type { DpopKeys } from '../dpop/sealed-key.ts';
-import { DecryptionFailedError, ProviderError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
-import { securityEvent } from '../observability/index.ts';
+import { DecryptionFailedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 import { type Clock, sleep } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
-import { LockLease } from './lock-lease.ts';
+import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { refreshOutcomeOf } from './outcome.ts';
+import { callWithLease, seconds } from './provider-call.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
-import { type OpenTokenSet, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
+import { type OpenTokenSet, loginVer, openRefreshToken, openTokenSet, sealRefreshed } from './token-set.ts';
 import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
 
 /**
@@ -20,7 +20,8 @@ import type { RefreshOutcome, TokenConfig, TokenMetrics } from './types.ts';
  * time (TokenService puts a SingleFlight in front):
  *
  * 1. take the store lock (lease `lockLease`, renewed while the provider call runs);
- * 2. re-read the token set: if `ver` moved past what the caller saw, use it, do not refresh;
+ * 2. re-read the token set: if the login token's version (`loginVer`) moved past what the
+ *    caller saw, use it, do not refresh;
  * 3. call the provider's token endpoint with the refresh token;
  * 4. write with compare-and-set on the `ver` read in 2 (rotation: keep the old refresh token
  *    when no new one arrives).
@@ -118,7 +119,7 @@ export class Refresher {
       pause = Math.min(pause * 2, MAX_POLL_MS);
       const current = await store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
-      if (current.ver > knownVer) {
+      if (loginVer(current) > knownVer) {
         this.#lockWaited(started);
         return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
       }
@@ -129,7 +130,7 @@ export class Refresher {
     const { store, keyring } = this.#o;
     const current = await store.getTokens(sid);
     if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
-    if (current.ver !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
+    if (loginVer(current) !== knownVer) return { tokens: openTokenSet(keyring, sid, current), outcome: 'coalesced' };
     const presented = openRefreshToken(keyring, sid, current);
     if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
 
@@ -152,32 +153,7 @@ export class Refresher {
     const provider = this.#o.providers.get(providerId);
     if (provider === undefined) throw new Error(`session provider "${providerId}" is not configured`);
     const answerTimeoutMs = this.#o.config.refreshTimeout;
-    try {
-      return await lease.runCall((signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, dpop }));
-    } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
-      if (err.outcomeUnknown) {
-        // The provider may have redeemed this refresh token without us seeing the answer. Sending
-        // it again now could be a reuse the provider punishes by revoking the grant.
-        await lease.park();
-        this.#o.logger?.warn({ event: 'refresh_outcome_unknown', provider: providerId, session: this.#o.tag(sid) }, 'a sent refresh got no answer; the refresh lock stays until its lease lapses');
-        throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(this.#o.config.lockLease), outcome: 'transient' });
-      }
-      if (err.grantRevoked) {
-        await this.#o.store.destroySession(sid);
-        if (this.#o.logger) securityEvent(this.#o.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: this.#o.tag(sid), oauthError: err.oauthError });
-        throw new ReauthenticationRequiredError(undefined, { cause: err, outcome: 'invalid_grant' });
-      }
-      // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
-      // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays
-      // for the provider's Retry-After (1 s without one, at most one lease), so a busy session does
-      // not send one refresh per request to a failing provider.
-      const level = err.transient ? 'warn' : 'error';
-      this.#o.logger?.[level]({ event: 'refresh_failed', provider: providerId, session: this.#o.tag(sid), transient: err.transient, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'token refresh failed');
-      const backoffMs = Math.min((err.retryAfter ?? 1) * 1000, this.#o.config.lockLease);
-      await lease.park(backoffMs);
-      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: seconds(backoffMs), outcome: 'transient' });
-    }
+    return callWithLease(this.#o, { sid, providerId, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, dpop }));
   }
 
   /**
@@ -192,12 +168,9 @@ export class Refresher {
     // A provider call already on its way may still be redeemed by the provider: abort it and
     // park its lock (one more lease) instead of freeing it for another replica to send the same
     // refresh token at once.
-    const sent = leases.filter((lease) => lease.callInFlight);
-    const idle = leases.filter((lease) => !lease.callInFlight);
-    for (const lease of sent) lease.abortCall();
-    await Promise.all([...idle.map((lease) => lease.release()), ...sent.map((lease) => lease.park())]);
-    if (sent.length > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: sent.length }, 'refresh calls cut off at shutdown: their locks lapse after one lease');
-    return idle.length;
+    const { released, parked } = await releaseOrPark(leases);
+    if (parked > 0) this.#o.logger?.warn({ event: 'refresh_lock_parked', locks: parked }, 'refresh calls cut off at shutdown: their locks lapse after one lease');
+    return released;
   }
 
   #lockWaited(started: number): void {
@@ -205,8 +178,5 @@ export class Refresher {
   }
 }
 
-/** Whole seconds for Retry-After, at least 1. */
-export function seconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
+export { seconds };
 

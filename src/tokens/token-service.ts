@@ -5,15 +5,19 @@ import type { DpopKey } from '../dpop/key.ts';
 import { DpopKeys } from '../dpop/sealed-key.ts';
 import { DecryptionFailedError, ReauthenticationRequiredError, TokenServiceUnavailableError } from '../errors.ts';
 import { sessionTag } from '../observability/index.ts';
+import type { ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
-import { Refresher, type RefreshResult, seconds } from './refresher.ts';
+import { Refresher, type RefreshResult } from './refresher.ts';
+import { withinRefreshWait } from './refresh-wait.ts';
 import { Resealer } from './resealer.ts';
+import type { LinkedTokens, RouteTokenTarget } from './route-token.ts';
+import { RouteTokens } from './route-tokens.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
-import { SEAL_FIELDS } from './token-set.ts';
+import { SEAL_FIELDS, loginVer } from './token-set.ts';
 import type { TokenConfig, TokenServiceOptions } from './types.ts';
 
 /**
@@ -56,6 +60,7 @@ export class TokenService {
   readonly #resealer: Resealer;
   readonly #dpopKeys: DpopKeys;
   readonly #flights = new SingleFlight<RefreshResult>();
+  readonly #routeTokens: RouteTokens;
 
   constructor(options: TokenServiceOptions) {
     this.#store = options.store;
@@ -67,19 +72,9 @@ export class TokenService {
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.#dpopKeys = new DpopKeys(options.keyring, options.dpopKeyCacheSize ?? DEFAULT_DPOP_KEYS);
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
-    this.#refresher = new Refresher({
-      store: options.store,
-      providers: options.providers,
-      keyring: options.keyring,
-      config: options.config,
-      now: this.#now,
-      clock: this.#clock,
-      instanceId,
-      logger: options.logger,
-      metrics: options.metrics,
-      tag: sessionTag,
-      dpopKeys: this.#dpopKeys,
-    });
+    const parts = { store: options.store, providers: options.providers, keyring: options.keyring, config: options.config, now: this.#now, clock: this.#clock, instanceId, logger: options.logger, metrics: options.metrics, tag: sessionTag, dpopKeys: this.#dpopKeys };
+    this.#refresher = new Refresher(parts);
+    this.#routeTokens = new RouteTokens({ ...parts, loginToken: (sid, session) => this.getAccessToken(sid, { session }) });
   }
 
   /**
@@ -118,7 +113,7 @@ export class TokenService {
       throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
     }
     const bearer = this.#bearer(sid, stored, 'background');
-    const flight = this.#startRefresh(sid, session, stored.ver, false);
+    const flight = this.#startRefresh(sid, session, loginVer(stored), false);
     if (!mustWaitForRefresh(stored, now, this.#config.expiryMargin)) return bearer;
     try {
       return await this.#awaitFlight(flight);
@@ -128,6 +123,33 @@ export class TokenService {
       }
       throw err;
     }
+  }
+
+  /**
+   * The access token of a route that has its own (`resource`, `exchange`; see route-tokens.ts),
+   * obtained on first use and renewed like the login's.
+   */
+  async getRouteToken(sid: string, target: RouteTokenTarget, loaded: LoadedSession = {}): Promise<BearerToken> {
+    const stored = loaded.tokens !== undefined ? loaded.tokens : await this.#store.getTokens(sid);
+    const session = loaded.session ?? (await this.#store.getSession(sid));
+    if (stored === null || session === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
+    return this.#unlessCorrupt(sid, session, async () => {
+      const bearer = await this.#routeTokens.get(sid, session, stored, target);
+      if (bearer.outcome === 'none') this.#resealer.resealIfOld(sid, stored);
+      return bearer;
+    });
+  }
+
+  /** Stores the tokens of a provider linked to the session (`/auth/link`); see RouteTokens.link. */
+  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<LinkedTokens | undefined> {
+    return this.#routeTokens.link(sid, providerId, tokens);
+  }
+
+  /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */
+  async forceRouteRefresh(sid: string, target: RouteTokenTarget, staleVer: number, loaded: Pick<LoadedSession, 'session'> = {}): Promise<BearerToken | undefined> {
+    const session = loaded.session ?? (await this.#store.getSession(sid));
+    if (session === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
+    return this.#unlessCorrupt(sid, session, () => this.#routeTokens.forceRefresh(sid, session, target, staleVer));
   }
 
   /**
@@ -142,10 +164,10 @@ export class TokenService {
     const stored = await this.#store.getTokens(sid);
     if (stored === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     return this.#unlessCorrupt(sid, loaded.session, async () => {
-      if (stored.ver > staleVer) return this.#bearer(sid, stored, 'coalesced');
+      if (loginVer(stored) > staleVer) return this.#bearer(sid, stored, 'coalesced');
       if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       if (this.#coolingDown(stored)) return undefined;
-      const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, stored.ver, true));
+      const bearer = await this.#awaitFlight(this.#startRefresh(sid, loaded.session, loginVer(stored), true));
       // A flight that began before the rejected token was written can end on that very token.
       if (bearer.ver > staleVer) return bearer;
       return this.#awaitFlight(this.#startRefresh(sid, loaded.session, bearer.ver, true));
@@ -154,7 +176,7 @@ export class TokenService {
 
   /** Resolves once no refresh is in flight in this process (shutdown waits on it). Never rejects. */
   async idle(): Promise<void> {
-    await Promise.all([this.#flights.idle(), this.#resealer.idle()]);
+    await Promise.all([this.#flights.idle(), this.#resealer.idle(), this.#routeTokens.idle()]);
   }
 
   /**
@@ -163,8 +185,9 @@ export class TokenService {
    * way is aborted and its lock parked for one lease instead (its refresh token may have been
    * redeemed). Resolves with how many locks were released.
    */
-  releaseLocks(): Promise<number> {
-    return this.#refresher.releaseHeldLocks();
+  async releaseLocks(): Promise<number> {
+    const [login, routes] = await Promise.all([this.#refresher.releaseHeldLocks(), this.#routeTokens.releaseHeldLocks()]);
+    return login + routes;
   }
 
   #coolingDown(stored: StoredTokenSet): boolean {
@@ -182,22 +205,13 @@ export class TokenService {
 
   /** Waits for a refresh for at most `refreshWait`; past that, 503 (the refresh goes on). */
   async #awaitFlight(flight: Flight<RefreshResult>): Promise<BearerToken> {
-    const waitMs = this.#config.refreshWait;
-    let cancel: (() => void) | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      cancel = this.#clock.after(waitMs, () => reject(new TokenServiceUnavailableError('The token refresh is taking too long; try again shortly', { retryAfter: seconds(waitMs), outcome: 'transient' })));
+    const value = await withinRefreshWait(flight.promise, this.#config.refreshWait, this.#clock);
+    return new BearerToken({
+      accessToken: value.tokens.accessToken,
+      ver: value.tokens.ver,
+      expiresAt: value.tokens.expiresAt,
+      outcome: flight.joined ? 'coalesced' : value.outcome,
     });
-    try {
-      const value = await Promise.race([flight.promise, timeout]);
-      return new BearerToken({
-        accessToken: value.tokens.accessToken,
-        ver: value.tokens.ver,
-        expiresAt: value.tokens.expiresAt,
-        outcome: flight.joined ? 'coalesced' : value.outcome,
-      });
-    } finally {
-      cancel?.();
-    }
   }
 
   /** A stored token set that cannot be opened ends the session: 401 instead of 500 forever. */
@@ -213,7 +227,7 @@ export class TokenService {
   #bearer(sid: string, stored: StoredTokenSet, outcome: 'none' | 'background' | 'transient' | 'coalesced'): BearerToken {
     return new BearerToken({
       accessToken: this.#keyring.open(stored.accessToken, sid, SEAL_FIELDS.access),
-      ver: stored.ver,
+      ver: loginVer(stored),
       expiresAt: stored.expiresAt,
       outcome,
     });

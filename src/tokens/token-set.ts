@@ -2,14 +2,16 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { DPOP_SEAL_FIELD } from '../dpop/sealed-key.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import { SecretHolder } from '../secret.ts';
-import type { StoredTokenSet } from '../store/types.ts';
+import type { StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 
 /**
- * A token set with its tokens opened, as TokenService uses it in memory. It is never stored in
+ * A token set with its tokens opened, as TokenService uses it in memory. Its `ver` is the login
+ * token's version (`loginVer`). It is never stored in
  * this form, and it prints as `{ accessToken: '[present]', ... }`.
  *
- * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', and 'dpop' for
- * the session's DPoP private key (src/dpop), which is never opened here.
+ * Seal fields (the associated data is `<sid>|<field>`): 'access', 'refresh', 'id', 'dpop' for
+ * the session's DPoP private key (src/dpop), which is never opened here, and
+ * `access@<token key>` for each per-route access token (`resources`).
  */
 
 /** What may be printed; the tokens print as '[present]'. */
@@ -52,7 +54,7 @@ export class OpenTokenSet extends SecretHolder {
 /** Opens every sealed field of a stored token set. Throws DecryptionFailedError on any failure. */
 export function openTokenSet(keyring: Keyring, sid: string, stored: StoredTokenSet): OpenTokenSet {
   return new OpenTokenSet({
-    ver: stored.ver,
+    ver: loginVer(stored),
     accessToken: keyring.open(stored.accessToken, sid, SEAL_FIELDS.access),
     refreshToken: stored.refreshToken === undefined ? undefined : keyring.open(stored.refreshToken, sid, SEAL_FIELDS.refresh),
     idToken: stored.idToken === undefined ? undefined : keyring.open(stored.idToken, sid, SEAL_FIELDS.id),
@@ -91,6 +93,8 @@ export function sealTokenSet(keyring: Keyring, sid: string, tokens: ProviderToke
  * provider rotated it, otherwise the previous one (still sealed, copied as is); likewise the ID
  * token and scope. A refresh forced by an upstream 401 stamps `forcedAt`; others keep the
  * previous stamp (the forced-refresh cooldown is per session, whatever refreshed in between).
+ * Every other field of the previous set (per-route tokens, fields this version does not know) is
+ * carried over as it is, moved to the sealing key where it is a sealed token.
  */
 export function sealRefreshed(
   keyring: Keyring,
@@ -100,11 +104,12 @@ export function sealRefreshed(
   now: number,
   options: { forced?: boolean } = {},
 ): Omit<StoredTokenSet, 'ver'> {
-  const next = sealTokenSet(keyring, sid, fresh, now);
+  const { ver: _ver, expiresAt: _expiresAt, forcedAt: _forcedAt, accessVer: _accessVer, ...kept } = previous;
+  const next: Omit<StoredTokenSet, 'ver'> = { ...kept, ...sealTokenSet(keyring, sid, fresh, now) };
   // Kept tokens move to the sealing key too (after a key rotation they may be under an older one).
-  if (next.refreshToken === undefined && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
-  if (next.idToken === undefined && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
-  if (next.scope === undefined && previous.scope !== undefined) next.scope = previous.scope;
+  if (!fresh.refreshToken && previous.refreshToken !== undefined) next.refreshToken = current(keyring, sid, previous.refreshToken, SEAL_FIELDS.refresh);
+  if (!fresh.idToken && previous.idToken !== undefined) next.idToken = current(keyring, sid, previous.idToken, SEAL_FIELDS.id);
+  if (previous.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, previous.resources);
   // The session's DPoP key lives as long as the session: every refresh keeps it.
   if (previous.dpopKey !== undefined) next.dpopKey = current(keyring, sid, previous.dpopKey, SEAL_FIELDS.dpop);
   const forcedAt = options.forced ? now : previous.forcedAt;
@@ -114,7 +119,8 @@ export function sealRefreshed(
 
 /** True when some field of the stored set is sealed under a key that no longer seals. */
 export function sealedWithOldKey(keyring: Keyring, stored: StoredTokenSet): boolean {
-  return [stored.accessToken, stored.refreshToken, stored.idToken, stored.dpopKey].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
+  const routeTokens = stored.resources === undefined ? [] : Object.values(stored.resources).flatMap((entry) => [entry.accessToken, entry.refreshToken]);
+  return [stored.accessToken, stored.refreshToken, stored.idToken, stored.dpopKey, ...routeTokens].some((sealed) => sealed !== undefined && keyring.sealedWithOldKey(sealed));
 }
 
 /**
@@ -128,7 +134,33 @@ export function resealTokenSet(keyring: Keyring, sid: string, stored: StoredToke
   if (stored.refreshToken !== undefined) next.refreshToken = current(keyring, sid, stored.refreshToken, SEAL_FIELDS.refresh);
   if (stored.idToken !== undefined) next.idToken = current(keyring, sid, stored.idToken, SEAL_FIELDS.id);
   if (stored.dpopKey !== undefined) next.dpopKey = current(keyring, sid, stored.dpopKey, SEAL_FIELDS.dpop);
+  if (stored.resources !== undefined) next.resources = resealRouteTokens(keyring, sid, stored.resources);
+  next.accessVer = loginVer(stored);
   return next;
+}
+
+/**
+ * The version of the login's access token: the `ver` of the write that stored it. Writes that
+ * leave it in place (a per-route token, a re-seal) move the record's `ver` but not this, so a
+ * login refresh waiter never takes them for a renewal of the login token.
+ */
+export function loginVer(stored: Pick<StoredTokenSet, 'ver' | 'accessVer'>): number {
+  return stored.accessVer ?? stored.ver;
+}
+
+/** The per-route tokens with each access token under the sealing key (the entries otherwise as they are). */
+function resealRouteTokens(keyring: Keyring, sid: string, resources: Readonly<Record<string, StoredRouteToken>>): Record<string, StoredRouteToken> {
+  const next: Record<string, StoredRouteToken> = {};
+  for (const [key, entry] of Object.entries(resources)) {
+    next[key] = { ...entry, accessToken: current(keyring, sid, entry.accessToken, routeTokenField(key)) };
+    if (entry.refreshToken !== undefined) next[key].refreshToken = current(keyring, sid, entry.refreshToken, routeTokenField(key, 'refresh'));
+  }
+  return next;
+}
+
+/** The seal field of a per-route token: `access@<token key>` (a linked provider's refresh token: `refresh@<token key>`). */
+export function routeTokenField(key: string, which: 'access' | 'refresh' = 'access'): string {
+  return `${SEAL_FIELDS[which]}@${key}`;
 }
 
 /** `sealed` as it is when the sealing key made it, else opened and sealed again under that key. */

@@ -200,6 +200,57 @@ session: { idleTimeout: 13h }
   });
 });
 
+describe('a route’s own token (resource, exchange)', () => {
+  const withGithub = minimal.replace('routes:', `  - id: gh
+    type: github
+    clientId: gh
+    clientSecret: s3cret
+routes:`);
+
+  it('accepts a resource indicator or a token exchange on a route', () => {
+    const text = `${minimal}
+  - prefix: /orders
+    upstream: http://127.0.0.1:3001
+    resource: https://orders.example.com
+  - prefix: /reports
+    upstream: http://127.0.0.1:3002
+    exchange: { audience: reports-api, scope: reports.read reports.list }
+`;
+    const routes = loadConfig({ text, env: keyEnv }).routes;
+    expect(routes[1]!.resource).toBe('https://orders.example.com');
+    expect(routes[2]!.exchange).toEqual({ audience: 'reports-api', scope: 'reports.read reports.list' });
+  });
+
+  it('refuses both on one route, on a public route, from a provider that cannot issue them, and malformed values', () => {
+    const text = `${withGithub}
+  - prefix: /both
+    upstream: http://127.0.0.1:3001
+    resource: https://orders.example.com
+    exchange: { audience: reports }
+  - prefix: /public
+    upstream: http://127.0.0.1:3002
+    auth: public
+    resource: https://orders.example.com
+  - prefix: /gh
+    upstream: http://127.0.0.1:3003
+    provider: gh
+    exchange: { audience: reports }
+  - prefix: /fragment
+    upstream: http://127.0.0.1:3004
+    resource: https://orders.example.com/#x
+  - prefix: /relative
+    upstream: http://127.0.0.1:3005
+    resource: /orders
+  - prefix: /pipe
+    upstream: http://127.0.0.1:3006
+    exchange: { audience: "a|b" }
+`;
+    const issues = issuesOf(() => loadConfig({ text, env: keyEnv }));
+    expect(issues.map((issue) => issue.path).sort()).toEqual(['routes.1.exchange', 'routes.2.resource', 'routes.3.exchange', 'routes.4.resource', 'routes.5.resource', 'routes.6.exchange.audience']);
+    expect(issues.find((issue) => issue.path === 'routes.3.exchange')!.message).toMatch(/oidc provider/);
+  });
+});
+
 describe('DPoP (provider option dpop)', () => {
   const withDpop = minimal.replace('    clientSecret: s3cret\n', '    clientSecret: s3cret\n    dpop: true\n');
 

@@ -69,10 +69,12 @@ async function request(browser: LoginResult, path = '/api/me') {
 }
 
 describe('refresh outcomes of a proxied request', () => {
-  it('a route bound to another provider is provider_mismatch: 401, no refresh counted', async () => {
+  it('a route bound to another provider, with none linked, is provider_mismatch: 403 PROVIDER_NOT_LINKED, no refresh counted', async () => {
     const browser = await stack.login();
     const before = await refreshCounts();
-    expect((await request(browser, '/gh/user')).status).toBe(401);
+    const answer = await request(browser, '/gh/user');
+    expect(answer.status).toBe(403);
+    expect(answer.json()).toMatchObject({ code: 'PROVIDER_NOT_LINKED' });
     expect(accessOutcomes()).toEqual(['provider_mismatch']);
     expect(await refreshesSince(before)).toEqual({});
   });

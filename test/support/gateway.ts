@@ -56,6 +56,10 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redisCommandTimeout?: string;
   /** The Redis store's near cache (default on, as in production). */
   nearCache?: boolean;
+  /** More options of the provider (resource servers, token exchange). */
+  opOptions?: Pick<OpenIdProviderOptions, 'resourceServers' | 'tokenExchange'>;
+  /** More settings of the gateway's provider entry (scopes). */
+  provider?: Record<string, unknown>;
   /**
    * DPoP (RFC 9449): the provider issues the gateway only DPoP-bound tokens, the gateway's
    * provider says `dpop: true`, the sample API checks every proof. `providerNonce` / `apiNonce`:
@@ -105,6 +109,7 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
     const opOptions: OpenIdProviderOptions = {
       accessTokenTtl: options.accessTokenTtl ?? 3600,
       tokenEndpointDelayMs: options.tokenEndpointDelayMs ?? 0,
+      ...options.opOptions,
       clients: [{ clientId: 'tokengate', clientSecret, redirectUris: [`${publicOrigin}/auth/callback/${PROVIDER_ID}`], ...(options.dpop ? { dpopBoundAccessTokens: true } : {}) }],
       ...(options.dpop ? { dpop: { requireNonce: options.dpop.providerNonce ?? false } } : {}),
     };
@@ -126,7 +131,7 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
         cookie: [randomBytes(32).toString('base64url')],
       },
       store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
-      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}) }, ...(options.extraProviders ?? [])],
+      providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}), ...options.provider } as NonNullable<ConfigInput['providers']>[number], ...(options.extraProviders ?? [])],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},
       proxy: options.proxy ?? {},

@@ -4,7 +4,8 @@ import { DecryptionFailedError } from '../../src/errors.ts';
 import { ProviderTokens } from '../../src/providers/types.ts';
 import type { StoredTokenSet } from '../../src/store/types.ts';
 import { generateKey, Keyring } from '../../src/crypto/keyring.ts';
-import { SEAL_FIELDS, openTokenSet, resealTokenSet, sealRefreshed, sealTokenSet, sealedWithOldKey } from '../../src/tokens/token-set.ts';
+import { openRouteTokens } from '../../src/tokens/route-token.ts';
+import { SEAL_FIELDS, openTokenSet, resealTokenSet, routeTokenField, sealRefreshed, sealTokenSet, sealedWithOldKey } from '../../src/tokens/token-set.ts';
 import { testKeyring } from './fixture.ts';
 
 const keyring = testKeyring();
@@ -79,7 +80,8 @@ describe('token set written after a refresh', () => {
     rotating.replace([{ kid: 'new', key: generateKey() }, old]);
     expect(sealedWithOldKey(rotating, previous)).toBe(true);
     const next = resealTokenSet(rotating, SID, previous);
-    expect(openTokenSet(rotating, SID, { ...next, ver: 4 })).toEqual(openTokenSet(rotating, SID, { ...previous, ver: 4 }));
+    // Written at ver 4, the login token keeps its version (3): a re-seal is not a renewal.
+    expect(openTokenSet(rotating, SID, { ...next, ver: 4 })).toEqual(openTokenSet(rotating, SID, previous));
     expect(next).toMatchObject({ expiresAt: previous.expiresAt, obtainedAt: previous.obtainedAt, scope: previous.scope, tokenType: 'Bearer', forcedAt: 7 });
     expect('ver' in next).toBe(false);
   });
@@ -114,5 +116,48 @@ describe('token set written after a refresh', () => {
       expect(text).not.toMatch(/AT-old|RT-old|ID-old/);
       expect(text).toContain('[present]');
     }
+  });
+});
+
+describe('per-route tokens in the token set', () => {
+  const ROUTE_KEY = 'resource:https://orders.example.test';
+  const withRouteToken = (ring: Keyring): StoredTokenSet & { laterField: string } => ({
+    ...storedLogin(),
+    accessToken: ring.seal('AT-old', SID, 'access'),
+    refreshToken: ring.seal('RT-old', SID, 'refresh'),
+    idToken: ring.seal('ID-old', SID, 'id'),
+    resources: { [ROUTE_KEY]: { accessToken: ring.seal('AT-orders', SID, routeTokenField(ROUTE_KEY)), ver: 2, expiresAt: 9_000, obtainedAt: 1_000, tokenType: 'Bearer', forcedAt: 5 } },
+    // A field this version does not know (another feature's), carried over as it is.
+    laterField: 'kept as it is',
+  });
+
+  it('a login refresh keeps the route tokens (stamps untouched) and every field it does not know', () => {
+    const previous = withRouteToken(keyring);
+    const next = sealRefreshed(keyring, SID, previous, new ProviderTokens({ accessToken: 'AT-new', refreshToken: 'RT-new', expiresIn: 60 }), 5_000);
+    expect(next.resources).toEqual(previous.resources);
+    expect((next as typeof previous).laterField).toBe('kept as it is');
+    expect(openRouteTokens(keyring, SID, { ...next, ver: 4 })).toEqual([{ provider: undefined, accessToken: 'AT-orders', refreshToken: undefined }]);
+  });
+
+  it('after a key rotation a refresh and a re-seal move the route tokens to the new first key; the old key is no longer needed', () => {
+    const old = { kid: 'old', key: generateKey() };
+    const rotating = new Keyring([old]);
+    const previous = withRouteToken(rotating);
+    rotating.replace([{ kid: 'new', key: generateKey() }, old]);
+    // Only the route token under the old key: still a set to re-seal.
+    expect(sealedWithOldKey(rotating, { ...previous, accessToken: rotating.seal('AT-old', SID, 'access'), refreshToken: rotating.seal('RT-old', SID, 'refresh'), idToken: rotating.seal('ID-old', SID, 'id') })).toBe(true);
+    for (const next of [resealTokenSet(rotating, SID, previous), sealRefreshed(rotating, SID, previous, new ProviderTokens({ accessToken: 'AT-new', expiresIn: 60 }), 5_000)]) {
+      expect(next.resources![ROUTE_KEY]!.accessToken.split('.')[1]).toBe('new');
+      expect(next.resources![ROUTE_KEY]).toMatchObject({ ver: 2, expiresAt: 9_000, forcedAt: 5 });
+      expect((next as typeof previous).laterField).toBe('kept as it is');
+      expect(sealedWithOldKey(rotating, { ...next, ver: 4 })).toBe(false);
+    }
+  });
+
+  it('a route token is bound to its route: it does not open as the login token or as another route’s', () => {
+    const stored = withRouteToken(keyring);
+    const sealed = stored.resources![ROUTE_KEY]!.accessToken;
+    expect(() => keyring.open(sealed, SID, SEAL_FIELDS.access)).toThrow(DecryptionFailedError);
+    expect(() => keyring.open(sealed, SID, routeTokenField('resource:https://billing.example.test'))).toThrow(DecryptionFailedError);
   });
 });

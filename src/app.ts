@@ -134,7 +134,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   let storeConnectionError: Error | undefined;
   const onConnectionError = (err: Error) => {
     storeConnectionError = err;
-    logger.warn({ err }, 'store connection error');
+    logger.warn({ event: 'store_connection_error', err }, 'store connection error');
   };
   // Open WebSockets end with their session: sessions this process ends (through the store below)
   // and, with Redis, those another replica ends (heard on the near cache's invalidation channel).
@@ -144,7 +144,7 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   tunnels = new Tunnels({ store, checkIntervalMs: config.proxy.webSocketSessionCheck, now, logger });
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.
   const onDiscoveryFailure = (provider: string, err: unknown) =>
-    logger.warn({ provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
+    logger.warn({ event: 'provider_discovery_failed', provider, cause: err instanceof Error ? err.message : String(err) }, 'provider discovery failed; retrying on first use');
   // RFC 8707: each login asks for the resource indicators of the routes its provider serves.
   const resourcesOfProvider = (id: string) => resourcesOf(config.routes, id);
   const providers = deps.providers ?? createProviders(config.providers, { now, onDiscoveryFailure, resourcesOf: resourcesOfProvider });
@@ -173,12 +173,12 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
 
   if (cookies.policy.plainHttp) {
     logger.warn(
-      { publicOrigin: config.publicOrigin },
+      { event: 'insecure_cookies', publicOrigin: config.publicOrigin },
       'plain-http public origin (loopback development only): cookies are not Secure and have no __Host- prefix',
     );
   }
   for (const setting of insecureSettings(config)) {
-    logger.warn({ setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
+    logger.warn({ event: 'insecure_allowed', setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
 
 

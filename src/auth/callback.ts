@@ -67,7 +67,7 @@ export function callbackHandler(deps: AuthDeps) {
     const cookieSid = ctx.state.sid;
     const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
-    ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
+    ctx.state.log?.info({ event: 'login_completed', provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
     // Validated at login; checked again in the form that is emitted (a stored value is input too).
     sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
   };
@@ -89,7 +89,7 @@ async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: L
     if (err instanceof ReauthenticationRequiredError) throw new BadRequestError('The session to link to has ended; log in again', { cause: err });
     throw err;
   }
-  ctx.state.log?.info({ provider: providerId, session: sessionTag(sid) }, 'provider linked');
+  ctx.state.log?.info({ event: 'provider_linked', provider: providerId, session: sessionTag(sid) }, 'provider linked');
   sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
 }
 
@@ -141,7 +141,7 @@ async function finishAtProvider<T extends ProviderTokens | UserProfile>(ctx: Sta
     if (!(err instanceof GatewayError)) throw err;
     const details = err instanceof ProviderError ? { oauthError: err.oauthError, httpStatus: err.httpStatus, transient: err.transient } : { errorCode: err.code };
     if (err instanceof BadRequestError && ctx.state.log) securityEvent(ctx.state.log, 'login_rejected', { provider: providerId, reason: err.message });
-    ctx.state.log?.warn({ provider: providerId, ...details }, 'login failed at the provider');
+    ctx.state.log?.warn({ event: 'login_failed', provider: providerId, ...details }, 'login failed at the provider');
     throw new BadRequestError('Login could not be completed; please start again', { cause: err });
   }
 }

@@ -46,7 +46,7 @@ export function endListedSessionHandler(deps: AuthDeps, handles: SessionHandles)
     revoke(deps, deps.providers.get(ended.provider), target, tokens);
     const current = target === sid;
     if (current) deps.cookies.session.clear(ctx);
-    ctx.state.log?.info({ provider: ended.provider, session: sessionTag(target), current }, 'session ended by its user');
+    ctx.state.log?.info({ event: 'session_ended_by_user', provider: ended.provider, session: sessionTag(target), current }, 'session ended by its user');
     const body: EndedSession = { ended: true, current };
     ctx.body = body;
   };

@@ -26,10 +26,10 @@ export async function endPreviousSessions(ctx: Context & { state: Partial<Gatewa
       await deps.store.destroySession(sid);
       const mayShareGrant = previous.provider === current.provider && previous.sub === current.sub;
       if (!mayShareGrant) revoke(deps, deps.providers.get(previous.provider), sid, tokens);
-      ctx.state.log?.info({ provider: previous.provider, session: sessionTag(sid), revoked: !mayShareGrant }, 'previous session ended at re-login');
+      ctx.state.log?.info({ event: 'previous_session_ended', provider: previous.provider, session: sessionTag(sid), revoked: !mayShareGrant }, 'previous session ended at re-login');
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
-      ctx.state.log?.warn({ session: sessionTag(sid), errorCode: err.code }, 'previous session could not be ended at re-login');
+      ctx.state.log?.warn({ event: 'previous_session_not_ended', session: sessionTag(sid), errorCode: err.code }, 'previous session could not be ended at re-login');
     }
   }
 }

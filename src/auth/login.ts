@@ -93,7 +93,7 @@ async function authorizationRedirect(ctx: Context, provider: Provider, request: 
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
     const log = (ctx.state as Partial<GatewayState>).log;
-    log?.warn({ provider: provider.id, httpStatus: err.httpStatus, oauthError: err.oauthError, transient: err.transient, err }, 'login request failed at the provider');
+    log?.warn({ event: 'login_request_failed', provider: provider.id, httpStatus: err.httpStatus, oauthError: err.oauthError, transient: err.transient, err }, 'login request failed at the provider');
     if (err.transient) {
       const why = err.httpStatus === undefined ? 'the identity provider cannot be reached' : 'the identity provider is unavailable';
       throw new TokenServiceUnavailableError(`Login is unavailable: ${why}; try again later`, { cause: err, ...(err.retryAfter === undefined ? {} : { retryAfter: Math.max(1, err.retryAfter) }) });

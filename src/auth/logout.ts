@@ -47,7 +47,7 @@ export function logoutHandler(deps: AuthDeps, scope: { everywhere: boolean }) {
       }
       const endSessionUrl = provider ? endSession(ctx, deps, provider) : undefined;
       if (endSessionUrl !== undefined) answer.endSessionUrl = endSessionUrl;
-      ctx.state.log?.info({ provider: session.provider, session: ctx.state.sessionTag, everywhere: scope.everywhere }, 'logged out');
+      ctx.state.log?.info({ event: 'logged_out', provider: session.provider, session: ctx.state.sessionTag, everywhere: scope.everywhere }, 'logged out');
     }
     deps.cookies.session.clear(ctx);
     ctx.body = answer;
@@ -91,7 +91,7 @@ function endSession(ctx: StatefulContext, deps: AuthDeps, provider: Provider): s
     return provider.endSessionUrl(`${deps.config.publicOrigin}${path}`)?.href;
   } catch (err) {
     // Discovery not done (provider down since startup): the logout itself is complete.
-    ctx.state.log?.warn({ provider: provider.id, err: errorName(err) }, 'no end-session URL');
+    ctx.state.log?.warn({ event: 'no_end_session_url', provider: provider.id, err: errorName(err) }, 'no end-session URL');
     return undefined;
   }
 }

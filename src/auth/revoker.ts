@@ -89,7 +89,7 @@ export class Revoker {
       const { outcome, cause } = result;
       if (outcome !== 'failed') {
         this.#metrics?.countRevocation(provider.id, outcome === 'revoked' ? 'success' : 'skipped');
-        this.#logger.info({ provider: provider.id, outcome, attempt, session: fields.sessionTag }, 'tokens revoked');
+        this.#logger.info({ event: 'tokens_revoked', provider: provider.id, outcome, attempt, session: fields.sessionTag }, 'tokens revoked');
         return;
       }
       this.#metrics?.countRevocation(provider.id, 'failed');

@@ -101,7 +101,7 @@ Exit codes: 0 after Ctrl-C, 1 invalid settings, 2 wrong usage, 3 cannot listen o
 
     const logger = createLogger(config.logging);
     if (ephemeralKeys) {
-      logger.warn('ephemeral keys: generated at start, so every session ends when dev stops (set TOKENGATE_ENCRYPTION_KEYS and TOKENGATE_COOKIE_KEYS to keep them)');
+      logger.warn({ event: 'ephemeral_keys' }, 'ephemeral keys: generated at start, so every session ends when dev stops (set TOKENGATE_ENCRYPTION_KEYS and TOKENGATE_COOKIE_KEYS to keep them)');
     }
     return serveWithWorkers(config, io, {
       workers: count.workers,

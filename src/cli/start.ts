@@ -69,7 +69,7 @@ store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,
       reload: { file: values.config, env: io.env },
       logger,
       onReady: () => {
-        logger.info({ open: `${config.publicOrigin}/` }, `open ${config.publicOrigin}/ in a browser (other hosts are redirected there)`);
+        logger.info({ event: 'open_url', open: `${config.publicOrigin}/` }, `open ${config.publicOrigin}/ in a browser (other hosts are redirected there)`);
         for (const provider of config.providers) {
           const uris = providerUris(config, provider);
           logger.info(uris, `register with provider ${provider.id}: ${[uris.callback, uris.postLogout, uris.backchannelLogout].filter(Boolean).join(' ')}`);

@@ -31,12 +31,12 @@ export function errorHandler(options: { jsonOnly?: readonly string[]; providerId
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) {
         // A client that went away is not an error: its access line says status 499, aborted.
-        if (!clientGone(ctx)) ctx.state.log?.warn({ err }, 'error after the response started');
+        if (!clientGone(ctx)) ctx.state.log?.warn({ event: 'error_after_response_started', err }, 'error after the response started');
         return;
       }
       const body = toErrorBody(err, ctx.state.requestId);
       ctx.status = err instanceof GatewayError ? err.status : 500;
-      if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ err }, 'request failed');
+      if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ event: 'request_failed', err }, 'request failed');
       if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
       ctx.set('Cache-Control', 'no-store');
       if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, body, providerIds);

@@ -15,12 +15,12 @@ export function answerError(request: ProxiedRequest, err: unknown, log: () => Re
   const { req, res } = request;
   if (res.destroyed || req.socket.destroyed) return;
   if (res.headersSent) {
-    log().warn({ err }, 'error after the response started');
+    log().warn({ event: 'error_after_response_started', err }, 'error after the response started');
     res.destroy();
     return;
   }
   const status = err instanceof GatewayError ? err.status : 500;
-  if (!(err instanceof GatewayError && err.expose)) log().error({ err }, 'request failed');
+  if (!(err instanceof GatewayError && err.expose)) log().error({ event: 'request_failed', err }, 'request failed');
   const body = JSON.stringify(toErrorBody(err, request.requestId));
   const headers = withGatewayHeaders(request, {
     'content-type': 'application/json; charset=utf-8',

@@ -123,7 +123,7 @@ export function upgradeHandler(options: UpgradeOptions) {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     authorize(req, socket, head).catch((err: unknown) => {
-      if (!(err instanceof GatewayError && err.expose)) logger?.error({ err }, 'WebSocket handshake failed');
+      if (!(err instanceof GatewayError && err.expose)) logger?.error({ event: 'websocket_handshake_failed', err }, 'WebSocket handshake failed');
       refuse(socket, err);
     });
   };

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 /**
  * One deadline shared by the steps of a shutdown: each step waits only for what is left of it.

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { systemClock, sleep, type Clock } from './clock.ts';
+import { systemClock, sleep, type Clock } from '../clock.ts';
 import { Deadline } from './deadline.ts';
 import type { Listeners } from './listeners.ts';
 

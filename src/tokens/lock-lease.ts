@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.ts';
-import { type Clock, systemClock } from './clock.ts';
+import { type Clock, backgroundClock } from '../clock.ts';
 
 export interface LockLeaseOptions {
   logger?: Logger | undefined;
@@ -32,7 +32,7 @@ export class LockLease {
     this.#owner = owner;
     this.#leaseMs = leaseMs;
     this.#logger = options.logger;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? backgroundClock;
   }
 
   /** Takes the lock if it is free; returns the lease, or undefined when another owner holds it. */

@@ -1,5 +1,5 @@
 import { TokenServiceUnavailableError } from '../errors.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import { seconds } from './provider-call.ts';
 
 /**

@@ -6,7 +6,7 @@ import type { DpopKeys } from '../dpop/sealed-key.ts';
 import { DecryptionFailedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
-import { type Clock, sleep } from './clock.ts';
+import { type Clock, sleep } from '../clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { refreshOutcomeOf } from './outcome.ts';

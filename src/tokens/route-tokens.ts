@@ -3,7 +3,7 @@ import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRe
 import type { Provider, ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
-import { sleep } from './clock.ts';
+import { sleep } from '../clock.ts';
 import { LockLease, releaseOrPark } from './lock-lease.ts';
 import { callWithLease, seconds } from './provider-call.ts';
 import { refreshOutcomeOf } from './outcome.ts';

@@ -8,7 +8,7 @@ import { sessionTag } from '../observability/index.ts';
 import type { ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, Store, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
-import { type Clock, systemClock } from './clock.ts';
+import { type Clock, backgroundClock } from '../clock.ts';
 import { endCorruptSession } from './corrupt-token-set.ts';
 import { Refresher, type RefreshResult } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
@@ -67,7 +67,7 @@ export class TokenService {
     this.#keyring = options.keyring;
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? backgroundClock;
     this.#logger = options.logger;
     const instanceId = options.instanceId ?? randomUUID().slice(0, 8);
     this.#dpopKeys = new DpopKeys(options.keyring, options.dpopKeyCacheSize ?? DEFAULT_DPOP_KEYS);

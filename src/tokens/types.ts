@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Provider } from '../providers/types.ts';
 import type { Store } from '../store/types.ts';
 

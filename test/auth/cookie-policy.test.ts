@@ -156,7 +156,7 @@ describe('plain http on loopback (development)', () => {
     const watch = new LeakWatch();
     const gateway = createGateway(gatewayConfig({ publicOrigin: 'http://127.0.0.1:8080', providers: [provider] }), { logger: testLogger(watch) });
     try {
-      const warning = watch.logLines.map((line) => JSON.parse(line) as { level: string; msg: string }).find((line) => line.msg.includes('plain-http'));
+      const warning = watch.logLines.map((line) => JSON.parse(line) as { level: string; msg: string; event?: string }).find((line) => line.event === 'insecure_cookies');
       expect(warning?.level).toBe('warn');
       expect(warning?.msg).toContain('not Secure');
     } finally {

@@ -102,7 +102,7 @@ describe('no secret in the logs', () => {
     expect(refreshes.every((line) => line['session'] === sessionTag(sid) && line['upstream'] === new URL(stack.api.url).origin)).toBe(true);
     const events = lines.filter((line) => line['security'] === true).map((line) => line['event']);
     expect(events).toEqual(expect.arrayContaining(['csrf_rejected', 'tampered_cookie']));
-    expect(lines.some((line) => line['msg'] === 'tokens revoked' && line['outcome'] === 'revoked')).toBe(true);
+    expect(lines.some((line) => line['event'] === 'tokens_revoked' && line['outcome'] === 'revoked')).toBe(true);
 
     // And nothing secret in any of them.
     const logged = stack.logLines.join('\n');

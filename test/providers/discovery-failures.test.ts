@@ -74,7 +74,7 @@ async function gatewayFor(issuer: string): Promise<Started> {
 function discoveryWarnings(log: CapturedLog): string[] {
   return log
     .lines()
-    .filter((line) => line['msg'] === 'provider discovery failed; retrying on first use')
+    .filter((line) => line['event'] === 'provider_discovery_failed')
     .map((line) => String(line['cause']));
 }
 

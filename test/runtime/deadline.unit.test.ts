@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Deadline } from '../../src/runtime/deadline.ts';
-import { ManualClock } from './support/manual-clock.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 /** The shutdown's shared deadline on a clock moved by hand. */
 
 describe('Deadline', () => {
   it('counts down on its clock and never goes below zero', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const deadline = new Deadline(1_000, clock);
     expect(deadline.remaining).toBe(1_000);
     await clock.advance(400);
@@ -17,7 +17,7 @@ describe('Deadline', () => {
   });
 
   it('wait() is true when the work settles first, rejected work included, and cancels its timer', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const deadline = new Deadline(1_000, clock);
     expect(await deadline.wait(Promise.resolve())).toBe(true);
     expect(await deadline.wait(Promise.reject(new Error('failed')))).toBe(true);
@@ -25,7 +25,7 @@ describe('Deadline', () => {
   });
 
   it('wait() is false once the time left runs out, and each wait gets only what is left', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const deadline = new Deadline(1_000, clock);
     const never = new Promise<void>(() => undefined);
     let first: boolean | undefined;

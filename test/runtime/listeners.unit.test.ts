@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Listeners } from '../../src/runtime/listeners.ts';
-import { settle } from './support/manual-clock.ts';
+import { settle } from '../support/fake-clock.ts';
 import { FakeServer } from './support/fakes.ts';
 
 /** Listeners on fake servers and responses: no sockets, no timers. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Listeners } from '../../src/runtime/listeners.ts';
 import { shutDown, type ShutdownParts } from '../../src/runtime/shutdown.ts';
 import { captureLogger } from '../observability/capture.ts';
-import { ManualClock, settle } from './support/manual-clock.ts';
+import { FakeClock, settle } from '../support/fake-clock.ts';
 import { FakeServer } from './support/fakes.ts';
 
 /** The graceful shutdown sequence on fake listeners and parts, with a clock moved by hand. */
@@ -14,7 +14,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 function setup(options: { locksLeft?: number; ownsStore?: boolean } = {}) {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const log = captureLogger();
   const calls: string[] = [];
   const refreshes = deferred();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal } from '../../src/runtime/signals.ts';
-import { settle } from './support/manual-clock.ts';
+import { settle } from '../support/fake-clock.ts';
 
 /** SIGTERM/SIGINT handling, with the signals emitted on an EventEmitter instead of the process. */
 

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_MARGIN_MS, Supervisor, type Stop } from '../../src/runtime/cluster/supervisor.ts';
 import type { ListeningMessage } from '../../src/runtime/cluster/messages.ts';
 import { captureLogger } from '../observability/capture.ts';
-import { ManualClock, settle } from './support/manual-clock.ts';
+import { FakeClock, settle } from '../support/fake-clock.ts';
 import { FakeCluster } from './support/fakes.ts';
 
 /** The cluster primary's worker slots, on a fake cluster and a clock moved by hand. */
 
 function setup(workers = 2) {
   const cluster = new FakeCluster();
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const log = captureLogger();
   const ready: ListeningMessage[] = [];
   let restarts = 0;

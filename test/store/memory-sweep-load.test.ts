@@ -1,21 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 /**
  * The memory store's sweep under a login flood: 1.8 million inserts on a fake clock. Pure logic,
  * but seconds of CPU, so it runs in the integration tier, not in `npm run test:unit`.
  */
-
-/** A clock the test moves by hand. */
-function fakeClock(start = Date.UTC(2030, 0, 1)) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: async (ms: number) => {
-      now += ms;
-    },
-  };
-}
 
 describe('memory store sweep under load', () => {
   const stores: MemoryStore[] = [];
@@ -24,8 +14,8 @@ describe('memory store sweep under load', () => {
   });
 
   it('an hour of anonymous logins at 500/s holds no more than the live ones: the sweep keeps up under inserts', async () => {
-    const time = fakeClock();
-    const store = new MemoryStore({ now: time.now, sweepIntervalMs: 3_600_000 });
+    const time = new FakeClock(Date.UTC(2030, 0, 1));
+    const store = new MemoryStore({ now: () => time.now(), sweepIntervalMs: 3_600_000 });
     stores.push(store);
     const rate = 500;
     const loginTimeoutMs = 600_000;

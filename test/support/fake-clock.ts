@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/tokens/clock.ts';
+import type { Clock } from '../../src/clock.ts';
 
 interface Timer {
   at: number;
@@ -99,4 +99,9 @@ export class FakeClock implements Clock {
     timer.fn();
     await realTurn();
   }
+}
+
+/** Lets every promise callback that is ready run (a few macrotask turns, no real time). */
+export async function settle(): Promise<void> {
+  for (let turn = 0; turn < 5; turn += 1) await new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -4,7 +4,7 @@ import { createMetrics, type Metrics } from '../../src/observability/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TokenService } from '../../src/tokens/token-service.ts';
 import { openTokenSet } from '../../src/tokens/token-set.ts';
-import type { Clock } from '../../src/tokens/clock.ts';
+import type { Clock } from '../../src/clock.ts';
 import type { TokenConfig } from '../../src/tokens/types.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { captureLogs, manualClock, startTokenFixture, type CapturedLogs, type TokenFixture } from './fixture.ts';

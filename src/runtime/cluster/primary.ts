@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../clock.ts';
 import { bindListener, closeServer } from '../listen.ts';
 import { shutdownTrigger, signalExitCode, type ShutdownSignal, type ShutdownTrigger } from '../signals.ts';
 import { nodeCluster, type Cluster } from './cluster.ts';

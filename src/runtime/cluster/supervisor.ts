@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { InFlight } from '../../in-flight.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 import { Deadline } from '../deadline.ts';
 import type { Cluster, ClusterWorker } from './cluster.ts';
 import { isClusterMessage, type AnswerMessage, type ClusterMessage, type ListeningMessage } from './messages.ts';

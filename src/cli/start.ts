@@ -72,7 +72,7 @@ store), 2 wrong usage, 3 the store does not answer or a port cannot be bound.`,
         logger.info({ event: 'open_url', open: `${config.publicOrigin}/` }, `open ${config.publicOrigin}/ in a browser (other hosts are redirected there)`);
         for (const provider of config.providers) {
           const uris = providerUris(config, provider);
-          logger.info(uris, `register with provider ${provider.id}: ${[uris.callback, uris.postLogout, uris.backchannelLogout].filter(Boolean).join(' ')}`);
+          logger.info({ event: 'register_uris', ...uris }, `register with provider ${provider.id}: ${[uris.callback, uris.postLogout, uris.backchannelLogout].filter(Boolean).join(' ')}`);
         }
       },
     });

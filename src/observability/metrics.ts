@@ -95,7 +95,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const lockWait = histogram('tokengate_lock_wait_seconds', 'Time a request waited for the refresh lock or for another refresh to finish.', LOCK_WAIT_BUCKETS);
   const replays = counter(
     'tokengate_replay_total',
-    'What happened after an upstream 401: replayed, rejected again, not replayable, or no newer token to replay with.',
+    'What happened after an upstream 401: replayed, rejected again, not replayable, no newer token to replay with, cooldown (no refresh), or a DPoP nonce resend.',
     ['route', 'outcome'],
   );
   const storeDuration = histogram('tokengate_store_duration_seconds', 'Session store call duration by operation.', STORE_BUCKETS, ['op']);

@@ -23,8 +23,9 @@ export type TokenConfig = Config['tokens'];
  * - no_token_set: the session or its token set is gone (logged out, ended or cleared elsewhere);
  *   nothing was sent to the provider; 401;
  * - no_refresh_token: the token expired and the provider gave no refresh token to renew it; 401;
- * - provider_mismatch: the route takes tokens from another provider than the session's; no
- *   refresh was attempted (access line only, never in `refresh_total`); 401;
+ * - provider_mismatch: the route takes tokens from another provider than the session's and the
+ *   session has no link to it; no refresh was attempted (access line only, never in
+ *   `refresh_total`); 403 PROVIDER_NOT_LINKED;
  * - error: a stored token set that cannot be opened (the session was ended; 401), or a bug (500).
  *
  * Each is set where it happens: TokenService's errors carry theirs (`GatewayError.outcome`).

@@ -72,10 +72,10 @@ describe('tokengate start', () => {
       const ports = { main, ops: portOf(listening!['ops']), verify: portOf(listening!['forwardAuth']) };
       expect(new Set(Object.values(ports)).size).toBe(3);
       // Where to go, and what to register with the provider.
-      await cli.waitFor(/register with provider op/);
+      await cli.waitFor(/"event":"register_uris"/);
       const lines = cli.output().stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(lines.find((line) => line['open'] !== undefined)).toMatchObject({ open: `http://127.0.0.1:${ports.main}/` });
-      expect(lines.find((line) => line['provider'] === 'op' && line['callback'] !== undefined)).toMatchObject({
+      expect(lines.find((line) => line['event'] === 'open_url')).toMatchObject({ open: `http://127.0.0.1:${ports.main}/` });
+      expect(lines.find((line) => line['event'] === 'register_uris' && line['provider'] === 'op')).toMatchObject({
         callback: `http://127.0.0.1:${ports.main}/auth/callback/op`,
         postLogout: `http://127.0.0.1:${ports.main}/`,
         backchannelLogout: `http://127.0.0.1:${ports.main}/auth/backchannel-logout/op`,

@@ -34,21 +34,34 @@ export function errorHandler(options: { jsonOnly?: readonly string[]; providerId
         if (!clientGone(ctx)) ctx.state.log?.warn({ event: 'error_after_response_started', err }, 'error after the response started');
         return;
       }
-      const body = toErrorBody(err, ctx.state.requestId);
-      ctx.status = err instanceof GatewayError ? err.status : 500;
-      if (!(err instanceof GatewayError && err.expose)) ctx.state.log?.error({ event: 'request_failed', err }, 'request failed');
-      if (err instanceof GatewayError && err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
-      ctx.set('Cache-Control', 'no-store');
-      if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, body, providerIds);
-      else ctx.body = body;
+      const answer = errorAnswer(err, ctx.state.requestId);
+      if (answer.logged) ctx.state.log?.error({ event: 'request_failed', err }, 'request failed');
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      if (isAuthPath(ctx.path) && !jsonOnly.has(ctx.path) && isNavigation(ctx.headers)) sendErrorPage(ctx, ctx.status, answer.body, providerIds);
+      else ctx.body = answer.body;
     }
   };
 }
 
-export function toErrorBody(err: unknown, requestId: string | undefined): ErrorBody {
+function toErrorBody(err: unknown, requestId: string | undefined): ErrorBody {
   if (err instanceof GatewayError && err.expose) return { error: err.message, code: err.code };
   const code = err instanceof GatewayError ? err.code : 'INTERNAL';
   return { error: 'Internal error', code, ...(requestId ? { requestId } : {}) };
+}
+
+/**
+ * The answer to an error, whatever carries it (the Koa middleware above, the proxied-route
+ * handler, a refused WebSocket handshake): its status, its JSON body, and the headers every error
+ * answer has (`Cache-Control: no-store`, `Retry-After` when the error names one). `logged`: the
+ * error is not one the gateway answers on purpose (not an exposed GatewayError), so it is logged
+ * once as `request_failed`.
+ */
+export function errorAnswer(err: unknown, requestId: string | undefined): { status: number; body: ErrorBody; headers: Record<string, string>; logged: boolean } {
+  const gatewayError = err instanceof GatewayError ? err : undefined;
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (gatewayError?.retryAfter !== undefined) headers['retry-after'] = String(gatewayError.retryAfter);
+  return { status: gatewayError?.status ?? 500, body: toErrorBody(err, requestId), headers, logged: !gatewayError?.expose };
 }
 
 /** The client closed the connection (or aborted the request) before its answer was complete. */

@@ -1,5 +1,4 @@
-import { GatewayError } from '../errors.ts';
-import { toErrorBody } from '../http/error-handler.ts';
+import { errorAnswer } from '../http/error-handler.ts';
 import type { ProxiedRequest } from './proxied-request.ts';
 import type { RequestLog } from './request-log.ts';
 import { withGatewayHeaders } from './response-head.ts';
@@ -19,16 +18,15 @@ export function answerError(request: ProxiedRequest, err: unknown, log: () => Re
     res.destroy();
     return;
   }
-  const status = err instanceof GatewayError ? err.status : 500;
-  if (!(err instanceof GatewayError && err.expose)) log().error({ event: 'request_failed', err }, 'request failed');
-  const body = JSON.stringify(toErrorBody(err, request.requestId));
+  const answer = errorAnswer(err, request.requestId);
+  if (answer.logged) log().error({ event: 'request_failed', err }, 'request failed');
+  const body = JSON.stringify(answer.body);
   const headers = withGatewayHeaders(request, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...(err instanceof GatewayError && err.retryAfter !== undefined ? { 'retry-after': String(err.retryAfter) } : {}),
+    ...answer.headers,
   });
-  res.writeHead(status, headers);
+  res.writeHead(answer.status, headers);
   if (req.method === 'HEAD') res.end();
   else res.end(body);
 }

@@ -2,7 +2,7 @@ import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'no
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CsrfRejectedError, GatewayError, NotFoundError, TooManyWebSocketsError } from '../errors.ts';
-import { toErrorBody } from '../http/error-handler.ts';
+import { errorAnswer } from '../http/error-handler.ts';
 import { sendsLinkedToken, type TokenService } from '../tokens/index.ts';
 import type { DpopNonces } from '../dpop/nonces.ts';
 import { bearerFor, type RequestSession } from './attach-token.ts';
@@ -132,16 +132,15 @@ export function upgradeHandler(options: UpgradeOptions) {
 /** Writes `HTTP/1.1 <status>` with the JSON error body and closes the socket. */
 export function refuse(socket: Socket, err: unknown): void {
   if (socket.destroyed) return;
-  const status = err instanceof GatewayError ? err.status : 500;
-  const body = JSON.stringify(toErrorBody(err, undefined));
+  const answer = errorAnswer(err, undefined);
+  const body = JSON.stringify(answer.body);
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`,
     'Content-Type: application/json; charset=utf-8',
-    'Cache-Control: no-store',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
+    ...Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}`),
   ];
-  if (err instanceof GatewayError && err.retryAfter !== undefined) lines.push(`Retry-After: ${err.retryAfter}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
 }
 

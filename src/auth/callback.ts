@@ -65,7 +65,7 @@ export function callbackHandler(deps: AuthDeps) {
 
     if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens);
     const cookieSid = ctx.state.sid;
-    const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk);
+    const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk, transaction.resources);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
     ctx.state.log?.info({ provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
     // Validated at login; checked again in the form that is emitted (a stored value is input too).

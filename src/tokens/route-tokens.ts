@@ -199,10 +199,18 @@ export class RouteTokens {
     let entry: StoredRouteToken;
     let fresh: ProviderTokens;
     if (target.kind === 'resource') {
+      // Not asked for at login (the route came later): the provider would refuse it, and may spend the refresh token doing so.
+      if (current.grantResources !== undefined && !current.grantResources.includes(target.resource)) throw notGranted();
       presented = openRefreshToken(keyring, sid, current);
       if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       const refreshToken = presented;
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
+      try {
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
+      } catch (err) {
+        // The grant does not cover this resource after all: no retry helps, a new login may. The session stays.
+        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.oauthError === 'invalid_target') throw notGranted(err);
+        throw err;
+      }
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else if (target.kind === 'exchange') {
       const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
@@ -260,6 +268,11 @@ export class RouteTokens {
   #bearer(sid: string, target: RouteTokenTarget, entry: StoredRouteToken, outcome: RefreshOutcome): BearerToken {
     return new BearerToken({ accessToken: openRouteToken(this.#o.keyring, sid, target.key, entry), ver: entry.ver, expiresAt: entry.expiresAt, outcome });
   }
+}
+
+/** A resource the login's grant does not cover: 401, a new login asks for every configured resource. The session stays. */
+function notGranted(cause?: unknown): ReauthenticationRequiredError {
+  return new ReauthenticationRequiredError('This API needs a new login: the current one was not granted access to it', { cause, outcome: 'invalid_target' });
 }
 
 /** The token set with `entry` under `key`, every other field carried over; the login token keeps its version. */

@@ -150,6 +150,20 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     expect(upstream.seen.map((seen) => seen.token)).toEqual([second]);
   });
 
+  it('a link whose session ended before the callback: 400, and the GitHub token it got is revoked at GitHub, not left behind', async () => {
+    const browser = await stack.login();
+    const start = await browser.request(`${stack.url}/auth/link?provider=github&returnTo=/gh/repos`);
+    const state = new URL(start.location!).searchParams.get('state');
+    expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
+    const callback = await browser.request(`${stack.url}/auth/callback/github?code=orphan-1&state=${state}`);
+    expect(callback.status).toBe(400);
+    const github = script.issued.at(-1)!;
+    for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
+    expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: github }]);
+    expect(stack.logLines.some((line) => line.includes(github))).toBe(false);
+  });
+
   it('logout revokes the linked GitHub grant at GitHub besides the login’s tokens at the provider', async () => {
     const browser = await stack.login();
     await link(browser, 'linked-2');

@@ -40,6 +40,20 @@ const MAX_POLL_MS = 100;
 export interface RouteTokensOptions extends RefresherOptions {
   /** The login's access token, refreshed first when it must be (the subject of a token exchange). */
   loginToken(sid: string, session: SessionRecord): Promise<BearerToken>;
+  /** A forced renewal of the login's access token stamped `staleVer` (TokenService.forceRefresh): undefined within its cooldown. */
+  renewLoginToken(sid: string, session: SessionRecord, staleVer: number): Promise<BearerToken | undefined>;
+}
+
+/** The provider refused the login's access token as an exchange's subject (`invalid_grant`): `error` is the 503 it ends in. */
+class SubjectRefused extends Error {
+  readonly loginVer: number;
+  readonly error: unknown;
+
+  constructor(loginVer: number, error: unknown) {
+    super('the subject token of a token exchange was refused');
+    this.loginVer = loginVer;
+    this.error = error;
+  }
 }
 
 type Obtained = { entry: StoredRouteToken; outcome: Extract<RefreshOutcome, 'success' | 'coalesced'> };
@@ -121,16 +135,31 @@ export class RouteTokens {
   /** Takes the session's lock, or waits for another holder to renew this token (its stamp moves). */
   async #obtainOrWait(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number, forced: boolean): Promise<Obtained> {
     const provider = this.#providerFor(session, target);
+    const obtain = () =>
+      this.#holdingLock<Obtained>(
+        sid,
+        (current) => {
+          const entry = routeTokenOf(current, target.key);
+          return entry !== undefined && entry.ver > knownVer ? { entry, outcome: 'coalesced' as const } : undefined;
+        },
+        (lease) => this.#obtainHolding(sid, provider, target, knownVer, forced, lease),
+      );
+    if (target.kind !== 'exchange') return obtain();
     // The subject token of an exchange is the login's, refreshed first when due (that refresh takes the lock itself).
-    if (target.kind === 'exchange') await this.#o.loginToken(sid, session);
-    return this.#holdingLock(
-      sid,
-      (current) => {
-        const entry = routeTokenOf(current, target.key);
-        return entry !== undefined && entry.ver > knownVer ? { entry, outcome: 'coalesced' } : undefined;
-      },
-      (lease) => this.#obtainHolding(sid, provider, target, knownVer, forced, lease),
-    );
+    await this.#o.loginToken(sid, session);
+    try {
+      return await obtain();
+    } catch (err) {
+      if (!(err instanceof SubjectRefused)) throw err;
+      // Refused before its expiry (revoked at the provider, say): renewed once, outside the lock, then exchanged again.
+      const renewed = await this.#o.renewLoginToken(sid, session, err.loginVer);
+      if (renewed === undefined) throw err.error;
+      try {
+        return await obtain();
+      } catch (again) {
+        throw again instanceof SubjectRefused ? again.error : again;
+      }
+    }
   }
 
   /**
@@ -214,7 +243,12 @@ export class RouteTokens {
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else if (target.kind === 'exchange') {
       const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
+      try {
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
+      } catch (err) {
+        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked) throw new SubjectRefused(loginVer(current), err);
+        throw err;
+      }
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else {
       // A linked provider renews with its own refresh token; without one (or once its grant is gone) it must be linked again.

@@ -152,6 +152,19 @@ describe.skipIf(skip)('a token per API', () => {
     expect(new Set(tokensAt('/reports/two')).size).toBe(1);
   });
 
+  it('an exchange whose subject the provider refuses (the login token was revoked there early): the login token is renewed once and the exchange made again', async () => {
+    const browser = await stack.login();
+    const login = (await storedTokens(stack, browser))!;
+    expect(await stack.op.revokeAccessToken(login.accessToken)).toBe(true);
+    stack.op.resetStats();
+    expect((await browser.request(`${stack.url}/reports/after-revocation`)).status).toBe(200);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.op.stats.exchangeGrants).toBe(1);
+    expect(tokensAt('/reports/after-revocation')[0]).toBeTruthy();
+    expect((await storedTokens(stack, browser))!.accessToken).not.toBe(login.accessToken);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
   it('a 401 from an API renews that API’s token once and replays the request with it', async () => {
     const browser = await stack.login();
     const answer = await browser.request(`${stack.url}/billing/reject-first`, { method: 'POST', body: 'payload' });

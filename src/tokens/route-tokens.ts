@@ -255,7 +255,7 @@ export class RouteTokens {
       if (existing?.refreshToken === undefined) throw new ProviderNotLinkedError(target.provider);
       const refreshToken = keyring.open(existing.refreshToken, sid, routeTokenField(target.key, 'refresh'));
       try {
-        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false, linked: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
       } catch (err) {
         if (!(err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked)) throw err;
         await this.#unlink(sid, current, target.key);

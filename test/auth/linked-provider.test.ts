@@ -27,6 +27,8 @@ let stack: GatewayStack;
 let upstream: RouteTokenUpstream;
 const clock = manualClock();
 const refreshes: string[] = [];
+/** GitHub answers every refresh grant with bad_refresh_token (the user revoked the app there). */
+let grantEnded = false;
 
 describe.skipIf(skip)('a provider linked to the session', () => {
   beforeAll(async () => {
@@ -35,6 +37,7 @@ describe.skipIf(skip)('a provider linked to the session', () => {
       const form = formOf(await script.log.record(request.clone()));
       if (form['grant_type'] !== 'refresh_token') return undefined;
       refreshes.push(form['refresh_token'] ?? '');
+      if (grantEnded) return HttpResponse.json({ error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' });
       const access = `ghu_renewed${refreshes.length}`;
       script.issued.push(access);
       return HttpResponse.json({ access_token: access, expires_in: 28_800, refresh_token: `ghr_renewed${refreshes.length}`, refresh_token_expires_in: 15_811_200, token_type: 'bearer', scope: '' });
@@ -133,6 +136,32 @@ describe.skipIf(skip)('a provider linked to the session', () => {
       expect(second).toBe('ghu_renewed1');
       expect(stack.op.stats.refreshGrants).toBe(0);
     } finally {
+      script.mode = 'oauth-app';
+    }
+  });
+
+  it('a linked grant that ended at GitHub drops the link (403 PROVIDER_NOT_LINKED) at once, not the session, its lock or its login token', async () => {
+    script.mode = 'github-app';
+    try {
+      const browser = await stack.login();
+      await link(browser, 'ended-1');
+      const sid = await sidOf(browser, stack);
+      clock.advance(8 * HOUR);
+      grantEnded = true;
+      const answer = await browser.request(`${stack.url}/gh/after`);
+      expect(answer.status).toBe(403);
+      expect(answer.json()).toMatchObject({ code: 'PROVIDER_NOT_LINKED' });
+      // The session's refresh lock is free at once: an ended link is no failing provider to back off from.
+      const { store } = stack.instances[0]!.gateway;
+      expect(await store.acquireLock(sid, 'probe', 1_000)).toBe(true);
+      await store.releaseLock(sid, 'probe');
+      const stored = await stack.instances[0]!.gateway.store.getTokens(sid);
+      expect(stored?.resources?.['linked:github']).toBeUndefined();
+      expect(await stack.instances[0]!.gateway.store.getSession(sid)).not.toBeNull();
+      expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
+      expect(upstream.seen.some((seen) => seen.path === '/gh/after')).toBe(false);
+    } finally {
+      grantEnded = false;
       script.mode = 'oauth-app';
     }
   });

@@ -105,6 +105,11 @@ export interface StoredRouteToken {
   provider?: string;
   /** A linked provider's own refresh token, sealed, associated data `<sid>|refresh@<token key>`. */
   refreshToken?: string;
+  /**
+   * A linked provider's: the linked user's id (`sub`) there. Linking the same account again may
+   * reuse its grant (GitHub's is one per app and user), so the replaced tokens are not revoked.
+   */
+  account?: string;
 }
 
 export interface SessionBundle {

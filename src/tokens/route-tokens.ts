@@ -196,20 +196,22 @@ export class RouteTokens {
   }
 
   /**
-   * Stores the tokens of a provider linked to the session (`/auth/link`), replacing an earlier
-   * link of that provider: under the session's lock, a compare-and-set like every other write.
-   * Resolves with the replaced link's tokens, opened (the caller revokes them), if there was one.
+   * Stores the tokens of a provider linked to the session (`/auth/link`) for the user `account`
+   * there, replacing an earlier link of that provider: under the session's lock, a
+   * compare-and-set like every other write. Resolves with the replaced link's tokens, opened (the
+   * caller revokes them), if there was one of another account: revoking the same account's may
+   * end its grant, which the new tokens share at providers like GitHub (one grant per app and user).
    */
-  async link(sid: string, providerId: string, fresh: ProviderTokens): Promise<LinkedTokens | undefined> {
+  async link(sid: string, providerId: string, fresh: ProviderTokens, account: string): Promise<LinkedTokens | undefined> {
     const target = linkedTarget(providerId);
     return this.#holdingLock<LinkedTokens | undefined>(sid, () => undefined, async () => {
       const current = await this.#o.store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
-      const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined });
+      const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined, account });
       const written = await this.#o.store.compareAndSetTokens(sid, current.ver, withRouteToken(current, target.key, entry));
       if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' }) : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1, outcome: 'transient' });
       const replaced = routeTokenOf(current, target.key);
-      return replaced === undefined ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
+      return replaced === undefined || replaced.account === account ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
     });
   }
 
@@ -261,7 +263,7 @@ export class RouteTokens {
         await this.#unlink(sid, current, target.key);
         throw new ProviderNotLinkedError(target.provider, { cause: err });
       }
-      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken });
+      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken, account: existing.account });
     }
     const next = withRouteToken(current, target.key, entry);
     // A rotated refresh token of the login grant is the login grant's new one.

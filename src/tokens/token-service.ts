@@ -140,9 +140,9 @@ export class TokenService {
     });
   }
 
-  /** Stores the tokens of a provider linked to the session (`/auth/link`); see RouteTokens.link. */
-  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<LinkedTokens | undefined> {
-    return this.#routeTokens.link(sid, providerId, tokens);
+  /** Stores the tokens of a provider linked to the session (`/auth/link`) for the user `account` there; see RouteTokens.link. */
+  linkProvider(sid: string, providerId: string, tokens: ProviderTokens, account: string): Promise<LinkedTokens | undefined> {
+    return this.#routeTokens.link(sid, providerId, tokens, account);
   }
 
   /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */

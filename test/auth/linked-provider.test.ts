@@ -9,7 +9,7 @@ import { dumpRedis } from '../proxy/redis-dump.ts';
 import { sidOf } from '../proxy/session-tokens.ts';
 import { skipRedisSuite } from '../support/redis-server.ts';
 import { manualClock } from '../tokens/fixture.ts';
-import { GITHUB_GRANT_URL, GITHUB_TOKEN_URL, githubHandlers, githubScript } from './helpers/github.ts';
+import { GITHUB_GRANT_URL, GITHUB_TOKEN_URL, OCTO, githubHandlers, githubScript } from './helpers/github.ts';
 
 /**
  * A second provider linked to a session: logged in with OIDC (the real oidc-provider), the user
@@ -166,10 +166,11 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     }
   });
 
-  it('linking again replaces the link and revokes the replaced token at GitHub', async () => {
+  it('linking another GitHub account replaces the link and revokes the replaced account’s token at GitHub', async () => {
     const browser = await stack.login();
     await link(browser, 'relink-1');
     const first = script.issued.at(-1)!;
+    script.accounts['relink-2'] = { ...OCTO, id: 4343, login: 'other' };
     await link(browser, 'relink-2');
     const second = script.issued.at(-1)!;
     for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -191,6 +192,21 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
     expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: github }]);
     expect(stack.logLines.some((line) => line.includes(github))).toBe(false);
+  });
+
+  it('linking the same GitHub account again forgets the replaced token without revoking the grant, which would end the new token too', async () => {
+    const browser = await stack.login();
+    await link(browser, 'same-1');
+    await link(browser, 'same-2');
+    const second = script.issued.at(-1)!;
+    expect((await browser.request(`${stack.url}/gh/repos`)).status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.token)).toEqual([second]);
+    // The only revocation is logout's, with the token the session holds (it ends the whole grant).
+    expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
+    for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
+    expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: second }]);
   });
 
   it('logout revokes the linked GitHub grant at GitHub besides the login’s tokens at the provider', async () => {

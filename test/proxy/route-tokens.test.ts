@@ -165,6 +165,27 @@ describe.skipIf(skip)('a token per API', () => {
     expect(stack.op.stats.refreshReuse).toBe(0);
   });
 
+  it('a 503 from the token endpoint on an API token’s first use: 503 with Retry-After, and the session, its login token and its other API tokens stay', async () => {
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/orders/before`)).status).toBe(200);
+    const sid = await sidOf(browser, stack);
+    const before = (await stack.instances[0]!.gateway.store.getTokens(sid))!;
+    stack.op.failTokenRequests(1, 503);
+    const failed = await browser.request(`${stack.url}/billing/first`);
+    expect(failed.status).toBe(503);
+    expect(failed.headers['retry-after']).toBe('1');
+    const after = (await stack.instances[0]!.gateway.store.getTokens(sid))!;
+    expect(after.refreshToken).toBe(before.refreshToken);
+    expect(after.resources).toEqual(before.resources);
+    expect((await browser.request(`${stack.url}/orders/after`)).status).toBe(200);
+    expect(tokensAt('/orders/after')).toEqual(tokensAt('/orders/before'));
+    expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
+    // Past the backoff (the provider's Retry-After) the API token is obtained.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await browser.request(`${stack.url}/billing/second`)).status).toBe(200);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
   it('a 401 from an API renews that API’s token once and replays the request with it', async () => {
     const browser = await stack.login();
     const answer = await browser.request(`${stack.url}/billing/reject-first`, { method: 'POST', body: 'payload' });

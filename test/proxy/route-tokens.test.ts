@@ -7,6 +7,7 @@ import { skipRedisSuite } from '../support/redis-server.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { dumpRedis } from './redis-dump.ts';
 import { startRouteTokenUpstream, type RouteTokenUpstream } from './route-token-upstream.ts';
+import { openWebSocket } from './websocket-tunnel.ts';
 import { sidOf, storedTokens } from './session-tokens.ts';
 
 /**
@@ -51,6 +52,7 @@ describe.skipIf(skip)('a token per API', () => {
         { prefix: '/billing', upstream: upstream.url, resource: BILLING },
         { prefix: '/reports', upstream: upstream.url, exchange: { audience: REPORTS, scope: 'reports' } },
         { prefix: '/late', upstream: upstream.url, resource: LATE },
+        { prefix: '/orders-ws', upstream: upstream.url, resource: ORDERS, websocket: true },
       ],
     });
   });
@@ -184,6 +186,18 @@ describe.skipIf(skip)('a token per API', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await browser.request(`${stack.url}/billing/second`)).status).toBe(200);
     expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
+  it('a WebSocket handshake on an API’s route carries that API’s token, the same one its HTTP requests get', async () => {
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/orders/http`)).status).toBe(200);
+    const cookie = await browser.jar.getCookieString(stack.url);
+    const client = await openWebSocket(`${stack.instances[1]!.url}/orders-ws/socket`, { cookie, origin: stack.url });
+    client.socket.destroy();
+    const [sent] = tokensAt('/orders-ws/socket');
+    expect(sent).toBe(tokensAt('/orders/http')[0]);
+    expect(upstream.seen.find((seen) => seen.path === '/orders-ws/socket')?.aud).toEqual([ORDERS]);
+    expect(stack.op.stats.resourceGrants).toEqual({ [ORDERS]: 1 });
   });
 
   it('a 401 from an API renews that API’s token once and replays the request with it', async () => {

@@ -63,9 +63,9 @@ export function callbackHandler(deps: AuthDeps) {
     const tokens = await finishAtProvider(ctx, provider.id, () => ready.exchangeCode(params.code!, transaction.codeVerifier, callbackUrl(deps.config.publicOrigin, provider.id), { dpop: dpop?.key }));
     const profile = await finishAtProvider(ctx, provider.id, () => ready.identify(tokens, transaction.nonce, { dpop: dpop?.key }));
 
-    if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens);
+    if (transaction.linkTo !== undefined) return linkProvider(ctx, deps, transaction, ready, tokens, profile.sub);
     const cookieSid = ctx.state.sid;
-    const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk);
+    const session = await establishSession(ctx, deps, ready, tokens, profile, dpop?.privateJwk, transaction.resources);
     await endPreviousSessions(ctx, deps, session, [transaction.previousSid, cookieSid]);
     ctx.state.log?.info({ event: 'login_completed', provider: provider.id, session: ctx.state.sessionTag }, 'login completed');
     // Validated at login; checked again in the form that is emitted (a stored value is input too).
@@ -75,20 +75,24 @@ export function callbackHandler(deps: AuthDeps) {
 
 /**
  * `/auth/link`: the provider's tokens go into the session that started the link (not a new
- * session; the session cookie stays as it is). A session that ended meanwhile: 400, nothing stored.
+ * session; the session cookie stays as it is). A session that ended meanwhile: 400, nothing
+ * stored, and the tokens just obtained are revoked at the provider (as after any failure to store them).
  */
-async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: LoginTransaction, provider: Provider, tokens: ProviderTokens): Promise<void> {
+async function linkProvider(ctx: StatefulContext, deps: AuthDeps, transaction: LoginTransaction, provider: Provider, tokens: ProviderTokens, account: string): Promise<void> {
   const sid = transaction.linkTo!;
   const providerId = provider.id;
   if (deps.tokens === undefined) throw new BadRequestError('Linking a provider is not available here');
+  let replaced;
   try {
-    // An earlier link of this provider is replaced: its tokens are revoked there.
-    const replaced = await deps.tokens.linkProvider(sid, providerId, tokens);
-    if (replaced !== undefined) deps.revoker.revokeInBackground(provider, replaced, { sessionTag: sessionTag(sid) });
+    replaced = await deps.tokens.linkProvider(sid, providerId, tokens, account);
   } catch (err) {
+    // Not stored: the grant just made at the provider is revoked there, not left behind unheld.
+    deps.revoker.revokeInBackground(provider, tokens, { sessionTag: sessionTag(sid) });
     if (err instanceof ReauthenticationRequiredError) throw new BadRequestError('The session to link to has ended; log in again', { cause: err });
     throw err;
   }
+  // An earlier link of this provider, of another account there, is replaced: its tokens are revoked there.
+  if (replaced !== undefined) deps.revoker.revokeInBackground(provider, replaced, { sessionTag: sessionTag(sid) });
   ctx.state.log?.info({ event: 'provider_linked', provider: providerId, session: sessionTag(sid) }, 'provider linked');
   sendContinuePage(ctx, sameOriginPath(transaction.returnTo, deps.config.publicOrigin) ?? '/');
 }

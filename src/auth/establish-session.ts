@@ -24,6 +24,7 @@ export async function establishSession(
   tokens: ProviderTokens,
   profile: UserProfile,
   dpopPrivateJwk?: string,
+  grantResources?: readonly string[],
 ): Promise<SessionRecord> {
   const now = deps.now();
   const sid = newSessionId();
@@ -46,6 +47,7 @@ export async function establishSession(
   };
   const sealed = sealTokenSet(deps.keyring, sid, tokens, now);
   if (dpopPrivateJwk !== undefined) sealed.dpopKey = sealDpopKey(deps.keyring, sid, dpopPrivateJwk);
+  if (grantResources !== undefined) sealed.grantResources = [...grantResources];
   await deps.store.createSession(session, sealed, sessionTtl(session, now, deps.config.session.idleTimeout));
 
   deps.cookies.session.write(ctx, sid, session.absoluteExpiresAt - now);

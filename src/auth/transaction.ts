@@ -42,6 +42,11 @@ const transactionSchema = z.object({
    * provider's tokens are linked to; the callback then makes no new session.
    */
   linkTo: z.string().optional(),
+  /**
+   * RFC 8707: the resource indicators the authorization request named (providers with resource
+   * indicators). The session's grant covers these and no others (see `StoredTokenSet.grantResources`).
+   */
+  resources: z.array(z.string()).optional(),
 });
 
 type TransactionFields = z.infer<typeof transactionSchema>;
@@ -56,6 +61,7 @@ export class LoginTransaction extends SecretHolder {
   readonly previousSid: string | undefined;
   readonly address: string | undefined;
   readonly linkTo: string | undefined;
+  readonly resources: string[] | undefined;
 
   constructor(fields: TransactionFields) {
     super(['provider', 'returnTo', 'createdAt']);
@@ -68,6 +74,7 @@ export class LoginTransaction extends SecretHolder {
     this.previousSid = fields.previousSid;
     this.address = fields.address;
     this.linkTo = fields.linkTo;
+    this.resources = fields.resources;
   }
 
   /** The stored form: the one place its secrets are written out. */
@@ -78,7 +85,7 @@ export class LoginTransaction extends SecretHolder {
 }
 
 export function newTransaction(
-  provider: { id: string; oidc: boolean },
+  provider: { id: string; oidc: boolean; resourceIndicators?: boolean | undefined; requestedResources?: readonly string[] | undefined },
   returnTo: string,
   now: number,
   context: { previousSid?: string | undefined; address?: string | undefined; linkTo?: string | undefined } = {},
@@ -93,6 +100,7 @@ export function newTransaction(
     ...(context.previousSid === undefined ? {} : { previousSid: context.previousSid }),
     ...(context.address === undefined ? {} : { address: context.address }),
     ...(context.linkTo === undefined ? {} : { linkTo: context.linkTo }),
+    ...(provider.resourceIndicators === true ? { resources: [...(provider.requestedResources ?? [])] } : {}),
   });
 }
 

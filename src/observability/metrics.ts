@@ -17,7 +17,7 @@ import type { RefreshOutcome } from '../tokens/types.ts';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** Every RefreshOutcome a refresh can end with (`none`, `background` and `provider_mismatch` are not refreshes). */
-export const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'error'] as const satisfies readonly RefreshOutcome[];
+export const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'invalid_target', 'error'] as const satisfies readonly RefreshOutcome[];
 export const REPLAY_OUTCOMES = ['replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
 export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
 export const STORE_OPS = [

@@ -72,6 +72,10 @@ export class OidcProvider implements Provider {
     this.#resources = deps.resourcesOf?.(config.id) ?? [];
   }
 
+  get requestedResources(): readonly string[] {
+    return this.#resources;
+  }
+
   get ready(): boolean {
     return this.#discovered !== undefined;
   }

@@ -146,6 +146,8 @@ export interface Provider {
   exchangeToken?(request: TokenExchangeRequest, options?: RefreshOptions): Promise<ProviderTokens>;
   /** RFC 8707 resource indicators on the authorization request and the refresh grant (generic OIDC). */
   readonly resourceIndicators?: boolean;
+  /** With `resourceIndicators`: the resource indicators its authorization requests name (every configured `resource` of its routes). */
+  readonly requestedResources?: readonly string[];
   /** Revokes the grant's tokens at the provider. Never throws: returns the outcome. */
   revoke(tokens: { accessToken?: string; refreshToken?: string }): Promise<RevocationResult>;
   /**

@@ -16,7 +16,10 @@ import { SignedCookie } from './signed-cookie.ts';
  *   (for one session lifetime after the rename), then written again under the new name and
  *   cleared (see SignedCookie's `legacyName`).
  * - login: the login-transaction id, SameSite=Lax because the provider's redirect back to the
- *   callback is a cross-site top-level navigation that must carry it.
+ *   callback is a cross-site top-level navigation that must carry it. `__Host-Http-` too: a
+ *   login cookie planted by script would make the callback finish a transaction of someone
+ *   else's, and for `/auth/link` that links the browser's provider account to that person's
+ *   session. The old `__Host-` name is not read (a login in flight at the upgrade starts again).
  * - consent: a provider id, Lax, set when a Google login came back without a refresh token so
  *   that the next login through that provider asks for consent again (Google issues a refresh
  *   token only at consent).
@@ -63,7 +66,7 @@ export function createCookies(config: Pick<Config, 'publicOrigin' | 'session'>, 
       sameSite: 'strict',
       ...(policy.secure ? { legacyName: `${policy.prefix}${base}` } : {}),
     }),
-    login: cookie('_login', 'lax'),
+    login: new SignedCookie({ name: `${policy.sessionPrefix}${base}_login`, keys, secure: policy.secure, sameSite: 'lax' }),
     consent: cookie('_consent', 'lax'),
   };
 }

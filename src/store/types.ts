@@ -77,6 +77,14 @@ export interface StoredTokenSet {
    * `<sid>|dpop`. Written with the first token set and carried over by every later write.
    */
   dpopKey?: string;
+  /**
+   * RFC 8707: the resource indicators the login's authorization request named, so the only ones
+   * its grant covers (absent: not known, sessions from before it was recorded or from providers
+   * without resource indicators). A route token for any other resource is not asked for: the
+   * provider would refuse it (`invalid_target`), and a provider may spend the refresh token first.
+   * Written with the first token set and carried over by every later write.
+   */
+  grantResources?: string[];
 }
 
 /** One per-route access token of a token set (see `StoredTokenSet.resources`). */
@@ -97,6 +105,11 @@ export interface StoredRouteToken {
   provider?: string;
   /** A linked provider's own refresh token, sealed, associated data `<sid>|refresh@<token key>`. */
   refreshToken?: string;
+  /**
+   * A linked provider's: the linked user's id (`sub`) there. Linking the same account again may
+   * reuse its grant (GitHub's is one per app and user), so the replaced tokens are not revoked.
+   */
+  account?: string;
 }
 
 export interface SessionBundle {

@@ -11,6 +11,9 @@ import type { TokenConfig } from './types.ts';
  * - no answer after the request was sent: the lock is parked for one lease (the provider may
  *   have redeemed a single-use refresh token), 503 with Retry-After;
  * - the grant is gone (`invalid_grant`) on a refresh-token grant: the session is destroyed, 401;
+ * - `invalid_grant` on a linked provider's own grant: the caller drops the link, so nothing asks
+ *   again and there is no backoff (the session's lock is released at once); 503 with the
+ *   provider's error as its cause;
  * - anything else (transient, or a provider-side misconfiguration): the session stays, the lock
  *   is parked for the backoff (the provider's Retry-After, 1 s without one, at most one lease),
  *   503 with Retry-After.
@@ -29,6 +32,8 @@ export interface ProviderCallFacts {
   providerId: string;
   /** `invalid_grant` means the login grant is gone (refresh-token grants; not a token exchange). */
   grantOf: boolean;
+  /** A linked provider's grant: its `invalid_grant` drops the link (see above). */
+  linked?: boolean;
 }
 
 export async function callWithLease<T>(deps: ProviderCallDeps, facts: ProviderCallFacts, lease: LockLease, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -48,6 +53,10 @@ export async function callWithLease<T>(deps: ProviderCallDeps, facts: ProviderCa
       await deps.store.destroySession(sid);
       if (deps.logger) securityEvent(deps.logger, 'session_destroyed_invalid_grant', { provider: providerId, session: deps.tag(sid), oauthError: err.oauthError });
       throw new ReauthenticationRequiredError(undefined, { cause: err, outcome: 'invalid_grant' });
+    }
+    if (err.grantRevoked && facts.linked) {
+      deps.logger?.warn({ event: 'refresh_failed', provider: providerId, session: deps.tag(sid), transient: false, httpStatus: err.httpStatus, oauthError: err.oauthError }, 'a linked provider ended its grant');
+      throw new TokenServiceUnavailableError(undefined, { cause: err, retryAfter: 1, outcome: 'transient' });
     }
     // Transient (network, timeout, 5xx, 429) or a provider-side misconfiguration: the grant may
     // still be good, so the session stays (invariant 5). Back off across replicas: the lock stays

@@ -94,10 +94,17 @@ export function openLinkedTokens(keyring: Keyring, sid: string, key: string, ent
   return hideSecrets(opened, ['provider']);
 }
 
-/** A linked provider's entry: its access token, and its refresh token when it has one (kept when a refresh brings none). */
-export function sealLinkedToken(keyring: Keyring, sid: string, target: { key: string; provider: string }, fresh: ProviderTokens, fields: { now: number; ver: number; forcedAt: number | undefined; keptRefreshToken?: string | undefined }): StoredRouteToken {
+/** A linked provider's entry: its access token, its refresh token when it has one (kept when a refresh brings none), the linked account. */
+export function sealLinkedToken(
+  keyring: Keyring,
+  sid: string,
+  target: { key: string; provider: string },
+  fresh: ProviderTokens,
+  fields: { now: number; ver: number; forcedAt: number | undefined; keptRefreshToken?: string | undefined; account: string | undefined },
+): StoredRouteToken {
   const entry = sealRouteToken(keyring, sid, target.key, fresh, fields);
   entry.provider = target.provider;
+  if (fields.account !== undefined) entry.account = fields.account;
   if (fresh.refreshToken) entry.refreshToken = keyring.seal(fresh.refreshToken, sid, routeTokenField(target.key, 'refresh'));
   else if (fields.keptRefreshToken !== undefined) entry.refreshToken = fields.keptRefreshToken;
   return entry;

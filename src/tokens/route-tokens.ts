@@ -40,6 +40,20 @@ const MAX_POLL_MS = 100;
 export interface RouteTokensOptions extends RefresherOptions {
   /** The login's access token, refreshed first when it must be (the subject of a token exchange). */
   loginToken(sid: string, session: SessionRecord): Promise<BearerToken>;
+  /** A forced renewal of the login's access token stamped `staleVer` (TokenService.forceRefresh): undefined within its cooldown. */
+  renewLoginToken(sid: string, session: SessionRecord, staleVer: number): Promise<BearerToken | undefined>;
+}
+
+/** The provider refused the login's access token as an exchange's subject (`invalid_grant`): `error` is the 503 it ends in. */
+class SubjectRefused extends Error {
+  readonly loginVer: number;
+  readonly error: unknown;
+
+  constructor(loginVer: number, error: unknown) {
+    super('the subject token of a token exchange was refused');
+    this.loginVer = loginVer;
+    this.error = error;
+  }
 }
 
 type Obtained = { entry: StoredRouteToken; outcome: Extract<RefreshOutcome, 'success' | 'coalesced'> };
@@ -121,16 +135,31 @@ export class RouteTokens {
   /** Takes the session's lock, or waits for another holder to renew this token (its stamp moves). */
   async #obtainOrWait(sid: string, session: SessionRecord, target: RouteTokenTarget, knownVer: number, forced: boolean): Promise<Obtained> {
     const provider = this.#providerFor(session, target);
+    const obtain = () =>
+      this.#holdingLock<Obtained>(
+        sid,
+        (current) => {
+          const entry = routeTokenOf(current, target.key);
+          return entry !== undefined && entry.ver > knownVer ? { entry, outcome: 'coalesced' as const } : undefined;
+        },
+        (lease) => this.#obtainHolding(sid, provider, target, knownVer, forced, lease),
+      );
+    if (target.kind !== 'exchange') return obtain();
     // The subject token of an exchange is the login's, refreshed first when due (that refresh takes the lock itself).
-    if (target.kind === 'exchange') await this.#o.loginToken(sid, session);
-    return this.#holdingLock(
-      sid,
-      (current) => {
-        const entry = routeTokenOf(current, target.key);
-        return entry !== undefined && entry.ver > knownVer ? { entry, outcome: 'coalesced' } : undefined;
-      },
-      (lease) => this.#obtainHolding(sid, provider, target, knownVer, forced, lease),
-    );
+    await this.#o.loginToken(sid, session);
+    try {
+      return await obtain();
+    } catch (err) {
+      if (!(err instanceof SubjectRefused)) throw err;
+      // Refused before its expiry (revoked at the provider, say): renewed once, outside the lock, then exchanged again.
+      const renewed = await this.#o.renewLoginToken(sid, session, err.loginVer);
+      if (renewed === undefined) throw err.error;
+      try {
+        return await obtain();
+      } catch (again) {
+        throw again instanceof SubjectRefused ? again.error : again;
+      }
+    }
   }
 
   /**
@@ -167,20 +196,22 @@ export class RouteTokens {
   }
 
   /**
-   * Stores the tokens of a provider linked to the session (`/auth/link`), replacing an earlier
-   * link of that provider: under the session's lock, a compare-and-set like every other write.
-   * Resolves with the replaced link's tokens, opened (the caller revokes them), if there was one.
+   * Stores the tokens of a provider linked to the session (`/auth/link`) for the user `account`
+   * there, replacing an earlier link of that provider: under the session's lock, a
+   * compare-and-set like every other write. Resolves with the replaced link's tokens, opened (the
+   * caller revokes them), if there was one of another account: revoking the same account's may
+   * end its grant, which the new tokens share at providers like GitHub (one grant per app and user).
    */
-  async link(sid: string, providerId: string, fresh: ProviderTokens): Promise<LinkedTokens | undefined> {
+  async link(sid: string, providerId: string, fresh: ProviderTokens, account: string): Promise<LinkedTokens | undefined> {
     const target = linkedTarget(providerId);
     return this.#holdingLock<LinkedTokens | undefined>(sid, () => undefined, async () => {
       const current = await this.#o.store.getTokens(sid);
       if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
-      const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined });
+      const entry = sealLinkedToken(this.#o.keyring, sid, target, fresh, { now: this.#o.now(), ver: current.ver + 1, forcedAt: undefined, account });
       const written = await this.#o.store.compareAndSetTokens(sid, current.ver, withRouteToken(current, target.key, entry));
       if (!written.ok) throw written.current === null ? new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' }) : new TokenServiceUnavailableError('The session changed while linking; try again shortly', { retryAfter: 1, outcome: 'transient' });
       const replaced = routeTokenOf(current, target.key);
-      return replaced === undefined ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
+      return replaced === undefined || replaced.account === account ? undefined : openLinkedTokens(this.#o.keyring, sid, target.key, replaced);
     });
   }
 
@@ -199,27 +230,40 @@ export class RouteTokens {
     let entry: StoredRouteToken;
     let fresh: ProviderTokens;
     if (target.kind === 'resource') {
+      // Not asked for at login (the route came later): the provider would refuse it, and may spend the refresh token doing so.
+      if (current.grantResources !== undefined && !current.grantResources.includes(target.resource)) throw notGranted();
       presented = openRefreshToken(keyring, sid, current);
       if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
       const refreshToken = presented;
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
+      try {
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
+      } catch (err) {
+        // The grant does not cover this resource after all: no retry helps, a new login may. The session stays.
+        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.oauthError === 'invalid_target') throw notGranted(err);
+        throw err;
+      }
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else if (target.kind === 'exchange') {
       const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
-      fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
+      try {
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
+      } catch (err) {
+        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked) throw new SubjectRefused(loginVer(current), err);
+        throw err;
+      }
       entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
     } else {
       // A linked provider renews with its own refresh token; without one (or once its grant is gone) it must be linked again.
       if (existing?.refreshToken === undefined) throw new ProviderNotLinkedError(target.provider);
       const refreshToken = keyring.open(existing.refreshToken, sid, routeTokenField(target.key, 'refresh'));
       try {
-        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
+        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false, linked: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
       } catch (err) {
         if (!(err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked)) throw err;
         await this.#unlink(sid, current, target.key);
         throw new ProviderNotLinkedError(target.provider, { cause: err });
       }
-      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken });
+      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken, account: existing.account });
     }
     const next = withRouteToken(current, target.key, entry);
     // A rotated refresh token of the login grant is the login grant's new one.
@@ -260,6 +304,11 @@ export class RouteTokens {
   #bearer(sid: string, target: RouteTokenTarget, entry: StoredRouteToken, outcome: RefreshOutcome): BearerToken {
     return new BearerToken({ accessToken: openRouteToken(this.#o.keyring, sid, target.key, entry), ver: entry.ver, expiresAt: entry.expiresAt, outcome });
   }
+}
+
+/** A resource the login's grant does not cover: 401, a new login asks for every configured resource. The session stays. */
+function notGranted(cause?: unknown): ReauthenticationRequiredError {
+  return new ReauthenticationRequiredError('This API needs a new login: the current one was not granted access to it', { cause, outcome: 'invalid_target' });
 }
 
 /** The token set with `entry` under `key`, every other field carried over; the login token keeps its version. */

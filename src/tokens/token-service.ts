@@ -74,7 +74,7 @@ export class TokenService {
     this.#resealer = new Resealer({ store: options.store, keyring: options.keyring, logger: options.logger, tag: sessionTag, instanceId, leaseMs: options.config.lockLease });
     const parts = { store: options.store, providers: options.providers, keyring: options.keyring, config: options.config, now: this.#now, clock: this.#clock, instanceId, logger: options.logger, metrics: options.metrics, tag: sessionTag, dpopKeys: this.#dpopKeys };
     this.#refresher = new Refresher(parts);
-    this.#routeTokens = new RouteTokens({ ...parts, loginToken: (sid, session) => this.getAccessToken(sid, { session }) });
+    this.#routeTokens = new RouteTokens({ ...parts, loginToken: (sid, session) => this.getAccessToken(sid, { session }), renewLoginToken: (sid, session, staleVer) => this.forceRefresh(sid, staleVer, { session }) });
   }
 
   /**
@@ -140,9 +140,9 @@ export class TokenService {
     });
   }
 
-  /** Stores the tokens of a provider linked to the session (`/auth/link`); see RouteTokens.link. */
-  linkProvider(sid: string, providerId: string, tokens: ProviderTokens): Promise<LinkedTokens | undefined> {
-    return this.#routeTokens.link(sid, providerId, tokens);
+  /** Stores the tokens of a provider linked to the session (`/auth/link`) for the user `account` there; see RouteTokens.link. */
+  linkProvider(sid: string, providerId: string, tokens: ProviderTokens, account: string): Promise<LinkedTokens | undefined> {
+    return this.#routeTokens.link(sid, providerId, tokens, account);
   }
 
   /** `forceRefresh` for a route's own token: `staleVer` is the rejected token's stamp (`BearerToken.ver`). */

@@ -23,6 +23,8 @@ export type TokenConfig = Config['tokens'];
  * - no_token_set: the session or its token set is gone (logged out, ended or cleared elsewhere);
  *   nothing was sent to the provider; 401;
  * - no_refresh_token: the token expired and the provider gave no refresh token to renew it; 401;
+ * - invalid_target: the provider refused the route's resource indicator (the login's grant does
+ *   not name it, e.g. the route came after the login); the session and its other tokens stay; 401;
  * - provider_mismatch: the route takes tokens from another provider than the session's and the
  *   session has no link to it; no refresh was attempted (access line only, never in
  *   `refresh_total`); 403 PROVIDER_NOT_LINKED;
@@ -40,6 +42,7 @@ export type RefreshOutcome =
   | 'reuse_detected'
   | 'no_token_set'
   | 'no_refresh_token'
+  | 'invalid_target'
   | 'provider_mismatch'
   | 'error';
 

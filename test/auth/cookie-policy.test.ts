@@ -96,12 +96,12 @@ describe('behind a TLS terminator (https public origin)', () => {
     expect(received.at(-1)?.cookie).toBe('theme=dark; lang=en');
   });
 
-  it('sets the login cookie as __Host-, Secure, HttpOnly, Path=/, SameSite=Lax, no Domain', async () => {
+  it('sets the login cookie as __Host-Http- (no script can plant a transaction, e.g. to link a provider account to another session), Secure, HttpOnly, Path=/, SameSite=Lax, no Domain', async () => {
     const response = await new BrowserClient().request(`${url}/auth/login?provider=corp`);
     expect(response.status).toBe(302);
     expect(response.setCookies).toHaveLength(2);
     for (const line of response.setCookies) {
-      expect(line).toMatch(/^__Host-tg_session_login(\.sig)?=/);
+      expect(line).toMatch(/^__Host-Http-tg_session_login(\.sig)?=/);
       const attributes = line.toLowerCase();
       for (const attribute of ['; secure', '; httponly', '; path=/', '; samesite=lax']) expect(attributes).toContain(attribute);
       expect(attributes).not.toContain('domain=');

@@ -9,7 +9,7 @@ import { dumpRedis } from '../proxy/redis-dump.ts';
 import { sidOf } from '../proxy/session-tokens.ts';
 import { skipRedisSuite } from '../support/redis-server.ts';
 import { manualClock } from '../tokens/fixture.ts';
-import { GITHUB_GRANT_URL, GITHUB_TOKEN_URL, githubHandlers, githubScript } from './helpers/github.ts';
+import { GITHUB_GRANT_URL, GITHUB_TOKEN_URL, OCTO, githubHandlers, githubScript } from './helpers/github.ts';
 
 /**
  * A second provider linked to a session: logged in with OIDC (the real oidc-provider), the user
@@ -27,6 +27,8 @@ let stack: GatewayStack;
 let upstream: RouteTokenUpstream;
 const clock = manualClock();
 const refreshes: string[] = [];
+/** GitHub answers every refresh grant with bad_refresh_token (the user revoked the app there). */
+let grantEnded = false;
 
 describe.skipIf(skip)('a provider linked to the session', () => {
   beforeAll(async () => {
@@ -35,6 +37,7 @@ describe.skipIf(skip)('a provider linked to the session', () => {
       const form = formOf(await script.log.record(request.clone()));
       if (form['grant_type'] !== 'refresh_token') return undefined;
       refreshes.push(form['refresh_token'] ?? '');
+      if (grantEnded) return HttpResponse.json({ error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' });
       const access = `ghu_renewed${refreshes.length}`;
       script.issued.push(access);
       return HttpResponse.json({ access_token: access, expires_in: 28_800, refresh_token: `ghr_renewed${refreshes.length}`, refresh_token_expires_in: 15_811_200, token_type: 'bearer', scope: '' });
@@ -137,10 +140,37 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     }
   });
 
-  it('linking again replaces the link and revokes the replaced token at GitHub', async () => {
+  it('a linked grant that ended at GitHub drops the link (403 PROVIDER_NOT_LINKED) at once, not the session, its lock or its login token', async () => {
+    script.mode = 'github-app';
+    try {
+      const browser = await stack.login();
+      await link(browser, 'ended-1');
+      const sid = await sidOf(browser, stack);
+      clock.advance(8 * HOUR);
+      grantEnded = true;
+      const answer = await browser.request(`${stack.url}/gh/after`);
+      expect(answer.status).toBe(403);
+      expect(answer.json()).toMatchObject({ code: 'PROVIDER_NOT_LINKED' });
+      // The session's refresh lock is free at once: an ended link is no failing provider to back off from.
+      const { store } = stack.instances[0]!.gateway;
+      expect(await store.acquireLock(sid, 'probe', 1_000)).toBe(true);
+      await store.releaseLock(sid, 'probe');
+      const stored = await stack.instances[0]!.gateway.store.getTokens(sid);
+      expect(stored?.resources?.['linked:github']).toBeUndefined();
+      expect(await stack.instances[0]!.gateway.store.getSession(sid)).not.toBeNull();
+      expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
+      expect(upstream.seen.some((seen) => seen.path === '/gh/after')).toBe(false);
+    } finally {
+      grantEnded = false;
+      script.mode = 'oauth-app';
+    }
+  });
+
+  it('linking another GitHub account replaces the link and revokes the replaced account’s token at GitHub', async () => {
     const browser = await stack.login();
     await link(browser, 'relink-1');
     const first = script.issued.at(-1)!;
+    script.accounts['relink-2'] = { ...OCTO, id: 4343, login: 'other' };
     await link(browser, 'relink-2');
     const second = script.issued.at(-1)!;
     for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -148,6 +178,35 @@ describe.skipIf(skip)('a provider linked to the session', () => {
     expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: first }]);
     expect((await browser.request(`${stack.url}/gh/repos`)).status).toBe(200);
     expect(upstream.seen.map((seen) => seen.token)).toEqual([second]);
+  });
+
+  it('a link whose session ended before the callback: 400, and the GitHub token it got is revoked at GitHub, not left behind', async () => {
+    const browser = await stack.login();
+    const start = await browser.request(`${stack.url}/auth/link?provider=github&returnTo=/gh/repos`);
+    const state = new URL(start.location!).searchParams.get('state');
+    expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
+    const callback = await browser.request(`${stack.url}/auth/callback/github?code=orphan-1&state=${state}`);
+    expect(callback.status).toBe(400);
+    const github = script.issued.at(-1)!;
+    for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
+    expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: github }]);
+    expect(stack.logLines.some((line) => line.includes(github))).toBe(false);
+  });
+
+  it('linking the same GitHub account again forgets the replaced token without revoking the grant, which would end the new token too', async () => {
+    const browser = await stack.login();
+    await link(browser, 'same-1');
+    await link(browser, 'same-2');
+    const second = script.issued.at(-1)!;
+    expect((await browser.request(`${stack.url}/gh/repos`)).status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.token)).toEqual([second]);
+    // The only revocation is logout's, with the token the session holds (it ends the whole grant).
+    expect((await browser.request(`${stack.url}/auth/logout`, { method: 'POST' })).status).toBe(200);
+    for (let i = 0; i < 100 && !script.log.requests.some((request) => request.method === 'DELETE'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const deletes = script.log.requests.filter((request) => request.method === 'DELETE');
+    expect(deletes.map((request) => JSON.parse(request.body))).toEqual([{ access_token: second }]);
   });
 
   it('logout revokes the linked GitHub grant at GitHub besides the login’s tokens at the provider', async () => {

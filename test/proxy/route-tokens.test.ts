@@ -7,6 +7,7 @@ import { skipRedisSuite } from '../support/redis-server.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { dumpRedis } from './redis-dump.ts';
 import { startRouteTokenUpstream, type RouteTokenUpstream } from './route-token-upstream.ts';
+import { openWebSocket } from './websocket-tunnel.ts';
 import { sidOf, storedTokens } from './session-tokens.ts';
 
 /**
@@ -22,6 +23,8 @@ const MINUTE = 60_000;
 const ORDERS = 'https://orders.example.test';
 const BILLING = 'https://billing.example.test';
 const REPORTS = 'https://reports.example.test';
+/** An API whose route a session may predate (see the invalid_target test). */
+const LATE = 'https://late.example.test';
 const skip = skipRedisSuite('per-route tokens across two gateways', 'redis-server');
 
 describe.skipIf(skip)('a token per API', () => {
@@ -38,7 +41,7 @@ describe.skipIf(skip)('a token per API', () => {
       now: clock.now,
       tokenEndpointDelayMs: 100,
       opOptions: {
-        resourceServers: { [ORDERS]: { scope: 'orders', accessTokenTtl: 3600 }, [BILLING]: { scope: 'billing', accessTokenTtl: 3600 }, [REPORTS]: { scope: 'reports', accessTokenTtl: 3600 } },
+        resourceServers: { [ORDERS]: { scope: 'orders', accessTokenTtl: 3600 }, [BILLING]: { scope: 'billing', accessTokenTtl: 3600 }, [REPORTS]: { scope: 'reports', accessTokenTtl: 3600 }, [LATE]: { scope: 'late', accessTokenTtl: 3600 } },
         tokenExchange: true,
       },
       provider: { scopes: ['openid', 'profile', 'email', 'offline_access', 'orders', 'billing'] },
@@ -48,6 +51,8 @@ describe.skipIf(skip)('a token per API', () => {
         { prefix: '/orders', upstream: upstream.url, resource: ORDERS },
         { prefix: '/billing', upstream: upstream.url, resource: BILLING },
         { prefix: '/reports', upstream: upstream.url, exchange: { audience: REPORTS, scope: 'reports' } },
+        { prefix: '/late', upstream: upstream.url, resource: LATE },
+        { prefix: '/orders-ws', upstream: upstream.url, resource: ORDERS, websocket: true },
       ],
     });
   });
@@ -149,6 +154,52 @@ describe.skipIf(skip)('a token per API', () => {
     expect(new Set(tokensAt('/reports/two')).size).toBe(1);
   });
 
+  it('an exchange whose subject the provider refuses (the login token was revoked there early): the login token is renewed once and the exchange made again', async () => {
+    const browser = await stack.login();
+    const login = (await storedTokens(stack, browser))!;
+    expect(await stack.op.revokeAccessToken(login.accessToken)).toBe(true);
+    stack.op.resetStats();
+    expect((await browser.request(`${stack.url}/reports/after-revocation`)).status).toBe(200);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.op.stats.exchangeGrants).toBe(1);
+    expect(tokensAt('/reports/after-revocation')[0]).toBeTruthy();
+    expect((await storedTokens(stack, browser))!.accessToken).not.toBe(login.accessToken);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
+  it('a 503 from the token endpoint on an API token’s first use: 503 with Retry-After, and the session, its login token and its other API tokens stay', async () => {
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/orders/before`)).status).toBe(200);
+    const sid = await sidOf(browser, stack);
+    const before = (await stack.instances[0]!.gateway.store.getTokens(sid))!;
+    stack.op.failTokenRequests(1, 503);
+    const failed = await browser.request(`${stack.url}/billing/first`);
+    expect(failed.status).toBe(503);
+    expect(failed.headers['retry-after']).toBe('1');
+    const after = (await stack.instances[0]!.gateway.store.getTokens(sid))!;
+    expect(after.refreshToken).toBe(before.refreshToken);
+    expect(after.resources).toEqual(before.resources);
+    expect((await browser.request(`${stack.url}/orders/after`)).status).toBe(200);
+    expect(tokensAt('/orders/after')).toEqual(tokensAt('/orders/before'));
+    expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
+    // Past the backoff (the provider's Retry-After) the API token is obtained.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await browser.request(`${stack.url}/billing/second`)).status).toBe(200);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
+  it('a WebSocket handshake on an API’s route carries that API’s token, the same one its HTTP requests get', async () => {
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/orders/http`)).status).toBe(200);
+    const cookie = await browser.jar.getCookieString(stack.url);
+    const client = await openWebSocket(`${stack.instances[1]!.url}/orders-ws/socket`, { cookie, origin: stack.url });
+    client.socket.destroy();
+    const [sent] = tokensAt('/orders-ws/socket');
+    expect(sent).toBe(tokensAt('/orders/http')[0]);
+    expect(upstream.seen.find((seen) => seen.path === '/orders-ws/socket')?.aud).toEqual([ORDERS]);
+    expect(stack.op.stats.resourceGrants).toEqual({ [ORDERS]: 1 });
+  });
+
   it('a 401 from an API renews that API’s token once and replays the request with it', async () => {
     const browser = await stack.login();
     const answer = await browser.request(`${stack.url}/billing/reject-first`, { method: 'POST', body: 'payload' });
@@ -160,6 +211,55 @@ describe.skipIf(skip)('a token per API', () => {
     // Within the cooldown a 401 on the current token forces nothing: the API's 401 goes back as is.
     const forced = (await stack.instances[0]!.gateway.store.getTokens(await sidOf(browser, stack)))?.resources?.[`resource:${BILLING}`];
     expect(forced?.forcedAt).toBe(clock.now());
+  });
+
+  /** Makes the browser's session one from before the `/late` route: neither its grant at the provider nor its record names LATE (or, `unrecorded`, the record names none). */
+  async function predateLate(browser: LoginResult, options: { unrecorded?: boolean } = {}): Promise<void> {
+    const refreshToken = (await storedTokens(stack, browser))!.refreshToken!;
+    const granted = await stack.op.provider.RefreshToken.find(refreshToken);
+    expect(granted?.resourceIndicators.has(LATE)).toBe(true);
+    granted!.resource = [...granted!.resourceIndicators].filter((resource): resource is string => resource !== undefined && resource !== LATE);
+    await granted!.save();
+    const { store } = stack.instances[0]!.gateway;
+    const sid = await sidOf(browser, stack);
+    const stored = (await store.getTokens(sid))!;
+    expect(stored.grantResources).toEqual([ORDERS, BILLING, LATE]);
+    const { ver, grantResources, ...rest } = stored;
+    const written = await store.compareAndSetTokens(sid, ver, options.unrecorded ? rest : { ...rest, grantResources: grantResources!.filter((resource) => resource !== LATE) });
+    expect(written.ok).toBe(true);
+  }
+
+  it('an API the login did not ask for (its route came later): 401 REAUTHENTICATION_REQUIRED with no call to the provider; the session and its other tokens stay', async () => {
+    const browser = await stack.login();
+    expect((await browser.request(`${stack.url}/orders/before`)).status).toBe(200);
+    await predateLate(browser);
+    stack.op.resetStats();
+    for (const instance of stack.instances) {
+      const answer = await browser.request(`${instance.url}/late/me`);
+      expect(answer.status).toBe(401);
+      expect(answer.headers['retry-after']).toBeUndefined();
+      expect(answer.json<{ code: string }>().code).toBe('REAUTHENTICATION_REQUIRED');
+    }
+    // Nothing was sent: the provider refuses such a refresh only after spending the refresh token.
+    expect(stack.op.stats.refreshGrants + stack.op.stats.refreshErrors).toBe(0);
+    expect(upstream.seen.some((seen) => seen.path.startsWith('/late'))).toBe(false);
+    // The session, its login token and its other API tokens stay; a login refresh still works.
+    expect((await browser.request(`${stack.url}/orders/after`)).status).toBe(200);
+    expect(tokensAt('/orders/after')).toEqual(tokensAt('/orders/before'));
+    clock.advance(11 * MINUTE);
+    expect((await browser.request(`${stack.url}/api/me`)).status).toBe(200);
+    expect(stack.op.stats.refreshGrants).toBe(1);
+    expect(stack.op.stats.refreshReuse).toBe(0);
+  });
+
+  it('a session that does not record its granted resources: the provider’s invalid_target is 401 REAUTHENTICATION_REQUIRED, not a 503 to retry', async () => {
+    const browser = await stack.login();
+    await predateLate(browser, { unrecorded: true });
+    const answer = await browser.request(`${stack.url}/late/me`);
+    expect(answer.status).toBe(401);
+    expect(answer.json<{ code: string }>().code).toBe('REAUTHENTICATION_REQUIRED');
+    expect(stack.op.stats.refreshErrors).toBe(1);
+    expect(await stack.instances[0]!.gateway.store.getSession(await sidOf(browser, stack))).not.toBeNull();
   });
 
   it('logout revokes the login tokens and every API token at the provider', async () => {

@@ -165,10 +165,10 @@ describe('a signed cookie read from a raw Cookie header', () => {
 describe('the cookie policy', () => {
   const config = (publicOrigin: string) => ({ publicOrigin, session: { cookieName: 'tg_session', idleTimeout: 1, absoluteTimeout: 1, loginTimeout: 1 } });
 
-  it('uses __Host-Http- for the session cookie, __Host- for the others, and Secure on an https public origin', () => {
+  it('uses __Host-Http- for the session and login cookies, __Host- for the consent hint, and Secure on an https public origin', () => {
     const cookies = createCookies(config('https://app.example.com'), cookieKeys([newKey]));
     expect(cookies.policy).toEqual({ secure: true, prefix: '__Host-', sessionPrefix: '__Host-Http-', plainHttp: false });
-    expect([cookies.session.name, cookies.login.name, cookies.consent.name]).toEqual(['__Host-Http-tg_session', '__Host-tg_session_login', '__Host-tg_session_consent']);
+    expect([cookies.session.name, cookies.login.name, cookies.consent.name]).toEqual(['__Host-Http-tg_session', '__Host-Http-tg_session_login', '__Host-tg_session_consent']);
     expect(cookies.session.legacyName).toBe('__Host-tg_session');
   });
 

@@ -11,7 +11,8 @@ import { RequestLog, formOf } from '../../providers/support/msw.ts';
  *   `bad_verification_code`.
  * `mode` picks OAuth App tokens (never expire, no refresh token) or GitHub App user tokens
  * (8 hours, single-use refresh token with its own lifetime). Every token issued is kept, for
- * the leak check; `grantAnswers` scripts the revocation endpoint's next answers.
+ * the leak check; `grantAnswers` scripts the revocation endpoint's next answers; `accounts` gives
+ * a code another user than OCTO (`GET /user` with its token answers that user).
  */
 
 export const GITHUB_TOKEN_URL = 'https://github.com/login/oauth/access_token';
@@ -26,18 +27,23 @@ export interface GithubScript {
   /** Statuses for the next revocation calls; 204 once empty. */
   grantAnswers: number[];
   issued: string[];
+  /** Authorization code → the user its token belongs to (OCTO when absent). */
+  accounts: Record<string, typeof OCTO>;
   log: RequestLog;
 }
 
 export function githubScript(): GithubScript {
-  return { mode: 'oauth-app', refreshTokenExpiresIn: 15_811_200, grantAnswers: [], issued: [], log: new RequestLog() };
+  return { mode: 'oauth-app', refreshTokenExpiresIn: 15_811_200, grantAnswers: [], issued: [], accounts: {}, log: new RequestLog() };
 }
 
 export function githubHandlers(script: GithubScript) {
   const usedCodes = new Set<string>();
+  const owners = new Map<string, typeof OCTO>();
+  let account = OCTO;
   const token = (prefix: string) => {
     const value = `${prefix}_${randomBytes(18).toString('base64url')}`;
     script.issued.push(value);
+    owners.set(value, account);
     return value;
   };
   return [
@@ -48,6 +54,7 @@ export function githubHandlers(script: GithubScript) {
       if (code === 'boom') return HttpResponse.json({ message: 'Server Error' }, { status: 500 });
       if (usedCodes.has(code)) return HttpResponse.json({ error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' });
       usedCodes.add(code);
+      account = script.accounts[code] ?? OCTO;
       if (script.mode === 'oauth-app') return HttpResponse.json({ access_token: token('gho'), token_type: 'bearer', scope: 'read:user' });
       return HttpResponse.json({
         access_token: token('ghu'),
@@ -62,7 +69,7 @@ export function githubHandlers(script: GithubScript) {
       await script.log.record(request);
       const bearer = request.headers.get('authorization')?.replace(/^Bearer /, '');
       if (bearer === undefined || !script.issued.includes(bearer)) return HttpResponse.json({ message: 'Bad credentials' }, { status: 401 });
-      return HttpResponse.json(OCTO);
+      return HttpResponse.json(owners.get(bearer) ?? OCTO);
     }),
     http.delete(GITHUB_GRANT_URL, async ({ request }) => {
       await script.log.record(request);

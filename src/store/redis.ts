@@ -8,8 +8,10 @@ import { newSessionWrite } from './new-session.ts';
 import { describeIndexedSessions } from './redis-describe.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
-import { runScript, type RedisCommands } from './redis-scripts.ts';
-import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
+import { runScript, type LuaScript, type RedisCommands } from './redis-scripts.ts';
+import { type ConfirmedReply, ReplicatedWrites, replicationWaitOf } from './replicated-writes.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UnreplicatedWrite, UserSessionsPage } from './types.ts';
+import { UnconfirmedWrites } from './unconfirmed-writes.ts';
 
 /**
  * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
@@ -21,6 +23,12 @@ import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, Se
  * `maxOfflineQueue` calls wait for it; the rest fail at once. Once the connection has been
  * down for longer than `commandTimeout`, calls fail at once instead of each waiting out the
  * timeout, until the client is ready again.
+ *
+ * Token writes (createSession, compareAndSetTokens) go through ReplicatedWrites when
+ * `replicationWait.replicas` > 0: they resolve only once that many replicas have them, or the
+ * wait fell short, which the result and `onUnreplicatedWrite` report. A compare-and-set that was
+ * not confirmed is remembered for `rememberUnconfirmedMs`, and written again if a read shows
+ * Redis went back to exactly the token set it replaced (unconfirmed-writes.ts).
  */
 
 export interface RedisStoreOptions {
@@ -33,10 +41,16 @@ export interface RedisStoreOptions {
    * the write), for the near caches of all replicas. Unset: nothing is published.
    */
   invalidationChannel?: string | undefined;
+  /** A token write the replicas did not confirm, or one written again after a failover lost it. */
+  onUnreplicatedWrite?: ((event: UnreplicatedWrite) => void) | undefined;
+  /** How long an unconfirmed compare-and-set is remembered for a restore (one refresh-lock lease; default 10 s). */
+  rememberUnconfirmedMs?: number;
 }
 
+const DEFAULT_REMEMBER_UNCONFIRMED_MS = 10_000;
+
 type SlideReply = [sess: string, tok: string | null] | null;
-type CompareAndSetReply = [written: 0 | 1, current?: string | null];
+type CompareAndSetReply = [written: 1, replacedSha: string] | [written: 0, current: string | null];
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -47,6 +61,11 @@ export class RedisStore implements Store {
   readonly #timeoutMs: number;
   readonly #maxOfflineQueue: number;
   readonly #channel: string;
+  /** Undefined when writes are not confirmed (replicationWait.replicas 0). */
+  readonly #writes: ReplicatedWrites | undefined;
+  readonly #writer: RedisClient | undefined;
+  readonly #unconfirmed: UnconfirmedWrites;
+  readonly #onUnreplicatedWrite: ((event: UnreplicatedWrite) => void) | undefined;
   #offlinePending = 0;
   /** performance.now() when the connection was last lost; undefined while ready. */
   #downSince: number | undefined;
@@ -64,6 +83,15 @@ export class RedisStore implements Store {
     const report = (err: unknown) => options.onConnectionError?.(sanitizedCause(err));
     this.#client.on('error', report);
     if (this.#client instanceof Cluster) this.#client.on('node error', report);
+    const wait = replicationWaitOf(config);
+    if (wait.replicas > 0) {
+      this.#writer = createRedisClient(config, 'tokengate-writes');
+      this.#writer.on('error', report);
+      if (this.#writer instanceof Cluster) this.#writer.on('node error', report);
+      this.#writes = new ReplicatedWrites(this.#writer, wait);
+    }
+    this.#unconfirmed = new UnconfirmedWrites(options.rememberUnconfirmedMs ?? DEFAULT_REMEMBER_UNCONFIRMED_MS);
+    this.#onUnreplicatedWrite = options.onUnreplicatedWrite;
     this.#client.on('ready', () => {
       this.#downSince = undefined;
     });
@@ -76,7 +104,8 @@ export class RedisStore implements Store {
     const write = newSessionWrite(this.#keys, session, tokens, ttlMs, this.#now());
     // Session first, index second: an index entry never names a session that was not written.
     return this.#call(async () => {
-      await runScript(this.#redis, scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
+      const created = await this.#write(scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
+      if (!created.confirmed) this.#report('unconfirmed', 'createSession', created.acked);
       await Promise.all(write.indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, write.indexTtl])));
     });
   }
@@ -88,7 +117,8 @@ export class RedisStore implements Store {
     return this.#call(async () => {
       const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now, this.#channel, sid])) as SlideReply;
       if (!reply) return null;
-      return { session: decodeSession(reply[0]), tokens: reply[1] ? decodeTokens(reply[1]) : null };
+      const session = decodeSession(reply[0]);
+      return { session, tokens: await this.#restoreIfLost(sid, reply[1] ? decodeTokens(reply[1]) : null) };
     });
   }
 
@@ -109,7 +139,7 @@ export class RedisStore implements Store {
     const key = this.#keys.session(sid).tok;
     return this.#call(async () => {
       const value = await this.#redis.get(key);
-      return value === null ? null : decodeTokens(value);
+      return this.#restoreIfLost(sid, value === null ? null : decodeTokens(value));
     });
   }
 
@@ -118,9 +148,16 @@ export class RedisStore implements Store {
     const key = this.#keys.session(sid).tok;
     const value = encodeTokens(withVersion(next, expectedVer + 1));
     return this.#call(async () => {
-      const reply = (await runScript(this.#redis, scripts.compareAndSetTokens, [key], [expectedVer, value, this.#channel, sid])) as CompareAndSetReply;
-      if (reply[0] === 1) return { ok: true, ver: expectedVer + 1 };
-      return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
+      const written = await this.#write(scripts.compareAndSetTokens, [key], [expectedVer, value, this.#channel, sid]);
+      const reply = written.reply as CompareAndSetReply;
+      if (reply[0] === 0) return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
+      if (written.confirmed) {
+        this.#unconfirmed.forget(sid);
+        return { ok: true, ver: expectedVer + 1 };
+      }
+      this.#unconfirmed.remember(sid, { replacedVer: expectedVer, replacedSha: reply[1], value });
+      this.#report('unconfirmed', 'compareAndSetTokens', written.acked);
+      return { ok: true, ver: expectedVer + 1, unconfirmed: true };
     });
   }
 
@@ -234,6 +271,35 @@ export class RedisStore implements Store {
       }
     }
     this.#client.disconnect();
+    this.#writer?.disconnect();
+  }
+
+  /** A token write: confirmed by the replicas when replicationWait is on, otherwise as it is. */
+  async #write(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ConfirmedReply> {
+    if (this.#writes === undefined) return { reply: await runScript(this.#redis, script, keys, args), confirmed: true, acked: undefined };
+    return this.#writes.write(script, keys, args);
+  }
+
+  /**
+   * `tokens` as read, or, when they are exactly the token set an unconfirmed write of this
+   * process replaced (a failover lost that write), that write's token set, written again.
+   */
+  async #restoreIfLost(sid: string, tokens: StoredTokenSet | null): Promise<StoredTokenSet | null> {
+    const lost = this.#unconfirmed.restorable(sid, tokens?.ver);
+    if (lost === undefined) return tokens;
+    const key = this.#keys.session(sid).tok;
+    const restored = await this.#write(scripts.restoreTokens, [key], [lost.replacedSha, lost.value, this.#channel, sid]);
+    if (restored.reply !== 1) {
+      this.#unconfirmed.forget(sid);
+      return tokens;
+    }
+    if (restored.confirmed) this.#unconfirmed.forget(sid);
+    this.#report('restored', 'compareAndSetTokens', restored.acked);
+    return decodeTokens(lost.value);
+  }
+
+  #report(outcome: UnreplicatedWrite['outcome'], op: UnreplicatedWrite['op'], acked: number | undefined): void {
+    this.#onUnreplicatedWrite?.({ outcome, op, wanted: this.#writes?.wanted ?? 0, acked });
   }
 
   /**

@@ -139,6 +139,9 @@ export class Refresher {
     const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now(), { forced });
     const written = await store.compareAndSetTokens(sid, current.ver, next);
     if (written.ok) {
+      // Not confirmed by the store's replicas: a failover may bring back the refresh token just
+      // redeemed. The lock stays for one lease, so no replica refreshes from it meanwhile.
+      if (written.unconfirmed === true) await lease.park();
       return { tokens: openTokenSet(keyring, sid, { ...next, ver: written.ver }), outcome: 'success' };
     }
     const resolved = await resolveWriteConflict(

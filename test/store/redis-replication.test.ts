@@ -4,32 +4,18 @@ import { RedisStore } from '../../src/store/redis.ts';
 import { SKIP_AFTER_SHORTFALL_MS } from '../../src/store/replicated-writes.ts';
 import type { UnreplicatedWrite } from '../../src/store/types.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.ts';
-import { rawCommand, skipRedisSuite, startRedisServer, waitForReplicasInSync, type RedisServer } from '../support/redis-server.ts';
+import { holdBack, rawCommand, skipRedisSuite, startRedisServer, waitForReplicasInSync, type RedisServer } from '../support/redis-server.ts';
 import { runStoreContract } from './contract.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig, sleep } from './redis-config.ts';
 
 /**
  * Token writes wait for the replicas (store.redis.replicationWait): a master with one replica,
- * real redis-server processes. A replica is held back by SIGSTOP (it neither applies nor
- * acknowledges the replication stream meanwhile) and let go by SIGCONT.
+ * real redis-server processes. A replica is held back by holdBack (SIGSTOP: it neither applies
+ * nor acknowledges the replication stream meanwhile).
  */
 
 const skip = skipRedisSuite('RedisStore replication wait', 'redis-server');
-
-/** Stops the replica process for `seconds`; resolves once stopped, with a promise of it running again. */
-async function holdBack(replica: RedisServer, seconds: number): Promise<{ resumed: Promise<void> }> {
-  const pid = Number(/process_id:(\d+)/.exec(await rawCommand(replica.port, ['INFO', 'server']))?.[1]);
-  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`no process id for port ${replica.port}`);
-  process.kill(pid, 'SIGSTOP');
-  const resume = () => process.kill(pid, 'SIGCONT');
-  process.once('exit', resume);
-  const resumed = sleep(seconds * 1000).finally(() => {
-    resume();
-    process.off('exit', resume);
-  });
-  return { resumed };
-}
 
 async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();

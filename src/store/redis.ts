@@ -26,7 +26,9 @@ import { UnconfirmedWrites } from './unconfirmed-writes.ts';
  *
  * Token writes (createSession, compareAndSetTokens) go through ReplicatedWrites when
  * `replicationWait.replicas` > 0: they resolve only once that many replicas have them, or the
- * wait fell short, which the result and `onUnreplicatedWrite` report. A compare-and-set that was
+ * wait fell short, which the result and `onUnreplicatedWrite` report. Their deadline is
+ * `commandTimeout` plus the wait's timeout: a write that landed is not reported failed because
+ * its confirmation took the wait's time. A compare-and-set that was
  * not confirmed is remembered for `rememberUnconfirmedMs`, and written again if a read shows
  * Redis went back to exactly the token set it replaced (unconfirmed-writes.ts).
  */
@@ -59,6 +61,8 @@ export class RedisStore implements Store {
   readonly #keys: KeyLayout;
   readonly #now: () => number;
   readonly #timeoutMs: number;
+  /** The deadline of a token write: the command timeout, plus the replication wait when it is on. */
+  readonly #writeTimeoutMs: number;
   readonly #maxOfflineQueue: number;
   readonly #channel: string;
   /** Undefined when writes are not confirmed (replicationWait.replicas 0). */
@@ -84,11 +88,20 @@ export class RedisStore implements Store {
     this.#client.on('error', report);
     if (this.#client instanceof Cluster) this.#client.on('node error', report);
     const wait = replicationWaitOf(config);
+    this.#writeTimeoutMs = this.#timeoutMs;
     if (wait.replicas > 0) {
-      this.#writer = createRedisClient(config, 'tokengate-writes');
-      this.#writer.on('error', report);
-      if (this.#writer instanceof Cluster) this.#writer.on('node error', report);
-      this.#writes = new ReplicatedWrites(this.#writer, wait);
+      // Each command's timeout too: a write's WAIT may block the connection for the wait's timeout.
+      const writer = createRedisClient({ ...config, commandTimeout: config.commandTimeout + wait.timeoutMs }, 'tokengate-writes');
+      writer.on('error', report);
+      if (writer instanceof Cluster) {
+        writer.on('node error', report);
+        // The write connection's slot map follows the main one: after a failover, writes go to
+        // the promoted master as soon as reads do, not up to a refresh interval later.
+        this.#client.on('refresh', () => writer.refreshSlotsCache());
+      }
+      this.#writer = writer;
+      this.#writes = new ReplicatedWrites(writer, wait);
+      this.#writeTimeoutMs = this.#timeoutMs + wait.timeoutMs;
     }
     this.#unconfirmed = new UnconfirmedWrites(options.rememberUnconfirmedMs ?? DEFAULT_REMEMBER_UNCONFIRMED_MS);
     this.#onUnreplicatedWrite = options.onUnreplicatedWrite;
@@ -107,7 +120,7 @@ export class RedisStore implements Store {
       const created = await this.#write(scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
       if (!created.confirmed) this.#report('unconfirmed', 'createSession', created.acked);
       await Promise.all(write.indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, write.indexTtl])));
-    });
+    }, this.#writeTimeoutMs);
   }
 
   async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {
@@ -158,7 +171,7 @@ export class RedisStore implements Store {
       this.#unconfirmed.remember(sid, { replacedVer: expectedVer, replacedSha: reply[1], value });
       this.#report('unconfirmed', 'compareAndSetTokens', written.acked);
       return { ok: true, ver: expectedVer + 1, unconfirmed: true };
-    });
+    }, this.#writeTimeoutMs);
   }
 
   async deleteTokens(sid: string, expectedVer?: number): Promise<boolean> {
@@ -303,11 +316,12 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Runs one store call under the deadline and the offline-queue bound; every failure becomes
-   * StoreUnavailableError. Arguments are validated by the caller before this, so a programming
-   * error (TypeError, RangeError) is never disguised as an outage.
+   * Runs one store call under the deadline (`commandTimeout`, or `deadlineMs`) and the
+   * offline-queue bound; every failure becomes StoreUnavailableError. Arguments are validated by
+   * the caller before this, so a programming error (TypeError, RangeError) is never disguised as
+   * an outage.
    */
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
+  async #call<T>(operation: () => Promise<T>, deadlineMs = this.#timeoutMs): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError('The session store is closed');
     const offline = this.#client.status !== 'ready';
     if (offline) {
@@ -320,7 +334,7 @@ export class RedisStore implements Store {
       this.#offlinePending += 1;
     }
     try {
-      return await withDeadline(operation(), this.#timeoutMs);
+      return await withDeadline(operation(), deadlineMs);
     } catch (err) {
       throw toStoreError(err);
     } finally {

@@ -50,6 +50,19 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
     });
   }
 
+  /** A session whose second token set (ver 2) was written while the replica was held back for `seconds`. */
+  async function unconfirmedWrite(store: RedisStore, seconds: number) {
+    const session = makeSession(Date.now());
+    const key = `tg:tok:{${session.sid}}`;
+    await store.createSession(session, makeTokens('a', Date.now()), 60_000);
+    const before = (await admin.get(key))!;
+    const { resumed } = await holdBack(replica, seconds);
+    const next = makeTokens('b', Date.now());
+    const written = await store.compareAndSetTokens(session.sid, 1, next);
+    await resumed;
+    return { sid: session.sid, key, before, next, written };
+  }
+
   it('reports a compare-and-set done only once the replica has it', async () => {
     const events: UnreplicatedWrite[] = [];
     const store = open(events, 1500);
@@ -89,29 +102,45 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
     }
   });
 
+  it('does not report a write failed because its confirmation took the wait’s time', async () => {
+    // The write waits 150 ms behind a pause, then its confirmation the whole 250 ms timeout:
+    // past the 300 ms command timeout, within the command timeout plus the wait.
+    const events: UnreplicatedWrite[] = [];
+    const store = new RedisStore(redisConfig({ url: master.url, commandTimeout: 300, replicationWait: { replicas: 1, timeout: 250 } }), {
+      onUnreplicatedWrite: (event) => events.push(event),
+    });
+    try {
+      const session = makeSession(Date.now());
+      await store.createSession(session, makeTokens('a', Date.now()), 60_000);
+      const { resumed } = await holdBack(replica, 1);
+      await admin.call('CLIENT', 'PAUSE', '150', 'WRITE');
+      const { value: written, ms } = await timed(() => store.compareAndSetTokens(session.sid, 1, makeTokens('b', Date.now())));
+      expect(written).toEqual({ ok: true, ver: 2, unconfirmed: true });
+      expect(ms).toBeGreaterThan(300);
+      expect(events).toEqual([{ outcome: 'unconfirmed', op: 'compareAndSetTokens', wanted: 1, acked: 0 }]);
+      await resumed;
+    } finally {
+      await store.close();
+    }
+  });
+
   it('writes an unconfirmed token set again when Redis comes back with exactly the set it replaced', async () => {
     const events: UnreplicatedWrite[] = [];
     const store = open(events, 200);
     try {
-      const session = makeSession(Date.now());
-      const key = `tg:tok:{${session.sid}}`;
-      await store.createSession(session, makeTokens('a', Date.now()), 60_000);
-      const before = (await admin.get(key))!;
-      const { resumed } = await holdBack(replica, 0.6);
-      const next = makeTokens('b', Date.now());
-      expect(await store.compareAndSetTokens(session.sid, 1, next)).toMatchObject({ ok: true, ver: 2, unconfirmed: true });
-      await resumed;
+      const { sid, key, before, next, written } = await unconfirmedWrite(store, 0.6);
+      expect(written).toEqual({ ok: true, ver: 2, unconfirmed: true });
       // Past the pause after a shortfall, so that the restore below is confirmed.
       await sleep(SKIP_AFTER_SHORTFALL_MS);
       // What a failover to a replica that never got the write shows: the old set, byte for byte.
       await admin.set(key, before, 'KEEPTTL');
-      const read = await store.getTokens(session.sid);
+      const read = await store.getTokens(sid);
       expect(read).toMatchObject({ ver: 2, accessToken: next.accessToken, refreshToken: next.refreshToken });
       expect(JSON.parse((await admin.get(key))!)).toMatchObject({ ver: 2, refreshToken: next.refreshToken });
       expect(events.map((event) => event.outcome)).toEqual(['unconfirmed', 'restored']);
       // Once restored (and confirmed), it is forgotten: a later return to ver 1 is left alone.
       await admin.set(key, before, 'KEEPTTL');
-      expect((await store.getTokens(session.sid))?.ver).toBe(1);
+      expect((await store.getTokens(sid))?.ver).toBe(1);
     } finally {
       await store.close();
     }
@@ -121,15 +150,11 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
     const events: UnreplicatedWrite[] = [];
     const store = open(events, 200);
     try {
-      const session = makeSession(Date.now());
-      const key = `tg:tok:{${session.sid}}`;
-      await store.createSession(session, makeTokens('a', Date.now()), 60_000);
-      const { resumed } = await holdBack(replica, 0.6);
-      expect(await store.compareAndSetTokens(session.sid, 1, makeTokens('b', Date.now()))).toMatchObject({ unconfirmed: true });
-      await resumed;
+      const { sid, key, written } = await unconfirmedWrite(store, 0.6);
+      expect(written).toEqual({ ok: true, ver: 2, unconfirmed: true });
       const other = { ...makeTokens('c', Date.now()), ver: 1 };
       await admin.set(key, JSON.stringify(other), 'KEEPTTL');
-      expect(await store.getTokens(session.sid)).toMatchObject({ ver: 1, refreshToken: other.refreshToken });
+      expect(await store.getTokens(sid)).toMatchObject({ ver: 1, refreshToken: other.refreshToken });
       expect(JSON.parse((await admin.get(key))!)).toMatchObject({ refreshToken: other.refreshToken });
       expect(events.map((event) => event.outcome)).toEqual(['unconfirmed']);
     } finally {

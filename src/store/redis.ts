@@ -8,10 +8,9 @@ import { newSessionWrite } from './new-session.ts';
 import { describeIndexedSessions } from './redis-describe.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
-import { runScript, type LuaScript, type RedisCommands } from './redis-scripts.ts';
-import { type ConfirmedReply, ReplicatedWrites, replicationWaitOf } from './replicated-writes.ts';
+import { runScript, type RedisCommands } from './redis-scripts.ts';
+import { TokenWrites } from './token-writes.ts';
 import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UnreplicatedWrite, UserSessionsPage } from './types.ts';
-import { UnconfirmedWrites } from './unconfirmed-writes.ts';
 
 /**
  * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
@@ -24,13 +23,8 @@ import { UnconfirmedWrites } from './unconfirmed-writes.ts';
  * down for longer than `commandTimeout`, calls fail at once instead of each waiting out the
  * timeout, until the client is ready again.
  *
- * Token writes (createSession, compareAndSetTokens) go through ReplicatedWrites when
- * `replicationWait.replicas` > 0: they resolve only once that many replicas have them, or the
- * wait fell short, which the result and `onUnreplicatedWrite` report. Their deadline is
- * `commandTimeout` plus the wait's timeout: a write that landed is not reported failed because
- * its confirmation took the wait's time. A compare-and-set that was
- * not confirmed is remembered for `rememberUnconfirmedMs`, and written again if a read shows
- * Redis went back to exactly the token set it replaced (unconfirmed-writes.ts).
+ * Token writes (createSession, compareAndSetTokens) wait for the replicas when
+ * `replicationWait` says so, and a token set a failover lost is written again: token-writes.ts.
  */
 
 export interface RedisStoreOptions {
@@ -52,7 +46,6 @@ export interface RedisStoreOptions {
 const DEFAULT_REMEMBER_UNCONFIRMED_MS = 10_000;
 
 type SlideReply = [sess: string, tok: string | null] | null;
-type CompareAndSetReply = [written: 1, replacedSha: string] | [written: 0, current: string | null];
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -61,15 +54,9 @@ export class RedisStore implements Store {
   readonly #keys: KeyLayout;
   readonly #now: () => number;
   readonly #timeoutMs: number;
-  /** The deadline of a token write: the command timeout, plus the replication wait when it is on. */
-  readonly #writeTimeoutMs: number;
   readonly #maxOfflineQueue: number;
   readonly #channel: string;
-  /** Undefined when writes are not confirmed (replicationWait.replicas 0). */
-  readonly #writes: ReplicatedWrites | undefined;
-  readonly #writer: RedisClient | undefined;
-  readonly #unconfirmed: UnconfirmedWrites;
-  readonly #onUnreplicatedWrite: ((event: UnreplicatedWrite) => void) | undefined;
+  readonly #tokenWrites: TokenWrites;
   #offlinePending = 0;
   /** performance.now() when the connection was last lost; undefined while ready. */
   #downSince: number | undefined;
@@ -87,24 +74,11 @@ export class RedisStore implements Store {
     const report = (err: unknown) => options.onConnectionError?.(sanitizedCause(err));
     this.#client.on('error', report);
     if (this.#client instanceof Cluster) this.#client.on('node error', report);
-    const wait = replicationWaitOf(config);
-    this.#writeTimeoutMs = this.#timeoutMs;
-    if (wait.replicas > 0) {
-      // Each command's timeout too: a write's WAIT may block the connection for the wait's timeout.
-      const writer = createRedisClient({ ...config, commandTimeout: config.commandTimeout + wait.timeoutMs }, 'tokengate-writes');
-      writer.on('error', report);
-      if (writer instanceof Cluster) {
-        writer.on('node error', report);
-        // The write connection's slot map follows the main one: after a failover, writes go to
-        // the promoted master as soon as reads do, not up to a refresh interval later.
-        this.#client.on('refresh', () => writer.refreshSlotsCache());
-      }
-      this.#writer = writer;
-      this.#writes = new ReplicatedWrites(writer, wait);
-      this.#writeTimeoutMs = this.#timeoutMs + wait.timeoutMs;
-    }
-    this.#unconfirmed = new UnconfirmedWrites(options.rememberUnconfirmedMs ?? DEFAULT_REMEMBER_UNCONFIRMED_MS);
-    this.#onUnreplicatedWrite = options.onUnreplicatedWrite;
+    this.#tokenWrites = new TokenWrites(this.#client, config, {
+      report,
+      onUnreplicatedWrite: options.onUnreplicatedWrite,
+      rememberMs: options.rememberUnconfirmedMs ?? DEFAULT_REMEMBER_UNCONFIRMED_MS,
+    });
     this.#client.on('ready', () => {
       this.#downSince = undefined;
     });
@@ -117,10 +91,9 @@ export class RedisStore implements Store {
     const write = newSessionWrite(this.#keys, session, tokens, ttlMs, this.#now());
     // Session first, index second: an index entry never names a session that was not written.
     return this.#call(async () => {
-      const created = await this.#write(scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
-      if (!created.confirmed) this.#report('unconfirmed', 'createSession', created.acked);
+      await this.#tokenWrites.createSession([write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
       await Promise.all(write.indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, write.indexTtl])));
-    }, this.#writeTimeoutMs);
+    }, this.#tokenWrites.deadlineMs);
   }
 
   async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {
@@ -131,7 +104,7 @@ export class RedisStore implements Store {
       const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now, this.#channel, sid])) as SlideReply;
       if (!reply) return null;
       const session = decodeSession(reply[0]);
-      return { session, tokens: await this.#restoreIfLost(sid, reply[1] ? decodeTokens(reply[1]) : null) };
+      return { session, tokens: await this.#tokenWrites.restoreIfLost(sid, keys.tok, this.#channel, reply[1] ? decodeTokens(reply[1]) : null) };
     });
   }
 
@@ -152,7 +125,7 @@ export class RedisStore implements Store {
     const key = this.#keys.session(sid).tok;
     return this.#call(async () => {
       const value = await this.#redis.get(key);
-      return this.#restoreIfLost(sid, value === null ? null : decodeTokens(value));
+      return this.#tokenWrites.restoreIfLost(sid, key, this.#channel, value === null ? null : decodeTokens(value));
     });
   }
 
@@ -160,18 +133,7 @@ export class RedisStore implements Store {
     if (!Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
     const key = this.#keys.session(sid).tok;
     const value = encodeTokens(withVersion(next, expectedVer + 1));
-    return this.#call(async () => {
-      const written = await this.#write(scripts.compareAndSetTokens, [key], [expectedVer, value, this.#channel, sid]);
-      const reply = written.reply as CompareAndSetReply;
-      if (reply[0] === 0) return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
-      if (written.confirmed) {
-        this.#unconfirmed.forget(sid);
-        return { ok: true, ver: expectedVer + 1 };
-      }
-      this.#unconfirmed.remember(sid, { replacedVer: expectedVer, replacedSha: reply[1], value });
-      this.#report('unconfirmed', 'compareAndSetTokens', written.acked);
-      return { ok: true, ver: expectedVer + 1, unconfirmed: true };
-    }, this.#writeTimeoutMs);
+    return this.#call(() => this.#tokenWrites.compareAndSet(sid, key, expectedVer, value, this.#channel), this.#tokenWrites.deadlineMs);
   }
 
   async deleteTokens(sid: string, expectedVer?: number): Promise<boolean> {
@@ -284,35 +246,7 @@ export class RedisStore implements Store {
       }
     }
     this.#client.disconnect();
-    this.#writer?.disconnect();
-  }
-
-  /** A token write: confirmed by the replicas when replicationWait is on, otherwise as it is. */
-  async #write(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ConfirmedReply> {
-    if (this.#writes === undefined) return { reply: await runScript(this.#redis, script, keys, args), confirmed: true, acked: undefined };
-    return this.#writes.write(script, keys, args);
-  }
-
-  /**
-   * `tokens` as read, or, when they are exactly the token set an unconfirmed write of this
-   * process replaced (a failover lost that write), that write's token set, written again.
-   */
-  async #restoreIfLost(sid: string, tokens: StoredTokenSet | null): Promise<StoredTokenSet | null> {
-    const lost = this.#unconfirmed.restorable(sid, tokens?.ver);
-    if (lost === undefined) return tokens;
-    const key = this.#keys.session(sid).tok;
-    const restored = await this.#write(scripts.restoreTokens, [key], [lost.replacedSha, lost.value, this.#channel, sid]);
-    if (restored.reply !== 1) {
-      this.#unconfirmed.forget(sid);
-      return tokens;
-    }
-    if (restored.confirmed) this.#unconfirmed.forget(sid);
-    this.#report('restored', 'compareAndSetTokens', restored.acked);
-    return decodeTokens(lost.value);
-  }
-
-  #report(outcome: UnreplicatedWrite['outcome'], op: UnreplicatedWrite['op'], acked: number | undefined): void {
-    this.#onUnreplicatedWrite?.({ outcome, op, wanted: this.#writes?.wanted ?? 0, acked });
+    this.#tokenWrites.close();
   }
 
   /**

@@ -143,8 +143,9 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   // stays parked; see Refresher); one written again after a failover lost it is logged too.
   const onUnreplicatedWrite = ({ outcome, op, wanted, acked }: UnreplicatedWrite) => {
     metrics.storeUnreplicatedWrites.inc({ op, outcome });
+    // A master without replicas (counted only): one line per write would flood the log while it lasts.
     if (outcome === 'unconfirmed') logger.warn({ event: 'store_write_unconfirmed', op, replicas: wanted, acked }, 'token write not confirmed by the Redis replicas in time; a failover now may lose it');
-    else logger.warn({ event: 'store_write_restored', op }, 'token write lost by a Redis failover written again');
+    else if (outcome === 'restored') logger.warn({ event: 'store_write_restored', op }, 'token write lost by a Redis failover written again');
   };
   const rawStore =
     deps.store ??

@@ -62,7 +62,7 @@ export interface Metrics {
   readonly lockWait: Histogram;
   readonly storeDuration: Histogram<'op'>;
   readonly storeErrors: Counter<'op'>;
-  /** Token writes the Redis replicas did not confirm in time (`unconfirmed`), or wrote again after a failover lost them (`restored`). */
+  /** Token writes the Redis replicas did not confirm in time (`unconfirmed`), made with no replica connected (`no_replica`), or written again after a failover lost them (`restored`). */
   readonly storeUnreplicatedWrites: Counter<'op' | 'outcome'>;
   readonly revocations: Counter<'provider' | 'outcome'>;
 
@@ -104,7 +104,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const storeErrors = counter('tokengate_store_errors_total', 'Failed session store calls by operation.', ['op']);
   const storeUnreplicatedWrites = counter(
     'tokengate_store_unreplicated_writes_total',
-    'Token writes the Redis replicas did not confirm within replicationWait.timeout (outcome unconfirmed), or written again after a failover lost them (restored).',
+    'Token writes the Redis replicas did not confirm within replicationWait.timeout (outcome unconfirmed), made on a master with no replica connected (no_replica), or written again after a failover lost them (restored).',
     ['op', 'outcome'],
   );
   const revocations = counter('tokengate_revocations_total', 'Token revocations at the provider by outcome.', ['provider', 'outcome']);

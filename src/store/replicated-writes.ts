@@ -18,10 +18,14 @@ import type { LuaScript } from './redis-scripts.ts';
  * and its WAIT travel on one connection in one pipeline: if the connection drops between them,
  * WAIT fails, never confirms a write made on a connection that no longer exists.
  *
- * When a WAIT falls short (timeout, no replica connected, connection lost), the replicas of that
- * master are behind or gone: for `SKIP_AFTER_SHORTFALL_MS` its batches carry no WAIT and their
- * writes are reported unconfirmed at once, so a master without replicas costs one `timeout` per
- * interval rather than one per write.
+ * Each batch also asks the master for its connected replicas (ROLE, before the WAIT). A master
+ * with none (a standalone server, or a promoted replica whose old master has not come back) has
+ * no copy that a failover could bring back in its place: its writes are not waited for
+ * (`connected` 0), and its next batches carry no WAIT until a replica connects.
+ *
+ * When a WAIT falls short (timeout, connection lost), the replicas of that master are behind:
+ * for `SKIP_AFTER_SHORTFALL_MS` its batches carry no WAIT and their writes are reported
+ * unconfirmed at once, so a lagging replica costs one `timeout` per interval, not one per write.
  */
 
 export interface ReplicationWait {
@@ -41,6 +45,8 @@ export interface ConfirmedReply {
   confirmed: boolean;
   /** Replicas that acknowledged; undefined when WAIT was skipped or failed. */
   acked: number | undefined;
+  /** Replicas connected to the master when the batch ran (ROLE); undefined when unknown. */
+  connected: number | undefined;
 }
 
 interface Pending {
@@ -61,6 +67,8 @@ export class ReplicatedWrites {
   readonly #sending = new Set<string>();
   /** performance.now() until which a master's batches carry no WAIT. */
   readonly #skipUntil = new Map<string, number>();
+  /** Masters whose last batch found no replica connected: no WAIT until one is. */
+  readonly #alone = new Set<string>();
 
   /** `client`: a connection of its own (createRedisClient with `tokengate-writes`). */
   constructor(client: RedisClient, wait: ReplicationWait) {
@@ -102,9 +110,10 @@ export class ReplicatedWrites {
   }
 
   async #send(group: string, batch: Pending[]): Promise<void> {
-    const skip = (this.#skipUntil.get(group) ?? 0) > performance.now();
+    const skip = this.#alone.has(group) || (this.#skipUntil.get(group) ?? 0) > performance.now();
     const pipeline = this.#client.pipeline();
     for (const write of batch) pipeline.eval(write.script.lua, write.script.keyCount, ...write.keys, ...write.args);
+    pipeline.role();
     if (!skip) pipeline.wait(this.#wait.replicas, this.#wait.timeoutMs);
     let results: [Error | null, unknown][] | null;
     try {
@@ -113,15 +122,18 @@ export class ReplicatedWrites {
       for (const write of batch) write.reject(err);
       return;
     }
-    const waited = skip ? undefined : results?.[batch.length];
+    const connected = connectedReplicas(results?.[batch.length]);
+    if (connected === 0) this.#alone.add(group);
+    else this.#alone.delete(group);
+    const waited = skip ? undefined : results?.[batch.length + 1];
     const acked = waited !== undefined && waited[0] === null ? Number(waited[1]) : undefined;
     const confirmed = acked !== undefined && acked >= this.#wait.replicas;
-    if (!confirmed && !skip) this.#skipUntil.set(group, performance.now() + SKIP_AFTER_SHORTFALL_MS);
+    if (!confirmed && !skip && connected !== 0) this.#skipUntil.set(group, performance.now() + SKIP_AFTER_SHORTFALL_MS);
     batch.forEach((write, index) => {
       const result = results?.[index];
       if (result === undefined) write.reject(new Error('the write pipeline returned no reply'));
       else if (result[0] !== null) write.reject(result[0]);
-      else write.resolve({ reply: result[1], confirmed, acked });
+      else write.resolve({ reply: result[1], confirmed, acked, connected });
     });
   }
 
@@ -134,4 +146,11 @@ export class ReplicatedWrites {
     const slot = calculateSlot(key);
     return this.#client.slots[slot]?.join(';') ?? `slot ${slot}`;
   }
+}
+
+/** The number of replicas in a master's ROLE reply (`master`, offset, [[ip, port, offset], ...]); undefined otherwise. */
+function connectedReplicas(result: [Error | null, unknown] | undefined): number | undefined {
+  if (result === undefined || result[0] !== null || !Array.isArray(result[1])) return undefined;
+  const [role, , replicas] = result[1] as unknown[];
+  return role === 'master' && Array.isArray(replicas) ? replicas.length : undefined;
 }

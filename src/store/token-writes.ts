@@ -17,7 +17,9 @@ import { UnconfirmedWrites } from './unconfirmed-writes.ts';
  * - their deadline (`deadlineMs`) is `commandTimeout` plus the wait's timeout: a write that
  *   landed is not reported failed because its confirmation took the wait's time;
  * - a compare-and-set that was not confirmed is remembered (unconfirmed-writes.ts), and written
- *   again when a read shows Redis went back to exactly the token set it replaced.
+ *   again when a read shows Redis went back to exactly the token set it replaced;
+ * - a write on a master with no replica connected is not waited for (`no_replica`): no copy
+ *   exists that a failover could promote in its place.
  */
 
 export interface TokenWritesOptions {
@@ -62,7 +64,7 @@ export class TokenWrites {
   /** KEYS sess, tok (scripts.createSession). */
   async createSession(keys: readonly [string, string], args: readonly (string | number)[]): Promise<void> {
     const created = await this.#write(scripts.createSession, keys, args);
-    if (!created.confirmed) this.#report('unconfirmed', 'createSession', created.acked);
+    if (!created.confirmed) this.#report(created.connected === 0 ? 'no_replica' : 'unconfirmed', 'createSession', created.acked);
   }
 
   /** scripts.compareAndSetTokens of `value` (carrying expectedVer + 1) on the token set key. */
@@ -72,6 +74,11 @@ export class TokenWrites {
     if (reply[0] === 0) return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
     if (written.confirmed) {
       this.#unconfirmed.forget(sid);
+      return { ok: true, ver: expectedVer + 1 };
+    }
+    if (written.connected === 0) {
+      // No replica holds an older copy that a failover could promote: nothing to wait for.
+      this.#report('no_replica', 'compareAndSetTokens', undefined);
       return { ok: true, ver: expectedVer + 1 };
     }
     this.#unconfirmed.remember(sid, { replacedVer: expectedVer, replacedSha: reply[1], value });
@@ -101,7 +108,7 @@ export class TokenWrites {
   }
 
   async #write(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ConfirmedReply> {
-    if (this.#writes === undefined) return { reply: await runScript(this.#client, script, keys, args), confirmed: true, acked: undefined };
+    if (this.#writes === undefined) return { reply: await runScript(this.#client, script, keys, args), confirmed: true, acked: undefined, connected: undefined };
     return this.#writes.write(script, keys, args);
   }
 

@@ -120,12 +120,13 @@ export interface PendingLoginLimits {
 export type CompareAndSetResult = { ok: true; ver: number; unconfirmed?: boolean } | { ok: false; current: StoredTokenSet | null };
 
 /**
- * A token write the Redis store's replicas did not confirm (`unconfirmed`), or an unconfirmed
- * write that a failover lost and the store wrote again (`restored`). `acked`: replicas that
- * acknowledged, undefined when the wait was skipped or failed.
+ * A token write the Redis store's replicas did not confirm (`unconfirmed`), one made on a master
+ * with no replica connected (`no_replica`: not waited for, and not at risk from a failover), or
+ * an unconfirmed write that a failover lost and the store wrote again (`restored`). `acked`:
+ * replicas that acknowledged, undefined when the wait was skipped or failed.
  */
 export interface UnreplicatedWrite {
-  outcome: 'unconfirmed' | 'restored';
+  outcome: 'unconfirmed' | 'no_replica' | 'restored';
   op: 'createSession' | 'compareAndSetTokens';
   wanted: number;
   acked: number | undefined;

@@ -184,6 +184,28 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
     }
   });
 
+  it('does not wait for replicas on a master that has none connected', async () => {
+    const alone = await startRedisServer();
+    const events: UnreplicatedWrite[] = [];
+    const store = new RedisStore(redisConfig({ url: alone.url, commandTimeout: 2000, replicationWait: { replicas: 1, timeout: 300 } }), {
+      onUnreplicatedWrite: (event) => events.push(event),
+    });
+    try {
+      const session = makeSession(Date.now());
+      await store.createSession(session, makeTokens('a', Date.now()), 60_000);
+      const { value: written, ms } = await timed(() => store.compareAndSetTokens(session.sid, 1, makeTokens('b', Date.now())));
+      expect(written).toEqual({ ok: true, ver: 2 });
+      expect(ms).toBeLessThan(150);
+      expect(events.map((event) => [event.outcome, event.op])).toEqual([
+        ['no_replica', 'createSession'],
+        ['no_replica', 'compareAndSetTokens'],
+      ]);
+    } finally {
+      await store.close();
+      await alone.stop();
+    }
+  });
+
   runStoreContract('redis (one replica, replicationWait on)', () => new RedisStore(redisConfig({ url: master.url, replicationWait: { replicas: 1, timeout: 500 } })), {
     now: Date.now,
     fastForward: sleep,

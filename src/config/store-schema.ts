@@ -50,7 +50,7 @@ const redisSchema = z
      * After a token write, wait (Redis WAIT) until this many replicas of the key's master have it,
      * at most `timeout`, before the write counts as done: a failover then cannot bring back a
      * refresh token the provider already rotated. `replicas` defaults to 1 with sentinel or
-     * cluster and 0 (off) with url.
+     * cluster and 0 (off) with url; a master with no replica connected is not waited for.
      */
     replicationWait: z
       .object({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
-import { holdBack, skipRedisSuite, startRedisServer, waitForReplicasInSync, type RedisServer } from '../support/redis-server.ts';
+import { holdBack, skipRedisSuite, startMasterWithReplica, type RedisServer } from '../support/redis-server.ts';
 import { manualClock } from '../tokens/fixture.ts';
 
 /**
@@ -20,9 +20,7 @@ describe.skipIf(skip)('a token write the replica did not confirm, through the ga
   let stack: GatewayStack;
 
   beforeAll(async () => {
-    master = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
-    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await waitForReplicasInSync([replica], 1, 15_000);
+    ({ master, replica } = await startMasterWithReplica());
     stack = await startGatewayStack({ accessTokenTtl: 600, store: 'redis', redis: master, now: clock.now, redisReplicationWait: { replicas: 1, timeout: '300ms' } });
   }, 30_000);
 
@@ -40,7 +38,7 @@ describe.skipIf(skip)('a token write the replica did not confirm, through the ga
     const browser = await stack.login();
     expect(await unconfirmed()).toBe(0);
     clock.advance(10 * MINUTE - 5_000);
-    const { resumed } = await holdBack(replica, 1);
+    const { resumed } = await holdBack(replica, 3);
     const res = await browser.request(`${stack.url}/api/me`);
     await resumed;
     expect(res.status).toBe(200);

@@ -4,7 +4,7 @@ import { RedisStore } from '../../src/store/redis.ts';
 import { SKIP_AFTER_SHORTFALL_MS } from '../../src/store/replicated-writes.ts';
 import type { UnreplicatedWrite } from '../../src/store/types.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.ts';
-import { holdBack, rawCommand, skipRedisSuite, startRedisServer, waitForReplicasInSync, type RedisServer } from '../support/redis-server.ts';
+import { holdBack, rawCommand, skipRedisSuite, startMasterWithReplica, startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { runStoreContract } from './contract.ts';
 import { makeSession, makeTokens } from './contract-fixtures.ts';
 import { redisConfig, sleep } from './redis-config.ts';
@@ -30,9 +30,7 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
   let onReplica: Redis;
 
   beforeAll(async () => {
-    master = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
-    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await waitForReplicasInSync([replica], 1, 15_000);
+    ({ master, replica } = await startMasterWithReplica());
     admin = new Redis(master.url);
     onReplica = new Redis(replica.url);
   }, 30_000);
@@ -103,20 +101,20 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
   });
 
   it('does not report a write failed because its confirmation took the wait’s time', async () => {
-    // The write waits 150 ms behind a pause, then its confirmation the whole 250 ms timeout:
-    // past the 300 ms command timeout, within the command timeout plus the wait.
+    // The write waits 300 ms behind a pause, then its confirmation the whole 500 ms timeout:
+    // past the 600 ms command timeout, within the command timeout plus the wait.
     const events: UnreplicatedWrite[] = [];
-    const store = new RedisStore(redisConfig({ url: master.url, commandTimeout: 300, replicationWait: { replicas: 1, timeout: 250 } }), {
+    const store = new RedisStore(redisConfig({ url: master.url, commandTimeout: 600, replicationWait: { replicas: 1, timeout: 500 } }), {
       onUnreplicatedWrite: (event) => events.push(event),
     });
     try {
       const session = makeSession(Date.now());
       await store.createSession(session, makeTokens('a', Date.now()), 60_000);
-      const { resumed } = await holdBack(replica, 1);
-      await admin.call('CLIENT', 'PAUSE', '150', 'WRITE');
+      const { resumed } = await holdBack(replica, 2);
+      await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
       const { value: written, ms } = await timed(() => store.compareAndSetTokens(session.sid, 1, makeTokens('b', Date.now())));
       expect(written).toEqual({ ok: true, ver: 2, unconfirmed: true });
-      expect(ms).toBeGreaterThan(300);
+      expect(ms).toBeGreaterThan(600);
       expect(events).toEqual([{ outcome: 'unconfirmed', op: 'compareAndSetTokens', wanted: 1, acked: 0 }]);
       await resumed;
     } finally {
@@ -126,9 +124,9 @@ describe.skipIf(skip)('RedisStore: token writes wait for the replica', () => {
 
   it('writes an unconfirmed token set again when Redis comes back with exactly the set it replaced', async () => {
     const events: UnreplicatedWrite[] = [];
-    const store = open(events, 200);
+    const store = open(events, 500);
     try {
-      const { sid, key, before, next, written } = await unconfirmedWrite(store, 0.6);
+      const { sid, key, before, next, written } = await unconfirmedWrite(store, 1.2);
       expect(written).toEqual({ ok: true, ver: 2, unconfirmed: true });
       // Past the pause after a shortfall, so that the restore below is confirmed.
       await sleep(SKIP_AFTER_SHORTFALL_MS);

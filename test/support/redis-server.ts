@@ -247,3 +247,19 @@ export async function holdBack(server: RedisServer, seconds: number): Promise<{ 
   });
   return { resumed };
 }
+
+/** A master and one replica whose first sync has completed (the master starts it at once). */
+export async function startMasterWithReplica(): Promise<{ master: RedisServer; replica: RedisServer }> {
+  const master = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
+  try {
+    const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    await waitForReplicasInSync([replica], 1, 15_000).catch(async (err: unknown) => {
+      await replica.stop();
+      throw err;
+    });
+    return { master, replica };
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
+}

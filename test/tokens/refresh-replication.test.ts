@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.ts';
 import { TokenService } from '../../src/tokens/token-service.ts';
 import type { TokenConfig } from '../../src/tokens/types.ts';
-import { holdBack, skipRedisSuite, startRedisServer, waitForReplicasInSync, type RedisServer } from '../support/redis-server.ts';
+import { holdBack, skipRedisSuite, startMasterWithReplica, type RedisServer } from '../support/redis-server.ts';
 import { redisConfig, sleep } from '../store/redis-config.ts';
 import { captureLogs, manualClock, startTokenFixture, type TokenFixture } from './fixture.ts';
 
@@ -26,9 +26,7 @@ describe.skipIf(skip)('a refresh whose write the replica has not confirmed', () 
   const config: TokenConfig = { refreshBuffer: 300_000, lockLease: LEASE_MS, refreshWait: 2_000, expiryMargin: 10_000, refreshTimeout: 30_000, forcedRefreshCooldown: 30_000 };
 
   beforeAll(async () => {
-    master = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
-    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await waitForReplicasInSync([replica], 1, 15_000);
+    ({ master, replica } = await startMasterWithReplica());
     store = new RedisStore(redisConfig({ url: master.url, commandTimeout: 2000, replicationWait: { replicas: 1, timeout: 300 } }));
     fixture = await startTokenFixture({ accessTokenTtl: ACCESS_TTL_S });
   }, 30_000);
@@ -58,7 +56,7 @@ describe.skipIf(skip)('a refresh whose write the replica has not confirmed', () 
 
   async function refreshOnce(replicaHeldBack: boolean) {
     const { sid, issued, service } = await dueForRefresh();
-    const held = replicaHeldBack ? await holdBack(replica, 1) : undefined;
+    const held = replicaHeldBack ? await holdBack(replica, 2) : undefined;
     const bearer = await service.getAccessToken(sid);
     const locked = await lockHeld(sid);
     await held?.resumed;

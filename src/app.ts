@@ -29,7 +29,7 @@ import type { ServedGateway } from './runtime/serve.ts';
 import { shutDown } from './runtime/shutdown.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
-import type { Store } from './store/types.ts';
+import type { Store, UnreplicatedWrite } from './store/types.ts';
 import { resourcesOf, TokenService } from './tokens/index.ts';
 
 /**
@@ -139,7 +139,17 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   // Open WebSockets end with their session: sessions this process ends (through the store below)
   // and, with Redis, those another replica ends (heard on the near cache's invalidation channel).
   let tunnels: Tunnels | undefined;
-  const rawStore = deps.store ?? createStore(config.store, { now, onConnectionError, onInvalidate: (sid) => tunnels?.invalidated(sid) });
+  // A token write the Redis replicas did not confirm may be lost by a failover (the refresh lock
+  // stays parked; see Refresher); one written again after a failover lost it is logged too.
+  const onUnreplicatedWrite = ({ outcome, op, wanted, acked }: UnreplicatedWrite) => {
+    metrics.storeUnreplicatedWrites.inc({ op, outcome });
+    // A master without replicas (counted only): one line per write would flood the log while it lasts.
+    if (outcome === 'unconfirmed') logger.warn({ event: 'store_write_unconfirmed', op, replicas: wanted, acked }, 'token write not confirmed by the Redis replicas in time; a failover now may lose it');
+    else if (outcome === 'restored') logger.warn({ event: 'store_write_restored', op }, 'token write lost by a Redis failover written again');
+  };
+  const rawStore =
+    deps.store ??
+    createStore(config.store, { now, onConnectionError, onUnreplicatedWrite, rememberUnconfirmedMs: config.tokens.lockLease, onInvalidate: (sid) => tunnels?.invalidated(sid) });
   const store = observeSessionEnds(instrumentStore(rawStore, metrics), (sid) => tunnels?.sessionEnded(sid));
   tunnels = new Tunnels({ store, checkIntervalMs: config.proxy.webSocketSessionCheck, now, logger });
   // Every failed discovery (at start, on a readiness probe, on first use) is logged with its cause.

@@ -46,14 +46,30 @@ const redisSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * After a token write, wait (Redis WAIT) until this many replicas of the key's master have it,
+     * at most `timeout`, before the write counts as done: a failover then cannot bring back a
+     * refresh token the provider already rotated. `replicas` defaults to 1 with sentinel or
+     * cluster and 0 (off) with url; a master with no replica connected is not waited for.
+     */
+    replicationWait: z
+      .object({
+        replicas: z.number().int().min(0).max(16).optional(),
+        timeout: duration('500ms'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((redis, ctx) => {
     const modes = [redis.url, redis.sentinel, redis.cluster].filter((mode) => mode !== undefined).length;
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster' });
+    if (redis.replicationWait.timeout < 1 || redis.replicationWait.timeout >= redis.commandTimeout) {
+      ctx.addIssue({ code: 'custom', path: ['replicationWait', 'timeout'], message: 'must be at least 1ms and less than commandTimeout' });
+    }
   })
   // Printed without `url` (it may carry a password) and the passwords.
-  .transform((redis) => hideSecrets(redis, ['sentinel', 'cluster', 'username', 'tls', 'keyPrefix', 'commandTimeout', 'connectTimeout', 'maxOfflineQueue', 'nearCache']));
+  .transform((redis) => hideSecrets(redis, ['sentinel', 'cluster', 'username', 'tls', 'keyPrefix', 'commandTimeout', 'connectTimeout', 'maxOfflineQueue', 'nearCache', 'replicationWait']));
 
 export const storeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('memory') }).strict(),

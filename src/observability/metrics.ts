@@ -62,6 +62,8 @@ export interface Metrics {
   readonly lockWait: Histogram;
   readonly storeDuration: Histogram<'op'>;
   readonly storeErrors: Counter<'op'>;
+  /** Token writes the Redis replicas did not confirm in time (`unconfirmed`), made with no replica connected (`no_replica`), or written again after a failover lost them (`restored`). */
+  readonly storeUnreplicatedWrites: Counter<'op' | 'outcome'>;
   readonly revocations: Counter<'provider' | 'outcome'>;
 
   /** One finished request to the gateway (the access log calls this). */
@@ -100,6 +102,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   );
   const storeDuration = histogram('tokengate_store_duration_seconds', 'Session store call duration by operation.', STORE_BUCKETS, ['op']);
   const storeErrors = counter('tokengate_store_errors_total', 'Failed session store calls by operation.', ['op']);
+  const storeUnreplicatedWrites = counter(
+    'tokengate_store_unreplicated_writes_total',
+    'Token writes the Redis replicas did not confirm within replicationWait.timeout (outcome unconfirmed), made on a master with no replica connected (no_replica), or written again after a failover lost them (restored).',
+    ['op', 'outcome'],
+  );
   const revocations = counter('tokengate_revocations_total', 'Token revocations at the provider by outcome.', ['provider', 'outcome']);
 
   // Pre-bound label sets: prom-client hashes a label object on every inc/observe; a child bound
@@ -115,6 +122,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     lockWait,
     storeDuration,
     storeErrors,
+    storeUnreplicatedWrites,
     revocations,
     countRequest(route, method, status) {
       const label = oneOf(HTTP_METHODS, method.toUpperCase(), 'OTHER');

@@ -3,9 +3,9 @@ import { MemoryStore } from './memory.ts';
 import { CachedStore } from './cached-store.ts';
 import { InvalidationListener } from './invalidation.ts';
 import { RedisStore } from './redis.ts';
-import type { Store } from './types.ts';
+import type { Store, UnreplicatedWrite } from './types.ts';
 
-export type { Store } from './types.ts';
+export type { Store, UnreplicatedWrite } from './types.ts';
 export { MemoryStore, RedisStore, CachedStore };
 
 export interface CreateStoreOptions {
@@ -15,6 +15,10 @@ export interface CreateStoreOptions {
   onConnectionError?: (err: Error) => void;
   /** Every sid heard on the invalidation channel (Redis with the near cache), after the cache dropped it. */
   onInvalidate?: (sid: string) => void;
+  /** Redis: a token write its replicas did not confirm, or one written again after a failover lost it. */
+  onUnreplicatedWrite?: (event: UnreplicatedWrite) => void;
+  /** Redis: how long an unconfirmed token write is remembered for a restore (the refresh-lock lease). */
+  rememberUnconfirmedMs?: number;
 }
 
 /** The store named by config. A Redis store starts connecting at once; close() it at shutdown. */

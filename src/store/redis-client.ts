@@ -35,13 +35,13 @@ export function reconnectDelay(times: number): number {
   return Math.min(exponential, BACKOFF_CAP_MS) + Math.floor(Math.random() * BACKOFF_BASE_MS);
 }
 
-function connectionOptions(config: RedisConfig): RedisOptions {
+function connectionOptions(config: RedisConfig, connectionName = 'tokengate'): RedisOptions {
   const options: RedisOptions = {
     connectTimeout: config.connectTimeout,
     commandTimeout: config.commandTimeout,
     maxRetriesPerRequest: 1,
     autoResendUnfulfilledCommands: false,
-    connectionName: 'tokengate',
+    connectionName,
     enableAutoPipelining: true,
   };
   if (config.username !== undefined) options.username = config.username;
@@ -59,7 +59,8 @@ export function subscriberOptions(config: RedisConfig): RedisOptions {
   return { ...connectionOptions(config), connectionName: 'tokengate-invalidation', enableAutoPipelining: false, enableOfflineQueue: false, autoResubscribe: false };
 }
 
-export function createRedisClient(config: RedisConfig): RedisClient {
+/** `connectionName`: how the connections show in CLIENT LIST (`tokengate-writes`: replicated-writes.ts). */
+export function createRedisClient(config: RedisConfig, connectionName = 'tokengate'): RedisClient {
   const enableOfflineQueue = config.maxOfflineQueue > 0;
   if (config.cluster) {
     return new Cluster(config.cluster.nodes, {
@@ -69,12 +70,12 @@ export function createRedisClient(config: RedisConfig): RedisClient {
       clusterNodeRetryStrategy: reconnectDelay,
       slotsRefreshTimeout: config.connectTimeout,
       slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
-      redisOptions: connectionOptions(config),
+      redisOptions: connectionOptions(config, connectionName),
     });
   }
   if (config.sentinel) {
     return new Redis({
-      ...connectionOptions(config),
+      ...connectionOptions(config, connectionName),
       enableOfflineQueue,
       retryStrategy: reconnectDelay,
       sentinels: config.sentinel.sentinels,
@@ -86,5 +87,5 @@ export function createRedisClient(config: RedisConfig): RedisClient {
     });
   }
   if (config.url === undefined) throw new TypeError('a Redis store needs one of url, sentinel or cluster');
-  return new Redis(config.url, { ...connectionOptions(config), enableOfflineQueue, retryStrategy: reconnectDelay });
+  return new Redis(config.url, { ...connectionOptions(config, connectionName), enableOfflineQueue, retryStrategy: reconnectDelay });
 }

@@ -88,9 +88,9 @@ return 1`,
 
 /**
  * KEYS tok; ARGV expectedVer, nextJson (already carrying expectedVer + 1), channel, sid.
- * {1} when written (TTL kept, announced); {0, current} otherwise, current nil when there is no
- * token set. A stored value that is not JSON is not overwritten and comes back as it is (the
- * caller's decode reports it as corrupt).
+ * {1, SHA-1 of the value replaced} when written (TTL kept, announced); {0, current} otherwise,
+ * current nil when there is no token set. A stored value that is not JSON is not overwritten and
+ * comes back as it is (the caller's decode reports it as corrupt).
  */
 export const compareAndSetTokens = script(
   1,
@@ -100,7 +100,21 @@ local ok, decoded = pcall(cjson.decode, current)
 if not ok or type(decoded) ~= 'table' or tonumber(decoded['ver']) ~= tonumber(ARGV[1]) then return {0, current} end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 announce(3)
-return {1}`,
+return {1, redis.sha1hex(current)}`,
+);
+
+/**
+ * KEYS tok; ARGV SHA-1 of the value a write replaced, that write's value, channel, sid.
+ * Writes the value again (TTL kept, announced) only if the stored token set is exactly the one it
+ * replaced, byte for byte (a failover lost the write); 1 when written.
+ */
+export const restoreTokens = script(
+  1,
+  `${ANNOUNCE}local current = redis.call('GET', KEYS[1])
+if not current or redis.sha1hex(current) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+announce(3)
+return 1`,
 );
 
 /** KEYS tok; ARGV expectedVer or '', channel, sid. 1 when deleted (and announced). */

@@ -9,7 +9,8 @@ import { describeIndexedSessions } from './redis-describe.ts';
 import { createRedisClient, type RedisClient } from './redis-client.ts';
 import * as scripts from './redis-scripts.ts';
 import { runScript, type RedisCommands } from './redis-scripts.ts';
-import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UserSessionsPage } from './types.ts';
+import { TokenWrites } from './token-writes.ts';
+import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, SessionBundle, SessionRecord, Store, StoredTokenSet, UnreplicatedWrite, UserSessionsPage } from './types.ts';
 
 /**
  * The Redis store (standalone, Sentinel or Cluster), key layout in keys.ts, read-modify-writes
@@ -21,6 +22,9 @@ import type { CompareAndSetResult, PendingLoginAdmission, PendingLoginLimits, Se
  * `maxOfflineQueue` calls wait for it; the rest fail at once. Once the connection has been
  * down for longer than `commandTimeout`, calls fail at once instead of each waiting out the
  * timeout, until the client is ready again.
+ *
+ * Token writes (createSession, compareAndSetTokens) wait for the replicas when
+ * `replicationWait` says so, and a token set a failover lost is written again: token-writes.ts.
  */
 
 export interface RedisStoreOptions {
@@ -33,10 +37,15 @@ export interface RedisStoreOptions {
    * the write), for the near caches of all replicas. Unset: nothing is published.
    */
   invalidationChannel?: string | undefined;
+  /** A token write the replicas did not confirm, or one written again after a failover lost it. */
+  onUnreplicatedWrite?: ((event: UnreplicatedWrite) => void) | undefined;
+  /** How long an unconfirmed compare-and-set is remembered for a restore (one refresh-lock lease; default 10 s). */
+  rememberUnconfirmedMs?: number;
 }
 
+const DEFAULT_REMEMBER_UNCONFIRMED_MS = 10_000;
+
 type SlideReply = [sess: string, tok: string | null] | null;
-type CompareAndSetReply = [written: 0 | 1, current?: string | null];
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -47,6 +56,7 @@ export class RedisStore implements Store {
   readonly #timeoutMs: number;
   readonly #maxOfflineQueue: number;
   readonly #channel: string;
+  readonly #tokenWrites: TokenWrites;
   #offlinePending = 0;
   /** performance.now() when the connection was last lost; undefined while ready. */
   #downSince: number | undefined;
@@ -64,6 +74,11 @@ export class RedisStore implements Store {
     const report = (err: unknown) => options.onConnectionError?.(sanitizedCause(err));
     this.#client.on('error', report);
     if (this.#client instanceof Cluster) this.#client.on('node error', report);
+    this.#tokenWrites = new TokenWrites(this.#client, config, {
+      report,
+      onUnreplicatedWrite: options.onUnreplicatedWrite,
+      rememberMs: options.rememberUnconfirmedMs ?? DEFAULT_REMEMBER_UNCONFIRMED_MS,
+    });
     this.#client.on('ready', () => {
       this.#downSince = undefined;
     });
@@ -76,9 +91,9 @@ export class RedisStore implements Store {
     const write = newSessionWrite(this.#keys, session, tokens, ttlMs, this.#now());
     // Session first, index second: an index entry never names a session that was not written.
     return this.#call(async () => {
-      await runScript(this.#redis, scripts.createSession, [write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
+      await this.#tokenWrites.createSession([write.keys.sess, write.keys.tok], [write.session, write.tokens, write.ttl]);
       await Promise.all(write.indexKeys.map((key) => runScript(this.#redis, scripts.addToIndex, [key], [session.sid, write.indexTtl])));
-    });
+    }, this.#tokenWrites.deadlineMs);
   }
 
   async loadSession(sid: string, idleTtlMs: number): Promise<SessionBundle | null> {
@@ -88,7 +103,8 @@ export class RedisStore implements Store {
     return this.#call(async () => {
       const reply = (await runScript(this.#redis, scripts.slideSession, [keys.sess, keys.tok, keys.lock], [idleTtlMs, now, this.#channel, sid])) as SlideReply;
       if (!reply) return null;
-      return { session: decodeSession(reply[0]), tokens: reply[1] ? decodeTokens(reply[1]) : null };
+      const session = decodeSession(reply[0]);
+      return { session, tokens: await this.#tokenWrites.restoreIfLost(sid, keys.tok, this.#channel, reply[1] ? decodeTokens(reply[1]) : null) };
     });
   }
 
@@ -109,7 +125,7 @@ export class RedisStore implements Store {
     const key = this.#keys.session(sid).tok;
     return this.#call(async () => {
       const value = await this.#redis.get(key);
-      return value === null ? null : decodeTokens(value);
+      return this.#tokenWrites.restoreIfLost(sid, key, this.#channel, value === null ? null : decodeTokens(value));
     });
   }
 
@@ -117,11 +133,7 @@ export class RedisStore implements Store {
     if (!Number.isSafeInteger(expectedVer)) throw new TypeError('expectedVer must be an integer');
     const key = this.#keys.session(sid).tok;
     const value = encodeTokens(withVersion(next, expectedVer + 1));
-    return this.#call(async () => {
-      const reply = (await runScript(this.#redis, scripts.compareAndSetTokens, [key], [expectedVer, value, this.#channel, sid])) as CompareAndSetReply;
-      if (reply[0] === 1) return { ok: true, ver: expectedVer + 1 };
-      return { ok: false, current: reply[1] ? decodeTokens(reply[1]) : null };
-    });
+    return this.#call(() => this.#tokenWrites.compareAndSet(sid, key, expectedVer, value, this.#channel), this.#tokenWrites.deadlineMs);
   }
 
   async deleteTokens(sid: string, expectedVer?: number): Promise<boolean> {
@@ -234,14 +246,16 @@ export class RedisStore implements Store {
       }
     }
     this.#client.disconnect();
+    this.#tokenWrites.close();
   }
 
   /**
-   * Runs one store call under the deadline and the offline-queue bound; every failure becomes
-   * StoreUnavailableError. Arguments are validated by the caller before this, so a programming
-   * error (TypeError, RangeError) is never disguised as an outage.
+   * Runs one store call under the deadline (`commandTimeout`, or `deadlineMs`) and the
+   * offline-queue bound; every failure becomes StoreUnavailableError. Arguments are validated by
+   * the caller before this, so a programming error (TypeError, RangeError) is never disguised as
+   * an outage.
    */
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
+  async #call<T>(operation: () => Promise<T>, deadlineMs = this.#timeoutMs): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError('The session store is closed');
     const offline = this.#client.status !== 'ready';
     if (offline) {
@@ -254,7 +268,7 @@ export class RedisStore implements Store {
       this.#offlinePending += 1;
     }
     try {
-      return await withDeadline(operation(), this.#timeoutMs);
+      return await withDeadline(operation(), deadlineMs);
     } catch (err) {
       throw toStoreError(err);
     } finally {

@@ -125,7 +125,25 @@ export interface PendingLoginLimits {
   total: number;
 }
 
-export type CompareAndSetResult = { ok: true; ver: number } | { ok: false; current: StoredTokenSet | null };
+/**
+ * `unconfirmed`: written, but the store's replicas did not confirm it in time (Redis
+ * `replicationWait`): a failover may still lose it. The caller keeps the refresh lock for one
+ * more lease rather than releasing it.
+ */
+export type CompareAndSetResult = { ok: true; ver: number; unconfirmed?: boolean } | { ok: false; current: StoredTokenSet | null };
+
+/**
+ * A token write the Redis store's replicas did not confirm (`unconfirmed`), one made on a master
+ * with no replica connected (`no_replica`: not waited for, and not at risk from a failover), or
+ * an unconfirmed write that a failover lost and the store wrote again (`restored`). `acked`:
+ * replicas that acknowledged, undefined when the wait was skipped or failed.
+ */
+export interface UnreplicatedWrite {
+  outcome: 'unconfirmed' | 'no_replica' | 'restored';
+  op: 'createSession' | 'compareAndSetTokens';
+  wanted: number;
+  acked: number | undefined;
+}
 
 export interface Store {
   readonly kind: 'memory' | 'redis';

@@ -137,8 +137,16 @@ export class Refresher {
     const dpop = current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
     const fresh = await this.#callProvider(sid, providerId, presented, lease, dpop);
     const next = sealRefreshed(keyring, sid, current, fresh, this.#o.now(), { forced });
-    const written = await store.compareAndSetTokens(sid, current.ver, next);
+    const written = await store.compareAndSetTokens(sid, current.ver, next).catch(async (err: unknown) => {
+      // The provider redeemed the refresh token; whether the store has the new one is unknown
+      // (the write may have landed). Nobody may refresh from the old one for a lease.
+      await lease.park();
+      throw err;
+    });
     if (written.ok) {
+      // Not confirmed by the store's replicas: a failover may bring back the refresh token just
+      // redeemed. The lock stays for one lease, so no replica refreshes from it meanwhile.
+      if (written.unconfirmed === true) await lease.park();
       return { tokens: openTokenSet(keyring, sid, { ...next, ver: written.ver }), outcome: 'success' };
     }
     const resolved = await resolveWriteConflict(

@@ -23,7 +23,8 @@ describe.skipIf(skip)('RedisStore on Redis Cluster', () => {
     await cluster?.stop();
   });
 
-  const config = () => redisConfig({ cluster: { nodes: [...cluster!.nodes] } });
+  // No replicas here: nothing to wait for (replicationWait defaults to 1 with cluster).
+  const config = () => redisConfig({ cluster: { nodes: [...cluster!.nodes] }, replicationWait: { replicas: 0, timeout: 500 } });
 
   runStoreContract('redis (cluster)', () => new RedisStore(config()), { now: Date.now, fastForward: sleep, timeScale: 3 });
 

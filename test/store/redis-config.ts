@@ -11,6 +11,7 @@ export function redisConfig(overrides: Partial<RedisConfig> = {}): RedisConfig {
     connectTimeout: 1000,
     maxOfflineQueue: 1000,
     nearCache: { enabled: true, maxEntries: 10_000 },
+    replicationWait: { timeout: 500 },
     ...overrides,
   };
 }

@@ -56,6 +56,8 @@ export interface GatewayStackOptions<P extends StackProvider = OpenIdProviderHan
   redisCommandTimeout?: string;
   /** The Redis store's near cache (default on, as in production). */
   nearCache?: boolean;
+  /** The Redis store's `replicationWait` (default: the schema's). */
+  redisReplicationWait?: { replicas?: number; timeout?: string };
   /** More options of the provider (resource servers, token exchange). */
   opOptions?: Pick<OpenIdProviderOptions, 'resourceServers' | 'tokenExchange'>;
   /** More settings of the gateway's provider entry (scopes). */
@@ -130,7 +132,7 @@ async function startGatewayStackOn<P extends StackProvider>(ports: number[], opt
         encryption: [{ kid: 'k1', key: randomBytes(32).toString('base64url') }],
         cookie: [randomBytes(32).toString('base64url')],
       },
-      store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true } } } : { type: 'memory' },
+      store: storeKind === 'redis' ? { type: 'redis', redis: { url: redis!.url, commandTimeout: options.redisCommandTimeout ?? '1s', nearCache: { enabled: options.nearCache ?? true }, ...(options.redisReplicationWait ? { replicationWait: options.redisReplicationWait } : {}) } } : { type: 'memory' },
       providers: [{ id: PROVIDER_ID, type: 'oidc', issuer: op.issuer, clientId: 'tokengate', clientSecret, timeout: options.providerTimeout ?? '2s', ...(options.dpop ? { dpop: true } : {}), ...options.provider } as NonNullable<ConfigInput['providers']>[number], ...(options.extraProviders ?? [])],
       routes: options.routes?.({ api: api.url }) ?? [{ prefix: '/api', upstream: api.url }],
       tokens: options.tokens ?? {},

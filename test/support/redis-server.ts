@@ -229,3 +229,37 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     },
   };
 }
+
+/**
+ * Stops a server's process (SIGSTOP) for `seconds`, then lets it run again (SIGCONT), also if
+ * the test process exits first. Resolves once stopped, with a promise of it running again. A
+ * stopped replica neither applies nor acknowledges the replication stream.
+ */
+export async function holdBack(server: RedisServer, seconds: number): Promise<{ resumed: Promise<void> }> {
+  const pid = Number(/process_id:(\d+)/.exec(await rawCommand(server.port, ['INFO', 'server']))?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`no process id for port ${server.port}`);
+  process.kill(pid, 'SIGSTOP');
+  const resume = () => process.kill(pid, 'SIGCONT');
+  process.once('exit', resume);
+  const resumed = new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000)).finally(() => {
+    resume();
+    process.off('exit', resume);
+  });
+  return { resumed };
+}
+
+/** A master and one replica whose first sync has completed (the master starts it at once). */
+export async function startMasterWithReplica(): Promise<{ master: RedisServer; replica: RedisServer }> {
+  const master = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
+  try {
+    const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    await waitForReplicasInSync([replica], 1, 15_000).catch(async (err: unknown) => {
+      await replica.stop();
+      throw err;
+    });
+    return { master, replica };
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
+}

@@ -268,8 +268,18 @@ export class RouteTokens {
     const next = withRouteToken(current, target.key, entry);
     // A rotated refresh token of the login grant is the login grant's new one.
     if (target.kind === 'resource' && fresh.refreshToken) next.refreshToken = keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
-    const written = await store.compareAndSetTokens(sid, current.ver, next);
-    if (written.ok) return { entry: { ...entry, ver: written.ver }, outcome: 'success' };
+    // A refresh token was redeemed (the login grant's for a resource, a linked provider's own):
+    // while the store may not hold its successor, nobody may refresh from the old one (one lease).
+    const redeemedRefreshToken = target.kind !== 'exchange';
+    const written = await store.compareAndSetTokens(sid, current.ver, next).catch(async (err: unknown) => {
+      if (redeemedRefreshToken) await lease.park();
+      throw err;
+    });
+    if (written.ok) {
+      // Not confirmed by the store's replicas: a failover may bring back the redeemed refresh token.
+      if (written.unconfirmed === true && redeemedRefreshToken) await lease.park();
+      return { entry: { ...entry, ver: written.ver }, outcome: 'success' };
+    }
     if (presented !== undefined) {
       const resolved = await resolveWriteConflict(
         { store, keyring, logger: this.#o.logger, tag: this.#o.tag },

@@ -4,18 +4,25 @@ import { parseDuration } from './duration.ts';
 
 /** Field types shared by the parts of the configuration schema (see schema.ts). */
 
+/** A duration ("30s", "5m", "12h" or milliseconds) as milliseconds. */
+const durationValue = () =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as "30s", "5m" or "12h", got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 export const duration = (fallback: string) =>
   z
     .union([z.number(), z.string()])
     .default(fallback)
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as "30s", "5m" or "12h", got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .pipe(durationValue());
+
+/** A duration without a default: undefined when not set (the default depends on other settings). */
+export const optionalDuration = () => durationValue().optional();
 
 export const secret = z.string().min(1, 'must not be empty');
 

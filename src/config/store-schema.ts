@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hideSecrets } from '../secret.ts';
-import { duration, port, secret } from './schema-fields.ts';
+import { duration, optionalDuration, port, secret } from './schema-fields.ts';
 import { redisDbProblem } from './url-rules.ts';
 
 /** The `store` part of the configuration schema (see schema.ts). */
@@ -55,7 +55,8 @@ const redisSchema = z
     replicationWait: z
       .object({
         replicas: z.number().int().min(0).max(16).optional(),
-        timeout: duration('500ms'),
+        /** Default: 500 ms, or half of `commandTimeout` when that is shorter. */
+        timeout: optionalDuration(),
       })
       .strict()
       .prefault({}),
@@ -64,7 +65,8 @@ const redisSchema = z
   .superRefine((redis, ctx) => {
     const modes = [redis.url, redis.sentinel, redis.cluster].filter((mode) => mode !== undefined).length;
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster' });
-    if (redis.replicationWait.timeout < 1 || redis.replicationWait.timeout >= redis.commandTimeout) {
+    const waitTimeout = redis.replicationWait.timeout;
+    if (waitTimeout !== undefined && (waitTimeout < 1 || waitTimeout >= redis.commandTimeout)) {
       ctx.addIssue({ code: 'custom', path: ['replicationWait', 'timeout'], message: 'must be at least 1ms and less than commandTimeout' });
     }
   })

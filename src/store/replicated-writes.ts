@@ -34,9 +34,13 @@ export interface ReplicationWait {
   timeoutMs: number;
 }
 
-/** `store.redis.replicationWait` with its defaults: 1 replica with sentinel or cluster, 0 with url. */
+/**
+ * `store.redis.replicationWait` with its defaults: 1 replica with sentinel or cluster, 0 with url;
+ * a timeout of 500 ms, or half the command timeout when that is shorter (it must stay below it).
+ */
 export function replicationWaitOf(config: RedisConfig): ReplicationWait {
-  return { replicas: config.replicationWait.replicas ?? (config.url === undefined ? 1 : 0), timeoutMs: config.replicationWait.timeout };
+  const timeoutMs = config.replicationWait.timeout ?? Math.max(1, Math.min(500, Math.floor(config.commandTimeout / 2)));
+  return { replicas: config.replicationWait.replicas ?? (config.url === undefined ? 1 : 0), timeoutMs };
 }
 
 /** A script's reply, and whether the replicas confirmed the batch it went out in. */

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/keyring.ts';
 import { ConfigError } from '../../src/errors.ts';
+import type { RedisConfig } from '../../src/config/schema.ts';
+import { replicationWaitOf } from '../../src/store/replicated-writes.ts';
 
 const keyEnv = {
   TOKENGATE_ENCRYPTION_KEYS: `k1:${generateKey()}`,
@@ -269,5 +271,22 @@ describe('DPoP (provider option dpop)', () => {
   it('exists for OpenID providers only', () => {
     const google = withDpop.replace('type: oidc\n    issuer: https://login.example.com', 'type: google');
     expect(issuesOf(() => loadConfig({ text: google, env: keyEnv })).map((issue) => issue.path)).toEqual(['providers.0.dpop']);
+  });
+});
+
+describe('the Redis replication wait (store.redis.replicationWait)', () => {
+  const withRedis = (redis: string) => `${minimal}store:\n  type: redis\n  redis:\n${redis}`;
+
+  it('needs no setting with a short command timeout: the default wait stays below it', () => {
+    const config = loadConfig({ text: withRedis('    url: redis://127.0.0.1:6379\n    commandTimeout: 200ms\n'), env: keyEnv });
+    expect(config.store).toMatchObject({ type: 'redis', redis: { commandTimeout: 200, replicationWait: {} } });
+    expect(replicationWaitOf((config.store as { redis: RedisConfig }).redis)).toEqual({ replicas: 0, timeoutMs: 100 });
+    const cluster = loadConfig({ text: withRedis('    cluster:\n      nodes: [{ host: 127.0.0.1, port: 7000 }]\n'), env: keyEnv });
+    expect(replicationWaitOf((cluster.store as { redis: RedisConfig }).redis)).toEqual({ replicas: 1, timeoutMs: 500 });
+  });
+
+  it('refuses a wait timeout that is not below the command timeout', () => {
+    const issues = issuesOf(() => loadConfig({ text: withRedis('    url: redis://127.0.0.1:6379\n    commandTimeout: 1s\n    replicationWait: { replicas: 1, timeout: 1s }\n'), env: keyEnv }));
+    expect(issues).toEqual([expect.objectContaining({ path: 'store.redis.replicationWait.timeout', message: 'must be at least 1ms and less than commandTimeout' })]);
   });
 });

@@ -1,7 +1,9 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGatewayStack, type GatewayStack } from '../support/gateway.ts';
+import { startGatewayStack, type GatewayStack, type GatewayStackOptions } from '../support/gateway.ts';
 import type { LoginResult } from '../support/login.ts';
 import { holdBack, skipRedisSuite, startMasterWithReplica, type RedisServer } from '../support/redis-server.ts';
+import { sleep } from '../store/redis-config.ts';
 import { manualClock } from '../tokens/fixture.ts';
 import { startRouteTokenUpstream, type RouteTokenUpstream } from './route-token-upstream.ts';
 import { sidOf } from './session-tokens.ts';
@@ -11,7 +13,8 @@ import { sidOf } from './session-tokens.ts';
  * through a gateway against the real provider (resource indicators and a token-exchange grant).
  * A resource token's renewal spends the login grant's refresh token: when the replica does not
  * confirm the token set that holds its successor, the session's refresh lock stays parked for one
- * lease instead of being released. An exchange spends no refresh token: its lock is released.
+ * lease instead of being released; so it does when that write failed after the provider had
+ * answered (its outcome is unknown). An exchange spends no refresh token: its lock is released.
  * Login tokens live an hour, API tokens 10 minutes; the gateway's clock is moved by hand.
  */
 
@@ -31,12 +34,17 @@ describe.skipIf(skip)('an API token renewal whose write the replica has not conf
   beforeAll(async () => {
     ({ master, replica } = await startMasterWithReplica());
     upstream = await startRouteTokenUpstream();
-    stack = await startGatewayStack({
+    stack = await startOnMaster({ redisReplicationWait: { replicas: 1, timeout: '300ms' } });
+  }, 30_000);
+
+  /** A gateway (its own provider) on the master: `/orders` names its resource, `/reports` exchanges the login's token. */
+  const startOnMaster = (options: Pick<GatewayStackOptions, 'redisCommandTimeout' | 'redisReplicationWait'>) =>
+    startGatewayStack({
+      ...options,
       accessTokenTtl: 3600,
       store: 'redis',
       redis: master,
       now: clock.now,
-      redisReplicationWait: { replicas: 1, timeout: '300ms' },
       tokens: { lockLease: `${LEASE_MS}ms` },
       opOptions: {
         resourceServers: { [ORDERS]: { scope: 'orders', accessTokenTtl: 600 }, [REPORTS]: { scope: 'reports', accessTokenTtl: 600 } },
@@ -48,7 +56,6 @@ describe.skipIf(skip)('an API token renewal whose write the replica has not conf
         { prefix: '/reports', upstream: upstream.url, exchange: { audience: REPORTS, scope: 'reports' } },
       ],
     });
-  }, 30_000);
 
   afterAll(async () => {
     await stack?.close();
@@ -110,6 +117,33 @@ describe.skipIf(skip)('an API token renewal whose write the replica has not conf
     const { locked } = await renewAt('/orders', false);
     expect(stack.op.stats.resourceGrants).toEqual({ [ORDERS]: 2 });
     expect(locked).toBe(false);
+  });
+
+  it('a resource token renewal whose write failed after the provider answered: 503, and the lock stays held', async () => {
+    // A second gateway on the master whose writes fail after 300 + 200 ms; the master pauses every
+    // write for longer, from inside the provider call.
+    const failing = await startOnMaster({ redisCommandTimeout: '300ms', redisReplicationWait: { replicas: 1, timeout: '200ms' } });
+    const admin = new Redis(master.url);
+    try {
+      const browser = await failing.login();
+      expect((await browser.request(`${failing.url}/orders/first`)).status).toBe(200);
+      clock.advance(11 * MINUTE);
+      failing.op.setTokenEndpointDelay(300);
+      const attempt = browser.request(`${failing.url}/orders/renewed`);
+      await sleep(150);
+      await admin.call('CLIENT', 'PAUSE', '1200', 'WRITE');
+      const answer = await attempt;
+      expect(answer.status).toBe(503);
+      expect(failing.op.stats.resourceGrants).toEqual({ [ORDERS]: 2 });
+      // Once the pause is over, the writes queued behind it run: the lock renewal of the park,
+      // or the release that would let another request send the redeemed refresh token.
+      await sleep(1_500);
+      expect(await lockHeld(await sidOf(browser, failing))).toBe(true);
+    } finally {
+      failing.op.setTokenEndpointDelay(0);
+      admin.disconnect();
+      await failing.close();
+    }
   });
 
   it('an exchange renewal the replica did not confirm: no refresh token was spent, the lock is released at once', async () => {

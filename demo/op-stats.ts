@@ -9,8 +9,14 @@ export interface OpenIdProviderStats {
   refreshGrants: number;
   /** Redemptions of an already-consumed (rotated) refresh token; the provider revokes the grant. */
   refreshReuse: number;
-  /** Failed refresh_token grants of any kind (reuse included). */
+  /** Failed refresh_token grants of any kind (reuse included), but for DPoP nonce challenges. */
   refreshErrors: number;
+  /**
+   * refresh_token requests answered `use_dpop_nonce` (RFC 9449 section 8): the proof lacked the
+   * current nonce; the grant was not looked at. The provider's nonce changes with time, so a
+   * refresh may meet one whenever the nonce moved on since the client's last request.
+   */
+  refreshNonceChallenges: number;
   /** Requests to the revocation endpoint that it accepted (RFC 7009 answers 200 even for unknown tokens). */
   revocations: number;
   /** Every request to the revocation endpoint, whatever it answered (JWT access tokens are refused: not revocable here). */
@@ -24,7 +30,7 @@ export interface OpenIdProviderStats {
 }
 
 export function emptyStats(): OpenIdProviderStats {
-  return { codeGrants: 0, refreshGrants: 0, refreshReuse: 0, refreshErrors: 0, revocations: 0, revocationRequests: 0, introspections: 0, resourceGrants: {}, exchangeGrants: 0 };
+  return { codeGrants: 0, refreshGrants: 0, refreshReuse: 0, refreshErrors: 0, refreshNonceChallenges: 0, revocations: 0, revocationRequests: 0, introspections: 0, resourceGrants: {}, exchangeGrants: 0 };
 }
 
 export function resetStats(stats: OpenIdProviderStats): void {
@@ -46,6 +52,10 @@ export function countGrants(provider: Provider, stats: OpenIdProviderStats): voi
   });
   provider.on('grant.error', (ctx, err) => {
     if (grantType(ctx) !== 'refresh_token') return;
+    if (err instanceof errors.UseDpopNonce) {
+      stats.refreshNonceChallenges += 1;
+      return;
+    }
     stats.refreshErrors += 1;
     // The library loads the presented refresh token before it checks `consumed`; a consumed
     // token at this point is a reuse, which it answers with invalid_grant and a revoked grant.

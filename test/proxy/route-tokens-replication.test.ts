@@ -34,7 +34,8 @@ describe.skipIf(skip)('an API token renewal whose write the replica has not conf
   beforeAll(async () => {
     ({ master, replica } = await startMasterWithReplica());
     upstream = await startRouteTokenUpstream();
-    stack = await startOnMaster({ redisReplicationWait: { replicas: 1, timeout: '300ms' } });
+    // A 1 s wait: on a loaded machine a replica that is not held back can take longer than 300 ms.
+    stack = await startOnMaster({ redisCommandTimeout: '3s', redisReplicationWait: { replicas: 1, timeout: '1s' } });
   }, 30_000);
 
   /** A gateway (its own provider) on the master: `/orders` names its resource, `/reports` exchanges the login's token. */

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { GatewayError, ProviderError, ProviderNotLinkedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
+import { ProviderNotLinkedError, ReauthenticationRequiredError, RefreshTokenReuseError, TokenServiceUnavailableError } from '../errors.ts';
 import type { Provider, ProviderTokens } from '../providers/types.ts';
 import type { SessionRecord, StoredRouteToken, StoredTokenSet } from '../store/types.ts';
 import { BearerToken } from './bearer-token.ts';
 import { sleep } from '../clock.ts';
 import { LockLease, releaseOrPark } from './lock-lease.ts';
-import { callWithLease, seconds } from './provider-call.ts';
+import { seconds } from './provider-call.ts';
 import { refreshOutcomeOf } from './outcome.ts';
 import type { RefresherOptions } from './refresher.ts';
 import { withinRefreshWait } from './refresh-wait.ts';
 import { isExpired, isRefreshDue, mustWaitForRefresh } from './refresh-window.ts';
-import { type LinkedTokens, linkedTarget, openLinkedTokens, openRouteToken, routeTokenOf, sealLinkedToken, sealRouteToken, type RouteTokenTarget } from './route-token.ts';
+import { type LinkedTokens, linkedTarget, openLinkedTokens, openRouteToken, routeTokenOf, sealLinkedToken, type RouteTokenTarget } from './route-token.ts';
 import { type Flight, SingleFlight } from './single-flight.ts';
-import { SEAL_FIELDS, loginVer, openRefreshToken, routeTokenField } from './token-set.ts';
+import { SEAL_FIELDS, loginVer } from './token-set.ts';
 import type { RefreshOutcome } from './types.ts';
 import { resolveWriteConflict } from './write-conflict.ts';
+import { grantRouteToken, SubjectRefused } from './route-token-grants.ts';
 
 /**
  * Per-route access tokens (a token per API), with the guarantees of the login token:
@@ -42,18 +43,6 @@ export interface RouteTokensOptions extends RefresherOptions {
   loginToken(sid: string, session: SessionRecord): Promise<BearerToken>;
   /** A forced renewal of the login's access token stamped `staleVer` (TokenService.forceRefresh): undefined within its cooldown. */
   renewLoginToken(sid: string, session: SessionRecord, staleVer: number): Promise<BearerToken | undefined>;
-}
-
-/** The provider refused the login's access token as an exchange's subject (`invalid_grant`): `error` is the 503 it ends in. */
-class SubjectRefused extends Error {
-  readonly loginVer: number;
-  readonly error: unknown;
-
-  constructor(loginVer: number, error: unknown) {
-    super('the subject token of a token exchange was refused');
-    this.loginVer = loginVer;
-    this.error = error;
-  }
 }
 
 type Obtained = { entry: StoredRouteToken; outcome: Extract<RefreshOutcome, 'success' | 'coalesced'> };
@@ -221,50 +210,9 @@ export class RouteTokens {
     if (current === null) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_token_set' });
     const existing = routeTokenOf(current, target.key);
     if (existing !== undefined && existing.ver > knownVer) return { entry: existing, outcome: 'coalesced' };
-    const answerTimeoutMs = this.#o.config.refreshTimeout;
-    const now = () => this.#o.now();
     // A DPoP session's API tokens are bound to its key like its login token (the proxy proves it on every request).
     const dpop = target.kind === 'linked' || current.dpopKey === undefined ? undefined : await this.#o.dpopKeys.forSession(sid, current.dpopKey);
-    /** The login grant's refresh token, when this call spends it (a resource token). */
-    let presented: string | undefined;
-    let entry: StoredRouteToken;
-    let fresh: ProviderTokens;
-    if (target.kind === 'resource') {
-      // Not asked for at login (the route came later): the provider would refuse it, and may spend the refresh token doing so.
-      if (current.grantResources !== undefined && !current.grantResources.includes(target.resource)) throw notGranted();
-      presented = openRefreshToken(keyring, sid, current);
-      if (presented === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
-      const refreshToken = presented;
-      try {
-        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal, resource: target.resource, dpop }));
-      } catch (err) {
-        // The grant does not cover this resource after all: no retry helps, a new login may. The session stays.
-        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.oauthError === 'invalid_target') throw notGranted(err);
-        throw err;
-      }
-      entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
-    } else if (target.kind === 'exchange') {
-      const subjectToken = keyring.open(current.accessToken, sid, SEAL_FIELDS.access);
-      try {
-        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false }, lease, (signal) => provider.exchangeToken!({ subjectToken, audience: target.audience, scope: target.scope }, { answerTimeoutMs, signal, dpop }));
-      } catch (err) {
-        if (err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked) throw new SubjectRefused(loginVer(current), err);
-        throw err;
-      }
-      entry = sealRouteToken(keyring, sid, target.key, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing?.forcedAt });
-    } else {
-      // A linked provider renews with its own refresh token; without one (or once its grant is gone) it must be linked again.
-      if (existing?.refreshToken === undefined) throw new ProviderNotLinkedError(target.provider);
-      const refreshToken = keyring.open(existing.refreshToken, sid, routeTokenField(target.key, 'refresh'));
-      try {
-        fresh = await callWithLease(this.#o, { sid, providerId: provider.id, grantOf: false, linked: true }, lease, (signal) => provider.refresh(refreshToken, { answerTimeoutMs, signal }));
-      } catch (err) {
-        if (!(err instanceof GatewayError && err.cause instanceof ProviderError && err.cause.grantRevoked)) throw err;
-        await this.#unlink(sid, current, target.key);
-        throw new ProviderNotLinkedError(target.provider, { cause: err });
-      }
-      entry = sealLinkedToken(keyring, sid, target, fresh, { now: now(), ver: current.ver + 1, forcedAt: forced ? now() : existing.forcedAt, keptRefreshToken: existing.refreshToken, account: existing.account });
-    }
+    const { entry, fresh, presented } = await grantRouteToken(this.#o, { sid, provider, target, current, existing, forced, lease, dpop });
     const next = withRouteToken(current, target.key, entry);
     // A rotated refresh token of the login grant is the login grant's new one.
     if (target.kind === 'resource' && fresh.refreshToken) next.refreshToken = keyring.seal(fresh.refreshToken, sid, SEAL_FIELDS.refresh);
@@ -293,13 +241,6 @@ export class RouteTokens {
     throw new TokenServiceUnavailableError('The session changed while its API token was renewed; try again shortly', { retryAfter: 1, outcome: 'transient' });
   }
 
-  /** A linked grant that ended at its provider: its entry goes (best effort; the next request tries again). */
-  async #unlink(sid: string, current: StoredTokenSet, key: string): Promise<void> {
-    const { [key]: _gone, ...rest } = current.resources ?? {};
-    const { ver: _ver, ...fields } = current;
-    await this.#o.store.compareAndSetTokens(sid, current.ver, { ...fields, resources: rest, accessVer: loginVer(current) }).catch(() => undefined);
-  }
-
   /** The session's provider, if it can issue this kind of token; else the user must log in with one that can. */
   #providerFor(session: SessionRecord, target: RouteTokenTarget): Provider {
     const providerId = target.kind === 'linked' ? target.provider : session.provider;
@@ -314,11 +255,6 @@ export class RouteTokens {
   #bearer(sid: string, target: RouteTokenTarget, entry: StoredRouteToken, outcome: RefreshOutcome): BearerToken {
     return new BearerToken({ accessToken: openRouteToken(this.#o.keyring, sid, target.key, entry), ver: entry.ver, expiresAt: entry.expiresAt, outcome });
   }
-}
-
-/** A resource the login's grant does not cover: 401, a new login asks for every configured resource. The session stays. */
-function notGranted(cause?: unknown): ReauthenticationRequiredError {
-  return new ReauthenticationRequiredError('This API needs a new login: the current one was not granted access to it', { cause, outcome: 'invalid_target' });
 }
 
 /** The token set with `entry` under `key`, every other field carried over; the login token keeps its version. */

@@ -1,36 +1,32 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
-import type { Logger } from 'pino';
 import { isAuthPath } from './auth/prefix.ts';
 import { authRouteName, createAuthRouter } from './auth/router.ts';
-import { Revoker, type RevokerOptions } from './auth/revoker.ts';
+import { Revoker } from './auth/revoker.ts';
 import { liveConfig } from './config/live-config.ts';
-import type { Config, ProviderConfig } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { createForwardAuthApp, forwardAuthOnMainListener, isVerifyPath } from './forward-auth/index.ts';
 import { canonicalOrigin } from './http/canonical-origin.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore, type Metrics, type Readiness } from './observability/index.ts';
+import { accessLog, createLogger, createMetrics, createOpsApp, createReadiness, instrumentStore } from './observability/index.ts';
 import { registerSealedKidsGauge } from './observability/sealed-kids-gauge.ts';
 import { createProvider, createProviders } from './providers/index.ts';
 import { createProxy } from './proxy/index.ts';
 import { observeSessionEnds, Tunnels } from './proxy/tunnels.ts';
-import type { Provider } from './providers/types.ts';
-import type { CookieKeys } from './session/cookie-keys.ts';
-import { cookieKeys, createCookies, type GatewayCookies } from './session/cookies.ts';
+import { cookieKeys, createCookies } from './session/cookies.ts';
 import { loadSession } from './session/load-session.ts';
 import { sessionFromRequest } from './session/session-from-request.ts';
-import { bindListener, closeServer, type ListenerName, type ListenerSpec } from './runtime/listen.ts';
+import { bindListener, closeServer, type ListenerSpec } from './runtime/listen.ts';
 import { Listeners } from './runtime/listeners.ts';
-import type { ServedGateway } from './runtime/serve.ts';
 import { shutDown } from './runtime/shutdown.ts';
 import { createStore, openedCacheSize } from './store/index.ts';
 import { insecureSettings } from './config/insecure.ts';
-import type { Store, UnreplicatedWrite } from './store/types.ts';
+import type { UnreplicatedWrite } from './store/types.ts';
 import { resourcesOf, TokenService } from './tokens/index.ts';
+import type { Gateway, GatewayDeps, ListeningGateway } from './gateway.ts';
 
 /**
  * The composition root: everything is built here from the validated config, nothing at import
@@ -40,88 +36,7 @@ import { resourcesOf, TokenService } from './tokens/index.ts';
  * this file: the command line hands it `createGateway` as a factory.
  */
 
-export interface GatewayDeps {
-  /** A store to use instead of the one config names; the caller closes it. */
-  store?: Store;
-  /** Providers to use instead of building them from config. */
-  providers?: Map<string, Provider>;
-  logger?: Logger;
-  /** Tests that build many gateways pass `createMetrics({ defaultMetrics: false })`. */
-  metrics?: Metrics;
-  /** Clock, epoch ms. */
-  now?: () => number;
-  /** Background revocation retries (tests shorten the delays). */
-  revocation?: Omit<RevokerOptions, 'logger'>;
-}
-
-export interface ListeningGateway {
-  /** `http://host:port` */
-  url: string;
-  server: Server;
-  close(): Promise<void>;
-}
-
-export interface Gateway extends ServedGateway {
-  readonly app: Koa;
-  readonly config: Config;
-  readonly store: Store;
-  readonly providers: ReadonlyMap<string, Provider>;
-  readonly keyring: Keyring;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  /** Readiness probe: the store answers, every provider's discovery has loaded, not draining. */
-  readonly readiness: Readiness;
-  /** The operations app (/metrics, /healthz, /readyz) for the `ops` listener. */
-  readonly ops: Koa;
-  readonly cookies: GatewayCookies;
-  /** The cookie signing keys every cookie uses; a key reload swaps them (src/runtime/key-reload.ts). */
-  readonly cookieKeys: CookieKeys;
-  /** Key reload: replaces the forward-auth shared secret (false when none was configured at start). */
-  setForwardAuthSecret(value: string): boolean;
-  /**
-   * Key reload: a provider built anew from `provider` (a new client secret or private key), its
-   * discovery loaded (a failure is logged and retried on first use), then swapped in by id; calls
-   * under way finish with the previous one. False when the providers were injected (GatewayDeps).
-   */
-  replaceProvider(provider: ProviderConfig): Promise<boolean>;
-  readonly revoker: Revoker;
-  /**
-   * The only code that refreshes tokens, and that writes every token set after the first (login
-   * writes that one with the new session).
-   */
-  readonly tokens: TokenService;
-  /** The store client's last connection-level error (refused, reset, a failed AUTH or SELECT), if any. */
-  lastStoreConnectionError(): Error | undefined;
-  /** Provider discovery. A provider that cannot be reached is retried on its first use. */
-  start(): Promise<void>;
-  /** A request listener for any `node:http` server (or a mount inside another Koa app). */
-  callback(): (req: IncomingMessage, res: ServerResponse) => void;
-  /** WebSocket handshakes on proxied routes, for a server's 'upgrade' event (`listen` wires it itself). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /**
-   * The listeners this gateway wants: `main` (config.listen), `ops` (config.ops) and, when
-   * forward-auth is enabled with its own listener, `forward-auth` (forwardAuth.listen).
-   */
-  readonly listeners: readonly ListenerSpec[];
-  /**
-   * Binds one of `listeners` (default `main`) on its configured address, or the given host/port
-   * (port 0 picks a free one), under `close`'s graceful shutdown.
-   */
-  listen(options?: { listener?: ListenerName; host?: string; port?: number }): Promise<ListeningGateway>;
-  /** Puts a server of this gateway under `close`'s graceful shutdown (`keep`: not drained, closed last, as ops). */
-  attach(server: Server, options?: { keep?: boolean }): void;
-  /**
-   * Graceful shutdown (src/runtime/shutdown.ts): readiness turns not-ready; for
-   * `shutdown.drainDelay` the listeners keep accepting and every response carries
-   * `Connection: close`; then they stop accepting connections (idle keep-alive ones are closed);
-   * in-flight requests and refreshes may finish for up to `graceMs` (default
-   * `config.shutdown.grace`); then what is left is cut off, refresh locks still held are
-   * released, revocations are given what remains of the grace period, the store is closed if the
-   * gateway built it, and last the listeners attached with `keep`. `reason` is logged. Calling
-   * it again returns the same promise.
-   */
-  close(options?: { graceMs?: number; reason?: string }): Promise<void>;
-}
+export type { Gateway, GatewayDeps, ListeningGateway };
 
 export function createGateway(configured: Config, deps: GatewayDeps = {}): Gateway {
   // The same config, with the secrets a key reload replaces read through accessors (live-config.ts).
@@ -190,8 +105,6 @@ export function createGateway(configured: Config, deps: GatewayDeps = {}): Gatew
   for (const setting of insecureSettings(config)) {
     logger.warn({ event: 'insecure_allowed', setting }, 'allowInsecure: plain http outside loopback is allowed here; tokens and credentials cross the network unencrypted');
   }
-
-
 
   // The reverse proxy (src/proxy, built from config.routes), after the /auth routes and before
   // the 404. WebSocket handshakes reach it through the server's 'upgrade' event (see listen).

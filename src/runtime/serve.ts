@@ -21,7 +21,7 @@ import { exitBySignal, shutdownTrigger, type ShutdownSignal, type ShutdownTrigge
  * (src/runtime/shutdown.ts); a second signal exits at once.
  */
 
-/** What the runtime needs of a gateway; src/app.ts's Gateway implements it. */
+/** What the runtime needs of a gateway; src/gateway.ts's Gateway extends it. */
 export interface ServedGateway extends KeyReloadTarget {
   /** The listeners it wants bound. */
   readonly listeners: readonly ListenerSpec[];

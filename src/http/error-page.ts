@@ -72,7 +72,7 @@ export function errorPagePolicy(): string {
  * configured one (the callback's path, the login's `provider`), without any returnTo (it may be
  * what was wrong); else to the plain login.
  */
-export function retryLink(ctx: Context, providerIds: ReadonlySet<string>): string {
+function retryLink(ctx: Context, providerIds: ReadonlySet<string>): string {
   const fromCallback = /^\/auth\/callback\/([^/]+)$/.exec(ctx.path)?.[1];
   const fromLogin = ctx.path === '/auth/login' ? ctx.query['provider'] : undefined;
   const provider = fromCallback ?? (typeof fromLogin === 'string' ? fromLogin : undefined);

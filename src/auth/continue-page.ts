@@ -47,7 +47,7 @@ export function sendContinuePage(ctx: Context, returnTo: string): void {
 
 const ATTRIBUTE_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', "'": '&#39;', '<': '&lt;', '>': '&gt;' };
 
-/** Escapes text for a double-quoted HTML attribute value. */
+/** Escapes text for HTML content and double- or single-quoted attribute values. */
 export function escapeAttribute(text: string): string {
   return text.replace(/[&"'<>]/g, (character) => ATTRIBUTE_ESCAPES[character]!);
 }

@@ -146,7 +146,7 @@ const FLAG_OF_PATH: Record<string, string> = {
 };
 
 /** A config issue in `dev`'s terms: the flag (or environment variable) instead of the config path. */
-export function devIssue(path: string, message: string, providerId: string): string {
+function devIssue(path: string, message: string, providerId: string): string {
   const flag = FLAG_OF_PATH[path] ?? Object.entries(FLAG_OF_PATH).find(([prefix]) => path.startsWith(`${prefix}.`))?.[1];
   if (flag === '--client-secret' && message.startsWith('required')) {
     const variable = providerSecretVariable(providerId);

@@ -41,7 +41,7 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
   return described.filter((issue) => !(issue.missing && suggested.has(issue.path))).map(({ path, message }) => ({ path, message }));
 }
 
-export function pathText(path: Path): string {
+function pathText(path: Path): string {
   return path.map(String).join('.');
 }
 
@@ -118,7 +118,7 @@ function shortQuote(value: unknown): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }
 
-export function valueAt(input: unknown, path: Path): unknown {
+function valueAt(input: unknown, path: Path): unknown {
   let current = input;
   for (const key of path) {
     if (typeof current !== 'object' || current === null) return undefined;

@@ -39,21 +39,29 @@ export interface CanonicalRequest {
  * redirect to, or undefined to serve the request.
  */
 export function canonicalRedirect(options: CanonicalOriginOptions, req: CanonicalRequest): string | undefined {
-  // Methods and headers first: API calls skip the URL parsing.
-  if (!isNavigationMethod(req.method) || !isNavigation(req.headers)) return undefined;
-  const publicOrigin = new URL(options.publicOrigin);
-  const target = URL.canParse(req.url, publicOrigin.origin) ? new URL(req.url, publicOrigin.origin) : undefined;
-  if (target === undefined || options.exempt?.includes(target.pathname)) return undefined;
-  const host = requestHostname(req.headers);
-  const served = [publicOrigin.hostname, ...(options.trustedHosts ?? [])].map((name) => name.toLowerCase());
-  if (host === undefined || served.includes(host)) return undefined;
-  return `${publicOrigin.origin}${target.pathname}${target.search}`;
+  return canonicalRedirector(options)(req);
+}
+
+/** canonicalRedirect with the options read once, for a handler that decides every request. */
+export function canonicalRedirector(options: CanonicalOriginOptions): (req: CanonicalRequest) => string | undefined {
+  const { origin, hostname } = new URL(options.publicOrigin);
+  const served = [hostname, ...(options.trustedHosts ?? [])].map((name) => name.toLowerCase());
+  return (req) => {
+    // Methods and headers first, then the host: API calls and requests on a served host skip the URL parsing.
+    if (!isNavigationMethod(req.method) || !isNavigation(req.headers)) return undefined;
+    const host = requestHostname(req.headers);
+    if (host === undefined || served.includes(host)) return undefined;
+    const target = URL.canParse(req.url, origin) ? new URL(req.url, origin) : undefined;
+    if (target === undefined || options.exempt?.includes(target.pathname)) return undefined;
+    return `${origin}${target.pathname}${target.search}`;
+  };
 }
 
 /** The Koa step: 308 to canonicalRedirect's URL, or on to the next middleware. */
 export function canonicalOrigin(options: CanonicalOriginOptions) {
+  const redirect = canonicalRedirector(options);
   return async function redirectToPublicOrigin(ctx: Context, next: Next): Promise<void> {
-    const location = canonicalRedirect(options, { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers });
+    const location = redirect({ method: ctx.method, url: ctx.originalUrl, headers: ctx.headers });
     if (location === undefined) return next();
     ctx.status = 308;
     ctx.set('Cache-Control', 'no-store');

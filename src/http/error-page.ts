@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
+import { escapeAttribute } from '../auth/continue-page.ts';
 import type { ErrorBody } from './error-handler.ts';
 
 /**
@@ -37,22 +38,22 @@ function titleFor(status: number): string {
 }
 
 export function errorPageHtml(status: number, body: ErrorBody, links: ErrorPageLinks): string {
-  const requestId = body.requestId === undefined ? '' : ` · request <code>${escapeHtml(body.requestId)}</code>`;
+  const requestId = body.requestId === undefined ? '' : ` · request <code>${escapeAttribute(body.requestId)}</code>`;
   return [
     '<!doctype html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(titleFor(status))}</title>`,
+    `<title>${escapeAttribute(titleFor(status))}</title>`,
     `<style>${STYLE}</style>`,
     '</head>',
     '<body>',
     '<main>',
-    `<h1>${escapeHtml(titleFor(status))}</h1>`,
-    `<p>${escapeHtml(body.error)}</p>`,
-    `<p class="code">Error code <code>${escapeHtml(body.code)}</code> (HTTP ${status})${requestId}</p>`,
-    `<nav><a href="${escapeHtml(links.retry)}">Try again</a><a href="${escapeHtml(links.home)}">Back to the app</a></nav>`,
+    `<h1>${escapeAttribute(titleFor(status))}</h1>`,
+    `<p>${escapeAttribute(body.error)}</p>`,
+    `<p class="code">Error code <code>${escapeAttribute(body.code)}</code> (HTTP ${status})${requestId}</p>`,
+    `<nav><a href="${escapeAttribute(links.retry)}">Try again</a><a href="${escapeAttribute(links.home)}">Back to the app</a></nav>`,
     '</main>',
     '</body>',
     '</html>',
@@ -71,7 +72,7 @@ export function errorPagePolicy(): string {
  * configured one (the callback's path, the login's `provider`), without any returnTo (it may be
  * what was wrong); else to the plain login.
  */
-export function retryLink(ctx: Context, providerIds: ReadonlySet<string>): string {
+function retryLink(ctx: Context, providerIds: ReadonlySet<string>): string {
   const fromCallback = /^\/auth\/callback\/([^/]+)$/.exec(ctx.path)?.[1];
   const fromLogin = ctx.path === '/auth/login' ? ctx.query['provider'] : undefined;
   const provider = fromCallback ?? (typeof fromLogin === 'string' ? fromLogin : undefined);
@@ -84,11 +85,4 @@ export function sendErrorPage(ctx: Context, status: number, body: ErrorBody, pro
   ctx.set('X-Frame-Options', 'DENY');
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = errorPageHtml(status, body, { retry: retryLink(ctx, providerIds), home: '/' });
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', "'": '&#39;', '<': '&lt;', '>': '&gt;' };
-
-/** Escapes text for HTML content and double- or single-quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&"'<>]/g, (character) => HTML_ESCAPES[character]!);
 }

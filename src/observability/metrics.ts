@@ -15,12 +15,12 @@ import type { RefreshOutcome } from '../tokens/types.ts';
  * - `provider`: a provider id from config; revocation `outcome`: REVOCATION_OUTCOMES, else `other`.
  */
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** Every RefreshOutcome a refresh can end with (`none`, `background` and `provider_mismatch` are not refreshes). */
-export const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'invalid_target', 'error'] as const satisfies readonly RefreshOutcome[];
-export const REPLAY_OUTCOMES = ['replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
-export const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
-export const STORE_OPS = [
+const REFRESH_OUTCOMES = ['success', 'coalesced', 'transient', 'invalid_grant', 'reuse_detected', 'no_token_set', 'no_refresh_token', 'invalid_target', 'error'] as const satisfies readonly RefreshOutcome[];
+const REPLAY_OUTCOMES = ['replayed', 'rejected_again', 'not_replayable', 'refresh_failed', 'cooldown', 'dpop_nonce'] as const;
+const REVOCATION_OUTCOMES = ['success', 'failed', 'abandoned', 'skipped'] as const;
+const STORE_OPS = [
   'createSession',
   'loadSession',
   'getSession',

@@ -33,7 +33,7 @@ export const SECRET_KEYS = [
 ] as const;
 
 /** Headers censored in any object under a `headers` key (compared case-insensitively). */
-export const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'dpop'] as const;
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'dpop'] as const;
 
 /** How deep the walk goes below the logged object (the old path list reached two levels). */
 const MAX_DEPTH = 6;

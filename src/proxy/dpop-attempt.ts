@@ -53,7 +53,7 @@ const ENCODED_BY_PARSERS = /["<>^`{}]/;
  * compares the raw target sees the very `htu` too. Encoding adds no `/`, `.` or `\`, so the
  * checks of upstream-target.ts still hold. Browsers send these characters encoded already.
  */
-export function wellFormedTarget(pathAndQuery: string): string {
+function wellFormedTarget(pathAndQuery: string): string {
   const queryAt = pathAndQuery.indexOf('?');
   const path = queryAt === -1 ? pathAndQuery : pathAndQuery.slice(0, queryAt);
   if (!ENCODED_BY_PARSERS.test(path)) return pathAndQuery;

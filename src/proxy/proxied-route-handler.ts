@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { CsrfRejectedError } from '../errors.ts';
 import { csrfRejection, type CsrfPolicy } from '../http/csrf.ts';
 import { requestIdFrom, securityEvent, writeAccessLine, type Metrics } from '../observability/index.ts';
-import { canonicalRedirect, type CanonicalOriginOptions } from '../http/canonical-origin.ts';
+import { canonicalRedirector, type CanonicalOriginOptions } from '../http/canonical-origin.ts';
 import { answerError } from './answer-error.ts';
 import { answerRedirect } from './answer-redirect.ts';
 import { proxiedRequest, type ProxiedRequest } from './proxied-request.ts';
@@ -51,10 +51,11 @@ export interface ProxiedRouteHandlerOptions {
 /** Returns a handler that answers a proxied route and returns true, or returns false at once. */
 export function proxiedRouteHandler(options: ProxiedRouteHandlerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { table, gatewayOwnsTarget, steps, logger, metrics } = options;
+  const canonicalRedirect = canonicalRedirector(steps.canonical);
 
   async function serve(request: ProxiedRequest, log: () => RequestLog): Promise<void> {
     const { method = 'GET', headers, url = '/' } = request.req;
-    const canonical = canonicalRedirect(steps.canonical, { method, url, headers });
+    const canonical = canonicalRedirect({ method, url, headers });
     if (canonical !== undefined) return answerRedirect(request, 308, canonical);
     await steps.loadSession(request, log);
     const reason = csrfRejection(steps.csrf, request.route.csrf, { method, headers });

@@ -20,7 +20,7 @@ export function isStartupFailure(err: unknown): err is Error {
  * address is configured (`listen.port`, `ops.port`, ...). EADDRINUSE usually means another
  * Tokengate still runs, or is still draining, on the same ports.
  */
-export function cannotListen(name: string, at: { host: string; port: number }, setting: string, err: NodeJS.ErrnoException): StartupError {
+function cannotListen(name: string, at: { host: string; port: number }, setting: string, err: NodeJS.ErrnoException): StartupError {
   const code = err.code ?? err.message;
   const hint =
     code === 'EADDRINUSE'

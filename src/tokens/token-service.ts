@@ -40,10 +40,10 @@ import type { TokenConfig, TokenServiceOptions } from './types.ts';
  * store down → 503 STORE_UNAVAILABLE, session untouched.
  */
 
-/** What the request already loaded (session middleware), so the common path costs no extra round trip. */
 /** Imported DPoP keys kept in memory when TokenServiceOptions does not say. */
 const DEFAULT_DPOP_KEYS = 10_000;
 
+/** What the request already loaded (session middleware), so the common path costs no extra round trip. */
 export interface LoadedSession {
   session?: SessionRecord | undefined;
   tokens?: StoredTokenSet | null | undefined;

@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 export const PRESENT = '[present]';
 
 /** `target`'s own enumerable fields: the printable ones as they are, the others '[present]'. */
-export function printableView(target: object, printable: ReadonlySet<string>): Record<string, unknown> {
+function printableView(target: object, printable: ReadonlySet<string>): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(target)) {
     view[key] = printable.has(key) || value === undefined || value === null ? value : PRESENT;

@@ -12,6 +12,7 @@ import type { AuthDeps } from './deps.ts';
 export function currentSession(ctx: Context & { state: Partial<GatewayState> }, deps: Pick<AuthDeps, 'cookies'>): { sid: string; session: SessionRecord } {
   const { sid, session } = ctx.state;
   if (sid === undefined || session === undefined) {
+    // The session loader already cleared a stale cookie on this response; the request tells.
     throw deps.cookies.session.read(ctx).status === 'absent' ? new NoSessionError() : new SessionExpiredError();
   }
   if (!ctx.state.tokens) throw new ReauthenticationRequiredError();

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { NoSessionError, ReauthenticationRequiredError, SessionExpiredError } from '../errors.ts';
 import type { GatewayState } from '../http/state.ts';
 import { idleExpiry } from '../session/lifetime.ts';
+import { currentSession } from './current-session.ts';
 import type { AuthDeps } from './deps.ts';
 
 /**
@@ -21,12 +21,7 @@ export interface SessionInfo {
 export function sessionInfoHandler(deps: Pick<AuthDeps, 'config' | 'cookies' | 'now'>) {
   return async function sessionInfo(ctx: Context & { state: Partial<GatewayState> }): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
-    const session = ctx.state.session;
-    if (!session) {
-      // The session loader already cleared a stale cookie on this response; the request tells.
-      throw deps.cookies.session.read(ctx).status === 'absent' ? new NoSessionError() : new SessionExpiredError();
-    }
-    if (!ctx.state.tokens) throw new ReauthenticationRequiredError();
+    const { session } = currentSession(ctx, deps);
     const body: SessionInfo = {
       authenticated: true,
       user: { sub: session.sub, ...session.claims, provider: session.provider },

@@ -55,12 +55,6 @@ interface KeyState {
   readonly primary: string;
 }
 
-/**
- * The key list can be replaced while the gateway runs (a key reload, see src/runtime/key-reload.ts):
- * `replace` builds and checks the whole new list first, then swaps one reference, so every seal or
- * open uses one list from start to end and a request in flight is unaffected. A list that fails
- * the checks throws and leaves the current one in place.
- */
 export interface KeyringOptions {
   /**
    * Remember this many opened values (the last one per sid and field; see opened-values.ts), so a
@@ -69,6 +63,12 @@ export interface KeyringOptions {
   openedCacheSize?: number;
 }
 
+/**
+ * The key list can be replaced while the gateway runs (a key reload, see src/runtime/key-reload.ts):
+ * `replace` builds and checks the whole new list first, then swaps one reference, so every seal or
+ * open uses one list from start to end and a request in flight is unaffected. A list that fails
+ * the checks throws and leaves the current one in place.
+ */
 export class Keyring {
   #state: KeyState;
   #generation = 0;

@@ -15,7 +15,7 @@ export interface DpopKey {
   readonly encodedHeader: string;
 }
 
-export const DPOP_ALG = 'ES256';
+const DPOP_ALG = 'ES256';
 
 /** A fresh key pair, and its private JWK as the text to seal. */
 export function generateDpopKey(): { key: DpopKey; privateJwk: string } {

@@ -32,7 +32,7 @@ export interface CachedStoreOptions {
 }
 
 /** The fraction of the idle timeout after which a cached session's TTL is slid in Redis again. */
-export const SLIDE_FRACTION = 10;
+const SLIDE_FRACTION = 10;
 
 export class CachedStore implements Store {
   readonly kind = 'redis';

@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { sealedKid } from '../crypto/keyring.ts';
 import type { RedisClient } from './redis-client.ts';
 
 /**
@@ -75,9 +76,8 @@ function tally(result: SealedKidCount, text: string): void {
   const resources = value?.['resources'];
   if (resources !== null && typeof resources === 'object') for (const entry of Object.values(resources)) sealedValues.push((entry as Record<string, unknown> | null)?.['accessToken'], (entry as Record<string, unknown> | null)?.['refreshToken']);
   for (const sealed of sealedValues) {
-    if (typeof sealed !== 'string') continue;
-    const parts = sealed.split('.');
-    if (parts.length === 4 && parts[0] === 'v1' && parts[1] !== '') kids.add(parts[1]!);
+    const kid = typeof sealed === 'string' ? sealedKid(sealed) : undefined;
+    if (kid !== undefined) kids.add(kid);
   }
   if (kids.size === 0) result.unreadable += 1;
   for (const kid of kids) result.counts.set(kid, (result.counts.get(kid) ?? 0) + 1);

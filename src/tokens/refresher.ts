@@ -185,6 +185,3 @@ export class Refresher {
     this.#o.metrics?.observeLockWait?.((this.#o.clock.now() - started) / 1000);
   }
 }
-
-export { seconds };
-

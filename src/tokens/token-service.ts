@@ -40,10 +40,10 @@ import type { TokenConfig, TokenServiceOptions } from './types.ts';
  * store down → 503 STORE_UNAVAILABLE, session untouched.
  */
 
-/** What the request already loaded (session middleware), so the common path costs no extra round trip. */
 /** Imported DPoP keys kept in memory when TokenServiceOptions does not say. */
 const DEFAULT_DPOP_KEYS = 10_000;
 
+/** What the request already loaded (session middleware), so the common path costs no extra round trip. */
 export interface LoadedSession {
   session?: SessionRecord | undefined;
   tokens?: StoredTokenSet | null | undefined;
@@ -97,21 +97,14 @@ export class TokenService {
 
   async #currentToken(sid: string, session: SessionRecord | undefined, stored: StoredTokenSet): Promise<BearerToken> {
     const now = this.#now();
-    if (!isRefreshDue(stored, now, this.#config.refreshBuffer)) {
+    // Not due, or nothing can renew it: used until it expires, then the user must log in again.
+    if (!isRefreshDue(stored, now, this.#config.refreshBuffer) || (stored.refreshToken === undefined && !isExpired(stored, now))) {
       const bearer = this.#bearer(sid, stored, 'none');
       // Opened fine: if an older key sealed it, seal it again under the current one (a refresh does that itself).
       this.#resealer.resealIfOld(sid, stored);
       return bearer;
     }
-    if (stored.refreshToken === undefined) {
-      // Nothing can renew this token: use it until it expires, then the user must log in again.
-      if (!isExpired(stored, now)) {
-        const bearer = this.#bearer(sid, stored, 'none');
-        this.#resealer.resealIfOld(sid, stored);
-        return bearer;
-      }
-      throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
-    }
+    if (stored.refreshToken === undefined) throw new ReauthenticationRequiredError(undefined, { outcome: 'no_refresh_token' });
     const bearer = this.#bearer(sid, stored, 'background');
     const flight = this.#startRefresh(sid, session, loginVer(stored), false);
     if (!mustWaitForRefresh(stored, now, this.#config.expiryMargin)) return bearer;
